@@ -1,0 +1,114 @@
+//! `N unit` durations as process owners write them: `2 business days`, `4 business hours`,
+//! `90 days`, `36 hours`, `30 minutes`.
+
+use std::fmt;
+
+use jiff::SignedDuration;
+
+/// The unit of a [`Duration`]. Business days and business hours are distinct units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    BusinessDays,
+    BusinessHours,
+    Days,
+    Hours,
+    Minutes,
+}
+
+/// An amount of a [`Unit`], e.g. `2 business days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Duration {
+    pub amount: u32,
+    pub unit: Unit,
+}
+
+/// Why a duration text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("a duration needs an amount and a unit, e.g. `2 business days`")]
+    Shape,
+    #[error("`{0}` is not a whole number")]
+    Amount(String),
+    #[error("unknown duration unit `{0}`")]
+    Unit(String),
+}
+
+impl Duration {
+    pub const fn new(amount: u32, unit: Unit) -> Duration {
+        Duration { amount, unit }
+    }
+
+    /// Exact length for calendar-time units (hours, minutes); zero for the others.
+    pub fn as_exact(&self) -> SignedDuration {
+        let n = i64::from(self.amount);
+        match self.unit {
+            Unit::Hours => SignedDuration::from_hours(n),
+            Unit::Minutes => SignedDuration::from_mins(n),
+            _ => SignedDuration::ZERO,
+        }
+    }
+
+    /// Reads `N unit`; words are case-insensitive and singular or plural (`1 business day`).
+    pub fn parse(text: &str) -> Result<Duration, DurationError> {
+        let mut words = text.split_whitespace();
+        let amount = words.next().ok_or(DurationError::Shape)?;
+        let amount: u32 = amount
+            .parse()
+            .map_err(|_| DurationError::Amount(amount.to_string()))?;
+        let unit_words: Vec<String> = words.map(str::to_lowercase).collect();
+        if unit_words.is_empty() {
+            return Err(DurationError::Shape);
+        }
+        let unit = match unit_words.join(" ").as_str() {
+            "business day" | "business days" => Unit::BusinessDays,
+            "business hour" | "business hours" => Unit::BusinessHours,
+            "day" | "days" => Unit::Days,
+            "hour" | "hours" => Unit::Hours,
+            "minute" | "minutes" => Unit::Minutes,
+            other => return Err(DurationError::Unit(other.to_string())),
+        };
+        Ok(Duration { amount, unit })
+    }
+
+    /// The unit words as written in definitions, for hints.
+    pub const UNITS: &'static [&'static str] = &[
+        "business days",
+        "business hours",
+        "days",
+        "hours",
+        "minutes",
+    ];
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let one = self.amount == 1;
+        let unit = match (self.unit, one) {
+            (Unit::BusinessDays, true) => "business day",
+            (Unit::BusinessDays, false) => "business days",
+            (Unit::BusinessHours, true) => "business hour",
+            (Unit::BusinessHours, false) => "business hours",
+            (Unit::Days, true) => "day",
+            (Unit::Days, false) => "days",
+            (Unit::Hours, true) => "hour",
+            (Unit::Hours, false) => "hours",
+            (Unit::Minutes, true) => "minute",
+            (Unit::Minutes, false) => "minutes",
+        };
+        write!(f, "{} {unit}", self.amount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_singular_and_plural() {
+        assert_eq!(Duration::parse("2 business days"), Ok(Duration::new(2, Unit::BusinessDays)));
+        assert_eq!(Duration::parse("1 Business Day"), Ok(Duration::new(1, Unit::BusinessDays)));
+        assert_eq!(Duration::parse("90 days"), Ok(Duration::new(90, Unit::Days)));
+        assert_eq!(Duration::parse("2 fortnights"), Err(DurationError::Unit("fortnights".into())));
+        assert_eq!(Duration::parse("two days"), Err(DurationError::Amount("two".into())));
+    }
+}

@@ -1,0 +1,5 @@
+//! Trámite's pure engine. Nothing here does IO or reads the clock: definitions are loaded from
+//! text handed in, time is an argument, and the transition function returns events.
+
+pub mod calendar;
+pub mod diagnostic;
