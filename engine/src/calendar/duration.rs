@@ -99,7 +99,36 @@ impl fmt::Display for Duration {
     }
 }
 
+/// A duration with a direction: `2 business days` (after) or `90 days before`, as deadlines
+/// relative to an anchor are written (`10 business days before data.fecha_capacitacion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Offset {
+    pub duration: Duration,
+    /// Counted backward from the anchor.
+    pub before: bool,
+}
+
+impl Offset {
+    /// Reads `N unit`, `N unit after` or `N unit before`.
+    pub fn parse(text: &str) -> Result<Offset, DurationError> {
+        let trimmed = text.trim();
+        let (body, before) = match trimmed.rsplit_once(char::is_whitespace) {
+            Some((body, last)) if last.eq_ignore_ascii_case("before") => (body, true),
+            Some((body, last)) if last.eq_ignore_ascii_case("after") => (body, false),
+            _ => (trimmed, false),
+        };
+        Ok(Offset { duration: Duration::parse(body)?, before })
+    }
+}
+
+impl fmt::Display for Offset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.before { write!(f, "{} before", self.duration) } else { write!(f, "{}", self.duration) }
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -110,5 +139,16 @@ mod tests {
         assert_eq!(Duration::parse("90 days"), Ok(Duration::new(90, Unit::Days)));
         assert_eq!(Duration::parse("2 fortnights"), Err(DurationError::Unit("fortnights".into())));
         assert_eq!(Duration::parse("two days"), Err(DurationError::Amount("two".into())));
+    }
+
+    #[test]
+    fn parses_offsets_before_and_after() {
+        let before = Offset::parse("90 days before").unwrap();
+        assert_eq!(before, Offset { duration: Duration::new(90, Unit::Days), before: true });
+        assert_eq!(before.to_string(), "90 days before");
+        let after = Offset::parse("10 Business Days after").unwrap();
+        assert_eq!(after, Offset { duration: Duration::new(10, Unit::BusinessDays), before: false });
+        assert!(!Offset::parse("2 business days").unwrap().before);
+        assert_eq!(Offset::parse("before"), Err(DurationError::Amount("before".into())));
     }
 }
