@@ -3,3 +3,6 @@
 
 pub mod calendar;
 pub mod diagnostic;
+pub mod definition;
+pub mod expr;
+pub mod machine;

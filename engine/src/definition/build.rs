@@ -1,0 +1,547 @@
+//! Turns one [`RawProcess`] into a [`Process`], checking every name it refers to.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_saphyr::Spanned;
+
+use super::form::FieldType;
+use super::load::{check_ident, cron_ok, loc, parse_warn, parse_when, Catalog, Ctx};
+use super::model::*;
+use super::raw::*;
+use crate::diagnostic::Loc;
+
+/// Step names with a meaning of their own in `next`/`goto`.
+const RESERVED: [&str; 2] = ["end", "join"];
+
+pub(crate) struct ProcessBuilder<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    catalog: &'c Catalog,
+    processes: &'c BTreeSet<String>,
+    raw: &'c RawProcess,
+    steps: HashMap<String, StepIx>,
+    roles: Vec<String>,
+    /// Known data fields and their types; `None` when the process declares no forms at all.
+    fields: Option<HashMap<String, FieldType>>,
+}
+
+impl<'c, 'a> ProcessBuilder<'c, 'a> {
+    pub fn new(ctx: &'c mut Ctx<'a>, catalog: &'c Catalog, processes: &'c BTreeSet<String>, raw: &'c RawProcess) -> Self {
+        let steps = raw.steps.0.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect();
+        let roles = raw.roles.0.iter().map(|(k, _)| k.value.clone()).collect();
+        ProcessBuilder { ctx, catalog, processes, raw, steps, roles, fields: None }
+    }
+
+    pub fn build(mut self) -> Option<Process> {
+        let raw = self.raw;
+        check_ident(self.ctx, &raw.process, "process");
+        if !self.catalog.calendars.contains_key(&raw.calendar.value) {
+            let known: Vec<&str> = self.catalog.calendars.keys().map(String::as_str).collect();
+            self.ctx.unknown(loc(&raw.calendar), "calendar", &raw.calendar.value, known);
+        }
+        for (id, _) in &raw.roles.0 {
+            check_ident(self.ctx, id, "role");
+        }
+        if raw.steps.0.is_empty() {
+            self.ctx.err(loc(&raw.process), "the process has no steps", "add a `steps:` mapping; the first step is where instances begin");
+            return None;
+        }
+        self.fields = self.collect_fields();
+        let start = self.start();
+        let mut steps = Vec::new();
+        for (id, s) in &raw.steps.0 {
+            if let Some(step) = self.step(id, s) {
+                steps.push(step);
+            }
+        }
+        let slas = raw.slas.0.iter().filter_map(|(id, s)| self.sla(id, s)).collect();
+        let schedules = raw.schedules.0.iter().filter_map(|(id, s)| self.schedule(id, s)).collect();
+        if steps.len() != raw.steps.0.len() {
+            return None;
+        }
+        let process = Process::new(
+            raw.process.value.clone(),
+            raw.title.value.clone(),
+            raw.description.as_ref().map(|d| d.value.clone()),
+            raw.source.as_ref().map(|d| d.value.clone()),
+            raw.calendar.value.clone(),
+            raw.roles.0.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect(),
+            start,
+            steps,
+            slas,
+            schedules,
+            self.ctx.file.to_string(),
+        );
+        super::validate::graph(self.ctx, &process, raw);
+        Some(process)
+    }
+
+    fn collect_fields(&mut self) -> Option<HashMap<String, FieldType>> {
+        let mut forms: Vec<&Spanned<String>> = Vec::new();
+        forms.extend(self.raw.start.as_ref().and_then(|s| s.form.as_ref()));
+        forms.extend(self.raw.steps.0.iter().filter_map(|(_, s)| s.form.as_ref()));
+        let mut out = HashMap::new();
+        for f in &forms {
+            if let Some(form) = self.catalog.forms.get(&f.value) {
+                out.extend(form.fields.iter().map(|fl| (fl.name.clone(), fl.kind)));
+            }
+        }
+        for (_, s) in &self.raw.schedules.0 {
+            out.extend(s.data.keys().map(|k| (k.clone(), FieldType::Text)));
+        }
+        (!forms.is_empty()).then_some(out)
+    }
+
+    fn start(&mut self) -> Start {
+        let Some(s) = &self.raw.start else { return Start::default() };
+        let form = s.form.as_ref().and_then(|f| self.form_ref(f));
+        let roles = s.roles.iter().filter(|r| self.role_ref(r)).map(|r| r.value.clone()).collect();
+        Start { form, roles }
+    }
+
+    fn form_ref(&mut self, f: &Spanned<String>) -> Option<String> {
+        if self.catalog.forms.contains_key(&f.value) {
+            Some(f.value.clone())
+        } else {
+            let known: Vec<&str> = self.catalog.forms.keys().map(String::as_str).collect();
+            self.ctx.unknown(loc(f), "form", &f.value, known);
+            None
+        }
+    }
+
+    fn role_ref(&mut self, r: &Spanned<String>) -> bool {
+        if self.roles.contains(&r.value) {
+            return true;
+        }
+        let known: Vec<&str> = self.roles.iter().map(String::as_str).collect();
+        self.ctx.unknown(loc(r), "role", &r.value, known);
+        false
+    }
+
+    fn target(&mut self, at: Loc, name: &str) -> Option<Target> {
+        match name {
+            "end" => Some(Target::End),
+            "join" => Some(Target::Join),
+            _ => match self.steps.get(name) {
+                Some(i) => Some(Target::Step(*i)),
+                None => {
+                    let mut known: Vec<&str> = self.raw.steps.0.iter().map(|(k, _)| k.value.as_str()).collect();
+                    known.extend(RESERVED);
+                    self.ctx.unknown(at, "step", name, known);
+                    None
+                }
+            },
+        }
+    }
+
+    fn step_ref(&mut self, s: &Spanned<String>) -> Option<StepIx> {
+        match self.target(loc(s), &s.value)? {
+            Target::Step(i) => Some(i),
+            _ => {
+                self.ctx.err(loc(s), format!("`{}` is not a step here", s.value), "name a step of this process");
+                None
+            }
+        }
+    }
+
+    /// Data field used by an expression or a date: must exist in one of the process's forms.
+    fn data_field(&mut self, at: Loc, field: &str, want_date: bool) -> bool {
+        let Some(fields) = &self.fields else { return true };
+        match fields.get(field) {
+            Some(kind) if want_date && !matches!(kind, FieldType::Date | FieldType::DateTime) => {
+                self.ctx.err(at, format!("`data.{field}` is a `{}` field, not a date", kind.name()), "count from a `date` or `datetime` field");
+                false
+            }
+            Some(_) => true,
+            None => {
+                let known: Vec<String> = fields.keys().cloned().collect();
+                let mut sorted: Vec<&str> = known.iter().map(String::as_str).collect();
+                sorted.sort_unstable();
+                self.ctx.unknown(at, "data field", &format!("data.{field}"), sorted.iter().map(|k| *k));
+                if let Some(d) = self.ctx.diags.last_mut() {
+                    d.message = format!("`data.{field}` is not a field of any form of this process");
+                    if let Some(best) = crate::diagnostic::did_you_mean(field, sorted.iter().copied()) {
+                        d.help = Some(format!("did you mean `data.{best}`?"));
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    fn expr(&mut self, s: &Spanned<String>) -> Option<crate::expr::Expr> {
+        let e = self.ctx.expr(s)?;
+        let mut ok = true;
+        for f in e.data_fields() {
+            let col = s.value.find(&format!("data.{f}")).map(|i| i as u64 + 1).unwrap_or(1);
+            let at = self.ctx.inside(loc(s), col);
+            ok &= self.data_field(at, &f, false);
+        }
+        ok.then_some(e)
+    }
+
+    fn when(&mut self, s: &Spanned<String>) -> Option<When> {
+        let w = parse_when(self.ctx, s)?;
+        if let Some(f) = w.field() {
+            let col = s.value.find("data.").map(|i| i as u64 + 1).unwrap_or(1);
+            let at = self.ctx.inside(loc(s), col);
+            if !self.data_field(at, f, true) {
+                return None;
+            }
+        }
+        Some(w)
+    }
+
+    fn next(&mut self, step: &Spanned<String>, next: Option<&Spanned<RawNext>>, required: bool) -> Option<Next> {
+        let Some(next) = next else {
+            if required {
+                self.ctx.err(loc(step), format!("step `{}` has no `next`", step.value), "add `next: <step>` (or `next: end`)");
+            }
+            return None;
+        };
+        match &next.value {
+            RawNext::One(name) => {
+                let t = self.target(loc(next), name)?;
+                Some(Next(vec![Arm { when: None, target: t }]))
+            }
+            RawNext::Arms(arms) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                let mut default_seen: Option<Loc> = None;
+                for arm in arms {
+                    if let Some(d) = default_seen {
+                        self.ctx.err(loc(arm), "this entry comes after the default and can never be taken", format!("the entry without `when` (line {}) must be last", d.line));
+                        ok = false;
+                    }
+                    let when = match &arm.value.when {
+                        Some(w) => {
+                            let e = self.expr(w);
+                            ok &= e.is_some();
+                            e
+                        }
+                        None => {
+                            default_seen = Some(loc(arm));
+                            None
+                        }
+                    };
+                    match self.target(loc(&arm.value.goto), &arm.value.goto.value) {
+                        Some(target) => out.push(Arm { when, target }),
+                        None => ok = false,
+                    }
+                }
+                if default_seen.is_none() {
+                    self.ctx.err(loc(next), format!("the choices of step `{}` have no default", step.value), "add a last entry without `when`, e.g. `- goto: <step>`");
+                    ok = false;
+                }
+                ok.then_some(Next(out))
+            }
+        }
+    }
+
+    fn actions(&mut self, list: &[Spanned<RawAction>], allow_goto: bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        for a in list {
+            match &a.value {
+                RawAction::Notify(r) if self.role_ref(r) => out.push(Action::Notify(r.value.clone())),
+                RawAction::Reassign(r) if self.role_ref(r) => out.push(Action::Reassign(r.value.clone())),
+                RawAction::Goto(s) if !allow_goto => {
+                    self.ctx.err(loc(s), "`goto` is only allowed in a step's `on_overdue`", "an SLA watches the whole instance; use `notify` or `reassign`");
+                }
+                RawAction::Goto(s) => {
+                    if let Some(i) = self.step_ref(s) {
+                        out.push(Action::Goto(i));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn due(&mut self, due: Option<&Spanned<String>>, on_overdue: Option<&Vec<Spanned<RawAction>>>, at: Loc) -> Option<Due> {
+        match (due, on_overdue) {
+            (Some(d), actions) => {
+                let at = self.when(d)?;
+                let on_overdue = self.actions(actions.map(Vec::as_slice).unwrap_or(&[]), true);
+                Some(Due { at, on_overdue })
+            }
+            (None, Some(_)) => {
+                self.ctx.err(at, "`on_overdue` without `due`", "add `due: <duration>` so the step can become overdue");
+                None
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn step(&mut self, id: &Spanned<String>, s: &RawStep) -> Option<Step> {
+        check_ident(self.ctx, id, "step");
+        if RESERVED.contains(&id.value.as_str()) {
+            self.ctx.err(loc(id), format!("`{}` is a reserved word and cannot name a step", id.value), "rename the step, e.g. `fin` or `unir`");
+        }
+        let kinds: Vec<(&str, &Spanned<String>)> = [
+            ("task", &s.task),
+            ("approval", &s.approval),
+            ("decision", &s.decision),
+            ("parallel", &s.parallel),
+            ("wait", &s.wait),
+            ("call", &s.call),
+            ("end", &s.end),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect();
+        let (kind, head) = match kinds.as_slice() {
+            [] => {
+                self.ctx.err(loc(id), format!("step `{}` does not say what it is", id.value), "give it one of `task:`, `approval:`, `decision:`, `parallel:`, `wait:`, `call:` or `end:`");
+                return None;
+            }
+            [one] => *one,
+            [first, second, ..] => {
+                self.ctx.err(loc(second.1), format!("step `{}` is both a `{}` and a `{}`", id.value, first.0, second.0), "a step is of one kind; split it into two steps");
+                return None;
+            }
+        };
+        if !self.keys_fit(kind, s) {
+            return None;
+        }
+        let title = match kind {
+            "end" | "call" => s.title.as_ref().map(|t| t.value.clone()).unwrap_or_else(|| head.value.clone()),
+            _ => head.value.clone(),
+        };
+        let step_kind = match kind {
+            "task" | "approval" => {
+                let role = s.role.as_ref().filter(|r| self.role_ref(r)).map(|r| r.value.clone());
+                if s.role.is_none() {
+                    self.ctx.err(loc(head), format!("{kind} `{}` has no `role`", id.value), "add `role: <role>` naming who does it");
+                }
+                let form = s.form.as_ref().and_then(|f| self.form_ref(f));
+                let due = self.due(s.due.as_ref(), s.on_overdue.as_ref(), loc(head));
+                let work = Work { role: role?, form, due };
+                if kind == "task" {
+                    StepKind::Task { work, next: self.next(id, s.next.as_ref(), true)? }
+                } else {
+                    let (approve, reject) = match (&s.approve, &s.reject) {
+                        (Some(a), Some(r)) => (self.target(loc(a), &a.value), self.target(loc(r), &r.value)),
+                        (a, _) => {
+                            let missing = if a.is_none() { "approve" } else { "reject" };
+                            self.ctx.err(loc(head), format!("approval `{}` has no `{missing}` outcome", id.value), "an approval needs both `approve: <step>` and `reject: <step>`");
+                            return None;
+                        }
+                    };
+                    StepKind::Approval { work, approve: approve?, reject: reject? }
+                }
+            }
+            "decision" => StepKind::Decision { next: self.next(id, s.next.as_ref(), true)? },
+            "parallel" => {
+                let raw_branches = s.branches.as_deref().unwrap_or(&[]);
+                if raw_branches.len() < 2 {
+                    self.ctx.err(loc(head), format!("parallel `{}` needs at least two `branches`", id.value), "list the first step of each branch under `branches:`");
+                    return None;
+                }
+                let mut branches = Vec::new();
+                for b in raw_branches {
+                    let (start, due, over) = match &b.value {
+                        RawBranch::Short(name) => (Spanned::new(name.clone(), b.referenced, b.defined), None, None),
+                        RawBranch::Long(l) => (l.start.clone(), l.due.as_ref(), l.on_overdue.as_ref()),
+                    };
+                    let start = self.step_ref(&start);
+                    let due = self.due(due, over, loc(b));
+                    branches.push(Branch { start: start?, due });
+                }
+                let join = match s.join.as_ref().map(|j| (j, j.value.as_str())) {
+                    None | Some((_, "all")) => JoinMode::All,
+                    Some((_, "any")) => JoinMode::Any,
+                    Some((j, other)) => {
+                        self.ctx.err(loc(j), format!("unknown join `{other}`"), "`join: all` waits for every branch, `join: any` for the first");
+                        return None;
+                    }
+                };
+                StepKind::Parallel { branches, join, next: self.next(id, s.next.as_ref(), true)? }
+            }
+            "wait" => {
+                let until = match (&s.for_, &s.until) {
+                    (Some(d), None) => {
+                        let d = self.ctx.duration(d, d.value.trim())?;
+                        When::After(d)
+                    }
+                    (None, Some(u)) => self.when(u)?,
+                    (Some(_), Some(u)) => {
+                        self.ctx.err(loc(u), "a wait has either `for` or `until`, not both", "keep one of them");
+                        return None;
+                    }
+                    (None, None) => {
+                        self.ctx.err(loc(head), format!("wait `{}` says neither `for` nor `until`", id.value), "add `for: 3 business days` or `until: 16 business days before data.fecha`");
+                        return None;
+                    }
+                };
+                StepKind::Wait { until, next: self.next(id, s.next.as_ref(), true)? }
+            }
+            "call" => {
+                if !self.processes.contains(&head.value) {
+                    let known: Vec<&str> = self.processes.iter().map(String::as_str).collect();
+                    self.ctx.unknown(loc(head), "process", &head.value, known);
+                }
+                let mut input = Vec::new();
+                for (k, v) in s.input.as_ref().map(|i| i.0.as_slice()).unwrap_or(&[]) {
+                    if let Some(e) = self.expr(v) {
+                        input.push((k.value.clone(), e));
+                    }
+                }
+                StepKind::Call { process: head.value.clone(), input, next: self.next(id, s.next.as_ref(), true)? }
+            }
+            _ => {
+                check_ident(self.ctx, head, "outcome");
+                StepKind::End { outcome: head.value.clone() }
+            }
+        };
+        Some(Step {
+            id: id.value.clone(),
+            title,
+            description: s.description.as_ref().map(|d| d.value.clone()),
+            loc: loc(id),
+            kind: step_kind,
+        })
+    }
+
+    /// Reports every key that does not belong to this kind of step.
+    fn keys_fit(&mut self, kind: &str, s: &RawStep) -> bool {
+        let allowed: &[&str] = match kind {
+            "task" => &["role", "form", "next", "due", "on_overdue"],
+            "approval" => &["role", "form", "approve", "reject", "due", "on_overdue"],
+            "decision" => &["next"],
+            "parallel" => &["branches", "join", "next"],
+            "wait" => &["for", "until", "next"],
+            "call" => &["title", "input", "next"],
+            _ => &["title"],
+        };
+        let present: [(&str, Option<Loc>); 13] = [
+            ("title", s.title.as_ref().map(loc)),
+            ("role", s.role.as_ref().map(loc)),
+            ("form", s.form.as_ref().map(loc)),
+            ("next", s.next.as_ref().map(loc)),
+            ("approve", s.approve.as_ref().map(loc)),
+            ("reject", s.reject.as_ref().map(loc)),
+            ("due", s.due.as_ref().map(loc)),
+            ("on_overdue", s.on_overdue.as_ref().and_then(|v| v.first()).map(loc)),
+            ("branches", s.branches.as_ref().and_then(|v| v.first()).map(loc)),
+            ("join", s.join.as_ref().map(loc)),
+            ("for", s.for_.as_ref().map(loc)),
+            ("until", s.until.as_ref().map(loc)),
+            ("input", s.input.as_ref().and_then(|i| i.0.first()).map(|(k, _)| loc(k))),
+        ];
+        let mut ok = true;
+        for (key, at) in present {
+            if let Some(at) = at
+                && !allowed.contains(&key)
+            {
+                let help = match key {
+                    "title" => format!("a {kind} step takes its title from `{kind}:`"),
+                    _ => format!("a `{kind}` step takes: {}", allowed.join(", ")),
+                };
+                self.ctx.err(at, format!("`{key}` does not apply to a `{kind}` step"), help);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    fn anchor(&mut self, s: &Spanned<String>, is_from: bool) -> Option<Anchor> {
+        let v = s.value.trim();
+        let anchor = match v {
+            "started" => Anchor::Started,
+            "completed" => Anchor::Completed,
+            _ if v.starts_with("data.") => {
+                let f = &v["data.".len()..];
+                let at = self.ctx.inside(loc(s), 1);
+                if !self.data_field(at, f, true) {
+                    return None;
+                }
+                Anchor::Data(f.to_string())
+            }
+            _ => {
+                let Some((step, event)) = v.rsplit_once('.') else {
+                    self.ctx.err(loc(s), format!("unknown moment `{v}`"), "use `started`, `completed`, `<step>.entered`, `<step>.completed` or `data.<date field>`");
+                    return None;
+                };
+                let ix = self.step_ref(&Spanned::new(step.to_string(), s.referenced, s.defined))?;
+                match event {
+                    "entered" => Anchor::Entered(ix),
+                    "completed" | "left" => Anchor::Left(ix),
+                    other => {
+                        self.ctx.err(loc(s), format!("unknown step event `{other}`"), "a step is `entered` or `completed`");
+                        return None;
+                    }
+                }
+            }
+        };
+        let fits = if is_from { anchor != Anchor::Completed } else { !matches!(anchor, Anchor::Started | Anchor::Data(_)) };
+        if !fits {
+            let help = if is_from { "an SLA cannot start when the instance ends" } else { "an SLA stops at `completed` or at a step event" };
+            self.ctx.err(loc(s), format!("`{v}` cannot be the {} of an SLA", if is_from { "start" } else { "end" }), help);
+            return None;
+        }
+        Some(anchor)
+    }
+
+    fn sla(&mut self, id: &Spanned<String>, s: &RawSla) -> Option<Sla> {
+        check_ident(self.ctx, id, "SLA");
+        let from = self.anchor(&s.from, true);
+        let until = self.anchor(&s.until, false);
+        let target = match (&s.within, &s.deadline) {
+            (Some(w), None) => self.ctx.duration(w, w.value.trim()).map(SlaTarget::Within),
+            (None, Some(d)) => self.when(d).map(SlaTarget::Deadline),
+            (Some(_), Some(d)) => {
+                self.ctx.err(loc(d), "an SLA has either `within` or `deadline`, not both", "keep one of them");
+                None
+            }
+            (None, None) => {
+                self.ctx.err(loc(&s.title), format!("SLA `{}` has neither `within` nor `deadline`", id.value), "add `within: 2 business days` or `deadline: 90 days before data.fecha`");
+                None
+            }
+        };
+        let warn = match &s.warn {
+            Some(w) => Some(parse_warn(self.ctx, w)?),
+            None => None,
+        };
+        let pause: Vec<Option<StepIx>> = s.pause.iter().map(|p| self.step_ref(p)).collect();
+        let on_warning = self.actions(&s.on_warning, false);
+        let on_breach = self.actions(&s.on_breach, false);
+        Some(Sla {
+            id: id.value.clone(),
+            title: s.title.value.clone(),
+            from: from?,
+            until: until?,
+            target: target?,
+            warn,
+            pause: pause.into_iter().collect::<Option<_>>()?,
+            on_warning,
+            on_breach,
+        })
+    }
+
+    fn schedule(&mut self, id: &Spanned<String>, s: &RawSchedule) -> Option<Schedule> {
+        check_ident(self.ctx, id, "schedule");
+        let cron = cron_ok(self.ctx, &s.cron);
+        let timezone = match &s.timezone {
+            Some(tz) => match jiff::tz::TimeZone::get(&tz.value) {
+                Ok(_) => tz.value.clone(),
+                Err(_) => {
+                    self.ctx.err(loc(tz), format!("unknown time zone `{}`", tz.value), "use an IANA name such as `America/Mexico_City`, `America/Bogota` or `America/Lima`");
+                    return None;
+                }
+            },
+            None => self
+                .catalog
+                .calendars
+                .get(&self.raw.calendar.value)
+                .and_then(|c| c.zone().iana_name().map(str::to_string))
+                .unwrap_or_else(|| "UTC".to_string()),
+        };
+        cron.then(|| Schedule {
+            id: id.value.clone(),
+            title: s.title.as_ref().map(|t| t.value.clone()),
+            cron: s.cron.value.clone(),
+            timezone,
+            data: s.data.clone(),
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! Forms: typed fields with constraints, and validation of submitted data.
+//!
+//! Validation is what the server trusts: every error names the field and the reason (in
+//! Spanish, the language of the forms' users). Values arriving as text (HTML forms) are read
+//! into their field's type.
+
+use serde_json::{Map, Value};
+
+use crate::expr::Expr;
+
+/// The type of a form field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    LongText,
+    Integer,
+    Decimal,
+    Date,
+    DateTime,
+    Boolean,
+    Choice,
+    MultiChoice,
+    Email,
+    Phone,
+    File,
+}
+
+impl FieldType {
+    pub const NAMES: [&'static str; 12] = [
+        "text", "long_text", "integer", "decimal", "date", "datetime", "boolean", "choice",
+        "multi_choice", "email", "phone", "file",
+    ];
+
+    pub fn parse(name: &str) -> Option<FieldType> {
+        Some(match name {
+            "text" => FieldType::Text,
+            "long_text" => FieldType::LongText,
+            "integer" => FieldType::Integer,
+            "decimal" => FieldType::Decimal,
+            "date" => FieldType::Date,
+            "datetime" => FieldType::DateTime,
+            "boolean" => FieldType::Boolean,
+            "choice" => FieldType::Choice,
+            "multi_choice" => FieldType::MultiChoice,
+            "email" => FieldType::Email,
+            "phone" => FieldType::Phone,
+            "file" => FieldType::File,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, FieldType::Integer | FieldType::Decimal)
+    }
+
+    pub fn is_textual(self) -> bool {
+        matches!(self, FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone | FieldType::File)
+    }
+}
+
+/// A validated form.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub fields: Vec<Field>,
+    pub rules: Vec<Rule>,
+    pub file: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub kind: FieldType,
+    pub label: String,
+    pub help: Option<String>,
+    pub required: bool,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub pattern: Option<regex::Regex>,
+    /// Option value → label, in file order.
+    pub options: Vec<(String, String)>,
+    pub must_be_true: bool,
+    pub default: Option<Value>,
+}
+
+/// A cross-field check.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub check: Expr,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+/// One field's problem with submitted data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: &str, code: &'static str, message: impl Into<String>) -> FieldError {
+        FieldError { field: field.to_string(), code, message: message.into() }
+    }
+}
+
+impl Form {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Checks `input` and returns it with every value in its field's type, or every error.
+    pub fn validate(&self, input: &Map<String, Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut out = Map::new();
+        for name in input.keys() {
+            if self.field(name).is_none() {
+                errors.push(FieldError::new(name, "unknown_field", "Este campo no pertenece al formulario."));
+            }
+        }
+        for field in &self.fields {
+            let given = input.get(&field.name).filter(|v| !is_blank(v));
+            let value = match (given, &field.default) {
+                (Some(v), _) => v.clone(),
+                (None, Some(d)) => d.clone(),
+                (None, None) => {
+                    if field.required || field.must_be_true {
+                        let message = if field.must_be_true { "Debe marcar esta casilla." } else { "Este campo es obligatorio." };
+                        errors.push(FieldError::new(&field.name, "required", message));
+                    }
+                    continue;
+                }
+            };
+            match field.check(&value) {
+                Ok(v) => {
+                    out.insert(field.name.clone(), v);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            for rule in &self.rules {
+                let ok = rule.check.eval_bool(&out, &Value::Null, "").unwrap_or(false);
+                if !ok {
+                    let field = rule.field.as_deref().unwrap_or("");
+                    errors.push(FieldError::new(field, "rule", rule.message.clone()));
+                }
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(errors) }
+    }
+}
+
+impl Field {
+    /// The value read into this field's type, or why it does not fit.
+    pub fn check(&self, value: &Value) -> Result<Value, FieldError> {
+        let err = |code, msg: String| FieldError::new(&self.name, code, msg);
+        let v = match self.kind {
+            FieldType::Integer => {
+                let n = as_f64(value).filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15)
+                    .ok_or_else(|| err("type", "Debe ser un número entero.".into()))?;
+                Value::from(n as i64)
+            }
+            FieldType::Decimal => {
+                let n = as_f64(value).ok_or_else(|| err("type", "Debe ser un número.".into()))?;
+                serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(|| err("type", "Debe ser un número.".into()))?
+            }
+            FieldType::Boolean => Value::Bool(as_bool(value).ok_or_else(|| err("type", "Debe ser sí o no.".into()))?),
+            FieldType::Date => {
+                let s = value.as_str().ok_or_else(|| err("type", "Debe ser una fecha (AAAA-MM-DD).".into()))?;
+                s.parse::<jiff::civil::Date>().map_err(|_| err("type", "Debe ser una fecha (AAAA-MM-DD).".into()))?;
+                Value::String(s.to_string())
+            }
+            FieldType::DateTime => {
+                let s = value.as_str().ok_or_else(|| err("type", "Debe ser una fecha y hora.".into()))?;
+                let ok = s.parse::<jiff::Timestamp>().is_ok() || s.parse::<jiff::civil::DateTime>().is_ok();
+                if !ok {
+                    return Err(err("type", "Debe ser una fecha y hora (AAAA-MM-DDTHH:MM).".into()));
+                }
+                Value::String(s.to_string())
+            }
+            FieldType::Choice => {
+                let s = scalar_text(value).ok_or_else(|| err("choice", "Elija una de las opciones.".into()))?;
+                if !self.options.iter().any(|(k, _)| *k == s) {
+                    return Err(err("choice", "Elija una de las opciones.".into()));
+                }
+                Value::String(s)
+            }
+            FieldType::MultiChoice => {
+                let items: Vec<String> = match value {
+                    Value::Array(a) => a.iter().filter_map(scalar_text).collect(),
+                    other => scalar_text(other).into_iter().collect(),
+                };
+                if items.iter().any(|s| !self.options.iter().any(|(k, _)| k == s)) {
+                    return Err(err("choice", "Elija solo entre las opciones.".into()));
+                }
+                Value::Array(items.into_iter().map(Value::String).collect())
+            }
+            FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone | FieldType::File => {
+                let s = scalar_text(value).ok_or_else(|| err("type", "Debe ser texto.".into()))?;
+                if self.kind == FieldType::Email && !looks_like_email(&s) {
+                    return Err(err("email", "Debe ser un correo electrónico válido.".into()));
+                }
+                if self.kind == FieldType::Phone && !looks_like_phone(&s) {
+                    return Err(err("phone", "Debe ser un número de teléfono (dígitos, espacios, +, -).".into()));
+                }
+                Value::String(s)
+            }
+        };
+        self.check_bounds(&v)?;
+        Ok(v)
+    }
+
+    fn check_bounds(&self, v: &Value) -> Result<(), FieldError> {
+        let err = |code, msg: String| Err(FieldError::new(&self.name, code, msg));
+        if let Some(n) = v.as_f64() {
+            if let Some(min) = self.min.filter(|m| n < *m) {
+                return err("min", format!("Debe ser al menos {min}."));
+            }
+            if let Some(max) = self.max.filter(|m| n > *m) {
+                return err("max", format!("Debe ser como máximo {max}."));
+            }
+        }
+        if let Some(s) = v.as_str() {
+            let len = s.chars().count() as u32;
+            if let Some(min) = self.min_length.filter(|m| len < *m) {
+                return err("min_length", format!("Debe tener al menos {min} caracteres."));
+            }
+            if let Some(max) = self.max_length.filter(|m| len > *m) {
+                return err("max_length", format!("Debe tener como máximo {max} caracteres."));
+            }
+            if let Some(re) = self.pattern.as_ref().filter(|re| !re.is_match(s)) {
+                return err("pattern", format!("No tiene el formato esperado ({}).", re.as_str()));
+            }
+        }
+        if self.must_be_true && v != &Value::Bool(true) {
+            return err("must_be_true", "Debe marcar esta casilla.".into());
+        }
+        Ok(())
+    }
+}
+
+fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.as_str() {
+            "true" | "on" | "si" | "sí" | "1" => Some(true),
+            "false" | "off" | "no" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !s.chars().any(char::is_whitespace)
+}
+
+fn looks_like_phone(s: &str) -> bool {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    (7..=15).contains(&digits) && s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+}

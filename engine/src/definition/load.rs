@@ -1,0 +1,365 @@
+//! From YAML text to the validated model: parse strictly, then check every reference, duration,
+//! expression and cron line, collecting all problems of all files in one run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use serde_saphyr::Spanned;
+
+use super::form::{Field, FieldType, Form, Rule};
+use super::model::*;
+use super::raw::*;
+use crate::calendar::{Calendar, Duration, Warn};
+use crate::diagnostic::{did_you_mean, Diagnostic, Loc};
+use crate::expr::Expr;
+
+/// A file handed to the loader.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+}
+
+/// What a YAML file defines, from its first top-level key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Process,
+    Form,
+    Calendar,
+    Scenarios,
+    Unknown,
+}
+
+impl FileKind {
+    pub fn of(text: &str) -> FileKind {
+        for line in text.lines() {
+            let t = line.trim_end();
+            if t.is_empty() || t.starts_with('#') || t.starts_with("---") || t.starts_with(' ') {
+                continue;
+            }
+            let key = t.split(':').next().unwrap_or("");
+            return match key {
+                "process" => FileKind::Process,
+                "form" => FileKind::Form,
+                "calendar" => FileKind::Calendar,
+                "scenarios" | "scenario" => FileKind::Scenarios,
+                _ => FileKind::Unknown,
+            };
+        }
+        FileKind::Unknown
+    }
+}
+
+/// Everything loaded: processes, forms and calendars by id.
+#[derive(Debug, Default, Clone)]
+pub struct Catalog {
+    pub processes: BTreeMap<String, Process>,
+    pub forms: BTreeMap<String, Form>,
+    pub calendars: BTreeMap<String, Calendar>,
+}
+
+impl Catalog {
+    /// The calendar a process counts business time on.
+    pub fn calendar_of(&self, process: &Process) -> Option<&Calendar> {
+        self.calendars.get(&process.calendar)
+    }
+}
+
+pub(crate) fn loc<T>(s: &Spanned<T>) -> Loc {
+    Loc::from(s.referenced)
+}
+
+/// Reads forms and processes (calendars are given, already loaded) into a catalog.
+/// Files that fail are left out; every problem found is returned.
+pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Catalog, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut catalog = Catalog { calendars, ..Catalog::default() };
+    let mut seen_forms: BTreeMap<String, String> = BTreeMap::new();
+    for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Form) {
+        let mut ctx = Ctx { file: &f.path, text: &f.text, diags: Vec::new() };
+        if let Some(form) = load_form(&mut ctx) {
+            if let Some(other) = seen_forms.insert(form.id.clone(), f.path.clone()) {
+                ctx.err(Loc::new(1, 1), format!("form `{}` is also defined in {other}", form.id), "give each form a unique `form:` id");
+            } else {
+                catalog.forms.insert(form.id.clone(), form);
+            }
+        }
+        diags.append(&mut ctx.diags);
+    }
+    let mut raws = Vec::new();
+    for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Process) {
+        match serde_saphyr::from_str::<RawProcess>(&f.text) {
+            Ok(raw) => raws.push((f, raw)),
+            Err(e) => diags.push(Diagnostic::from_yaml(&f.path, &e)),
+        }
+    }
+    let process_ids: BTreeSet<String> = raws.iter().map(|(_, r)| r.process.value.clone()).collect();
+    for (f, raw) in raws {
+        let mut ctx = Ctx { file: &f.path, text: &f.text, diags: Vec::new() };
+        let id = raw.process.value.clone();
+        let process = ProcessBuilder::new(&mut ctx, &catalog, &process_ids, &raw).build();
+        if catalog.processes.contains_key(&id) {
+            ctx.err(loc(&raw.process), format!("process `{id}` is defined twice"), "give each process a unique `process:` id");
+        }
+        let clean = ctx.diags.is_empty();
+        diags.append(&mut ctx.diags);
+        if let (Some(p), true) = (process, clean) {
+            catalog.processes.insert(id, p);
+        }
+    }
+    diags.sort_by(|a, b| (a.file.as_str(), a.loc).cmp(&(b.file.as_str(), b.loc)));
+    (catalog, diags)
+}
+
+/// The file being checked and the problems found in it.
+pub(crate) struct Ctx<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    pub fn err(&mut self, at: Loc, message: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::new(self.file, at, message).help(help));
+    }
+
+    /// Location of column `col` (1-based) inside the scalar starting at `at`.
+    pub fn inside(&self, at: Loc, col: u64) -> Loc {
+        let quoted = self
+            .text
+            .lines()
+            .nth(at.line.saturating_sub(1) as usize)
+            .and_then(|l| l.chars().nth(at.column.saturating_sub(1) as usize))
+            .is_some_and(|c| c == '\'' || c == '"');
+        Loc::new(at.line, at.column + col - 1 + u64::from(quoted))
+    }
+
+    pub fn expr(&mut self, s: &Spanned<String>) -> Option<Expr> {
+        match Expr::compile(&s.value) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                let at = self.inside(loc(s), e.column);
+                self.diags.push(Diagnostic::new(self.file, at, e.message).help(e.help.unwrap_or_default()));
+                None
+            }
+        }
+    }
+
+    pub fn duration(&mut self, s: &Spanned<String>, text: &str) -> Option<Duration> {
+        match Duration::parse(text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let help = format!("write `N unit` with a unit among: {}", Duration::UNITS.join(", "));
+                self.err(loc(s), format!("bad duration `{text}`: {e}"), help);
+                None
+            }
+        }
+    }
+
+    /// `did you mean` help for a name that is not among `known`.
+    pub fn unknown<'k>(&mut self, at: Loc, what: &str, name: &str, known: impl IntoIterator<Item = &'k str> + Clone) {
+        let help = match did_you_mean(name, known.clone()) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => {
+                let list: Vec<&str> = known.into_iter().collect();
+                if list.is_empty() { format!("no {what} is defined") } else { format!("known: {}", list.join(", ")) }
+            }
+        };
+        self.err(at, format!("unknown {what} `{name}`"), help);
+    }
+}
+
+fn load_form(ctx: &mut Ctx) -> Option<Form> {
+    let raw = match serde_saphyr::from_str::<RawForm>(ctx.text) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.diags.push(Diagnostic::from_yaml(ctx.file, &e));
+            return None;
+        }
+    };
+    let mut fields = Vec::new();
+    for (name, f) in &raw.fields.0 {
+        if let Some(field) = form_field(ctx, name, f) {
+            fields.push(field);
+        }
+    }
+    let names: Vec<&str> = raw.fields.0.iter().map(|(n, _)| n.value.as_str()).collect();
+    let mut rules = Vec::new();
+    for r in &raw.rules {
+        let check = ctx.expr(&r.value.check);
+        if let Some(check) = &check {
+            for used in check.data_fields() {
+                if !names.contains(&used.as_str()) {
+                    ctx.unknown(loc(&r.value.check), "field", &format!("data.{used}"), names.iter().map(|n| *n));
+                }
+            }
+        }
+        if let Some(field) = &r.value.field
+            && !names.contains(&field.value.as_str())
+        {
+            ctx.unknown(loc(field), "field", &field.value, names.iter().copied());
+        }
+        if let Some(check) = check {
+            rules.push(Rule { check, message: r.value.message.value.clone(), field: r.value.field.as_ref().map(|f| f.value.clone()) });
+        }
+    }
+    Some(Form {
+        id: raw.form.value.clone(),
+        title: raw.title.value.clone(),
+        description: raw.description.map(|d| d.value),
+        fields,
+        rules,
+        file: ctx.file.to_string(),
+    })
+}
+
+fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Field> {
+    check_ident(ctx, name, "field");
+    let Some(kind) = FieldType::parse(&f.kind.value) else {
+        ctx.unknown(loc(&f.kind), "field type", &f.kind.value, FieldType::NAMES);
+        return None;
+    };
+    let mut ok = true;
+    let mut misplaced = |ctx: &mut Ctx, at: Loc, key: &str, needs: &str| {
+        ctx.err(at, format!("`{key}` does not apply to a `{}` field", kind.name()), format!("`{key}` is for {needs} fields; remove it"));
+        ok = false;
+    };
+    for (key, v) in [("min", &f.min), ("max", &f.max)] {
+        if let Some(v) = v.as_ref().filter(|_| !kind.is_numeric()) {
+            misplaced(ctx, loc(v), key, "integer and decimal");
+        }
+    }
+    for (key, v) in [("min_length", &f.min_length), ("max_length", &f.max_length)] {
+        if let Some(v) = v.as_ref().filter(|_| !kind.is_textual()) {
+            misplaced(ctx, loc(v), key, "text");
+        }
+    }
+    if let Some(p) = f.pattern.as_ref().filter(|_| !kind.is_textual()) {
+        misplaced(ctx, loc(p), "pattern", "text");
+    }
+    if let Some(m) = f.must_be_true.as_ref().filter(|_| kind != FieldType::Boolean) {
+        misplaced(ctx, loc(m), "must_be_true", "boolean");
+    }
+    let is_choice = matches!(kind, FieldType::Choice | FieldType::MultiChoice);
+    match (&f.options, is_choice) {
+        (Some(o), false) => {
+            let at = o.0.first().map(|(k, _)| loc(k)).unwrap_or(loc(&f.kind));
+            misplaced(ctx, at, "options", "choice and multi_choice");
+        }
+        (None, true) => {
+            ctx.err(loc(&f.kind), format!("`{}` field `{}` has no `options`", kind.name(), name.value), "add `options:` mapping each value to its label");
+            ok = false;
+        }
+        _ => {}
+    }
+    if let (Some(min), Some(max)) = (&f.min, &f.max)
+        && min.value > max.value
+    {
+        ctx.err(loc(max), format!("`max` ({}) is below `min` ({})", max.value, min.value), "swap the bounds");
+        ok = false;
+    }
+    if let (Some(min), Some(max)) = (&f.min_length, &f.max_length)
+        && min.value > max.value
+    {
+        ctx.err(loc(max), format!("`max_length` ({}) is below `min_length` ({})", max.value, min.value), "swap the bounds");
+        ok = false;
+    }
+    let pattern = match &f.pattern {
+        Some(p) => match regex::Regex::new(&p.value) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                ctx.err(loc(p), format!("invalid pattern: {first}"), "patterns are regular expressions, e.g. `^[A-Z]{3}-[0-9]+$`");
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
+    let field = Field {
+        name: name.value.clone(),
+        kind,
+        label: f.label.value.clone(),
+        help: f.help.as_ref().map(|h| h.value.clone()),
+        required: f.required,
+        min: f.min.as_ref().map(|v| v.value),
+        max: f.max.as_ref().map(|v| v.value),
+        min_length: f.min_length.as_ref().map(|v| v.value),
+        max_length: f.max_length.as_ref().map(|v| v.value),
+        pattern,
+        options: f.options.as_ref().map(|o| o.0.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect()).unwrap_or_default(),
+        must_be_true: f.must_be_true.as_ref().is_some_and(|m| m.value),
+        default: f.default.clone(),
+    };
+    if let Some(d) = &f.default
+        && field.check(d).is_err()
+    {
+        ctx.err(loc(&f.label), format!("the `default` of field `{}` does not fit its type `{}`", name.value, kind.name()), "fix or remove the default");
+        ok = false;
+    }
+    ok.then_some(field)
+}
+
+/// Ids are lower-case words joined by `_`, `-` or `.`.
+pub(crate) fn check_ident(ctx: &mut Ctx, s: &Spanned<String>, what: &str) -> bool {
+    let v = &s.value;
+    let ok = !v.is_empty()
+        && v.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
+    if !ok {
+        ctx.err(loc(s), format!("`{v}` is not a valid {what} name"), "use lower-case letters, digits, `_`, `-` or `.`, starting with a letter (no accents or spaces)");
+    }
+    ok
+}
+
+/// Reads `2 business days`, `90 days before data.fecha`, `3 days after data.x`, `data.fecha`.
+pub(crate) fn parse_when(ctx: &mut Ctx, s: &Spanned<String>) -> Option<When> {
+    let text = s.value.trim();
+    if let Some(field) = text.strip_prefix("data.") {
+        return Some(When::Field(field.to_string()));
+    }
+    for (sep, before) in [(" before ", true), (" after ", false)] {
+        if let Some((d, rest)) = text.split_once(sep) {
+            let d = ctx.duration(s, d)?;
+            let Some(field) = rest.trim().strip_prefix("data.") else {
+                let col = text.find(sep).map(|i| i + sep.len() + 1).unwrap_or(1) as u64;
+                ctx.err(ctx.inside(loc(s), col), format!("`{}` is not a date field", rest.trim()), "count from a date of the data, e.g. `90 days before data.fecha_capacitacion`");
+                return None;
+            };
+            return Some(if before { When::BeforeField(d, field.to_string()) } else { When::AfterField(d, field.to_string()) });
+        }
+    }
+    ctx.duration(s, text).map(When::After)
+}
+
+pub(crate) fn parse_warn(ctx: &mut Ctx, s: &Spanned<String>) -> Option<Warn> {
+    let text = s.value.trim();
+    if let Some(p) = text.strip_suffix('%') {
+        return match p.trim().parse::<u8>() {
+            Ok(p) if (1..=99).contains(&p) => Some(Warn::Percent(p)),
+            _ => {
+                ctx.err(loc(s), format!("bad warning threshold `{text}`"), "a percentage between 1% and 99%, e.g. `70%`");
+                None
+            }
+        };
+    }
+    match text.strip_suffix(" before") {
+        Some(d) => ctx.duration(s, d).map(Warn::Before),
+        None => {
+            ctx.err(loc(s), format!("bad warning threshold `{text}`"), "write `1 business day before` or a percentage such as `70%`");
+            None
+        }
+    }
+}
+
+pub(crate) fn cron_ok(ctx: &mut Ctx, s: &Spanned<String>) -> bool {
+    match croner::Cron::from_str(&s.value) {
+        Ok(_) => true,
+        Err(e) => {
+            ctx.err(loc(s), format!("bad cron line `{}`: {e}", s.value), "five fields: minute hour day-of-month month day-of-week, e.g. `0 9 1 * *` (09:00 on the 1st of each month)");
+            false
+        }
+    }
+}
+
+use super::build::ProcessBuilder;

@@ -1,0 +1,13 @@
+//! Process definitions and forms: YAML as written ([`raw`]), the validated model ([`model`]),
+//! and the loader that turns one into the other with file:line:column diagnostics ([`load`]).
+
+mod build;
+pub mod form;
+pub mod load;
+pub mod model;
+pub mod raw;
+pub mod validate;
+
+pub use form::{Field, FieldError, FieldType, Form};
+pub use load::{load, Catalog, FileKind, SourceFile};
+pub use model::*;

@@ -1,0 +1,255 @@
+//! The validated process model the machine runs. Built only by [`super::load`]; every reference
+//! in it (step, role, form, process) has been checked.
+
+use std::collections::HashMap;
+
+use crate::calendar::{Duration, Warn};
+use crate::diagnostic::Loc;
+use crate::expr::Expr;
+
+/// Index of a step in [`Process::steps`].
+pub type StepIx = usize;
+
+/// A validated process definition.
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub source: Option<String>,
+    pub calendar: String,
+    /// Role id → human title, in file order.
+    pub roles: Vec<(String, String)>,
+    pub start: Start,
+    pub steps: Vec<Step>,
+    pub slas: Vec<Sla>,
+    pub schedules: Vec<Schedule>,
+    /// The file it was read from.
+    pub file: String,
+    index: HashMap<String, StepIx>,
+}
+
+impl Process {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: String,
+        title: String,
+        description: Option<String>,
+        source: Option<String>,
+        calendar: String,
+        roles: Vec<(String, String)>,
+        start: Start,
+        steps: Vec<Step>,
+        slas: Vec<Sla>,
+        schedules: Vec<Schedule>,
+        file: String,
+    ) -> Process {
+        let index = steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        Process { id, title, description, source, calendar, roles, start, steps, slas, schedules, file, index }
+    }
+
+    /// The step with this id.
+    pub fn step_ix(&self, id: &str) -> Option<StepIx> {
+        self.index.get(id).copied()
+    }
+
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.step_ix(id).map(|i| &self.steps[i])
+    }
+
+    /// The first step in file order is where every instance begins.
+    pub fn first_step(&self) -> StepIx {
+        0
+    }
+
+    pub fn role_title(&self, role: &str) -> Option<&str> {
+        self.roles.iter().find(|(id, _)| id == role).map(|(_, t)| t.as_str())
+    }
+
+    pub fn sla(&self, id: &str) -> Option<&Sla> {
+        self.slas.iter().find(|s| s.id == id)
+    }
+}
+
+/// How instances start.
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    pub form: Option<String>,
+    /// Roles allowed to start an instance by hand; empty means any signed-in user.
+    pub roles: Vec<String>,
+}
+
+/// One step of a process.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub loc: Loc,
+    pub kind: StepKind,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// A person of `role` does something, optionally filling `form`.
+    Task { work: Work, next: Next },
+    /// A person of `role` approves (→ `approve`) or rejects with a comment (→ `reject`).
+    Approval { work: Work, approve: Target, reject: Target },
+    /// Ordered conditions over the data; the last arm is the default.
+    Decision { next: Next },
+    /// Branches that run at once and meet again at `join`.
+    Parallel { branches: Vec<Branch>, join: JoinMode, next: Next },
+    /// Waits until an instant, then continues.
+    Wait { until: When, next: Next },
+    /// Starts another process and waits for it to end.
+    Call { process: String, input: Vec<(String, Expr)>, next: Next },
+    /// Ends the instance with an outcome.
+    End { outcome: String },
+}
+
+impl StepKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Task { .. } => "task",
+            StepKind::Approval { .. } => "approval",
+            StepKind::Decision { .. } => "decision",
+            StepKind::Parallel { .. } => "parallel",
+            StepKind::Wait { .. } => "wait",
+            StepKind::Call { .. } => "call",
+            StepKind::End { .. } => "end",
+        }
+    }
+
+    /// The human part of a task or approval.
+    pub fn work(&self) -> Option<&Work> {
+        match self {
+            StepKind::Task { work, .. } | StepKind::Approval { work, .. } => Some(work),
+            _ => None,
+        }
+    }
+}
+
+/// The human part of a task or approval.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub role: String,
+    pub form: Option<String>,
+    pub due: Option<Due>,
+}
+
+/// A deadline on a step and what happens when it passes.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub at: When,
+    pub on_overdue: Vec<Action>,
+}
+
+/// A branch of a parallel step.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub start: StepIx,
+    /// A deadline for the whole branch, counted from the fork.
+    pub due: Option<Due>,
+}
+
+/// How a parallel step joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinMode {
+    /// Continue once every branch has finished.
+    All,
+    /// Continue when the first branch finishes; the others are cancelled.
+    Any,
+}
+
+/// Where control goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Step(StepIx),
+    /// End the instance with outcome `completed`.
+    End,
+    /// Finish the current parallel branch.
+    Join,
+}
+
+/// Ordered arms; the first whose condition holds (or which has none) wins.
+#[derive(Debug, Clone)]
+pub struct Next(pub Vec<Arm>);
+
+#[derive(Debug, Clone)]
+pub struct Arm {
+    pub when: Option<Expr>,
+    pub target: Target,
+}
+
+/// An instant, relative to when something began or to a date in the data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum When {
+    /// `2 business days`: after the moment the step (or SLA) began.
+    After(Duration),
+    /// `90 days before data.fecha`.
+    BeforeField(Duration, String),
+    /// `3 business days after data.fecha`.
+    AfterField(Duration, String),
+    /// `data.fecha`.
+    Field(String),
+}
+
+impl When {
+    /// The data field this instant depends on, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            When::After(_) => None,
+            When::BeforeField(_, f) | When::AfterField(_, f) | When::Field(f) => Some(f),
+        }
+    }
+}
+
+/// What a passed deadline or SLA threshold does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Notify(String),
+    Reassign(String),
+    Goto(StepIx),
+}
+
+/// A moment in an instance's life that starts or stops an SLA clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    Started,
+    Completed,
+    Entered(StepIx),
+    Left(StepIx),
+    /// A date or date-time field of the data (`from` only).
+    Data(String),
+}
+
+/// A service-level agreement: from an anchor until another, within a time or by a deadline.
+#[derive(Debug, Clone)]
+pub struct Sla {
+    pub id: String,
+    pub title: String,
+    pub from: Anchor,
+    pub until: Anchor,
+    pub target: SlaTarget,
+    pub warn: Option<Warn>,
+    pub pause: Vec<StepIx>,
+    pub on_warning: Vec<Action>,
+    pub on_breach: Vec<Action>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlaTarget {
+    Within(Duration),
+    Deadline(When),
+}
+
+/// A cron trigger that starts an instance with fixed data.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub id: String,
+    pub title: Option<String>,
+    pub cron: String,
+    pub timezone: String,
+    pub data: serde_json::Map<String, serde_json::Value>,
+}

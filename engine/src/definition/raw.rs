@@ -1,0 +1,256 @@
+//! The YAML shapes as written, with spans. Strict: an unknown key is an error, never dropped.
+//! [`super::load`] turns these into the validated model in [`super::model`].
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+/// A YAML mapping kept in file order, with the span of every key.
+#[derive(Debug, Clone)]
+pub struct Entries<V>(pub Vec<(S<String>, V)>);
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V_<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for V_<V> {
+            type Value = Entries<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of names to entries")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<S<String>, V>()? {
+                    out.push((k, v));
+                }
+                Ok(Entries(out))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+        }
+        d.deserialize_map(V_(PhantomData))
+    }
+}
+
+/// A process definition file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProcess {
+    pub process: S<String>,
+    pub title: S<String>,
+    pub description: Option<S<String>>,
+    pub source: Option<S<String>>,
+    pub calendar: S<String>,
+    #[serde(default)]
+    pub roles: Entries<S<String>>,
+    pub start: Option<RawStart>,
+    #[serde(default)]
+    pub slas: Entries<RawSla>,
+    #[serde(default)]
+    pub schedules: Entries<RawSchedule>,
+    pub steps: Entries<RawStep>,
+}
+
+/// How an instance starts: its form and who may start it by hand.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStart {
+    pub form: Option<S<String>>,
+    #[serde(default)]
+    pub roles: Vec<S<String>>,
+}
+
+/// One step; exactly one of the kind keys (`task`, `approval`, …) must be present.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub task: Option<S<String>>,
+    pub approval: Option<S<String>>,
+    pub decision: Option<S<String>>,
+    pub parallel: Option<S<String>>,
+    pub wait: Option<S<String>>,
+    pub call: Option<S<String>>,
+    pub end: Option<S<String>>,
+
+    pub title: Option<S<String>>,
+    pub description: Option<S<String>>,
+    pub role: Option<S<String>>,
+    pub form: Option<S<String>>,
+    pub next: Option<S<RawNext>>,
+    pub approve: Option<S<String>>,
+    pub reject: Option<S<String>>,
+    pub due: Option<S<String>>,
+    pub on_overdue: Option<Vec<S<RawAction>>>,
+    pub branches: Option<Vec<S<RawBranch>>>,
+    pub join: Option<S<String>>,
+    #[serde(rename = "for")]
+    pub for_: Option<S<String>>,
+    pub until: Option<S<String>>,
+    pub input: Option<Entries<S<String>>>,
+}
+
+/// One branch of a parallel step: `- step_id`, or `- {start: step_id, due: …, on_overdue: […]}`
+/// when the branch carries a deadline of its own.
+#[derive(Debug)]
+pub enum RawBranch {
+    Short(String),
+    Long(RawBranchLong),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBranchLong {
+    pub start: S<String>,
+    pub due: Option<S<String>>,
+    pub on_overdue: Option<Vec<S<RawAction>>>,
+}
+
+impl<'de> Deserialize<'de> for RawBranch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V_;
+        impl<'de> Visitor<'de> for V_ {
+            type Value = RawBranch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a step name, or a mapping with `start` and `due`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawBranch, E> {
+                Ok(RawBranch::Short(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawBranch, A::Error> {
+                RawBranchLong::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawBranch::Long)
+            }
+        }
+        d.deserialize_any(V_)
+    }
+}
+
+/// Where to go next: a step name, or ordered `when`/`goto` arms ending in a default.
+#[derive(Debug)]
+pub enum RawNext {
+    One(String),
+    Arms(Vec<S<RawArm>>),
+}
+
+impl<'de> Deserialize<'de> for RawNext {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V_;
+        impl<'de> Visitor<'de> for V_ {
+            type Value = RawNext;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a step name, or a list of `- when: … goto: …` entries")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawNext, E> {
+                Ok(RawNext::One(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawNext, A::Error> {
+                let mut arms = Vec::new();
+                while let Some(arm) = seq.next_element::<S<RawArm>>()? {
+                    arms.push(arm);
+                }
+                Ok(RawNext::Arms(arms))
+            }
+        }
+        d.deserialize_any(V_)
+    }
+}
+
+/// `- when: <condition>` / `goto: <step>`; the arm without `when` is the default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArm {
+    pub when: Option<S<String>>,
+    pub goto: S<String>,
+}
+
+/// An action run when a deadline or SLA threshold passes.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawAction {
+    /// E-mail the users of a role.
+    Notify(S<String>),
+    /// Move the open task(s) to another role.
+    Reassign(S<String>),
+    /// Leave the overdue step and continue at another.
+    Goto(S<String>),
+}
+
+/// A service-level agreement on the instance.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSla {
+    pub title: S<String>,
+    pub from: S<String>,
+    pub until: S<String>,
+    pub within: Option<S<String>>,
+    pub deadline: Option<S<String>>,
+    pub warn: Option<S<String>>,
+    #[serde(default)]
+    pub pause: Vec<S<String>>,
+    #[serde(default)]
+    pub on_warning: Vec<S<RawAction>>,
+    #[serde(default)]
+    pub on_breach: Vec<S<RawAction>>,
+}
+
+/// A cron trigger that starts an instance.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub cron: S<String>,
+    pub title: Option<S<String>>,
+    pub timezone: Option<S<String>>,
+    #[serde(default)]
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A form file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawForm {
+    pub form: S<String>,
+    pub title: S<String>,
+    pub description: Option<S<String>>,
+    pub fields: Entries<RawField>,
+    #[serde(default)]
+    pub rules: Vec<S<RawRule>>,
+}
+
+/// One form field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawField {
+    #[serde(rename = "type")]
+    pub kind: S<String>,
+    pub label: S<String>,
+    pub help: Option<S<String>>,
+    #[serde(default)]
+    pub required: bool,
+    pub min: Option<S<f64>>,
+    pub max: Option<S<f64>>,
+    pub min_length: Option<S<u32>>,
+    pub max_length: Option<S<u32>>,
+    pub pattern: Option<S<String>>,
+    pub options: Option<Entries<S<String>>>,
+    pub must_be_true: Option<S<bool>>,
+    pub default: Option<serde_json::Value>,
+}
+
+/// A cross-field rule: `check` must hold, else `message` is shown on `field`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub check: S<String>,
+    pub message: S<String>,
+    pub field: Option<S<String>>,
+}

@@ -1,0 +1,252 @@
+//! Conditions: a small, safe, non-Turing-complete expression language (CEL) over `data`,
+//! `instance` and `now`.
+//!
+//! Expressions are compiled once at load time. Length and nesting are capped before the parser
+//! sees them, so a hostile definition cannot exhaust the stack.
+
+use std::fmt;
+use std::sync::Arc;
+
+use cel::common::ast::{EntryExpr, Expr as Node};
+use cel::{Context, IdedExpr, Program, Value};
+
+/// Longest expression accepted, in characters.
+pub const MAX_LEN: usize = 1_000;
+/// Deepest bracket nesting accepted.
+pub const MAX_DEPTH: usize = 24;
+/// The variables an expression may read.
+pub const VARIABLES: [&str; 3] = ["data", "instance", "now"];
+
+/// A compiled condition.
+#[derive(Clone)]
+pub struct Expr {
+    source: Arc<str>,
+    program: Arc<Program>,
+}
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Expr({:?})", self.source)
+    }
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.source == other.source
+    }
+}
+
+/// Why an expression was refused, with the 1-based column inside the expression text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprError {
+    pub column: u64,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Expr {
+    /// Compiles `source`, refusing over-long or over-nested text and unknown variables.
+    pub fn compile(source: &str) -> Result<Expr, ExprError> {
+        if source.chars().count() > MAX_LEN {
+            return Err(ExprError {
+                column: 1,
+                message: format!("expression is longer than {MAX_LEN} characters"),
+                help: Some("split the condition into simpler steps or form fields".into()),
+            });
+        }
+        check_depth(source)?;
+        let program = Program::compile(source).map_err(|errs| {
+            let first = errs.errors.first();
+            let column = first.map(|e| e.pos.1.max(0) as u64 + 1).unwrap_or(1);
+            let message = first.map(|e| e.msg.clone()).unwrap_or_else(|| errs.to_string());
+            ExprError {
+                column,
+                message: format!("invalid expression: {message}"),
+                help: Some("conditions are CEL, e.g. `data.tipo == 'queja' && data.edad >= 18`".into()),
+            }
+        })?;
+        let expr = Expr { source: source.into(), program: Arc::new(program) };
+        for var in expr.program.references().variables() {
+            if !VARIABLES.contains(&var) && !expr.is_comprehension_var(var) {
+                let help = match crate::diagnostic::did_you_mean(var, VARIABLES) {
+                    Some(s) => format!("did you mean `{s}`? form fields are read as `data.<field>`"),
+                    None => "expressions may read `data.<field>`, `instance` and `now`".to_string(),
+                };
+                return Err(ExprError {
+                    column: source.find(var).map(|i| i as u64 + 1).unwrap_or(1),
+                    message: format!("undefined variable `{var}`"),
+                    help: Some(help),
+                });
+            }
+        }
+        Ok(expr)
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The `data.<field>` names the expression reads (first segment after `data`).
+    pub fn data_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(self.program.expression(), &mut |node| {
+            if let Node::Select(sel) = node
+                && let Node::Ident(root) = &sel.operand.expr
+                && root == "data"
+                && !out.contains(&sel.field)
+            {
+                out.push(sel.field.clone());
+            }
+        });
+        out
+    }
+
+    fn is_comprehension_var(&self, name: &str) -> bool {
+        let mut found = false;
+        walk(self.program.expression(), &mut |node| {
+            if let Node::Comprehension(c) = node
+                && (c.iter_var == name || c.accu_var == name || c.iter_var2.as_deref() == Some(name))
+            {
+                found = true;
+            }
+        });
+        found
+    }
+
+    /// Evaluates against instance data; `now` is an RFC 3339 string.
+    pub fn eval(&self, data: &serde_json::Map<String, serde_json::Value>, instance: &serde_json::Value, now: &str) -> Result<serde_json::Value, String> {
+        let mut ctx = Context::default();
+        let data = cel::to_value(data).map_err(|e| e.to_string())?;
+        ctx.add_variable_from_value("data", data);
+        ctx.add_variable_from_value("instance", cel::to_value(instance).map_err(|e| e.to_string())?);
+        ctx.add_variable_from_value("now", Value::String(Arc::new(now.to_string())));
+        let value = self.program.execute(&ctx).map_err(|e| e.to_string())?;
+        Ok(to_json(&value))
+    }
+
+    /// Evaluates a condition that must yield a boolean.
+    pub fn eval_bool(&self, data: &serde_json::Map<String, serde_json::Value>, instance: &serde_json::Value, now: &str) -> Result<bool, String> {
+        match self.eval(data, instance, now)? {
+            serde_json::Value::Bool(b) => Ok(b),
+            other => Err(format!("condition `{}` gave {other}, not true or false", self.source)),
+        }
+    }
+}
+
+fn check_depth(source: &str) -> Result<(), ExprError> {
+    let mut depth = 0usize;
+    for (i, c) in source.chars().enumerate() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(ExprError {
+                        column: i as u64 + 1,
+                        message: format!("expression nests deeper than {MAX_DEPTH} levels"),
+                        help: Some("flatten the condition".into()),
+                    });
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn walk(e: &IdedExpr, f: &mut dyn FnMut(&Node)) {
+    f(&e.expr);
+    match &e.expr {
+        Node::Call(c) => {
+            if let Some(t) = &c.target {
+                walk(t, f);
+            }
+            c.args.iter().for_each(|a| walk(a, f));
+        }
+        Node::Comprehension(c) => {
+            for x in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                walk(x, f);
+            }
+        }
+        Node::List(l) => l.elements.iter().for_each(|x| walk(x, f)),
+        Node::Map(m) => m.entries.iter().for_each(|x| walk_entry(&x.expr, f)),
+        Node::Struct(s) => s.entries.iter().for_each(|x| walk_entry(&x.expr, f)),
+        Node::Select(s) => walk(&s.operand, f),
+        Node::Ident(_) | Node::Literal(_) | Node::Unspecified => {}
+    }
+}
+
+fn walk_entry(e: &EntryExpr, f: &mut dyn FnMut(&Node)) {
+    match e {
+        EntryExpr::StructField(s) => walk(&s.value, f),
+        EntryExpr::MapEntry(m) => {
+            walk(&m.key, f);
+            walk(&m.value, f);
+        }
+    }
+}
+
+fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::UInt(u) => J::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Value::String(s) => J::String(s.to_string()),
+        Value::List(l) => J::Array(l.iter().map(to_json).collect()),
+        Value::Map(m) => J::Object(
+            m.map
+                .iter()
+                .map(|(k, v)| (k.to_string(), to_json(v)))
+                .collect(),
+        ),
+        Value::Null => J::Null,
+        other => J::String(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn evaluates_conditions_over_data() {
+        let e = Expr::compile("data.tipo == 'queja' && data.edad >= 18").unwrap();
+        let d = data(json!({"tipo": "queja", "edad": 30}));
+        assert!(e.eval_bool(&d, &json!({}), "2026-01-01T00:00:00Z").unwrap());
+        assert_eq!(e.data_fields(), vec!["tipo".to_string(), "edad".to_string()]);
+    }
+
+    #[test]
+    fn refuses_unknown_variables_with_a_hint() {
+        let err = Expr::compile("dato.tipo == 'x'").unwrap_err();
+        assert_eq!(err.message, "undefined variable `dato`");
+        assert_eq!(err.column, 1);
+        assert!(err.help.unwrap().contains("`data`"));
+    }
+
+    #[test]
+    fn allows_comprehension_variables() {
+        let e = Expr::compile("data.temas.exists(t, t == 'a')").unwrap();
+        assert_eq!(e.data_fields(), vec!["temas".to_string()]);
+    }
+
+    #[test]
+    fn caps_nesting_before_parsing() {
+        let deep = format!("{}true{}", "(".repeat(100), ")".repeat(100));
+        assert!(Expr::compile(&deep).unwrap_err().message.contains("nests deeper"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_column() {
+        let err = Expr::compile("data.a == ").unwrap_err();
+        assert!(err.message.starts_with("invalid expression"), "{err:?}");
+    }
+}

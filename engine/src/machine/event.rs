@@ -1,0 +1,129 @@
+//! Events: the append-only history of an instance. State is the fold of its events
+//! ([`super::Instance::apply`]); every event carries what applying it needs, so replay needs no
+//! definition, calendar or clock.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::calendar::SlaClock;
+
+/// One thing that happened to an instance, with when and by whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub at: Timestamp,
+    /// The user who caused it; `None` for the engine itself (timers, automatic steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Why an alert was raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertKind {
+    /// A task arrived in a role's inbox.
+    Assigned,
+    SlaWarning,
+    SlaBreach,
+    Overdue,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Assigned => "assigned",
+            AlertKind::SlaWarning => "sla-warning",
+            AlertKind::SlaBreach => "sla-breach",
+            AlertKind::Overdue => "overdue",
+        }
+    }
+}
+
+/// A branch opened by a fork.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchOpen {
+    pub id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The instance began with this data.
+    Started { process: String, data: Map<String, Value> },
+    /// A token arrived at a step. Human steps open a task for `role`, due at `due`.
+    Entered {
+        token: u64,
+        step: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        scope: Vec<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
+        /// For waits: when the token moves on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wake: Option<Timestamp>,
+    },
+    /// A user took a task for themself.
+    Claimed { token: u64, user: String },
+    /// A user gave a claimed task back to the role.
+    Unclaimed { token: u64 },
+    /// A task was done; `data` is merged into the instance data.
+    Completed { token: u64, data: Map<String, Value> },
+    /// An approval was granted.
+    Approved {
+        token: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        #[serde(default, skip_serializing_if = "Map::is_empty")]
+        data: Map<String, Value>,
+    },
+    /// An approval was refused with a comment the next assignee sees.
+    Rejected { token: u64, comment: String },
+    /// An automatic step (decision, wait, join, call) let its token go.
+    Passed { token: u64 },
+    /// A parallel step opened its branches, each with an id and an optional deadline.
+    Forked { token: u64, fork: u64, branches: Vec<BranchOpen> },
+    /// A branch reached `join`.
+    BranchJoined { branch: u64 },
+    /// A branch's deadline passed.
+    BranchOverdue { branch: u64 },
+    /// A fork closed; `cancelled` are the tokens of unfinished branches (join `any`).
+    Joined { fork: u64, cancelled: Vec<u64> },
+    /// A step's deadline passed.
+    Overdue { token: u64 },
+    /// A task moved to another role.
+    Reassigned { token: u64, role: String },
+    /// A token was withdrawn from its step (overdue `goto`).
+    Withdrawn { token: u64 },
+    /// A call step started a sub-process.
+    CallStarted { token: u64, process: String, data: Map<String, Value> },
+    /// The sub-process of a call step ended.
+    CallEnded { token: u64, outcome: String, data: Map<String, Value> },
+    /// An SLA clock started.
+    SlaStarted { sla: String, clock: SlaClock },
+    SlaPaused { sla: String },
+    SlaResumed { sla: String },
+    /// An SLA's `until` moment came: the clock stopped.
+    SlaStopped { sla: String },
+    SlaWarned { sla: String },
+    SlaBreached { sla: String },
+    /// People were told: a message per role for the outbox.
+    Alerted {
+        kind: AlertKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sla: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        roles: Vec<String>,
+    },
+    /// The instance reached an end.
+    Ended { outcome: String },
+    /// An admin stopped the instance.
+    Cancelled { reason: String },
+}

@@ -1,0 +1,523 @@
+//! The transition function: (definition, instance, command, now) → events, or a typed error.
+//!
+//! A [`Run`] works on a copy of the instance, applying each event as it emits it, so later
+//! decisions in the same command see earlier ones. The caller stores the returned records and
+//! the resulting state in one transaction, or drops both.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+use super::command::{Actor, Command, CommandError, TimerKey};
+use super::event::{AlertKind, BranchOpen, Event, Record};
+use super::state::{Instance, Token};
+use crate::calendar::{Calendar, SlaClock, Unit};
+use crate::definition::{Action, Anchor, Form, JoinMode, Next, Process, SlaTarget, StepIx, StepKind, Target, When};
+
+/// What a transition needs to know besides the instance.
+#[derive(Debug, Clone, Copy)]
+pub struct Env<'a> {
+    pub process: &'a Process,
+    pub calendar: &'a Calendar,
+    pub forms: &'a BTreeMap<String, Form>,
+}
+
+/// Most automatic steps one command may pass through: a guard against loops of decisions.
+const MAX_AUTOMATIC_STEPS: usize = 10_000;
+
+struct Run<'a> {
+    env: Env<'a>,
+    inst: Instance,
+    records: Vec<Record>,
+    now: Timestamp,
+    by: Option<String>,
+    budget: usize,
+}
+
+/// Starts an instance: validates the start data, opens its SLAs and enters the first step.
+pub fn start(env: Env<'_>, id: &str, data: Map<String, Value>, actor: Option<&Actor>, now: Timestamp) -> Result<(Instance, Vec<Record>), CommandError> {
+    if let Some(a) = actor
+        && !env.process.start.roles.is_empty()
+        && !env.process.start.roles.iter().any(|r| a.has_role(r))
+    {
+        return Err(CommandError::Forbidden { role: env.process.start.roles.join(", ") });
+    }
+    let data = match env.process.start.form.as_ref().and_then(|f| env.forms.get(f)) {
+        Some(form) => form.validate(&data).map_err(CommandError::InvalidData)?,
+        None => data,
+    };
+    let mut run = Run::new(env, Instance::empty(id, now), actor, now);
+    run.emit(Event::Started { process: env.process.id.clone(), data });
+    run.start_slas_on(|a| matches!(a, Anchor::Started | Anchor::Data(_)))?;
+    run.enter(env.process.first_step(), Vec::new())?;
+    Ok((run.inst, run.records))
+}
+
+/// Executes a command on an instance and returns the events it produced.
+pub fn execute(env: Env<'_>, inst: &Instance, actor: Option<&Actor>, cmd: Command, now: Timestamp) -> Result<(Instance, Vec<Record>), CommandError> {
+    if !inst.is_running() {
+        return Err(CommandError::NotRunning);
+    }
+    let mut run = Run::new(env, inst.clone(), actor, now);
+    match cmd {
+        Command::Complete { task, data } => run.complete(actor, task, data)?,
+        Command::Approve { task, comment, data } => run.approve(actor, task, comment, data)?,
+        Command::Reject { task, comment } => run.reject(actor, task, comment)?,
+        Command::Claim { task } => {
+            let user = run.claimable(actor, task)?;
+            run.emit(Event::Claimed { token: task, user });
+        }
+        Command::Unclaim { task } => {
+            run.claimable(actor, task)?;
+            run.emit(Event::Unclaimed { token: task });
+        }
+        Command::Fire { timer } => run.fire(timer)?,
+        Command::CallEnded { task, outcome, data } => run.call_ended(task, outcome, data)?,
+        Command::Cancel { reason } => {
+            if !actor.is_some_and(|a| a.admin) {
+                return Err(CommandError::AdminOnly);
+            }
+            run.stop_all_slas();
+            run.emit(Event::Cancelled { reason });
+        }
+    }
+    Ok((run.inst, run.records))
+}
+
+impl<'a> Run<'a> {
+    fn new(env: Env<'a>, inst: Instance, actor: Option<&Actor>, now: Timestamp) -> Run<'a> {
+        Run { env, inst, records: Vec::new(), now, by: actor.map(|a| a.user.clone()), budget: MAX_AUTOMATIC_STEPS }
+    }
+
+    fn emit(&mut self, event: Event) {
+        let r = Record { at: self.now, by: self.by.clone(), event };
+        self.inst.apply(&r);
+        self.records.push(r);
+    }
+
+    fn step(&self, id: &str) -> Option<StepIx> {
+        self.env.process.step_ix(id)
+    }
+
+    fn alloc(&mut self) -> u64 {
+        let id = self.inst.next_id;
+        self.inst.next_id += 1;
+        id
+    }
+
+    /// The open task `task` that `actor` may work on.
+    fn task(&self, actor: Option<&Actor>, task: u64) -> Result<(Token, StepIx), CommandError> {
+        let tok = self.inst.tokens.get(&task).filter(|t| t.task.is_some()).ok_or(CommandError::UnknownTask(task))?;
+        let t = tok.task.as_ref().ok_or(CommandError::UnknownTask(task))?;
+        if let Some(a) = actor {
+            if !a.has_role(&t.role) {
+                return Err(CommandError::Forbidden { role: t.role.clone() });
+            }
+            if let Some(other) = t.claimed_by.as_ref().filter(|u| **u != a.user && !a.admin) {
+                return Err(CommandError::ClaimedByOther(other.clone()));
+            }
+        }
+        let ix = self.step(&tok.step).ok_or(CommandError::UnknownTask(task))?;
+        Ok((tok.clone(), ix))
+    }
+
+    fn claimable(&self, actor: Option<&Actor>, task: u64) -> Result<String, CommandError> {
+        self.task(actor, task)?;
+        Ok(actor.map(|a| a.user.clone()).unwrap_or_default())
+    }
+
+    fn wrong_kind(&self, ix: StepIx, wanted: &'static str) -> CommandError {
+        let s = &self.env.process.steps[ix];
+        CommandError::WrongKind { step: s.id.clone(), kind: s.kind.name(), wanted }
+    }
+
+    fn validated(&self, form: Option<&String>, data: Map<String, Value>) -> Result<Map<String, Value>, CommandError> {
+        match form.and_then(|f| self.env.forms.get(f)) {
+            Some(form) => form.validate(&data).map_err(CommandError::InvalidData),
+            None => Ok(data),
+        }
+    }
+
+    fn complete(&mut self, actor: Option<&Actor>, task: u64, data: Map<String, Value>) -> Result<(), CommandError> {
+        let (tok, ix) = self.task(actor, task)?;
+        let StepKind::Task { work, next } = &self.env.process.steps[ix].kind else {
+            return Err(self.wrong_kind(ix, "task"));
+        };
+        let data = self.validated(work.form.as_ref(), data)?;
+        self.emit(Event::Completed { token: task, data });
+        self.left(ix)?;
+        let target = self.route(ix, next)?;
+        self.go(target, tok.scope)
+    }
+
+    fn approve(&mut self, actor: Option<&Actor>, task: u64, comment: Option<String>, data: Map<String, Value>) -> Result<(), CommandError> {
+        let (tok, ix) = self.task(actor, task)?;
+        let StepKind::Approval { work, approve, .. } = &self.env.process.steps[ix].kind else {
+            return Err(self.wrong_kind(ix, "approval"));
+        };
+        let data = self.validated(work.form.as_ref(), data)?;
+        let comment = comment.filter(|c| !c.trim().is_empty());
+        self.emit(Event::Approved { token: task, comment, data });
+        self.left(ix)?;
+        self.go(*approve, tok.scope)
+    }
+
+    fn reject(&mut self, actor: Option<&Actor>, task: u64, comment: String) -> Result<(), CommandError> {
+        let (tok, ix) = self.task(actor, task)?;
+        let StepKind::Approval { reject, .. } = &self.env.process.steps[ix].kind else {
+            return Err(self.wrong_kind(ix, "approval"));
+        };
+        if comment.trim().is_empty() {
+            return Err(CommandError::CommentRequired);
+        }
+        self.emit(Event::Rejected { token: task, comment: comment.trim().to_string() });
+        self.left(ix)?;
+        self.go(*reject, tok.scope)
+    }
+
+    fn call_ended(&mut self, task: u64, outcome: String, data: Map<String, Value>) -> Result<(), CommandError> {
+        let tok = self.inst.tokens.get(&task).cloned().ok_or(CommandError::UnknownTask(task))?;
+        let ix = self.step(&tok.step).ok_or(CommandError::UnknownTask(task))?;
+        let StepKind::Call { next, .. } = &self.env.process.steps[ix].kind else {
+            return Err(self.wrong_kind(ix, "call"));
+        };
+        self.emit(Event::CallEnded { token: task, outcome, data });
+        self.left(ix)?;
+        let target = self.route(ix, next)?;
+        self.go(target, tok.scope)
+    }
+
+    /// The first arm of `next` whose condition holds.
+    fn route(&self, ix: StepIx, next: &Next) -> Result<Target, CommandError> {
+        let now = self.now.to_string();
+        let instance = serde_json::json!({ "id": self.inst.id, "process": self.inst.process });
+        for arm in &next.0 {
+            let Some(cond) = &arm.when else { return Ok(arm.target) };
+            let holds = cond
+                .eval_bool(&self.inst.data, &instance, &now)
+                .map_err(|message| CommandError::Expression { step: self.env.process.steps[ix].id.clone(), message })?;
+            if holds {
+                return Ok(arm.target);
+            }
+        }
+        Err(CommandError::Expression { step: self.env.process.steps[ix].id.clone(), message: "no condition held and there is no default".into() })
+    }
+
+    fn go(&mut self, target: Target, scope: Vec<u64>) -> Result<(), CommandError> {
+        match target {
+            Target::Step(i) => self.enter(i, scope),
+            Target::End => self.end("completed".into()),
+            Target::Join => self.join(scope),
+        }
+    }
+
+    /// An instant from a `When`, counted from now or from a date in the data.
+    fn instant(&self, when: &When) -> Option<Timestamp> {
+        let cal = self.env.calendar;
+        match when {
+            When::After(d) => Some(cal.add(self.now, *d)),
+            When::Field(f) => self.data_instant(f),
+            When::BeforeField(d, f) => self.data_instant(f).map(|t| cal.sub(t, *d)),
+            When::AfterField(d, f) => self.data_instant(f).map(|t| cal.add(t, *d)),
+        }
+    }
+
+    /// A date or date-time field of the data as an instant (a date is the start of that local day).
+    fn data_instant(&self, field: &str) -> Option<Timestamp> {
+        parse_instant(self.inst.data.get(field)?.as_str()?, self.env.calendar)
+    }
+
+    fn enter(&mut self, ix: StepIx, scope: Vec<u64>) -> Result<(), CommandError> {
+        self.budget = self.budget.checked_sub(1).ok_or_else(|| CommandError::Expression {
+            step: self.env.process.steps[ix].id.clone(),
+            message: "too many automatic steps in one go: the conditions loop".into(),
+        })?;
+        let step = &self.env.process.steps[ix];
+        let token = self.alloc();
+        let (mut role, mut due, mut wake) = (None, None, None);
+        match &step.kind {
+            StepKind::Task { work, .. } | StepKind::Approval { work, .. } => {
+                role = Some(work.role.clone());
+                due = work.due.as_ref().and_then(|d| self.instant(&d.at));
+            }
+            StepKind::Wait { until, .. } => wake = Some(self.instant(until).unwrap_or(self.now)),
+            _ => {}
+        }
+        self.emit(Event::Entered { token, step: step.id.clone(), scope: scope.clone(), role: role.clone(), due, wake });
+        self.entered(ix)?;
+        if let Some(role) = role {
+            self.emit(Event::Alerted { kind: AlertKind::Assigned, sla: None, step: Some(step.id.clone()), roles: vec![role] });
+        }
+        match &step.kind {
+            StepKind::Task { .. } | StepKind::Approval { .. } => Ok(()),
+            StepKind::Decision { next } => {
+                let target = self.route(ix, next)?;
+                self.pass(token, ix)?;
+                self.go(target, scope)
+            }
+            StepKind::Wait { next, .. } => {
+                if wake.is_some_and(|w| w <= self.now) {
+                    let target = self.route(ix, next)?;
+                    self.pass(token, ix)?;
+                    return self.go(target, scope);
+                }
+                Ok(())
+            }
+            StepKind::Parallel { branches, .. } => {
+                let fork = self.alloc();
+                let opened: Vec<BranchOpen> = branches
+                    .iter()
+                    .map(|b| BranchOpen { id: 0, due: b.due.as_ref().and_then(|d| self.instant(&d.at)) })
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .map(|mut b| {
+                        b.id = self.alloc();
+                        b
+                    })
+                    .collect();
+                let starts: Vec<(StepIx, u64)> = branches.iter().zip(&opened).map(|(b, o)| (b.start, o.id)).collect();
+                self.emit(Event::Forked { token, fork, branches: opened });
+                self.left(ix)?;
+                for (start, branch) in starts {
+                    if !self.inst.branches.contains_key(&branch) {
+                        break; // an `any` join already closed the fork
+                    }
+                    let mut inner = scope.clone();
+                    inner.push(branch);
+                    self.enter(start, inner)?;
+                }
+                Ok(())
+            }
+            StepKind::Call { process, input, .. } => {
+                let now = self.now.to_string();
+                let instance = serde_json::json!({ "id": self.inst.id, "process": self.inst.process });
+                let data = if input.is_empty() {
+                    self.inst.data.clone()
+                } else {
+                    let mut m = Map::new();
+                    for (k, e) in input {
+                        let v = e.eval(&self.inst.data, &instance, &now).map_err(|message| CommandError::Expression { step: step.id.clone(), message })?;
+                        m.insert(k.clone(), v);
+                    }
+                    m
+                };
+                self.emit(Event::CallStarted { token, process: process.clone(), data });
+                Ok(())
+            }
+            StepKind::End { outcome } => {
+                self.pass(token, ix)?;
+                self.end(outcome.clone())
+            }
+        }
+    }
+
+    fn pass(&mut self, token: u64, ix: StepIx) -> Result<(), CommandError> {
+        self.emit(Event::Passed { token });
+        self.left(ix)
+    }
+
+    /// A branch reached `join`: close the fork when its join condition holds.
+    fn join(&mut self, mut scope: Vec<u64>) -> Result<(), CommandError> {
+        let Some(branch) = scope.pop() else { return Ok(()) };
+        let Some(fork_id) = self.inst.branches.get(&branch).map(|b| b.fork) else { return Ok(()) };
+        self.emit(Event::BranchJoined { branch });
+        let Some(fork) = self.inst.forks.get(&fork_id).cloned() else { return Ok(()) };
+        let ix = self.step(&fork.step).ok_or(CommandError::UnknownTask(fork_id))?;
+        let StepKind::Parallel { join, next, .. } = &self.env.process.steps[ix].kind else { return Ok(()) };
+        if *join == JoinMode::All && !fork.open.is_empty() {
+            return Ok(());
+        }
+        let cancelled: Vec<u64> = self
+            .inst
+            .tokens
+            .values()
+            .filter(|t| t.scope.iter().any(|b| fork.open.contains(b)))
+            .map(|t| t.id)
+            .collect();
+        let cancelled_steps: Vec<StepIx> = cancelled.iter().filter_map(|t| self.inst.tokens.get(t)).filter_map(|t| self.step(&t.step)).collect();
+        self.emit(Event::Joined { fork: fork_id, cancelled });
+        for s in cancelled_steps {
+            self.left(s)?;
+        }
+        let target = self.route(ix, next)?;
+        self.go(target, fork.scope)
+    }
+
+    fn end(&mut self, outcome: String) -> Result<(), CommandError> {
+        self.stop_all_slas();
+        self.emit(Event::Ended { outcome });
+        Ok(())
+    }
+
+    fn stop_all_slas(&mut self) {
+        let running: Vec<String> = self.inst.slas.iter().filter(|(_, s)| s.clock.stopped.is_none()).map(|(k, _)| k.clone()).collect();
+        for sla in running {
+            self.emit(Event::SlaStopped { sla });
+        }
+    }
+
+    // ---- SLA clocks -------------------------------------------------------------------------
+
+    fn entered(&mut self, ix: StepIx) -> Result<(), CommandError> {
+        self.start_slas_on(|a| *a == Anchor::Entered(ix))?;
+        self.stop_slas_on(&Anchor::Entered(ix));
+        self.update_pauses();
+        Ok(())
+    }
+
+    fn left(&mut self, ix: StepIx) -> Result<(), CommandError> {
+        self.stop_slas_on(&Anchor::Left(ix));
+        self.start_slas_on(|a| *a == Anchor::Left(ix))?;
+        // A data field an SLA counts from may have just been filled in.
+        self.start_slas_on(|a| matches!(a, Anchor::Data(_)))?;
+        self.update_pauses();
+        Ok(())
+    }
+
+    fn start_slas_on(&mut self, matches: impl Fn(&Anchor) -> bool) -> Result<(), CommandError> {
+        let cal = self.env.calendar;
+        for sla in &self.env.process.slas {
+            if self.inst.slas.contains_key(&sla.id) || !matches(&sla.from) {
+                continue;
+            }
+            let from = match &sla.from {
+                Anchor::Data(f) => match self.data_instant(f) {
+                    Some(t) => t,
+                    None => continue,
+                },
+                _ => self.now,
+            };
+            let clock = match &sla.target {
+                SlaTarget::Within(d) => SlaClock::within(cal, from, *d),
+                SlaTarget::Deadline(w) => {
+                    let due = match w {
+                        When::After(d) => Some(cal.add(from, *d)),
+                        other => self.instant(other),
+                    };
+                    let Some(due) = due else { continue };
+                    let business = matches!(w, When::After(d) | When::BeforeField(d, _) | When::AfterField(d, _) if matches!(d.unit, Unit::BusinessDays | Unit::BusinessHours));
+                    SlaClock::until(cal, from, due, business)
+                }
+            };
+            self.emit(Event::SlaStarted { sla: sla.id.clone(), clock });
+        }
+        Ok(())
+    }
+
+    fn stop_slas_on(&mut self, anchor: &Anchor) {
+        for sla in &self.env.process.slas {
+            let running = self.inst.slas.get(&sla.id).is_some_and(|s| s.clock.stopped.is_none());
+            if running && sla.until == *anchor {
+                self.emit(Event::SlaStopped { sla: sla.id.clone() });
+            }
+        }
+    }
+
+    fn update_pauses(&mut self) {
+        for sla in &self.env.process.slas {
+            let Some(run) = self.inst.slas.get(&sla.id) else { continue };
+            if sla.pause.is_empty() || run.clock.stopped.is_some() {
+                continue;
+            }
+            let held = self.inst.tokens.values().any(|t| self.step(&t.step).is_some_and(|i| sla.pause.contains(&i)));
+            match (held, run.clock.is_paused()) {
+                (true, false) => self.emit(Event::SlaPaused { sla: sla.id.clone() }),
+                (false, true) => self.emit(Event::SlaResumed { sla: sla.id.clone() }),
+                _ => {}
+            }
+        }
+    }
+
+    // ---- timers -----------------------------------------------------------------------------
+
+    fn fire(&mut self, timer: TimerKey) -> Result<(), CommandError> {
+        let due = super::timers(self.env, &self.inst).into_iter().any(|(at, k)| k == timer && at <= self.now);
+        if !due {
+            return Err(CommandError::TimerNotDue);
+        }
+        match timer {
+            TimerKey::Due { token } => {
+                let tok = self.inst.tokens.get(&token).cloned().ok_or(CommandError::TimerNotDue)?;
+                let ix = self.step(&tok.step).ok_or(CommandError::TimerNotDue)?;
+                let actions = self.env.process.steps[ix].kind.work().and_then(|w| w.due.as_ref()).map(|d| d.on_overdue.clone()).unwrap_or_default();
+                self.emit(Event::Overdue { token });
+                self.run_actions(AlertKind::Overdue, None, Some(ix), &[token], &actions)
+            }
+            TimerKey::BranchDue { branch } => {
+                let b = self.inst.branches.get(&branch).cloned().ok_or(CommandError::TimerNotDue)?;
+                let fork = self.inst.forks.get(&b.fork).cloned().ok_or(CommandError::TimerNotDue)?;
+                let ix = self.step(&fork.step).ok_or(CommandError::TimerNotDue)?;
+                let StepKind::Parallel { branches, .. } = &self.env.process.steps[ix].kind else { return Err(CommandError::TimerNotDue) };
+                let actions = branches.get(b.index).and_then(|d| d.due.as_ref()).map(|d| d.on_overdue.clone()).unwrap_or_default();
+                let tokens: Vec<u64> = self.inst.tokens.values().filter(|t| t.scope.contains(&branch)).map(|t| t.id).collect();
+                self.emit(Event::BranchOverdue { branch });
+                let start = branches.get(b.index).map(|d| d.start);
+                self.run_actions(AlertKind::Overdue, None, start, &tokens, &actions)
+            }
+            TimerKey::Wake { token } => {
+                let tok = self.inst.tokens.get(&token).cloned().ok_or(CommandError::TimerNotDue)?;
+                let ix = self.step(&tok.step).ok_or(CommandError::TimerNotDue)?;
+                let StepKind::Wait { next, .. } = &self.env.process.steps[ix].kind else { return Err(CommandError::TimerNotDue) };
+                let target = self.route(ix, next)?;
+                self.pass(token, ix)?;
+                self.go(target, tok.scope)
+            }
+            TimerKey::SlaWarning { sla } => {
+                let def = self.env.process.sla(&sla).ok_or(CommandError::TimerNotDue)?;
+                self.emit(Event::SlaWarned { sla: sla.clone() });
+                let open: Vec<u64> = self.inst.tasks().map(|(t, _)| t.id).collect();
+                self.run_actions(AlertKind::SlaWarning, Some(sla), None, &open, &def.on_warning)
+            }
+            TimerKey::SlaBreach { sla } => {
+                let def = self.env.process.sla(&sla).ok_or(CommandError::TimerNotDue)?;
+                self.emit(Event::SlaBreached { sla: sla.clone() });
+                let open: Vec<u64> = self.inst.tasks().map(|(t, _)| t.id).collect();
+                self.run_actions(AlertKind::SlaBreach, Some(sla), None, &open, &def.on_breach)
+            }
+        }
+    }
+
+    /// Runs overdue / SLA actions on the given tokens.
+    fn run_actions(&mut self, kind: AlertKind, sla: Option<String>, step: Option<StepIx>, tokens: &[u64], actions: &[Action]) -> Result<(), CommandError> {
+        let step_id = step.map(|i| self.env.process.steps[i].id.clone());
+        let notify: Vec<String> = actions.iter().filter_map(|a| if let Action::Notify(r) = a { Some(r.clone()) } else { None }).collect();
+        self.emit(Event::Alerted { kind, sla, step: step_id, roles: notify });
+        for a in actions {
+            match a {
+                Action::Notify(_) => {}
+                Action::Reassign(role) => {
+                    let open: Vec<u64> = tokens.iter().copied().filter(|t| self.inst.tokens.get(t).is_some_and(|t| t.task.is_some())).collect();
+                    for token in open {
+                        self.emit(Event::Reassigned { token, role: role.clone() });
+                    }
+                }
+                Action::Goto(target) => {
+                    let live: Vec<Token> = tokens.iter().filter_map(|t| self.inst.tokens.get(t).cloned()).collect();
+                    let Some(scope) = live.first().map(|t| t.scope.clone()) else { continue };
+                    for t in &live {
+                        self.emit(Event::Withdrawn { token: t.id });
+                        if let Some(ix) = self.step(&t.step) {
+                            self.left(ix)?;
+                        }
+                    }
+                    self.enter(*target, scope)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A date (`2026-03-13`, start of that local day), a local date-time (`2026-03-13T16:00`) or an
+/// RFC 3339 instant, read in the calendar's zone.
+pub fn parse_instant(text: &str, cal: &Calendar) -> Option<Timestamp> {
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Some(t);
+    }
+    if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
+        return dt.to_zoned(cal.zone().clone()).ok().map(|z| z.timestamp());
+    }
+    let d = text.parse::<jiff::civil::Date>().ok()?;
+    d.to_zoned(cal.zone().clone()).ok().map(|z| z.timestamp())
+}
