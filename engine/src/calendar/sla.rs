@@ -2,7 +2,8 @@
 //!
 //! Pauses are stored as intervals, never folded into the target: the due instant is the base
 //! deadline moved later by the time the clock spent paused (working time for business units,
-//! exact time for calendar units).
+//! exact time for calendar units). A pause that begins after the due instant does not move it:
+//! a breached promise stays breached. States: breached iff `now >= due`; met iff `stopped < due`.
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -66,43 +67,81 @@ impl SlaClock {
         SlaClock { started, base_due: due, business_time, pauses: Vec::new(), stopped: None }
     }
 
-    /// Time spent paused in closed intervals, measured the clock's way.
-    fn paused(&self, cal: &Calendar) -> SignedDuration {
-        self.pauses
-            .iter()
-            .filter_map(|(a, b)| b.map(|b| (*a, b)))
-            .map(|(a, b)| if self.business_time { cal.working_time_between(a, b) } else { b.duration_since(a) })
-            .sum()
-    }
-
-    /// The due instant, moved later by closed pauses.
-    pub fn due(&self, cal: &Calendar) -> Timestamp {
-        let paused = self.paused(cal);
-        if paused.is_zero() {
-            self.base_due
+    /// Time between two instants, measured the clock's way (working time or exact time).
+    fn measure(&self, cal: &Calendar, from: Timestamp, to: Timestamp) -> SignedDuration {
+        if to <= from {
+            SignedDuration::ZERO
         } else if self.business_time {
-            cal.add_working_time(self.base_due, paused)
+            cal.working_time_between(from, to)
         } else {
-            self.base_due.saturating_add(paused).unwrap_or(self.base_due)
+            to.duration_since(from)
         }
     }
 
-    /// When the warning falls due.
+    /// `t` moved later by `amount`, measured the clock's way.
+    fn advance(&self, cal: &Calendar, t: Timestamp, amount: SignedDuration) -> Timestamp {
+        if self.business_time {
+            cal.add_working_time(t, amount)
+        } else {
+            t.saturating_add(amount).unwrap_or(Timestamp::MAX)
+        }
+    }
+
+    /// Closed pauses, clamped to start no earlier than the clock, in order.
+    fn closed_pauses(&self) -> Vec<(Timestamp, Timestamp)> {
+        let mut out: Vec<(Timestamp, Timestamp)> = self
+            .pauses
+            .iter()
+            .filter_map(|(a, b)| b.map(|b| ((*a).max(self.started), b)))
+            .filter(|(a, b)| b > a)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// `target` moved later by each closed pause that began before it (a pause that begins after
+    /// the instant has passed cannot postpone it).
+    fn postponed(&self, cal: &Calendar, target: Timestamp) -> Timestamp {
+        self.closed_pauses().into_iter().fold(target, |t, (a, b)| {
+            if a < t { self.advance(cal, t, self.measure(cal, a, b)) } else { t }
+        })
+    }
+
+    /// The time allowed, measured the clock's way from the start to the unpaused due instant.
+    pub fn allowed(&self, cal: &Calendar) -> SignedDuration {
+        self.measure(cal, self.started, self.base_due)
+    }
+
+    /// The due instant: the base due moved later by closed pauses that began before it.
+    pub fn due(&self, cal: &Calendar) -> Timestamp {
+        self.postponed(cal, self.base_due)
+    }
+
+    /// When the warning falls due. `Before(d)` counts back from the due instant on the calendar;
+    /// `Percent(p)` is when p % of the allowed time has run, not counting pauses.
     pub fn warn_at(&self, cal: &Calendar, warn: Warn) -> Timestamp {
-        let due = self.due(cal);
         match warn {
-            Warn::Before(d) => cal.sub(due, d),
+            Warn::Before(d) => cal.sub(self.due(cal), d),
             Warn::Percent(p) => {
-                let p = i32::from(p.min(100));
-                if self.business_time {
-                    let total = cal.working_time_between(self.started, due);
-                    cal.add_working_time(self.started, total * p / 100)
-                } else {
-                    let total = due.duration_since(self.started);
-                    self.started.saturating_add(total * p / 100).unwrap_or(due)
-                }
+                let share = self.allowed(cal) * i32::from(p.min(100)) / 100;
+                self.postponed(cal, self.advance(cal, self.started, share))
             }
         }
+    }
+
+    /// Time the clock has run by `now` (or until it stopped), pauses excluded.
+    pub fn elapsed(&self, cal: &Calendar, now: Timestamp) -> SignedDuration {
+        let end = self.stopped.map_or(now, |s| s.min(now));
+        let paused: SignedDuration = self
+            .pauses
+            .iter()
+            .map(|(a, b)| {
+                let a = (*a).max(self.started);
+                let b = b.unwrap_or(end).min(end);
+                self.measure(cal, a, b)
+            })
+            .sum();
+        self.measure(cal, self.started, end) - paused
     }
 
     pub fn is_paused(&self) -> bool {
@@ -115,9 +154,10 @@ impl SlaClock {
         }
     }
 
+    /// Closes the open pause; a resume dated before the pause began closes it empty.
     pub fn resume(&mut self, at: Timestamp) {
-        if let Some((_, end @ None)) = self.pauses.last_mut() {
-            *end = Some(at);
+        if let Some((start, end @ None)) = self.pauses.last_mut() {
+            *end = Some(at.max(*start));
         }
     }
 
