@@ -196,3 +196,113 @@ impl SlaClock {
 fn is_business(unit: Unit) -> bool {
     matches!(unit, Unit::BusinessDays | Unit::BusinessHours)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use jiff::civil::DateTime;
+
+    fn mx() -> Calendar {
+        super::super::builtin("mx").unwrap()
+    }
+
+    fn at(cal: &Calendar, text: &str) -> Timestamp {
+        text.parse::<DateTime>().unwrap().to_zoned(cal.zone().clone()).unwrap().timestamp()
+    }
+
+    /// 2 business days from Friday 2026-03-13 16:00: due Wednesday 18:00 (Monday is a holiday).
+    fn clock(cal: &Calendar) -> SlaClock {
+        SlaClock::within(cal, at(cal, "2026-03-13T16:00"), Duration::new(2, Unit::BusinessDays))
+    }
+
+    #[test]
+    fn open_pause_freezes_the_state_at_the_moment_it_paused() {
+        let cal = mx();
+        let mut sla = clock(&cal);
+        sla.pause(at(&cal, "2026-03-18T17:00"));
+        assert!(sla.is_paused());
+        // Long after the unpaused due, an open pause still reads as of Wednesday 17:00.
+        assert_eq!(sla.state(&cal, None, at(&cal, "2026-03-20T12:00")), SlaState::Ok);
+        let warn = Some(Warn::Before(Duration::new(1, Unit::BusinessDays)));
+        assert_eq!(sla.state(&cal, warn, at(&cal, "2026-03-20T12:00")), SlaState::Warning);
+        // Resumed Friday 12:00: one working hour was left, so due Friday 13:00.
+        sla.resume(at(&cal, "2026-03-20T12:00"));
+        assert_eq!(sla.due(&cal), at(&cal, "2026-03-20T13:00"));
+        assert_eq!(sla.state(&cal, None, at(&cal, "2026-03-20T12:30")), SlaState::Ok);
+        assert_eq!(sla.state(&cal, None, at(&cal, "2026-03-20T13:00")), SlaState::Breached);
+    }
+
+    #[test]
+    fn pause_over_a_weekend_costs_no_business_time() {
+        let cal = mx();
+        let mut sla = clock(&cal);
+        sla.pause(at(&cal, "2026-03-13T18:30"));
+        sla.resume(at(&cal, "2026-03-16T20:00")); // Saturday, Sunday and the Monday holiday
+        assert_eq!(sla.due(&cal), sla.base_due);
+    }
+
+    #[test]
+    fn calendar_time_clock_pauses_in_exact_time() {
+        let cal = mx();
+        let start = at(&cal, "2026-03-13T16:00");
+        let mut sla = SlaClock::within(&cal, start, Duration::new(90, Unit::Days));
+        assert!(!sla.business_time);
+        sla.pause(at(&cal, "2026-03-14T00:00"));
+        sla.resume(at(&cal, "2026-03-15T12:00"));
+        assert_eq!(sla.due(&cal), at(&cal, "2026-06-13T04:00"));
+        assert_eq!(sla.elapsed(&cal, at(&cal, "2026-03-16T16:00")), SignedDuration::from_hours(72 - 36));
+    }
+
+    #[test]
+    fn stop_closes_an_open_pause_and_later_commands_change_nothing() {
+        let cal = mx();
+        let mut sla = clock(&cal);
+        sla.pause(at(&cal, "2026-03-17T10:00"));
+        sla.stop(at(&cal, "2026-03-17T11:00"));
+        assert!(!sla.is_paused());
+        let before = sla.clone();
+        sla.pause(at(&cal, "2026-03-17T12:00"));
+        sla.stop(at(&cal, "2026-03-30T12:00"));
+        assert_eq!(sla, before);
+        assert_eq!(sla.state(&cal, None, at(&cal, "2026-04-30T12:00")), SlaState::Met);
+    }
+
+    #[test]
+    fn elapsed_excludes_pauses_and_stops_at_the_stop() {
+        let cal = mx();
+        let mut sla = clock(&cal);
+        assert_eq!(sla.elapsed(&cal, at(&cal, "2026-03-17T10:00")), SignedDuration::from_hours(3));
+        sla.pause(at(&cal, "2026-03-17T10:00"));
+        assert_eq!(sla.elapsed(&cal, at(&cal, "2026-03-17T15:00")), SignedDuration::from_hours(3));
+        sla.resume(at(&cal, "2026-03-17T12:00"));
+        sla.stop(at(&cal, "2026-03-17T13:00"));
+        assert_eq!(sla.elapsed(&cal, at(&cal, "2026-03-25T00:00")), SignedDuration::from_hours(4));
+    }
+
+    #[test]
+    fn a_resume_dated_before_its_pause_closes_it_empty() {
+        let cal = mx();
+        let mut sla = clock(&cal);
+        sla.pause(at(&cal, "2026-03-17T10:00"));
+        sla.resume(at(&cal, "2026-03-17T09:00"));
+        assert_eq!(sla.due(&cal), sla.base_due);
+    }
+
+    #[test]
+    fn percentage_warning_skips_pauses_before_it() {
+        let cal = mx();
+        let mut sla = clock(&cal);
+        // 20 h allowed, 50 % = 10 h: Friday 2 h, then Tuesday 09:00–17:00 without pauses.
+        sla.pause(at(&cal, "2026-03-17T10:00"));
+        sla.resume(at(&cal, "2026-03-17T12:00"));
+        assert_eq!(sla.warn_at(&cal, Warn::Percent(50)), at(&cal, "2026-03-18T10:00"));
+        assert_eq!(sla.warn_at(&cal, Warn::Percent(100)), sla.due(&cal));
+    }
+
+    #[test]
+    fn states_serialize_in_kebab_case() {
+        assert_eq!(serde_json::to_string(&SlaState::MetLate).unwrap(), "\"met-late\"");
+        assert_eq!(SlaState::MetLate.as_str(), "met-late");
+    }
+}
