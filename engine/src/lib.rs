@@ -3,6 +3,8 @@
 
 pub mod calendar;
 pub mod diagnostic;
+pub mod diagram;
 pub mod definition;
 pub mod expr;
 pub mod machine;
+pub mod scenario;

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_saphyr::Spanned;
 
 use super::form::FieldType;
-use super::load::{check_ident, cron_ok, loc, parse_warn, parse_when, Catalog, Ctx};
+use super::load::{check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when, Catalog, Ctx};
 use super::model::*;
 use super::raw::*;
 use crate::diagnostic::Loc;
@@ -172,8 +172,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         let e = self.ctx.expr(s)?;
         let mut ok = true;
         for f in e.data_fields() {
-            let col = s.value.find(&format!("data.{f}")).map(|i| i as u64 + 1).unwrap_or(1);
-            let at = self.ctx.inside(loc(s), col);
+            let at = self.ctx.inside(loc(s), data_field_column(&s.value, &f));
             ok &= self.data_field(at, &f, false);
         }
         ok.then_some(e)
@@ -182,8 +181,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     fn when(&mut self, s: &Spanned<String>) -> Option<When> {
         let w = parse_when(self.ctx, s)?;
         if let Some(f) = w.field() {
-            let col = s.value.find("data.").map(|i| i as u64 + 1).unwrap_or(1);
-            let at = self.ctx.inside(loc(s), col);
+            let at = self.ctx.inside(loc(s), data_field_column(&s.value, f));
             if !self.data_field(at, f, true) {
                 return None;
             }
@@ -276,6 +274,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         check_ident(self.ctx, id, "step");
         if RESERVED.contains(&id.value.as_str()) {
             self.ctx.err(loc(id), format!("`{}` is a reserved word and cannot name a step", id.value), "rename the step, e.g. `fin` or `unir`");
+            return None;
         }
         let kinds: Vec<(&str, &Spanned<String>)> = [
             ("task", &s.task),
@@ -296,7 +295,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             }
             [one] => *one,
             [first, second, ..] => {
-                self.ctx.err(loc(second.1), format!("step `{}` is both a `{}` and a `{}`", id.value, first.0, second.0), "a step is of one kind; split it into two steps");
+                self.ctx.err(loc(second.1), format!("step `{}` is both {} and {}", id.value, a_kind(first.0), a_kind(second.0)), "a step is of one kind; split it into two steps");
                 return None;
             }
         };
@@ -494,7 +493,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 None
             }
             (None, None) => {
-                self.ctx.err(loc(&s.title), format!("SLA `{}` has neither `within` nor `deadline`", id.value), "add `within: 2 business days` or `deadline: 90 days before data.fecha`");
+                self.ctx.err(loc(id), format!("SLA `{}` has neither `within` nor `deadline`", id.value), "add `within: 2 business days` or `deadline: 90 days before data.fecha`");
                 None
             }
         };
@@ -544,4 +543,10 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             data: s.data.clone(),
         })
     }
+}
+
+/// `a `task``, `an `approval``.
+fn a_kind(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} `{kind}`")
 }

@@ -42,7 +42,7 @@ impl FileKind {
                 "process" => FileKind::Process,
                 "form" => FileKind::Form,
                 "calendar" => FileKind::Calendar,
-                "scenarios" | "scenario" => FileKind::Scenarios,
+                "test" => FileKind::Scenarios,
                 _ => FileKind::Unknown,
             };
         }
@@ -90,7 +90,7 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Process) {
         match serde_saphyr::from_str::<RawProcess>(&f.text) {
             Ok(raw) => raws.push((f, raw)),
-            Err(e) => diags.push(Diagnostic::from_yaml(&f.path, &e)),
+            Err(e) => diags.push(Diagnostic::from_yaml_in(&f.path, &f.text, &e)),
         }
     }
     let process_ids: BTreeSet<String> = raws.iter().map(|(_, r)| r.process.value.clone()).collect();
@@ -173,7 +173,7 @@ fn load_form(ctx: &mut Ctx) -> Option<Form> {
     let raw = match serde_saphyr::from_str::<RawForm>(ctx.text) {
         Ok(r) => r,
         Err(e) => {
-            ctx.diags.push(Diagnostic::from_yaml(ctx.file, &e));
+            ctx.diags.push(Diagnostic::from_yaml_in(ctx.file, ctx.text, &e));
             return None;
         }
     };
@@ -190,7 +190,12 @@ fn load_form(ctx: &mut Ctx) -> Option<Form> {
         if let Some(check) = &check {
             for used in check.data_fields() {
                 if !names.contains(&used.as_str()) {
-                    ctx.unknown(loc(&r.value.check), "field", &format!("data.{used}"), names.iter().map(|n| *n));
+                    let at = ctx.inside(loc(&r.value.check), data_field_column(&r.value.check.value, &used));
+                    let help = match did_you_mean(&used, names.iter().copied()) {
+                        Some(best) => format!("did you mean `data.{best}`?"),
+                        None => format!("fields of this form: {}", names.join(", ")),
+                    };
+                    ctx.err(at, format!("`data.{used}` is not a field of this form"), help);
                 }
             }
         }
@@ -268,7 +273,9 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
         Some(p) => match regex::Regex::new(&p.value) {
             Ok(re) => Some(re),
             Err(e) => {
-                let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                let text = e.to_string();
+                let last = text.lines().last().unwrap_or("").trim();
+                let first = last.strip_prefix("error: ").unwrap_or(last).to_string();
                 ctx.err(loc(p), format!("invalid pattern: {first}"), "patterns are regular expressions, e.g. `^[A-Z]{3}-[0-9]+$`");
                 ok = false;
                 None
@@ -298,6 +305,23 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
         ok = false;
     }
     ok.then_some(field)
+}
+
+/// The 1-based column, in characters, of `data.<field>` as a whole name inside an expression.
+pub(crate) fn data_field_column(source: &str, field: &str) -> u64 {
+    let needle = format!("data.{field}");
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(i) = source[from..].find(&needle) {
+        let (start, end) = (from + i, from + i + needle.len());
+        let alone_before = source[..start].chars().next_back().is_none_or(|c| !is_name(c) && c != '.');
+        let alone_after = source[end..].chars().next().is_none_or(|c| !is_name(c));
+        if alone_before && alone_after {
+            return source[..start].chars().count() as u64 + 1;
+        }
+        from = end;
+    }
+    1
 }
 
 /// Ids are lower-case words joined by `_`, `-` or `.`.

@@ -6,6 +6,7 @@ pub mod form;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod schema;
 pub mod validate;
 
 pub use form::{Field, FieldError, FieldType, Form};

@@ -86,15 +86,17 @@ pub(crate) fn graph(ctx: &mut Ctx, p: &Process, raw: &RawProcess) {
 
     // Parallel branches: each must reach `join` and must not end the process.
     let mut in_branch = BTreeSet::new();
-    for s in &p.steps {
+    for (i, s) in p.steps.iter().enumerate() {
         if let StepKind::Parallel { branches, .. } = &s.kind {
-            for b in branches {
+            for (k, b) in branches.iter().enumerate() {
                 let (steps, joins, ends) = branch_walk(p, b.start);
                 let name = &p.steps[b.start].id;
+                // Point at the branch's entry under `branches:`.
+                let at = raw.steps.0[i].1.branches.as_ref().and_then(|v| v.get(k)).map(loc).unwrap_or(s.loc);
                 if !joins {
-                    ctx.err(s.loc, format!("branch `{name}` of parallel `{}` never joins", s.id), format!("end the branch with `next: join` so `{}` can continue", s.id));
+                    ctx.err(at, format!("branch `{name}` of parallel `{}` never joins", s.id), format!("end the branch with `next: join` so `{}` can continue", s.id));
                 } else if ends {
-                    ctx.err(s.loc, format!("branch `{name}` of parallel `{}` can end the whole process", s.id), "a branch finishes with `next: join`; put the end after the parallel step's `next`");
+                    ctx.err(at, format!("branch `{name}` of parallel `{}` can end the whole process", s.id), "a branch finishes with `next: join`; put the end after the parallel step's `next`");
                 }
                 in_branch.extend(steps);
             }

@@ -466,6 +466,11 @@ impl<'a> Run<'a> {
             TimerKey::SlaWarning { sla } => {
                 let def = self.env.process.sla(&sla).ok_or(CommandError::TimerNotDue)?;
                 self.emit(Event::SlaWarned { sla: sla.clone() });
+                // A warning that comes after the breach is already due warns nobody of anything.
+                let breach_due = self.inst.slas.get(&sla).is_some_and(|r| r.clock.due(self.env.calendar) <= self.now);
+                if breach_due {
+                    return Ok(());
+                }
                 let open: Vec<u64> = self.inst.tasks().map(|(t, _)| t.id).collect();
                 self.run_actions(AlertKind::SlaWarning, Some(sla), None, &open, &def.on_warning)
             }
@@ -482,7 +487,9 @@ impl<'a> Run<'a> {
     fn run_actions(&mut self, kind: AlertKind, sla: Option<String>, step: Option<StepIx>, tokens: &[u64], actions: &[Action]) -> Result<(), CommandError> {
         let step_id = step.map(|i| self.env.process.steps[i].id.clone());
         let notify: Vec<String> = actions.iter().filter_map(|a| if let Action::Notify(r) = a { Some(r.clone()) } else { None }).collect();
-        self.emit(Event::Alerted { kind, sla, step: step_id, roles: notify });
+        if !notify.is_empty() {
+            self.emit(Event::Alerted { kind, sla, step: step_id, roles: notify });
+        }
         for a in actions {
             match a {
                 Action::Notify(_) => {}

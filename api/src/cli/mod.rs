@@ -1,0 +1,79 @@
+//! The `tramite` command line: `check`, `test`, `diagram`, `schema`, `calendar`.
+
+mod check;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Trámite: procedure manuals as running processes.
+#[derive(Debug, Parser)]
+#[command(name = "tramite", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Check process, form and calendar files; prints every problem as path:line:column.
+    Check {
+        /// Files or directories (default: processes forms calendars).
+        paths: Vec<PathBuf>,
+    },
+    /// Run scenario files (`test:` files) on the engine with a virtual clock.
+    Test {
+        /// Files or directories holding definitions and scenarios (default: processes).
+        paths: Vec<PathBuf>,
+    },
+    /// Print a process as a Mermaid or Graphviz diagram.
+    Diagram {
+        /// The process file.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: DiagramFormat,
+    },
+    /// Print the JSON Schema of the definition formats.
+    Schema {
+        #[arg(value_enum, default_value = "all")]
+        which: SchemaKind,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DiagramFormat {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    All,
+    Process,
+    Form,
+}
+
+/// Runs a parsed command line.
+pub fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Cmd::Check { paths } => check::run(&default_paths(paths, &["processes", "forms", "calendars"])),
+        Cmd::Test { paths } => test::run(&default_paths(paths, &["processes"])),
+        Cmd::Diagram { file, format } => check::diagram(&file, format),
+        Cmd::Schema { which } => {
+            use tramite_engine::definition::schema;
+            let value = match which {
+                SchemaKind::All => schema::schema(),
+                SchemaKind::Process => schema::process_schema(),
+                SchemaKind::Form => schema::form_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn default_paths(given: Vec<PathBuf>, defaults: &[&str]) -> Vec<PathBuf> {
+    if given.is_empty() { defaults.iter().map(PathBuf::from).filter(|p| p.exists()).collect() } else { given }
+}

@@ -1,0 +1,202 @@
+//! JSON Schema of the YAML formats, for editor completion and checks
+//! (`# yaml-language-server: $schema=...`). A test keeps it in step with the strict loader:
+//! every key the loader accepts is in the schema and every key in the schema is accepted.
+
+use serde_json::{json, Value};
+
+use super::form::FieldType;
+
+fn text() -> Value {
+    json!({ "type": "string" })
+}
+
+fn texts() -> Value {
+    json!({ "type": "array", "items": { "type": "string" } })
+}
+
+fn actions() -> Value {
+    json!({
+        "type": "array",
+        "items": {
+            "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": false,
+            "properties": { "notify": text(), "reassign": text(), "goto": text() }
+        }
+    })
+}
+
+const DURATION: &str = r"^\d+ (business days?|business hours?|days?|hours?|minutes?)( (before|after) data\.[a-z][a-z0-9_]*)?$|^data\.[a-z][a-z0-9_]*$";
+
+/// Step keys, each with its schema.
+pub fn step_properties() -> serde_json::Map<String, Value> {
+    let next = json!({
+        "oneOf": [
+            { "type": "string", "description": "a step id, `end` or `join`" },
+            { "type": "array", "items": {
+                "type": "object", "additionalProperties": false, "required": ["goto"],
+                "properties": { "when": { "type": "string", "description": "CEL condition" }, "goto": text() }
+            } }
+        ]
+    });
+    let branch = json!({
+        "oneOf": [
+            text(),
+            { "type": "object", "additionalProperties": false, "required": ["start"],
+              "properties": { "start": text(), "due": text(), "on_overdue": actions() } }
+        ]
+    });
+    let due = json!({ "type": "string", "pattern": DURATION });
+    let mut m = serde_json::Map::new();
+    for (k, v) in [
+        ("task", json!({ "type": "string", "description": "a person's task; the value is its title" })),
+        ("approval", json!({ "type": "string", "description": "approve / reject; the value is its title" })),
+        ("decision", json!({ "type": "string", "description": "automatic choice by conditions" })),
+        ("parallel", json!({ "type": "string", "description": "branches that run at once" })),
+        ("wait", json!({ "type": "string", "description": "waits for a duration or until a date" })),
+        ("call", json!({ "type": "string", "description": "id of the process to run as a sub-process" })),
+        ("end", json!({ "type": "string", "description": "outcome of the instance" })),
+        ("title", text()),
+        ("description", text()),
+        ("role", text()),
+        ("form", text()),
+        ("next", next),
+        ("approve", text()),
+        ("reject", text()),
+        ("due", due.clone()),
+        ("on_overdue", actions()),
+        ("branches", json!({ "type": "array", "minItems": 2, "items": branch })),
+        ("join", json!({ "enum": ["all", "any"] })),
+        ("for", due.clone()),
+        ("until", due),
+        ("input", json!({ "type": "object", "additionalProperties": { "type": "string" } })),
+    ] {
+        m.insert(k.to_string(), v);
+    }
+    m
+}
+
+/// The process file format.
+pub fn process_schema() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://tramite.dev/schema/process.json",
+        "title": "Trámite process definition",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["process", "title", "calendar", "steps"],
+        "properties": {
+            "process": { "type": "string", "pattern": "^[a-z][a-z0-9_.-]*$" },
+            "title": text(),
+            "description": text(),
+            "source": text(),
+            "calendar": text(),
+            "roles": { "type": "object", "additionalProperties": { "type": "string" } },
+            "start": { "type": "object", "additionalProperties": false,
+                       "properties": { "form": text(), "roles": texts() } },
+            "slas": { "type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": false, "required": ["title", "from", "until"],
+                "properties": {
+                    "title": text(), "from": text(), "until": text(), "within": text(), "deadline": text(),
+                    "warn": { "type": "string", "pattern": r"^(\d+ .+ before|\d{1,2}%)$" },
+                    "pause": texts(), "on_warning": actions(), "on_breach": actions()
+                }
+            } },
+            "schedules": { "type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": false, "required": ["cron"],
+                "properties": { "cron": text(), "title": text(), "timezone": text(), "data": { "type": "object" } }
+            } },
+            "steps": { "type": "object", "minProperties": 1, "additionalProperties": {
+                "type": "object", "additionalProperties": false, "properties": step_properties()
+            } }
+        }
+    })
+}
+
+/// Field keys, each with its schema.
+pub fn field_properties() -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    for (k, v) in [
+        ("type", json!({ "enum": FieldType::NAMES })),
+        ("label", text()),
+        ("help", text()),
+        ("required", json!({ "type": "boolean" })),
+        ("min", json!({ "type": "number" })),
+        ("max", json!({ "type": "number" })),
+        ("min_length", json!({ "type": "integer", "minimum": 0 })),
+        ("max_length", json!({ "type": "integer", "minimum": 0 })),
+        ("pattern", text()),
+        ("options", json!({ "type": "object", "additionalProperties": { "type": "string" } })),
+        ("must_be_true", json!({ "type": "boolean" })),
+        ("default", json!({})),
+    ] {
+        m.insert(k.to_string(), v);
+    }
+    m
+}
+
+/// The form file format.
+pub fn form_schema() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://tramite.dev/schema/form.json",
+        "title": "Trámite form",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["form", "title", "fields"],
+        "properties": {
+            "form": text(),
+            "title": text(),
+            "description": text(),
+            "fields": { "type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": false, "required": ["type", "label"],
+                "properties": field_properties()
+            } },
+            "rules": { "type": "array", "items": {
+                "type": "object", "additionalProperties": false, "required": ["check", "message"],
+                "properties": { "check": text(), "message": text(), "field": text() }
+            } }
+        }
+    })
+}
+
+/// One schema for every Trámite YAML file: process or form, told apart by their first key.
+pub fn schema() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://tramite.dev/schema/tramite.json",
+        "title": "Trámite definition file",
+        "oneOf": [ process_schema(), form_schema(),
+                   { "type": "object", "required": ["calendar", "timezone"] },
+                   { "type": "object", "required": ["test", "scenarios"] } ]
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::definition::raw::{RawField, RawStep};
+
+    /// The keys serde lists in its "unknown field ..., expected one of ..." error.
+    fn accepted_keys<T: for<'de> serde::Deserialize<'de>>() -> Vec<String> {
+        let err = serde_saphyr::from_str::<T>("zzz_not_a_key: 1\n").err().unwrap().without_snippet().to_string();
+        let list = err.split("expected one of ").nth(1).unwrap();
+        let list = list.split(" at line").next().unwrap();
+        let mut keys: Vec<String> = list.split(", ").map(|k| k.trim_matches('`').to_string()).collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn step_keys_match_the_loader() {
+        let mut schema: Vec<String> = step_properties().keys().cloned().collect();
+        schema.sort();
+        assert_eq!(schema, accepted_keys::<RawStep>());
+    }
+
+    #[test]
+    fn field_keys_match_the_loader() {
+        let mut schema: Vec<String> = field_properties().keys().cloned().collect();
+        schema.sort();
+        assert_eq!(schema, accepted_keys::<RawField>());
+    }
+}
