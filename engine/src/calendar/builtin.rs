@@ -36,7 +36,10 @@ mod tests {
                 let shown: Vec<String> = errs.iter().map(|e| e.render(Some(source))).collect();
                 panic!("{}", shown.join("\n"));
             }
-            assert_eq!(builtin(name).map(|c| c.name().to_string()).as_deref(), Some(*name));
+            assert_eq!(
+                builtin(name).map(|c| c.name().to_string()).as_deref(),
+                Some(*name)
+            );
         }
         assert!(builtin("xx").is_none());
     }

@@ -117,13 +117,20 @@ impl Offset {
             Some((body, last)) if last.eq_ignore_ascii_case("after") => (body, false),
             _ => (trimmed, false),
         };
-        Ok(Offset { duration: Duration::parse(body)?, before })
+        Ok(Offset {
+            duration: Duration::parse(body)?,
+            before,
+        })
     }
 }
 
 impl fmt::Display for Offset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.before { write!(f, "{} before", self.duration) } else { write!(f, "{}", self.duration) }
+        if self.before {
+            write!(f, "{} before", self.duration)
+        } else {
+            write!(f, "{}", self.duration)
+        }
     }
 }
 
@@ -134,21 +141,51 @@ mod tests {
 
     #[test]
     fn parses_singular_and_plural() {
-        assert_eq!(Duration::parse("2 business days"), Ok(Duration::new(2, Unit::BusinessDays)));
-        assert_eq!(Duration::parse("1 Business Day"), Ok(Duration::new(1, Unit::BusinessDays)));
-        assert_eq!(Duration::parse("90 days"), Ok(Duration::new(90, Unit::Days)));
-        assert_eq!(Duration::parse("2 fortnights"), Err(DurationError::Unit("fortnights".into())));
-        assert_eq!(Duration::parse("two days"), Err(DurationError::Amount("two".into())));
+        assert_eq!(
+            Duration::parse("2 business days"),
+            Ok(Duration::new(2, Unit::BusinessDays))
+        );
+        assert_eq!(
+            Duration::parse("1 Business Day"),
+            Ok(Duration::new(1, Unit::BusinessDays))
+        );
+        assert_eq!(
+            Duration::parse("90 days"),
+            Ok(Duration::new(90, Unit::Days))
+        );
+        assert_eq!(
+            Duration::parse("2 fortnights"),
+            Err(DurationError::Unit("fortnights".into()))
+        );
+        assert_eq!(
+            Duration::parse("two days"),
+            Err(DurationError::Amount("two".into()))
+        );
     }
 
     #[test]
     fn parses_offsets_before_and_after() {
         let before = Offset::parse("90 days before").unwrap();
-        assert_eq!(before, Offset { duration: Duration::new(90, Unit::Days), before: true });
+        assert_eq!(
+            before,
+            Offset {
+                duration: Duration::new(90, Unit::Days),
+                before: true
+            }
+        );
         assert_eq!(before.to_string(), "90 days before");
         let after = Offset::parse("10 Business Days after").unwrap();
-        assert_eq!(after, Offset { duration: Duration::new(10, Unit::BusinessDays), before: false });
+        assert_eq!(
+            after,
+            Offset {
+                duration: Duration::new(10, Unit::BusinessDays),
+                before: false
+            }
+        );
         assert!(!Offset::parse("2 business days").unwrap().before);
-        assert_eq!(Offset::parse("before"), Err(DurationError::Amount("before".into())));
+        assert_eq!(
+            Offset::parse("before"),
+            Err(DurationError::Amount("before".into()))
+        );
     }
 }
