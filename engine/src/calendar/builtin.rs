@@ -1,6 +1,8 @@
 //! The shipped calendars (`calendars/mx.yaml`, `co.yaml`, `pe.yaml`), compiled into the engine so
 //! tests and the pure core can use them without IO. The files stay the single source of truth.
 
+use std::sync::OnceLock;
+
 use super::Calendar;
 
 /// Names of the shipped calendars.
@@ -16,11 +18,20 @@ pub fn builtin_source(name: &str) -> Option<&'static str> {
     }
 }
 
-/// A shipped calendar, parsed (shipped calendars may extend one another).
+/// A shipped calendar, parsed once per process (shipped calendars may extend one another).
 /// `None` for an unknown name; the tests make sure every shipped file parses.
 pub fn builtin(name: &str) -> Option<Calendar> {
+    static PARSED: OnceLock<Vec<Option<Calendar>>> = OnceLock::new();
+    let index = BUILTIN.iter().position(|n| *n == name)?;
+    PARSED
+        .get_or_init(|| BUILTIN.iter().map(|n| parse(n)).collect())
+        .get(index)?
+        .clone()
+}
+
+fn parse(name: &str) -> Option<Calendar> {
     let source = builtin_source(name)?;
-    Calendar::from_yaml(&format!("calendars/{name}.yaml"), source, &builtin).ok()
+    Calendar::from_yaml(&format!("calendars/{name}.yaml"), source, &parse).ok()
 }
 
 #[cfg(test)]
@@ -32,7 +43,7 @@ mod tests {
         for name in BUILTIN {
             let source = builtin_source(name).unwrap_or_default();
             let file = format!("calendars/{name}.yaml");
-            if let Err(errs) = Calendar::from_yaml(&file, source, &builtin) {
+            if let Err(errs) = Calendar::from_yaml(&file, source, &parse) {
                 let shown: Vec<String> = errs.iter().map(|e| e.render(Some(source))).collect();
                 panic!("{}", shown.join("\n"));
             }

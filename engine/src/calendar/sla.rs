@@ -7,7 +7,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Calendar, Duration, Unit};
+use super::{Calendar, Duration, DurationError, Offset, Unit};
 
 /// When the warning fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,38 @@ pub enum Warn {
     Before(Duration),
     /// When this share (1–99 %) of the allowed time has elapsed.
     Percent(u8),
+}
+
+impl Warn {
+    /// Reads `1 business day before` or `80%` (1–99).
+    pub fn parse(text: &str) -> Result<Warn, WarnError> {
+        let t = text.trim();
+        if let Some(number) = t.strip_suffix('%') {
+            return match number.trim().parse::<u8>() {
+                Ok(p @ 1..=99) => Ok(Warn::Percent(p)),
+                _ => Err(WarnError::Percent(t.to_string())),
+            };
+        }
+        match Offset::parse(t) {
+            Ok(Offset {
+                duration,
+                before: true,
+            }) => Ok(Warn::Before(duration)),
+            Ok(_) => Err(WarnError::NotBefore(t.to_string())),
+            Err(e) => Err(WarnError::Duration(e)),
+        }
+    }
+}
+
+/// Why a warning threshold could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WarnError {
+    #[error("`{0}` is not a percentage from 1% to 99%")]
+    Percent(String),
+    #[error("a warning is set before the due instant: write `{0} before`")]
+    NotBefore(String),
+    #[error(transparent)]
+    Duration(#[from] DurationError),
 }
 
 /// How an SLA stands.
@@ -366,6 +398,22 @@ mod tests {
             at(&cal, "2026-03-18T10:00")
         );
         assert_eq!(sla.warn_at(&cal, Warn::Percent(100)), sla.due(&cal));
+    }
+
+    #[test]
+    fn reads_warning_thresholds() {
+        let one_day = Warn::Before(Duration::new(1, Unit::BusinessDays));
+        assert_eq!(Warn::parse("1 business day before"), Ok(one_day));
+        assert_eq!(Warn::parse("80%"), Ok(Warn::Percent(80)));
+        assert_eq!(Warn::parse("100%"), Err(WarnError::Percent("100%".into())));
+        assert_eq!(
+            Warn::parse("1 business day"),
+            Err(WarnError::NotBefore("1 business day".into()))
+        );
+        assert!(matches!(
+            Warn::parse("1 fortnight before"),
+            Err(WarnError::Duration(_))
+        ));
     }
 
     #[test]
