@@ -13,25 +13,14 @@ fn cal(name: &str) -> Calendar {
 /// (month, day, name) for one year.
 fn check(name: &str, year: i16, expected: &[(i8, i8, &str)]) {
     let got = cal(name).holidays(year);
-    let want: Vec<(Date, String)> = expected
-        .iter()
-        .map(|(m, d, n)| (date(year, *m, *d), (*n).to_string()))
-        .collect();
+    let want: Vec<(Date, String)> = expected.iter().map(|(m, d, n)| (date(year, *m, *d), (*n).to_string())).collect();
     assert_eq!(got, want, "{name} {year}");
 }
 
-const MX_FIXED: [(i8, i8, &str); 4] = [
-    (1, 1, "Año Nuevo"),
-    (5, 1, "Día del Trabajo"),
-    (9, 16, "Día de la Independencia"),
-    (12, 25, "Navidad"),
-];
+const MX_FIXED: [(i8, i8, &str); 4] =
+    [(1, 1, "Año Nuevo"), (5, 1, "Día del Trabajo"), (9, 16, "Día de la Independencia"), (12, 25, "Navidad")];
 
-fn mx_year(
-    mondays: [(i8, i8); 3],
-    holy_thursday: (i8, i8),
-    transition: bool,
-) -> Vec<(i8, i8, &'static str)> {
+fn mx_year(mondays: [(i8, i8); 3], holy_thursday: (i8, i8), transition: bool) -> Vec<(i8, i8, &'static str)> {
     let mut v = vec![
         MX_FIXED[0],
         (mondays[0].0, mondays[0].1, "Día de la Constitución"),
@@ -51,55 +40,24 @@ fn mx_year(
 
 #[test]
 fn mexico_2024_to_2027() {
-    check(
-        "mx",
-        2024,
-        &mx_year([(2, 5), (3, 18), (11, 18)], (3, 28), true),
-    );
-    check(
-        "mx",
-        2025,
-        &mx_year([(2, 3), (3, 17), (11, 17)], (4, 17), false),
-    );
-    check(
-        "mx",
-        2026,
-        &mx_year([(2, 2), (3, 16), (11, 16)], (4, 2), false),
-    );
-    check(
-        "mx",
-        2027,
-        &mx_year([(2, 1), (3, 15), (11, 15)], (3, 25), false),
-    );
+    check("mx", 2024, &mx_year([(2, 5), (3, 18), (11, 18)], (3, 28), true));
+    check("mx", 2025, &mx_year([(2, 3), (3, 17), (11, 17)], (4, 17), false));
+    check("mx", 2026, &mx_year([(2, 2), (3, 16), (11, 16)], (4, 2), false));
+    check("mx", 2027, &mx_year([(2, 1), (3, 15), (11, 15)], (3, 25), false));
 }
 
 #[test]
 fn mexico_presidential_transition_every_six_years() {
     let mx = cal("mx");
-    assert_eq!(
-        mx.holiday_on(date(2030, 10, 1)),
-        Some("Transmisión del Poder Ejecutivo Federal")
-    );
-    assert_eq!(
-        mx.holiday_on(date(2036, 10, 1)),
-        Some("Transmisión del Poder Ejecutivo Federal")
-    );
-    assert_eq!(
-        mx.holiday_on(date(2018, 12, 1)),
-        Some("Transmisión del Poder Ejecutivo Federal")
-    );
+    assert_eq!(mx.holiday_on(date(2030, 10, 1)), Some("Transmisión del Poder Ejecutivo Federal"));
+    assert_eq!(mx.holiday_on(date(2036, 10, 1)), Some("Transmisión del Poder Ejecutivo Federal"));
+    assert_eq!(mx.holiday_on(date(2018, 12, 1)), Some("Transmisión del Poder Ejecutivo Federal"));
     assert_eq!(mx.holiday_on(date(2018, 10, 1)), None);
     assert_eq!(mx.holiday_on(date(2024, 12, 1)), None);
     assert_eq!(mx.holiday_on(date(2026, 10, 1)), None);
     // Before the 2006 reform the three Monday holidays were fixed dates.
-    assert_eq!(
-        mx.holiday_on(date(2005, 3, 21)),
-        Some("Natalicio de Benito Juárez")
-    );
-    assert_eq!(
-        mx.holiday_on(date(2006, 3, 20)),
-        Some("Natalicio de Benito Juárez")
-    );
+    assert_eq!(mx.holiday_on(date(2005, 3, 21)), Some("Natalicio de Benito Juárez"));
+    assert_eq!(mx.holiday_on(date(2006, 3, 20)), Some("Natalicio de Benito Juárez"));
     assert_eq!(mx.holiday_on(date(2006, 3, 21)), None);
     // Not in mx (documented choice): 2 November and 12 December.
     assert!(mx.is_business_day(date(2026, 11, 2)));

@@ -44,10 +44,7 @@ working_hours: "01:00-04:00"
 "#;
 
 static CALENDARS: LazyLock<Vec<Calendar>> = LazyLock::new(|| {
-    let mut v: Vec<Calendar> = ["mx", "co", "pe"]
-        .iter()
-        .map(|n| builtin(n).unwrap())
-        .collect();
+    let mut v: Vec<Calendar> = ["mx", "co", "pe"].iter().map(|n| builtin(n).unwrap()).collect();
     for src in [NEW_YORK, MADRID, NIGHT] {
         v.push(Calendar::from_yaml("test.yaml", src, &|_| None).unwrap());
     }

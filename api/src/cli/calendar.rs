@@ -74,17 +74,9 @@ pub fn execute(cmd: CalendarCmd, calendars_dir: &Path) -> Result<String, Calenda
     match cmd {
         CalendarCmd::Holidays { cal, year } => {
             let cal = load(calendars_dir, &cal)?;
-            Ok(cal
-                .holidays(year)
-                .into_iter()
-                .map(|(d, name)| format!("{d}\t{name}\n"))
-                .collect())
+            Ok(cal.holidays(year).into_iter().map(|(d, name)| format!("{d}\t{name}\n")).collect())
         }
-        CalendarCmd::Add {
-            cal,
-            start,
-            duration,
-        } => {
+        CalendarCmd::Add { cal, start, duration } => {
             let cal = load(calendars_dir, &cal)?;
             let start = instant(&cal, &start)?;
             let offset = Offset::parse(&duration).map_err(|e| {
@@ -98,9 +90,7 @@ pub fn execute(cmd: CalendarCmd, calendars_dir: &Path) -> Result<String, Calenda
             let cal = load(calendars_dir, &cal)?;
             let (from, to) = (instant(&cal, &start)?, instant(&cal, &end)?);
             if to < from {
-                return Err(CalendarError::Argument(format!(
-                    "END `{end}` is before START `{start}`"
-                )));
+                return Err(CalendarError::Argument(format!("END `{end}` is before START `{start}`")));
             }
             Ok(format!(
                 "business days\t{}\nbusiness hours\t{}\n",
@@ -117,11 +107,7 @@ pub fn load(dir: &Path, name: &str) -> Result<Calendar, CalendarError> {
 }
 
 fn load_at(dir: &Path, name: &str, depth: usize) -> Result<Calendar, Vec<String>> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(vec![format!(
             "error: `{name}` is not a calendar name\n  help: use the file name without `.yaml`, e.g. `mx`"
         )]);
@@ -132,17 +118,11 @@ fn load_at(dir: &Path, name: &str, depth: usize) -> Result<Calendar, Vec<String>
         let known = known_calendars(dir);
         vec![format!(
             "{file}: error: cannot read calendar `{name}`: {e}\n  help: calendars here: {}",
-            if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            }
+            if known.is_empty() { "none".into() } else { known.join(", ") }
         )]
     })?;
     if depth > MAX_EXTENDS_DEPTH {
-        return Err(vec![format!(
-            "{file}: error: `extends` chain deeper than {MAX_EXTENDS_DEPTH} (is it circular?)"
-        )]);
+        return Err(vec![format!("{file}: error: `extends` chain deeper than {MAX_EXTENDS_DEPTH} (is it circular?)")]);
     }
     let parent_errors: RefCell<Vec<String>> = RefCell::new(Vec::new());
     let base = |parent: &str| match load_at(dir, parent, depth + 1) {
@@ -158,30 +138,19 @@ fn load_at(dir: &Path, name: &str, depth: usize) -> Result<Calendar, Vec<String>
     match loaded {
         Ok(cal) if cal.name() == name => Ok(cal),
         Ok(cal) => {
-            let line = source
-                .lines()
-                .position(|l| l.starts_with("calendar:"))
-                .map_or(1, |i| i + 1);
+            let line = source.lines().position(|l| l.starts_with("calendar:")).map_or(1, |i| i + 1);
             let d = Diagnostic::new(
                 &file,
                 Loc::new(line as u64, 11),
                 format!("calendar `{}` is in {name}.yaml", cal.name()),
             )
-            .help(format!(
-                "the name must match the file name: `calendar: {name}`, or rename the file"
-            ));
+            .help(format!("the name must match the file name: `calendar: {name}`, or rename the file"));
             Err(vec![render(&d)])
         }
         Err(diags) => {
             // A parent that failed is reported with its own errors, not as "unknown calendar".
-            let own = diags
-                .iter()
-                .filter(|d| parent_errors.is_empty() || !d.message.starts_with("unknown calendar"));
-            Err(parent_errors
-                .iter()
-                .cloned()
-                .chain(own.map(render))
-                .collect())
+            let own = diags.iter().filter(|d| parent_errors.is_empty() || !d.message.starts_with("unknown calendar"));
+            Err(parent_errors.iter().cloned().chain(own.map(render)).collect())
         }
     }
 }
@@ -191,12 +160,7 @@ fn known_calendars(dir: &Path) -> Vec<String> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_suffix(".yaml")
-                .map(str::to_string)
-        })
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".yaml").map(str::to_string))
         .collect();
     names.sort();
     names
@@ -255,14 +219,7 @@ mod tests {
     }
 
     fn add(cal: &str, start: &str, duration: &str) -> Result<String, CalendarError> {
-        execute(
-            CalendarCmd::Add {
-                cal: cal.into(),
-                start: start.into(),
-                duration: duration.into(),
-            },
-            &shipped(),
-        )
+        execute(CalendarCmd::Add { cal: cal.into(), start: start.into(), duration: duration.into() }, &shipped())
     }
 
     /// A fresh folder with the given calendar files.
@@ -283,10 +240,7 @@ mod tests {
 
     #[test]
     fn holidays_one_tab_separated_line_each() {
-        let out = ok(CalendarCmd::Holidays {
-            cal: "mx".into(),
-            year: 2026,
-        });
+        let out = ok(CalendarCmd::Holidays { cal: "mx".into(), year: 2026 });
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 9);
         assert_eq!(lines[2], "2026-03-16\tNatalicio de Benito Juárez");
@@ -295,26 +249,11 @@ mod tests {
 
     #[test]
     fn add_over_a_holiday_prints_local_rfc3339() {
-        assert_eq!(
-            add("mx", "2026-03-13T16:00:00-06:00", "2 business days").unwrap(),
-            "2026-03-18T18:00:00-06:00\n"
-        );
-        assert_eq!(
-            add("mx", "2026-03-13T22:00:00Z", "2 business days").unwrap(),
-            "2026-03-18T18:00:00-06:00\n"
-        );
-        assert_eq!(
-            add("mx", "2026-03-13T16:00", "4 business hours").unwrap(),
-            "2026-03-17T11:00:00-06:00\n"
-        );
-        assert_eq!(
-            add("mx", "2026-06-15", "90 days before").unwrap(),
-            "2026-03-17T18:00:00-06:00\n"
-        );
-        assert_eq!(
-            add("co", "2026-06-18", "10 business days before").unwrap(),
-            "2026-06-02T17:00:00-05:00\n"
-        );
+        assert_eq!(add("mx", "2026-03-13T16:00:00-06:00", "2 business days").unwrap(), "2026-03-18T18:00:00-06:00\n");
+        assert_eq!(add("mx", "2026-03-13T22:00:00Z", "2 business days").unwrap(), "2026-03-18T18:00:00-06:00\n");
+        assert_eq!(add("mx", "2026-03-13T16:00", "4 business hours").unwrap(), "2026-03-17T11:00:00-06:00\n");
+        assert_eq!(add("mx", "2026-06-15", "90 days before").unwrap(), "2026-03-17T18:00:00-06:00\n");
+        assert_eq!(add("co", "2026-06-18", "10 business days before").unwrap(), "2026-06-02T17:00:00-05:00\n");
     }
 
     #[test]
@@ -335,29 +274,15 @@ mod tests {
         assert!(
             matches!(add("mx", "2026-03-13", "2 fortnights"), Err(CalendarError::Argument(m)) if m.contains("unknown duration unit `fortnights`"))
         );
-        let backwards = CalendarCmd::Between {
-            cal: "mx".into(),
-            start: "2026-03-13".into(),
-            end: "2026-03-12".into(),
-        };
-        assert!(matches!(
-            execute(backwards, &shipped()),
-            Err(CalendarError::Argument(_))
-        ));
+        let backwards = CalendarCmd::Between { cal: "mx".into(), start: "2026-03-13".into(), end: "2026-03-12".into() };
+        assert!(matches!(execute(backwards, &shipped()), Err(CalendarError::Argument(_))));
     }
 
     #[test]
     fn missing_calendar_lists_the_known_ones() {
-        let Err(CalendarError::Calendar(msg)) = add("mxx", "2026-03-13", "1 day") else {
-            panic!()
-        };
-        assert!(
-            msg.contains("cannot read calendar `mxx`") && msg.contains("co, mx, pe"),
-            "{msg}"
-        );
-        let Err(CalendarError::Calendar(msg)) = add("../mx", "2026-03-13", "1 day") else {
-            panic!()
-        };
+        let Err(CalendarError::Calendar(msg)) = add("mxx", "2026-03-13", "1 day") else { panic!() };
+        assert!(msg.contains("cannot read calendar `mxx`") && msg.contains("co, mx, pe"), "{msg}");
+        let Err(CalendarError::Calendar(msg)) = add("../mx", "2026-03-13", "1 day") else { panic!() };
         assert!(msg.contains("not a calendar name"), "{msg}");
     }
 
@@ -368,19 +293,9 @@ mod tests {
                 "base.yaml",
                 "calendar: base\ntimezone: America/Lima\nworking_days: [mon, tue, wed, thu, fri]\nworking_hours: \"08:00-17:00\"\nholidays:\n  - name: Uno\n    month: 1\n    day: 2\n",
             ),
-            (
-                "inst.yaml",
-                "calendar: inst\nextends: base\nholidays:\n  - name: Dos\n    date: 2026-01-05\n",
-            ),
+            ("inst.yaml", "calendar: inst\nextends: base\nholidays:\n  - name: Dos\n    date: 2026-01-05\n"),
         ]);
-        let out = execute(
-            CalendarCmd::Holidays {
-                cal: "inst".into(),
-                year: 2026,
-            },
-            &dir,
-        )
-        .unwrap();
+        let out = execute(CalendarCmd::Holidays { cal: "inst".into(), year: 2026 }, &dir).unwrap();
         assert_eq!(out, "2026-01-02\tUno\n2026-01-05\tDos\n");
     }
 
@@ -396,22 +311,13 @@ mod tests {
             ("loop2.yaml", "calendar: loop2\nextends: loop\n"),
             ("other.yaml", "calendar: different\nextends: base\n"),
         ]);
-        let Err(CalendarError::Calendar(msg)) = load(&dir, "inst") else {
-            panic!()
-        };
-        assert!(
-            msg.contains("base.yaml:2:11: error: unknown time zone `Mars/Olympus`"),
-            "{msg}"
-        );
+        let Err(CalendarError::Calendar(msg)) = load(&dir, "inst") else { panic!() };
+        assert!(msg.contains("base.yaml:2:11: error: unknown time zone `Mars/Olympus`"), "{msg}");
         assert!(!msg.contains("unknown calendar"), "{msg}");
-        let Err(CalendarError::Calendar(msg)) = load(&dir, "loop") else {
-            panic!()
-        };
+        let Err(CalendarError::Calendar(msg)) = load(&dir, "loop") else { panic!() };
         assert!(msg.contains("deeper than"), "{msg}");
         std::fs::write(dir.join("base.yaml"), "calendar: base\nextends: loop\n").unwrap();
-        let Err(CalendarError::Calendar(msg)) = load(&dir, "inst") else {
-            panic!()
-        };
+        let Err(CalendarError::Calendar(msg)) = load(&dir, "inst") else { panic!() };
         assert!(msg.contains("deeper than"), "{msg}");
     }
 
@@ -421,22 +327,14 @@ mod tests {
             "mine.yaml",
             "calendar: other\ntimezone: UTC\nworking_days: [mon]\nworking_hours: \"08:00-17:00\"\n",
         )]);
-        let Err(CalendarError::Calendar(msg)) = load(&dir, "mine") else {
-            panic!()
-        };
-        assert!(
-            msg.contains("mine.yaml:1:11: error: calendar `other` is in mine.yaml"),
-            "{msg}"
-        );
+        let Err(CalendarError::Calendar(msg)) = load(&dir, "mine") else { panic!() };
+        assert!(msg.contains("mine.yaml:1:11: error: calendar `other` is in mine.yaml"), "{msg}");
     }
 
     #[test]
     fn hours_format() {
         assert_eq!(hours(SignedDuration::from_hours(14)), "14h");
-        assert_eq!(
-            hours(SignedDuration::from_secs(14 * 3600 + 20)),
-            "14h 0m 20s"
-        );
+        assert_eq!(hours(SignedDuration::from_secs(14 * 3600 + 20)), "14h 0m 20s");
         assert_eq!(hours(SignedDuration::from_secs(-5)), "0h");
     }
 }

@@ -23,10 +23,7 @@ pub fn builtin_source(name: &str) -> Option<&'static str> {
 pub fn builtin(name: &str) -> Option<Calendar> {
     static PARSED: OnceLock<Vec<Option<Calendar>>> = OnceLock::new();
     let index = BUILTIN.iter().position(|n| *n == name)?;
-    PARSED
-        .get_or_init(|| BUILTIN.iter().map(|n| parse(n)).collect())
-        .get(index)?
-        .clone()
+    PARSED.get_or_init(|| BUILTIN.iter().map(|n| parse(n)).collect()).get(index)?.clone()
 }
 
 fn parse(name: &str) -> Option<Calendar> {
@@ -47,10 +44,7 @@ mod tests {
                 let shown: Vec<String> = errs.iter().map(|e| e.render(Some(source))).collect();
                 panic!("{}", shown.join("\n"));
             }
-            assert_eq!(
-                builtin(name).map(|c| c.name().to_string()).as_deref(),
-                Some(*name)
-            );
+            assert_eq!(builtin(name).map(|c| c.name().to_string()).as_deref(), Some(*name));
         }
         assert!(builtin("xx").is_none());
     }

@@ -52,9 +52,7 @@ impl Duration {
     pub fn parse(text: &str) -> Result<Duration, DurationError> {
         let mut words = text.split_whitespace();
         let amount = words.next().ok_or(DurationError::Shape)?;
-        let amount: u32 = amount
-            .parse()
-            .map_err(|_| DurationError::Amount(amount.to_string()))?;
+        let amount: u32 = amount.parse().map_err(|_| DurationError::Amount(amount.to_string()))?;
         let unit_words: Vec<String> = words.map(str::to_lowercase).collect();
         if unit_words.is_empty() {
             return Err(DurationError::Shape);
@@ -71,13 +69,7 @@ impl Duration {
     }
 
     /// The unit words as written in definitions, for hints.
-    pub const UNITS: &'static [&'static str] = &[
-        "business days",
-        "business hours",
-        "days",
-        "hours",
-        "minutes",
-    ];
+    pub const UNITS: &'static [&'static str] = &["business days", "business hours", "days", "hours", "minutes"];
 }
 
 impl fmt::Display for Duration {
@@ -117,20 +109,13 @@ impl Offset {
             Some((body, last)) if last.eq_ignore_ascii_case("after") => (body, false),
             _ => (trimmed, false),
         };
-        Ok(Offset {
-            duration: Duration::parse(body)?,
-            before,
-        })
+        Ok(Offset { duration: Duration::parse(body)?, before })
     }
 }
 
 impl fmt::Display for Offset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.before {
-            write!(f, "{} before", self.duration)
-        } else {
-            write!(f, "{}", self.duration)
-        }
+        if self.before { write!(f, "{} before", self.duration) } else { write!(f, "{}", self.duration) }
     }
 }
 
@@ -141,51 +126,21 @@ mod tests {
 
     #[test]
     fn parses_singular_and_plural() {
-        assert_eq!(
-            Duration::parse("2 business days"),
-            Ok(Duration::new(2, Unit::BusinessDays))
-        );
-        assert_eq!(
-            Duration::parse("1 Business Day"),
-            Ok(Duration::new(1, Unit::BusinessDays))
-        );
-        assert_eq!(
-            Duration::parse("90 days"),
-            Ok(Duration::new(90, Unit::Days))
-        );
-        assert_eq!(
-            Duration::parse("2 fortnights"),
-            Err(DurationError::Unit("fortnights".into()))
-        );
-        assert_eq!(
-            Duration::parse("two days"),
-            Err(DurationError::Amount("two".into()))
-        );
+        assert_eq!(Duration::parse("2 business days"), Ok(Duration::new(2, Unit::BusinessDays)));
+        assert_eq!(Duration::parse("1 Business Day"), Ok(Duration::new(1, Unit::BusinessDays)));
+        assert_eq!(Duration::parse("90 days"), Ok(Duration::new(90, Unit::Days)));
+        assert_eq!(Duration::parse("2 fortnights"), Err(DurationError::Unit("fortnights".into())));
+        assert_eq!(Duration::parse("two days"), Err(DurationError::Amount("two".into())));
     }
 
     #[test]
     fn parses_offsets_before_and_after() {
         let before = Offset::parse("90 days before").unwrap();
-        assert_eq!(
-            before,
-            Offset {
-                duration: Duration::new(90, Unit::Days),
-                before: true
-            }
-        );
+        assert_eq!(before, Offset { duration: Duration::new(90, Unit::Days), before: true });
         assert_eq!(before.to_string(), "90 days before");
         let after = Offset::parse("10 Business Days after").unwrap();
-        assert_eq!(
-            after,
-            Offset {
-                duration: Duration::new(10, Unit::BusinessDays),
-                before: false
-            }
-        );
+        assert_eq!(after, Offset { duration: Duration::new(10, Unit::BusinessDays), before: false });
         assert!(!Offset::parse("2 business days").unwrap().before);
-        assert_eq!(
-            Offset::parse("before"),
-            Err(DurationError::Amount("before".into()))
-        );
+        assert_eq!(Offset::parse("before"), Err(DurationError::Amount("before".into())));
     }
 }

@@ -42,27 +42,22 @@ impl Calendar {
         source: &str,
         base: &dyn Fn(&str) -> Option<Calendar>,
     ) -> Result<Calendar, Vec<Diagnostic>> {
-        let doc: CalendarDoc =
-            serde_saphyr::from_str(source).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
+        let doc: CalendarDoc = serde_saphyr::from_str(source).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
         let mut errs = Vec::new();
         let at = |s: &Spanned<String>| Diagnostic::new(file, loc(s), "");
         let name = doc.calendar.value.trim().to_string();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            errs.push(Diagnostic { message: format!("invalid calendar name `{name}`"), ..at(&doc.calendar) }
-                .help("use letters, digits, `-` or `_`, matching the file name: `calendar: mx` in calendars/mx.yaml"));
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            errs.push(
+                Diagnostic { message: format!("invalid calendar name `{name}`"), ..at(&doc.calendar) }.help(
+                    "use letters, digits, `-` or `_`, matching the file name: `calendar: mx` in calendars/mx.yaml",
+                ),
+            );
         }
         let parent = match &doc.extends {
             Some(ext) if ext.value == name => {
                 errs.push(
-                    Diagnostic {
-                        message: "a calendar cannot extend itself".into(),
-                        ..at(ext)
-                    }
-                    .help("name the calendar this one adds closure days to, e.g. `extends: mx`"),
+                    Diagnostic { message: "a calendar cannot extend itself".into(), ..at(ext) }
+                        .help("name the calendar this one adds closure days to, e.g. `extends: mx`"),
                 );
                 None
             }
@@ -88,9 +83,8 @@ impl Calendar {
         let needs = |what: &str, example: &str, errs: &mut Vec<Diagnostic>| {
             if doc.extends.is_none() {
                 errs.push(
-                    Diagnostic::new(file, loc(&doc.calendar), format!("missing `{what}`")).help(
-                        format!("add `{what}: {example}`, or `extends: <calendar>` to inherit it"),
-                    ),
+                    Diagnostic::new(file, loc(&doc.calendar), format!("missing `{what}`"))
+                        .help(format!("add `{what}: {example}`, or `extends: <calendar>` to inherit it")),
                 );
             }
         };
@@ -110,40 +104,20 @@ impl Calendar {
             }
         };
         let (opens, closes) = match &doc.working_hours {
-            Some(h) => {
-                working_hours(file, h, &mut errs).unwrap_or((fallback.opens, fallback.closes))
-            }
+            Some(h) => working_hours(file, h, &mut errs).unwrap_or((fallback.opens, fallback.closes)),
             None => {
                 needs("working_hours", "\"09:00-18:00\"", &mut errs);
                 (fallback.opens, fallback.closes)
             }
         };
         let mut holidays = fallback.holidays.clone();
-        holidays.extend(
-            doc.holidays
-                .iter()
-                .filter_map(|h| holiday(file, h, &mut errs)),
-        );
+        holidays.extend(doc.holidays.iter().filter_map(|h| holiday(file, h, &mut errs)));
 
         if !errs.is_empty() {
             return Err(errs);
         }
-        let title = doc.title.unwrap_or_else(|| {
-            if parent.is_some() {
-                fallback.title.clone()
-            } else {
-                name.clone()
-            }
-        });
-        Ok(Calendar {
-            name,
-            title,
-            zone,
-            working_days,
-            opens,
-            closes,
-            holidays,
-        })
+        let title = doc.title.unwrap_or_else(|| if parent.is_some() { fallback.title.clone() } else { name.clone() });
+        Ok(Calendar { name, title, zone, working_days, opens, closes, holidays })
     }
 }
 
@@ -151,28 +125,18 @@ fn zone(file: &str, tz: &Spanned<String>, errs: &mut Vec<Diagnostic>) -> Option<
     match TimeZone::get(&tz.value) {
         Ok(z) => Some(z),
         Err(_) => {
-            let names: Vec<String> = jiff::tz::db()
-                .available()
-                .map(|n| n.as_str().to_string())
-                .collect();
+            let names: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_string()).collect();
             let help = match did_you_mean(&tz.value, names.iter().map(String::as_str)) {
                 Some(best) => format!("did you mean `{best}`?"),
                 None => "use an IANA time zone name such as America/Mexico_City, America/Bogota or America/Lima".into(),
             };
-            errs.push(
-                Diagnostic::new(file, loc(tz), format!("unknown time zone `{}`", tz.value))
-                    .help(help),
-            );
+            errs.push(Diagnostic::new(file, loc(tz), format!("unknown time zone `{}`", tz.value)).help(help));
             None
         }
     }
 }
 
-fn working_days(
-    file: &str,
-    days: &Spanned<Vec<Spanned<String>>>,
-    errs: &mut Vec<Diagnostic>,
-) -> Option<[bool; 7]> {
+fn working_days(file: &str, days: &Spanned<Vec<Spanned<String>>>, errs: &mut Vec<Diagnostic>) -> Option<[bool; 7]> {
     let mut set = [false; 7];
     let mut ok = true;
     for d in &days.value {
@@ -197,11 +161,7 @@ fn working_days(
     ok.then_some(set)
 }
 
-fn working_hours(
-    file: &str,
-    h: &Spanned<String>,
-    errs: &mut Vec<Diagnostic>,
-) -> Option<(Time, Time)> {
+fn working_hours(file: &str, h: &Spanned<String>, errs: &mut Vec<Diagnostic>) -> Option<(Time, Time)> {
     let parsed = h.value.split_once('-').and_then(|(a, b)| {
         let a: Time = a.trim().parse().ok()?;
         let b: Time = b.trim().parse().ok()?;
@@ -210,18 +170,16 @@ fn working_hours(
     match parsed {
         Some((a, b)) if a < b => Some((a, b)),
         Some(_) => {
-            errs.push(Diagnostic::new(file, loc(h), format!("working hours `{}` close before they open", h.value))
-                .help("write the opening time first, e.g. \"09:00-18:00\"; a working day cannot cross midnight"));
+            errs.push(
+                Diagnostic::new(file, loc(h), format!("working hours `{}` close before they open", h.value))
+                    .help("write the opening time first, e.g. \"09:00-18:00\"; a working day cannot cross midnight"),
+            );
             None
         }
         None => {
             errs.push(
-                Diagnostic::new(
-                    file,
-                    loc(h),
-                    format!("cannot read working hours `{}`", h.value),
-                )
-                .help("write \"HH:MM-HH:MM\" in 24-hour local time, e.g. \"09:00-18:00\""),
+                Diagnostic::new(file, loc(h), format!("cannot read working hours `{}`", h.value))
+                    .help("write \"HH:MM-HH:MM\" in 24-hour local time, e.g. \"09:00-18:00\""),
             );
             None
         }

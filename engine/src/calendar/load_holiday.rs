@@ -71,18 +71,11 @@ const KINDS_HELP: &str = "write one rule: `month` + `day` (fixed date), `month` 
 pub(super) fn weekday_help(text: &str) -> String {
     match did_you_mean(&text.to_lowercase(), WEEKDAYS.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),
-        None => format!(
-            "weekdays are {} (Spanish `lun` … `dom` also work)",
-            WEEKDAYS.join(", ")
-        ),
+        None => format!("weekdays are {} (Spanish `lun` … `dom` also work)", WEEKDAYS.join(", ")),
     }
 }
 
-pub(super) fn holiday(
-    file: &str,
-    h: &Spanned<HolidayDoc>,
-    errs: &mut Vec<Diagnostic>,
-) -> Option<Holiday> {
+pub(super) fn holiday(file: &str, h: &Spanned<HolidayDoc>, errs: &mut Vec<Diagnostic>) -> Option<Holiday> {
     let doc = &h.value;
     let before = errs.len();
     let err = |at: Loc, msg: String, help: &str| Diagnostic::new(file, at, msg).help(help);
@@ -97,10 +90,7 @@ pub(super) fn holiday(
     let kinds: Vec<&str> = [
         (doc.date.is_some(), "date"),
         (doc.easter.is_some(), "easter"),
-        (
-            doc.month.is_some() || doc.day.is_some() || doc.weekday.is_some() || doc.nth.is_some(),
-            "month",
-        ),
+        (doc.month.is_some() || doc.day.is_some() || doc.weekday.is_some() || doc.nth.is_some(), "month"),
     ]
     .into_iter()
     .filter_map(|(has, k)| has.then_some(k))
@@ -110,11 +100,7 @@ pub(super) fn holiday(
         ["easter"] => doc.easter.as_ref().and_then(|e| easter(file, e, errs)),
         ["month"] => month_rule(file, doc, errs),
         [] => {
-            errs.push(err(
-                loc(&doc.name),
-                format!("holiday `{name}` has no date rule"),
-                KINDS_HELP,
-            ));
+            errs.push(err(loc(&doc.name), format!("holiday `{name}` has no date rule"), KINDS_HELP));
             None
         }
         many => {
@@ -128,20 +114,20 @@ pub(super) fn holiday(
     };
     let moved = match &doc.moved {
         None => Move::None,
-        Some(m) => match m.value.as_str() {
-            "next_monday" => Move::NextMonday,
-            "none" => Move::None,
-            other => {
-                let help = match did_you_mean(other, ["next_monday", "none"]) {
+        Some(m) => {
+            match m.value.as_str() {
+                "next_monday" => Move::NextMonday,
+                "none" => Move::None,
+                other => {
+                    let help = match did_you_mean(other, ["next_monday", "none"]) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => "`move: next_monday` observes the holiday on the following Monday (Colombia's Ley 51 de 1983)".into(),
                 };
-                errs.push(
-                    Diagnostic::new(file, loc(m), format!("unknown move `{other}`")).help(help),
-                );
-                Move::None
+                    errs.push(Diagnostic::new(file, loc(m), format!("unknown move `{other}`")).help(help));
+                    Move::None
+                }
             }
-        },
+        }
     };
     let from_year = doc.from_year.as_ref().and_then(|y| year(file, y, errs));
     let until_year = doc.until_year.as_ref().and_then(|y| year(file, y, errs));
@@ -169,32 +155,24 @@ pub(super) fn holiday(
             _ => {
                 errs.push(err(
                     loc(e),
-                    format!(
-                        "`every` must be a number of years from 1 to 255, not {}",
-                        e.value
-                    ),
+                    format!("`every` must be a number of years from 1 to 255, not {}", e.value),
                     "e.g. `every: 6`",
                 ));
                 None
             }
         },
     };
-    if doc.date.is_some()
-        && (doc.from_year.is_some() || doc.until_year.is_some() || doc.every.is_some())
-    {
-        errs.push(err(loc(&doc.name), format!("one-off holiday `{name}` cannot have year limits"), "remove `from_year`, `until_year` and `every`, or write a yearly rule instead of `date`"));
+    if doc.date.is_some() && (doc.from_year.is_some() || doc.until_year.is_some() || doc.every.is_some()) {
+        errs.push(err(
+            loc(&doc.name),
+            format!("one-off holiday `{name}` cannot have year limits"),
+            "remove `from_year`, `until_year` and `every`, or write a yearly rule instead of `date`",
+        ));
     }
     if errs.len() > before {
         return None;
     }
-    Some(Holiday {
-        name: name.to_string(),
-        date: date?,
-        moved,
-        from_year,
-        until_year,
-        every,
-    })
+    Some(Holiday { name: name.to_string(), date: date?, moved, from_year, until_year, every })
 }
 
 fn one_off(file: &str, doc: &HolidayDoc, errs: &mut Vec<Diagnostic>) -> Option<HolidayDate> {
@@ -215,8 +193,10 @@ fn easter(file: &str, e: &Spanned<i64>, errs: &mut Vec<Diagnostic>) -> Option<Ho
     match i16::try_from(e.value) {
         Ok(offset) if offset.abs() <= 200 => Some(HolidayDate::Easter { offset }),
         _ => {
-            errs.push(Diagnostic::new(file, loc(e), format!("Easter offset {} is out of range", e.value))
-                .help("days from Easter Sunday, -200 to 200: -3 Jueves Santo, -2 Viernes Santo, 39 Ascensión"));
+            errs.push(
+                Diagnostic::new(file, loc(e), format!("Easter offset {} is out of range", e.value))
+                    .help("days from Easter Sunday, -200 to 200: -3 Jueves Santo, -2 Viernes Santo, 39 Ascensión"),
+            );
             None
         }
     }
@@ -240,17 +220,10 @@ fn month_rule(file: &str, doc: &HolidayDoc, errs: &mut Vec<Diagnostic>) -> Optio
         }
     };
     match (&doc.day, &doc.weekday, &doc.nth) {
-        (Some(d), None, None) => match i8::try_from(d.value)
-            .ok()
-            .filter(|day| Date::new(2024, month, *day).is_ok())
-        {
+        (Some(d), None, None) => match i8::try_from(d.value).ok().filter(|day| Date::new(2024, month, *day).is_ok()) {
             Some(day) => Some(HolidayDate::Fixed { month, day }),
             None => {
-                errs.push(err(
-                    loc(d),
-                    format!("month {month} has no day {}", d.value),
-                    "check the day of the month",
-                ));
+                errs.push(err(loc(d), format!("month {month} has no day {}", d.value), "check the day of the month"));
                 None
             }
         },
@@ -274,42 +247,22 @@ fn month_rule(file: &str, doc: &HolidayDoc, errs: &mut Vec<Diagnostic>) -> Optio
                     "e.g. `nth: 3` for the third Monday, `nth: last` for the last one",
                 ));
             }
-            Some(HolidayDate::NthWeekday {
-                month,
-                weekday: weekday?,
-                nth: nth?,
-            })
+            Some(HolidayDate::NthWeekday { month, weekday: weekday?, nth: nth? })
         }
         (None, Some(w), None) => {
-            errs.push(err(
-                loc(w),
-                "`weekday` needs `nth`".into(),
-                "add `nth: 1` … `nth: 5` or `nth: last`",
-            ));
+            errs.push(err(loc(w), "`weekday` needs `nth`".into(), "add `nth: 1` … `nth: 5` or `nth: last`"));
             None
         }
         (None, None, Some(n)) => {
-            errs.push(err(
-                loc(n),
-                "`nth` needs `weekday`".into(),
-                "add e.g. `weekday: mon`",
-            ));
+            errs.push(err(loc(n), "`nth` needs `weekday`".into(), "add e.g. `weekday: mon`"));
             None
         }
         (Some(d), _, _) => {
-            errs.push(err(
-                loc(d),
-                "a holiday has either `day` or `weekday` + `nth`, not both".into(),
-                KINDS_HELP,
-            ));
+            errs.push(err(loc(d), "a holiday has either `day` or `weekday` + `nth`, not both".into(), KINDS_HELP));
             None
         }
         (None, None, None) => {
-            errs.push(err(
-                loc(m),
-                "`month` needs `day`, or `weekday` + `nth`".into(),
-                KINDS_HELP,
-            ));
+            errs.push(err(loc(m), "`month` needs `day`, or `weekday` + `nth`".into(), KINDS_HELP));
             None
         }
     }

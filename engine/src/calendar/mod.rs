@@ -87,10 +87,7 @@ impl Calendar {
 
     /// The name of the holiday observed on `date`, if any (the first rule wins).
     pub fn holiday_on(&self, date: Date) -> Option<&str> {
-        self.holidays
-            .iter()
-            .find(|h| h.falls_on(date))
-            .map(|h| h.name.as_str())
+        self.holidays.iter().find(|h| h.falls_on(date)).map(|h| h.name.as_str())
     }
 
     /// Every holiday observed in `year`, sorted by date (rules order breaks ties; two rules
@@ -125,13 +122,9 @@ impl Calendar {
                 };
                 found.map_or(Timestamp::MAX, |date| self.close_of(date))
             }
-            Unit::BusinessHours => {
-                self.add_working_time(start, SignedDuration::from_hours(i64::from(d.amount)))
-            }
+            Unit::BusinessHours => self.add_working_time(start, SignedDuration::from_hours(i64::from(d.amount))),
             Unit::Days => self.shift_local_days(start, i64::from(d.amount)),
-            Unit::Hours | Unit::Minutes => {
-                start.saturating_add(d.as_exact()).unwrap_or(Timestamp::MAX)
-            }
+            Unit::Hours | Unit::Minutes => start.saturating_add(d.as_exact()).unwrap_or(Timestamp::MAX),
         }
     }
 
@@ -147,23 +140,15 @@ impl Calendar {
                 };
                 found.map_or(Timestamp::MIN, |date| self.close_of(date))
             }
-            Unit::BusinessHours => {
-                self.sub_working_time(end, SignedDuration::from_hours(i64::from(d.amount)))
-            }
+            Unit::BusinessHours => self.sub_working_time(end, SignedDuration::from_hours(i64::from(d.amount))),
             Unit::Days => self.shift_local_days(end, -i64::from(d.amount)),
-            Unit::Hours | Unit::Minutes => {
-                end.saturating_sub(d.as_exact()).unwrap_or(Timestamp::MIN)
-            }
+            Unit::Hours | Unit::Minutes => end.saturating_sub(d.as_exact()).unwrap_or(Timestamp::MIN),
         }
     }
 
     /// `t` moved by an [`Offset`]: forward with [`Calendar::add`], backward with [`Calendar::sub`].
     pub fn offset(&self, t: Timestamp, offset: Offset) -> Timestamp {
-        if offset.before {
-            self.sub(t, offset.duration)
-        } else {
-            self.add(t, offset.duration)
-        }
+        if offset.before { self.sub(t, offset.duration) } else { self.add(t, offset.duration) }
     }
 
     /// Working time inside working hours between two instants (zero when `to <= from`).
@@ -319,17 +304,12 @@ impl Calendar {
     }
 
     fn at(&self, date: Date, time: Time) -> Timestamp {
-        date.to_datetime(time)
-            .to_zoned(self.zone.clone())
-            .map(|z| z.timestamp())
-            .unwrap_or(Timestamp::MAX)
+        date.to_datetime(time).to_zoned(self.zone.clone()).map(|z| z.timestamp()).unwrap_or(Timestamp::MAX)
     }
 
     fn shift_local_days(&self, t: Timestamp, days: i64) -> Timestamp {
         let z: Zoned = t.to_zoned(self.zone.clone());
-        z.checked_add(days.days())
-            .map(|z| z.timestamp())
-            .unwrap_or(t)
+        z.checked_add(days.days()).map(|z| z.timestamp()).unwrap_or(t)
     }
 }
 

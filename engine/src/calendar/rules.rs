@@ -12,11 +12,7 @@ pub enum HolidayDate {
     /// The same month and day every year, e.g. 16 September.
     Fixed { month: i8, day: i8 },
     /// The `nth` `weekday` of `month`; `nth` is 1–5, or -1 for the last one.
-    NthWeekday {
-        month: i8,
-        weekday: Weekday,
-        nth: i8,
-    },
+    NthWeekday { month: i8, weekday: Weekday, nth: i8 },
     /// Days from Easter Sunday: -3 is Jueves Santo, -2 Viernes Santo.
     Easter { offset: i16 },
     /// A single date.
@@ -52,14 +48,7 @@ pub struct Holiday {
 impl Holiday {
     /// A rule with no move and no year limits.
     pub fn new(name: &str, date: HolidayDate) -> Holiday {
-        Holiday {
-            name: name.to_string(),
-            date,
-            moved: Move::None,
-            from_year: None,
-            until_year: None,
-            every: None,
-        }
+        Holiday { name: name.to_string(), date, moved: Move::None, from_year: None, until_year: None, every: None }
     }
 
     /// The date this rule is observed on for `year` (the rule's year; a move may in principle
@@ -70,17 +59,12 @@ impl Holiday {
         }
         let date = match self.date {
             HolidayDate::Fixed { month, day } => Date::new(year, month, day).ok()?,
-            HolidayDate::NthWeekday {
-                month,
-                weekday,
-                nth,
-            } => Date::new(year, month, 1)
-                .ok()?
-                .nth_weekday_of_month(nth, weekday)
-                .ok()?,
-            HolidayDate::Easter { offset } => easter_sunday(year)?
-                .checked_add(jiff::Span::new().days(i64::from(offset)))
-                .ok()?,
+            HolidayDate::NthWeekday { month, weekday, nth } => {
+                Date::new(year, month, 1).ok()?.nth_weekday_of_month(nth, weekday).ok()?
+            }
+            HolidayDate::Easter { offset } => {
+                easter_sunday(year)?.checked_add(jiff::Span::new().days(i64::from(offset))).ok()?
+            }
             HolidayDate::Once(d) if d.year() == year => d,
             HolidayDate::Once(_) => return None,
         };
@@ -95,21 +79,15 @@ impl Holiday {
     pub fn falls_on(&self, date: Date) -> bool {
         let year = date.year();
         self.observed(year) == Some(date)
-            || (self.moved != Move::None
-                && year > i16::MIN
-                && self.observed(year - 1) == Some(date))
+            || (self.moved != Move::None && year > i16::MIN && self.observed(year - 1) == Some(date))
     }
 
     fn applies(&self, year: i16) -> bool {
-        if self.from_year.is_some_and(|from| year < from)
-            || self.until_year.is_some_and(|until| year > until)
-        {
+        if self.from_year.is_some_and(|from| year < from) || self.until_year.is_some_and(|until| year > until) {
             return false;
         }
         match (self.every, self.from_year) {
-            (Some(every), Some(from)) if every > 0 => {
-                (i32::from(year) - i32::from(from)) % i32::from(every) == 0
-            }
+            (Some(every), Some(from)) if every > 0 => (i32::from(year) - i32::from(from)) % i32::from(every) == 0,
             (Some(_), _) => false,
             (None, _) => true,
         }
@@ -146,24 +124,12 @@ mod tests {
 
     #[test]
     fn nth_and_last_weekday() {
-        let third_monday_march = rule(HolidayDate::NthWeekday {
-            month: 3,
-            weekday: Weekday::Monday,
-            nth: 3,
-        });
+        let third_monday_march = rule(HolidayDate::NthWeekday { month: 3, weekday: Weekday::Monday, nth: 3 });
         assert_eq!(third_monday_march.observed(2026), Some(date(2026, 3, 16)));
         assert_eq!(third_monday_march.observed(2024), Some(date(2024, 3, 18)));
-        let last_monday_may = rule(HolidayDate::NthWeekday {
-            month: 5,
-            weekday: Weekday::Monday,
-            nth: -1,
-        });
+        let last_monday_may = rule(HolidayDate::NthWeekday { month: 5, weekday: Weekday::Monday, nth: -1 });
         assert_eq!(last_monday_may.observed(2026), Some(date(2026, 5, 25)));
-        let fifth_monday_feb = rule(HolidayDate::NthWeekday {
-            month: 2,
-            weekday: Weekday::Monday,
-            nth: 5,
-        });
+        let fifth_monday_feb = rule(HolidayDate::NthWeekday { month: 2, weekday: Weekday::Monday, nth: 5 });
         assert_eq!(fifth_monday_feb.observed(2026), None);
     }
 
@@ -199,10 +165,7 @@ mod tests {
 
     #[test]
     fn easter_offsets_and_one_offs() {
-        assert_eq!(
-            rule(HolidayDate::Easter { offset: -2 }).observed(2026),
-            Some(date(2026, 4, 3))
-        );
+        assert_eq!(rule(HolidayDate::Easter { offset: -2 }).observed(2026), Some(date(2026, 4, 3)));
         let once = rule(HolidayDate::Once(date(2025, 5, 2)));
         assert_eq!(once.observed(2025), Some(date(2025, 5, 2)));
         assert_eq!(once.observed(2026), None);

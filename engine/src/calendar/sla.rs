@@ -29,10 +29,7 @@ impl Warn {
             };
         }
         match Offset::parse(t) {
-            Ok(Offset {
-                duration,
-                before: true,
-            }) => Ok(Warn::Before(duration)),
+            Ok(Offset { duration, before: true }) => Ok(Warn::Before(duration)),
             Ok(_) => Err(WarnError::NotBefore(t.to_string())),
             Err(e) => Err(WarnError::Duration(e)),
         }
@@ -91,28 +88,12 @@ pub struct SlaClock {
 impl SlaClock {
     /// A clock started at `started` that must stop within `within`.
     pub fn within(cal: &Calendar, started: Timestamp, within: Duration) -> SlaClock {
-        SlaClock::until(
-            cal,
-            started,
-            cal.add(started, within),
-            is_business(within.unit),
-        )
+        SlaClock::until(cal, started, cal.add(started, within), is_business(within.unit))
     }
 
     /// A clock started at `started` that must stop by `due`.
-    pub fn until(
-        _cal: &Calendar,
-        started: Timestamp,
-        due: Timestamp,
-        business_time: bool,
-    ) -> SlaClock {
-        SlaClock {
-            started,
-            base_due: due,
-            business_time,
-            pauses: Vec::new(),
-            stopped: None,
-        }
+    pub fn until(_cal: &Calendar, started: Timestamp, due: Timestamp, business_time: bool) -> SlaClock {
+        SlaClock { started, base_due: due, business_time, pauses: Vec::new(), stopped: None }
     }
 
     /// Time between two instants, measured the clock's way (working time or exact time).
@@ -150,13 +131,9 @@ impl SlaClock {
     /// `target` moved later by each closed pause that began before it (a pause that begins after
     /// the instant has passed cannot postpone it).
     fn postponed(&self, cal: &Calendar, target: Timestamp) -> Timestamp {
-        self.closed_pauses().into_iter().fold(target, |t, (a, b)| {
-            if a < t {
-                self.advance(cal, t, self.measure(cal, a, b))
-            } else {
-                t
-            }
-        })
+        self.closed_pauses()
+            .into_iter()
+            .fold(target, |t, (a, b)| if a < t { self.advance(cal, t, self.measure(cal, a, b)) } else { t })
     }
 
     /// The time allowed, measured the clock's way from the start to the unpaused due instant.
@@ -224,11 +201,7 @@ impl SlaClock {
     pub fn state(&self, cal: &Calendar, warn: Option<Warn>, now: Timestamp) -> SlaState {
         let due = self.due(cal);
         if let Some(stopped) = self.stopped {
-            return if stopped < due {
-                SlaState::Met
-            } else {
-                SlaState::MetLate
-            };
+            return if stopped < due { SlaState::Met } else { SlaState::MetLate };
         }
         if self.is_paused() {
             // An open pause holds the clock: judge it as of the moment it paused.
@@ -238,13 +211,7 @@ impl SlaClock {
         self.running_state(cal, warn, due, now)
     }
 
-    fn running_state(
-        &self,
-        cal: &Calendar,
-        warn: Option<Warn>,
-        due: Timestamp,
-        now: Timestamp,
-    ) -> SlaState {
+    fn running_state(&self, cal: &Calendar, warn: Option<Warn>, due: Timestamp, now: Timestamp) -> SlaState {
         if now >= due {
             SlaState::Breached
         } else if warn.is_some_and(|w| now >= self.warn_at(cal, w)) {
@@ -270,20 +237,12 @@ mod tests {
     }
 
     fn at(cal: &Calendar, text: &str) -> Timestamp {
-        text.parse::<DateTime>()
-            .unwrap()
-            .to_zoned(cal.zone().clone())
-            .unwrap()
-            .timestamp()
+        text.parse::<DateTime>().unwrap().to_zoned(cal.zone().clone()).unwrap().timestamp()
     }
 
     /// 2 business days from Friday 2026-03-13 16:00: due Wednesday 18:00 (Monday is a holiday).
     fn clock(cal: &Calendar) -> SlaClock {
-        SlaClock::within(
-            cal,
-            at(cal, "2026-03-13T16:00"),
-            Duration::new(2, Unit::BusinessDays),
-        )
+        SlaClock::within(cal, at(cal, "2026-03-13T16:00"), Duration::new(2, Unit::BusinessDays))
     }
 
     #[test]
@@ -293,26 +252,14 @@ mod tests {
         sla.pause(at(&cal, "2026-03-18T17:00"));
         assert!(sla.is_paused());
         // Long after the unpaused due, an open pause still reads as of Wednesday 17:00.
-        assert_eq!(
-            sla.state(&cal, None, at(&cal, "2026-03-20T12:00")),
-            SlaState::Ok
-        );
+        assert_eq!(sla.state(&cal, None, at(&cal, "2026-03-20T12:00")), SlaState::Ok);
         let warn = Some(Warn::Before(Duration::new(1, Unit::BusinessDays)));
-        assert_eq!(
-            sla.state(&cal, warn, at(&cal, "2026-03-20T12:00")),
-            SlaState::Warning
-        );
+        assert_eq!(sla.state(&cal, warn, at(&cal, "2026-03-20T12:00")), SlaState::Warning);
         // Resumed Friday 12:00: one working hour was left, so due Friday 13:00.
         sla.resume(at(&cal, "2026-03-20T12:00"));
         assert_eq!(sla.due(&cal), at(&cal, "2026-03-20T13:00"));
-        assert_eq!(
-            sla.state(&cal, None, at(&cal, "2026-03-20T12:30")),
-            SlaState::Ok
-        );
-        assert_eq!(
-            sla.state(&cal, None, at(&cal, "2026-03-20T13:00")),
-            SlaState::Breached
-        );
+        assert_eq!(sla.state(&cal, None, at(&cal, "2026-03-20T12:30")), SlaState::Ok);
+        assert_eq!(sla.state(&cal, None, at(&cal, "2026-03-20T13:00")), SlaState::Breached);
     }
 
     #[test]
@@ -333,10 +280,7 @@ mod tests {
         sla.pause(at(&cal, "2026-03-14T00:00"));
         sla.resume(at(&cal, "2026-03-15T12:00"));
         assert_eq!(sla.due(&cal), at(&cal, "2026-06-13T04:00"));
-        assert_eq!(
-            sla.elapsed(&cal, at(&cal, "2026-03-16T16:00")),
-            SignedDuration::from_hours(72 - 36)
-        );
+        assert_eq!(sla.elapsed(&cal, at(&cal, "2026-03-16T16:00")), SignedDuration::from_hours(72 - 36));
     }
 
     #[test]
@@ -350,31 +294,19 @@ mod tests {
         sla.pause(at(&cal, "2026-03-17T12:00"));
         sla.stop(at(&cal, "2026-03-30T12:00"));
         assert_eq!(sla, before);
-        assert_eq!(
-            sla.state(&cal, None, at(&cal, "2026-04-30T12:00")),
-            SlaState::Met
-        );
+        assert_eq!(sla.state(&cal, None, at(&cal, "2026-04-30T12:00")), SlaState::Met);
     }
 
     #[test]
     fn elapsed_excludes_pauses_and_stops_at_the_stop() {
         let cal = mx();
         let mut sla = clock(&cal);
-        assert_eq!(
-            sla.elapsed(&cal, at(&cal, "2026-03-17T10:00")),
-            SignedDuration::from_hours(3)
-        );
+        assert_eq!(sla.elapsed(&cal, at(&cal, "2026-03-17T10:00")), SignedDuration::from_hours(3));
         sla.pause(at(&cal, "2026-03-17T10:00"));
-        assert_eq!(
-            sla.elapsed(&cal, at(&cal, "2026-03-17T15:00")),
-            SignedDuration::from_hours(3)
-        );
+        assert_eq!(sla.elapsed(&cal, at(&cal, "2026-03-17T15:00")), SignedDuration::from_hours(3));
         sla.resume(at(&cal, "2026-03-17T12:00"));
         sla.stop(at(&cal, "2026-03-17T13:00"));
-        assert_eq!(
-            sla.elapsed(&cal, at(&cal, "2026-03-25T00:00")),
-            SignedDuration::from_hours(4)
-        );
+        assert_eq!(sla.elapsed(&cal, at(&cal, "2026-03-25T00:00")), SignedDuration::from_hours(4));
     }
 
     #[test]
@@ -393,10 +325,7 @@ mod tests {
         // 20 h allowed, 50 % = 10 h: Friday 2 h, then Tuesday 09:00–17:00 without pauses.
         sla.pause(at(&cal, "2026-03-17T10:00"));
         sla.resume(at(&cal, "2026-03-17T12:00"));
-        assert_eq!(
-            sla.warn_at(&cal, Warn::Percent(50)),
-            at(&cal, "2026-03-18T10:00")
-        );
+        assert_eq!(sla.warn_at(&cal, Warn::Percent(50)), at(&cal, "2026-03-18T10:00"));
         assert_eq!(sla.warn_at(&cal, Warn::Percent(100)), sla.due(&cal));
     }
 
@@ -406,22 +335,13 @@ mod tests {
         assert_eq!(Warn::parse("1 business day before"), Ok(one_day));
         assert_eq!(Warn::parse("80%"), Ok(Warn::Percent(80)));
         assert_eq!(Warn::parse("100%"), Err(WarnError::Percent("100%".into())));
-        assert_eq!(
-            Warn::parse("1 business day"),
-            Err(WarnError::NotBefore("1 business day".into()))
-        );
-        assert!(matches!(
-            Warn::parse("1 fortnight before"),
-            Err(WarnError::Duration(_))
-        ));
+        assert_eq!(Warn::parse("1 business day"), Err(WarnError::NotBefore("1 business day".into())));
+        assert!(matches!(Warn::parse("1 fortnight before"), Err(WarnError::Duration(_))));
     }
 
     #[test]
     fn states_serialize_in_kebab_case() {
-        assert_eq!(
-            serde_json::to_string(&SlaState::MetLate).unwrap(),
-            "\"met-late\""
-        );
+        assert_eq!(serde_json::to_string(&SlaState::MetLate).unwrap(), "\"met-late\"");
         assert_eq!(SlaState::MetLate.as_str(), "met-late");
     }
 }
