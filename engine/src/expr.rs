@@ -57,8 +57,9 @@ impl Expr {
         check_depth(source)?;
         let program = Program::compile(source).map_err(|errs| {
             let first = errs.errors.first();
-            let column = first.map(|e| e.pos.1.max(0) as u64 + 1).unwrap_or(1);
-            let message = first.map(|e| e.msg.clone()).unwrap_or_else(|| errs.to_string());
+            // cel's positions are already 1-based.
+            let column = first.map(|e| e.pos.1.max(1) as u64).unwrap_or(1);
+            let message = first.map(|e| plain_syntax_error(&e.msg)).unwrap_or_else(|| errs.to_string());
             ExprError {
                 column,
                 message: format!("invalid expression: {message}"),
@@ -73,7 +74,7 @@ impl Expr {
                     None => "expressions may read `data.<field>`, `instance` and `now`".to_string(),
                 };
                 return Err(ExprError {
-                    column: source.find(var).map(|i| i as u64 + 1).unwrap_or(1),
+                    column: ident_column(source, var),
                     message: format!("undefined variable `{var}`"),
                     help: Some(help),
                 });
@@ -114,7 +115,12 @@ impl Expr {
     }
 
     /// Evaluates against instance data; `now` is an RFC 3339 string.
-    pub fn eval(&self, data: &serde_json::Map<String, serde_json::Value>, instance: &serde_json::Value, now: &str) -> Result<serde_json::Value, String> {
+    pub fn eval(
+        &self,
+        data: &serde_json::Map<String, serde_json::Value>,
+        instance: &serde_json::Value,
+        now: &str,
+    ) -> Result<serde_json::Value, String> {
         let mut ctx = Context::default();
         let data = cel::to_value(data).map_err(|e| e.to_string())?;
         ctx.add_variable_from_value("data", data);
@@ -125,11 +131,47 @@ impl Expr {
     }
 
     /// Evaluates a condition that must yield a boolean.
-    pub fn eval_bool(&self, data: &serde_json::Map<String, serde_json::Value>, instance: &serde_json::Value, now: &str) -> Result<bool, String> {
+    pub fn eval_bool(
+        &self,
+        data: &serde_json::Map<String, serde_json::Value>,
+        instance: &serde_json::Value,
+        now: &str,
+    ) -> Result<bool, String> {
         match self.eval(data, instance, now)? {
             serde_json::Value::Bool(b) => Ok(b),
             other => Err(format!("condition `{}` gave {other}, not true or false", self.source)),
         }
+    }
+}
+
+/// The 1-based column, in characters, of `name` standing alone as a variable (not a field).
+fn ident_column(source: &str, name: &str) -> u64 {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(i) = source[from..].find(name) {
+        let (start, end) = (from + i, from + i + name.len());
+        let alone_before = source[..start].chars().next_back().is_none_or(|c| !is_name(c) && c != '.');
+        let alone_after = source[end..].chars().next().is_none_or(|c| !is_name(c));
+        if alone_before && alone_after {
+            return source[..start].chars().count() as u64 + 1;
+        }
+        from = end;
+    }
+    1
+}
+
+/// ANTLR's `mismatched input '<EOF>' expecting {'[', '{', …}` in a process owner's words.
+fn plain_syntax_error(msg: &str) -> String {
+    let msg = msg.strip_prefix("Syntax error: ").unwrap_or(msg);
+    if let Some((missing, _)) = msg.strip_prefix("missing ").and_then(|m| m.split_once(" at ")) {
+        return format!("missing {}", missing.replace('\'', "`"));
+    }
+    if msg.contains("'<EOF>'") {
+        return "the expression ends too early".to_string();
+    }
+    match msg.split_once(" expecting {") {
+        Some((head, _)) => head.to_string(),
+        None => msg.to_string(),
     }
 }
 
@@ -195,12 +237,7 @@ fn to_json(v: &Value) -> serde_json::Value {
         Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
         Value::String(s) => J::String(s.to_string()),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
-        Value::Map(m) => J::Object(
-            m.map
-                .iter()
-                .map(|(k, v)| (k.to_string(), to_json(v)))
-                .collect(),
-        ),
+        Value::Map(m) => J::Object(m.map.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
         Value::Null => J::Null,
         other => J::String(format!("{other:?}")),
     }
@@ -230,6 +267,8 @@ mod tests {
         assert_eq!(err.message, "undefined variable `dato`");
         assert_eq!(err.column, 1);
         assert!(err.help.unwrap().contains("`data`"));
+        let err = Expr::compile("data.dato == 'sí' && dato").unwrap_err();
+        assert_eq!(err.column, 22, "the variable, not the field of the same name, after a non-ASCII letter");
     }
 
     #[test]
@@ -247,6 +286,10 @@ mod tests {
     #[test]
     fn syntax_errors_carry_a_column() {
         let err = Expr::compile("data.a == ").unwrap_err();
-        assert!(err.message.starts_with("invalid expression"), "{err:?}");
+        assert_eq!(err.message, "invalid expression: the expression ends too early");
+        assert_eq!(err.column, 11);
+        let err = Expr::compile("data.a == = 3").unwrap_err();
+        assert_eq!(err.column, 11, "{err:?}");
+        assert_eq!(Expr::compile("(data.a").unwrap_err().message, "invalid expression: missing `)`");
     }
 }

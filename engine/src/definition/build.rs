@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_saphyr::Spanned;
 
 use super::form::FieldType;
-use super::load::{check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when, Catalog, Ctx};
+use super::load::{Catalog, Ctx, check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when};
 use super::model::*;
 use super::raw::*;
 use crate::diagnostic::Loc;
@@ -25,7 +25,12 @@ pub(crate) struct ProcessBuilder<'c, 'a> {
 }
 
 impl<'c, 'a> ProcessBuilder<'c, 'a> {
-    pub fn new(ctx: &'c mut Ctx<'a>, catalog: &'c Catalog, processes: &'c BTreeSet<String>, raw: &'c RawProcess) -> Self {
+    pub fn new(
+        ctx: &'c mut Ctx<'a>,
+        catalog: &'c Catalog,
+        processes: &'c BTreeSet<String>,
+        raw: &'c RawProcess,
+    ) -> Self {
         let steps = raw.steps.0.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect();
         let roles = raw.roles.0.iter().map(|(k, _)| k.value.clone()).collect();
         ProcessBuilder { ctx, catalog, processes, raw, steps, roles, fields: None }
@@ -42,7 +47,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             check_ident(self.ctx, id, "role");
         }
         if raw.steps.0.is_empty() {
-            self.ctx.err(loc(&raw.process), "the process has no steps", "add a `steps:` mapping; the first step is where instances begin");
+            self.ctx.err(
+                loc(&raw.process),
+                "the process has no steps",
+                "add a `steps:` mapping; the first step is where instances begin",
+            );
             return None;
         }
         self.fields = self.collect_fields();
@@ -148,7 +157,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         let Some(fields) = &self.fields else { return true };
         match fields.get(field) {
             Some(kind) if want_date && !matches!(kind, FieldType::Date | FieldType::DateTime) => {
-                self.ctx.err(at, format!("`data.{field}` is a `{}` field, not a date", kind.name()), "count from a `date` or `datetime` field");
+                self.ctx.err(
+                    at,
+                    format!("`data.{field}` is a `{}` field, not a date", kind.name()),
+                    "count from a `date` or `datetime` field",
+                );
                 false
             }
             Some(_) => true,
@@ -156,7 +169,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 let known: Vec<String> = fields.keys().cloned().collect();
                 let mut sorted: Vec<&str> = known.iter().map(String::as_str).collect();
                 sorted.sort_unstable();
-                self.ctx.unknown(at, "data field", &format!("data.{field}"), sorted.iter().map(|k| *k));
+                self.ctx.unknown(at, "data field", &format!("data.{field}"), sorted.iter().copied());
                 if let Some(d) = self.ctx.diags.last_mut() {
                     d.message = format!("`data.{field}` is not a field of any form of this process");
                     if let Some(best) = crate::diagnostic::did_you_mean(field, sorted.iter().copied()) {
@@ -192,7 +205,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     fn next(&mut self, step: &Spanned<String>, next: Option<&Spanned<RawNext>>, required: bool) -> Option<Next> {
         let Some(next) = next else {
             if required {
-                self.ctx.err(loc(step), format!("step `{}` has no `next`", step.value), "add `next: <step>` (or `next: end`)");
+                self.ctx.err(
+                    loc(step),
+                    format!("step `{}` has no `next`", step.value),
+                    "add `next: <step>` (or `next: end`)",
+                );
             }
             return None;
         };
@@ -207,7 +224,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 let mut default_seen: Option<Loc> = None;
                 for arm in arms {
                     if let Some(d) = default_seen {
-                        self.ctx.err(loc(arm), "this entry comes after the default and can never be taken", format!("the entry without `when` (line {}) must be last", d.line));
+                        self.ctx.err(
+                            loc(arm),
+                            "this entry comes after the default and can never be taken",
+                            format!("the entry without `when` (line {}) must be last", d.line),
+                        );
                         ok = false;
                     }
                     let when = match &arm.value.when {
@@ -227,7 +248,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                     }
                 }
                 if default_seen.is_none() {
-                    self.ctx.err(loc(next), format!("the choices of step `{}` have no default", step.value), "add a last entry without `when`, e.g. `- goto: <step>`");
+                    self.ctx.err(
+                        loc(next),
+                        format!("the choices of step `{}` have no default", step.value),
+                        "add a last entry without `when`, e.g. `- goto: <step>`",
+                    );
                     ok = false;
                 }
                 ok.then_some(Next(out))
@@ -242,7 +267,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 RawAction::Notify(r) if self.role_ref(r) => out.push(Action::Notify(r.value.clone())),
                 RawAction::Reassign(r) if self.role_ref(r) => out.push(Action::Reassign(r.value.clone())),
                 RawAction::Goto(s) if !allow_goto => {
-                    self.ctx.err(loc(s), "`goto` is only allowed in a step's `on_overdue`", "an SLA watches the whole instance; use `notify` or `reassign`");
+                    self.ctx.err(
+                        loc(s),
+                        "`goto` is only allowed in a step's `on_overdue`",
+                        "an SLA watches the whole instance; use `notify` or `reassign`",
+                    );
                 }
                 RawAction::Goto(s) => {
                     if let Some(i) = self.step_ref(s) {
@@ -255,7 +284,12 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         out
     }
 
-    fn due(&mut self, due: Option<&Spanned<String>>, on_overdue: Option<&Vec<Spanned<RawAction>>>, at: Loc) -> Option<Due> {
+    fn due(
+        &mut self,
+        due: Option<&Spanned<String>>,
+        on_overdue: Option<&Vec<Spanned<RawAction>>>,
+        at: Loc,
+    ) -> Option<Due> {
         match (due, on_overdue) {
             (Some(d), actions) => {
                 let at = self.when(d)?;
@@ -273,7 +307,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     fn step(&mut self, id: &Spanned<String>, s: &RawStep) -> Option<Step> {
         check_ident(self.ctx, id, "step");
         if RESERVED.contains(&id.value.as_str()) {
-            self.ctx.err(loc(id), format!("`{}` is a reserved word and cannot name a step", id.value), "rename the step, e.g. `fin` or `unir`");
+            self.ctx.err(
+                loc(id),
+                format!("`{}` is a reserved word and cannot name a step", id.value),
+                "rename the step, e.g. `fin` or `unir`",
+            );
             return None;
         }
         let kinds: Vec<(&str, &Spanned<String>)> = [
@@ -290,12 +328,20 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         .collect();
         let (kind, head) = match kinds.as_slice() {
             [] => {
-                self.ctx.err(loc(id), format!("step `{}` does not say what it is", id.value), "give it one of `task:`, `approval:`, `decision:`, `parallel:`, `wait:`, `call:` or `end:`");
+                self.ctx.err(
+                    loc(id),
+                    format!("step `{}` does not say what it is", id.value),
+                    "give it one of `task:`, `approval:`, `decision:`, `parallel:`, `wait:`, `call:` or `end:`",
+                );
                 return None;
             }
             [one] => *one,
             [first, second, ..] => {
-                self.ctx.err(loc(second.1), format!("step `{}` is both {} and {}", id.value, a_kind(first.0), a_kind(second.0)), "a step is of one kind; split it into two steps");
+                self.ctx.err(
+                    loc(second.1),
+                    format!("step `{}` is both {} and {}", id.value, a_kind(first.0), a_kind(second.0)),
+                    "a step is of one kind; split it into two steps",
+                );
                 return None;
             }
         };
@@ -310,7 +356,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             "task" | "approval" => {
                 let role = s.role.as_ref().filter(|r| self.role_ref(r)).map(|r| r.value.clone());
                 if s.role.is_none() {
-                    self.ctx.err(loc(head), format!("{kind} `{}` has no `role`", id.value), "add `role: <role>` naming who does it");
+                    self.ctx.err(
+                        loc(head),
+                        format!("{kind} `{}` has no `role`", id.value),
+                        "add `role: <role>` naming who does it",
+                    );
                 }
                 let form = s.form.as_ref().and_then(|f| self.form_ref(f));
                 let due = self.due(s.due.as_ref(), s.on_overdue.as_ref(), loc(head));
@@ -322,7 +372,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                         (Some(a), Some(r)) => (self.target(loc(a), &a.value), self.target(loc(r), &r.value)),
                         (a, _) => {
                             let missing = if a.is_none() { "approve" } else { "reject" };
-                            self.ctx.err(loc(head), format!("approval `{}` has no `{missing}` outcome", id.value), "an approval needs both `approve: <step>` and `reject: <step>`");
+                            self.ctx.err(
+                                loc(head),
+                                format!("approval `{}` has no `{missing}` outcome", id.value),
+                                "an approval needs both `approve: <step>` and `reject: <step>`",
+                            );
                             return None;
                         }
                     };
@@ -333,7 +387,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             "parallel" => {
                 let raw_branches = s.branches.as_deref().unwrap_or(&[]);
                 if raw_branches.len() < 2 {
-                    self.ctx.err(loc(head), format!("parallel `{}` needs at least two `branches`", id.value), "list the first step of each branch under `branches:`");
+                    self.ctx.err(
+                        loc(head),
+                        format!("parallel `{}` needs at least two `branches`", id.value),
+                        "list the first step of each branch under `branches:`",
+                    );
                     return None;
                 }
                 let mut branches = Vec::new();
@@ -350,7 +408,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                     None | Some((_, "all")) => JoinMode::All,
                     Some((_, "any")) => JoinMode::Any,
                     Some((j, other)) => {
-                        self.ctx.err(loc(j), format!("unknown join `{other}`"), "`join: all` waits for every branch, `join: any` for the first");
+                        self.ctx.err(
+                            loc(j),
+                            format!("unknown join `{other}`"),
+                            "`join: all` waits for every branch, `join: any` for the first",
+                        );
                         return None;
                     }
                 };
@@ -368,7 +430,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                         return None;
                     }
                     (None, None) => {
-                        self.ctx.err(loc(head), format!("wait `{}` says neither `for` nor `until`", id.value), "add `for: 3 business days` or `until: 16 business days before data.fecha`");
+                        self.ctx.err(
+                            loc(head),
+                            format!("wait `{}` says neither `for` nor `until`", id.value),
+                            "add `for: 3 business days` or `until: 16 business days before data.fecha`",
+                        );
                         return None;
                     }
                 };
@@ -458,7 +524,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             }
             _ => {
                 let Some((step, event)) = v.rsplit_once('.') else {
-                    self.ctx.err(loc(s), format!("unknown moment `{v}`"), "use `started`, `completed`, `<step>.entered`, `<step>.completed` or `data.<date field>`");
+                    self.ctx.err(
+                        loc(s),
+                        format!("unknown moment `{v}`"),
+                        "use `started`, `completed`, `<step>.entered`, `<step>.completed` or `data.<date field>`",
+                    );
                     return None;
                 };
                 let ix = self.step_ref(&Spanned::new(step.to_string(), s.referenced, s.defined))?;
@@ -466,16 +536,26 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                     "entered" => Anchor::Entered(ix),
                     "completed" | "left" => Anchor::Left(ix),
                     other => {
-                        self.ctx.err(loc(s), format!("unknown step event `{other}`"), "a step is `entered` or `completed`");
+                        let at = self.ctx.inside(loc(s), step.chars().count() as u64 + 2);
+                        self.ctx.err(at, format!("unknown step event `{other}`"), "a step is `entered` or `completed`");
                         return None;
                     }
                 }
             }
         };
-        let fits = if is_from { anchor != Anchor::Completed } else { !matches!(anchor, Anchor::Started | Anchor::Data(_)) };
+        let fits =
+            if is_from { anchor != Anchor::Completed } else { !matches!(anchor, Anchor::Started | Anchor::Data(_)) };
         if !fits {
-            let help = if is_from { "an SLA cannot start when the instance ends" } else { "an SLA stops at `completed` or at a step event" };
-            self.ctx.err(loc(s), format!("`{v}` cannot be the {} of an SLA", if is_from { "start" } else { "end" }), help);
+            let help = if is_from {
+                "an SLA cannot start when the instance ends"
+            } else {
+                "an SLA stops at `completed` or at a step event"
+            };
+            self.ctx.err(
+                loc(s),
+                format!("`{v}` cannot be the {} of an SLA", if is_from { "start" } else { "end" }),
+                help,
+            );
             return None;
         }
         Some(anchor)
@@ -493,7 +573,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 None
             }
             (None, None) => {
-                self.ctx.err(loc(id), format!("SLA `{}` has neither `within` nor `deadline`", id.value), "add `within: 2 business days` or `deadline: 90 days before data.fecha`");
+                self.ctx.err(
+                    loc(id),
+                    format!("SLA `{}` has neither `within` nor `deadline`", id.value),
+                    "add `within: 2 business days` or `deadline: 90 days before data.fecha`",
+                );
                 None
             }
         };
@@ -524,7 +608,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             Some(tz) => match jiff::tz::TimeZone::get(&tz.value) {
                 Ok(_) => tz.value.clone(),
                 Err(_) => {
-                    self.ctx.err(loc(tz), format!("unknown time zone `{}`", tz.value), "use an IANA name such as `America/Mexico_City`, `America/Bogota` or `America/Lima`");
+                    self.ctx.err(
+                        loc(tz),
+                        format!("unknown time zone `{}`", tz.value),
+                        "use an IANA name such as `America/Mexico_City`, `America/Bogota` or `America/Lima`",
+                    );
                     return None;
                 }
             },
