@@ -53,12 +53,19 @@ fn edges(p: &Process) -> Vec<Edge> {
         let join = owner[i].as_deref();
         let arms = |next: &Next, from: &str, out: &mut Vec<Edge>| {
             for a in &next.0 {
-                let label = a.when.as_ref().map(|w| w.source().to_string()).or_else(|| (next.0.len() > 1).then(|| "si no".to_string()));
+                let label = a
+                    .when
+                    .as_ref()
+                    .map(|w| w.source().to_string())
+                    .or_else(|| (next.0.len() > 1).then(|| "si no".to_string()));
                 out.push(Edge { from: from.to_string(), to: target_id(p, a.target, join), label });
             }
         };
         match &s.kind {
-            StepKind::Task { next, .. } | StepKind::Decision { next } | StepKind::Wait { next, .. } | StepKind::Call { next, .. } => arms(next, &from, &mut out),
+            StepKind::Task { next, .. }
+            | StepKind::Decision { next }
+            | StepKind::Wait { next, .. }
+            | StepKind::Call { next, .. } => arms(next, &from, &mut out),
             StepKind::Approval { approve, reject, .. } => {
                 out.push(Edge { from: from.clone(), to: target_id(p, *approve, join), label: Some("aprobado".into()) });
                 out.push(Edge { from: from.clone(), to: target_id(p, *reject, join), label: Some("rechazado".into()) });
@@ -92,7 +99,11 @@ pub fn render(p: &Process, format: Format, highlight: &[String]) -> String {
             let _ = writeln!(s, "  inicio((inicio)) --> {}", node_id(&p.steps[0].id));
             for step in &p.steps {
                 let id = node_id(&step.id);
-                let role = step.kind.work().map(|w| format!("<br/><i>{}</i>", label(p.role_title(&w.role).unwrap_or(&w.role)))).unwrap_or_default();
+                let role = step
+                    .kind
+                    .work()
+                    .map(|w| format!("<br/><i>{}</i>", label(p.role_title(&w.role).unwrap_or(&w.role))))
+                    .unwrap_or_default();
                 let t = label(&step.title);
                 let _ = match &step.kind {
                     StepKind::Task { .. } => writeln!(s, "  {id}[\"{t}{role}\"]"),
@@ -122,7 +133,11 @@ pub fn render(p: &Process, format: Format, highlight: &[String]) -> String {
             let _ = writeln!(s, "  inicio [shape=circle, label=\"inicio\"];\n  inicio -> {};", node_id(&p.steps[0].id));
             for step in &p.steps {
                 let id = node_id(&step.id);
-                let role = step.kind.work().map(|w| format!("\\n({})", label(p.role_title(&w.role).unwrap_or(&w.role)))).unwrap_or_default();
+                let role = step
+                    .kind
+                    .work()
+                    .map(|w| format!("\\n({})", label(p.role_title(&w.role).unwrap_or(&w.role))))
+                    .unwrap_or_default();
                 let t = label(&step.title);
                 let shape = match &step.kind {
                     StepKind::Task { .. } => "box",

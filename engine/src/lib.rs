@@ -2,9 +2,9 @@
 //! text handed in, time is an argument, and the transition function returns events.
 
 pub mod calendar;
+pub mod definition;
 pub mod diagnostic;
 pub mod diagram;
-pub mod definition;
 pub mod expr;
 pub mod machine;
 pub mod scenario;

@@ -119,19 +119,26 @@ pub struct ScenarioResult {
 /// Runs every scenario of a file against the catalog. A file that cannot be read gives one
 /// failed pseudo-scenario carrying the diagnostic.
 pub fn run_file(file: &str, text: &str, catalog: &Catalog) -> Vec<ScenarioResult> {
-    let broken = |d: Diagnostic| vec![ScenarioResult { file: file.to_string(), name: "(file)".into(), loc: d.loc, failures: vec![d] }];
+    let broken = |d: Diagnostic| {
+        vec![ScenarioResult { file: file.to_string(), name: "(file)".into(), loc: d.loc, failures: vec![d] }]
+    };
     let raw: RawFile = match serde_saphyr::from_str(text) {
         Ok(r) => r,
         Err(e) => return broken(Diagnostic::from_yaml(file, &e)),
     };
     let Some(process) = catalog.processes.get(&raw.test.value) else {
         let known = catalog.processes.keys().map(String::as_str);
-        let mut d = Diagnostic::new(file, Loc::from(raw.test.referenced), format!("unknown process `{}`", raw.test.value));
+        let mut d =
+            Diagnostic::new(file, Loc::from(raw.test.referenced), format!("unknown process `{}`", raw.test.value));
         d.help = crate::diagnostic::did_you_mean(&raw.test.value, known).map(|b| format!("did you mean `{b}`?"));
         return broken(d);
     };
     let Some(calendar) = catalog.calendar_of(process) else {
-        return broken(Diagnostic::new(file, Loc::from(raw.test.referenced), format!("process `{}` has no loaded calendar", process.id)));
+        return broken(Diagnostic::new(
+            file,
+            Loc::from(raw.test.referenced),
+            format!("process `{}` has no loaded calendar", process.id),
+        ));
     };
     let env = Env { process, calendar, forms: &catalog.forms };
     let users: BTreeMap<String, Actor> = raw
@@ -149,9 +156,22 @@ pub fn run_file(file: &str, text: &str, catalog: &Catalog) -> Vec<ScenarioResult
     raw.scenarios
         .iter()
         .map(|sc| {
-            let mut runner = Runner { file, env, users: &users, failures: Vec::new(), inst: None, now: Timestamp::UNIX_EPOCH, records: Vec::new() };
+            let mut runner = Runner {
+                file,
+                env,
+                users: &users,
+                failures: Vec::new(),
+                inst: None,
+                now: Timestamp::UNIX_EPOCH,
+                records: Vec::new(),
+            };
             runner.run(&sc.value);
-            ScenarioResult { file: file.to_string(), name: sc.value.name.clone(), loc: Loc::from(sc.referenced), failures: runner.failures }
+            ScenarioResult {
+                file: file.to_string(),
+                name: sc.value.name.clone(),
+                loc: Loc::from(sc.referenced),
+                failures: runner.failures,
+            }
         })
         .collect()
 }
@@ -172,13 +192,19 @@ impl Runner<'_> {
     }
 
     fn instant(&self, s: &S<String>) -> Result<Timestamp, String> {
-        machine::parse_instant(&s.value, self.env.calendar).ok_or_else(|| format!("`{}` is not a date-time (use RFC 3339, e.g. 2026-03-13T16:00:00-06:00)", s.value))
+        machine::parse_instant(&s.value, self.env.calendar)
+            .ok_or_else(|| format!("`{}` is not a date-time (use RFC 3339, e.g. 2026-03-13T16:00:00-06:00)", s.value))
     }
 
     fn actor(&self, name: Option<&S<String>>) -> Result<Option<Actor>, String> {
         match name {
             None => Ok(None),
-            Some(n) => self.users.get(&n.value).cloned().map(Some).ok_or_else(|| format!("unknown user `{}`; declare it under `users:`", n.value)),
+            Some(n) => self
+                .users
+                .get(&n.value)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| format!("unknown user `{}`; declare it under `users:`", n.value)),
         }
     }
 
@@ -200,7 +226,12 @@ impl Runner<'_> {
                 self.tick(self.now);
             }
             (Err(e), Some(want)) => return self.check_error(Loc::from(want.referenced), &want.value, &e),
-            (Ok(_), Some(want)) => return self.fail(Loc::from(want.referenced), format!("expected error `{}`, but the instance started", want.value)),
+            (Ok(_), Some(want)) => {
+                return self.fail(
+                    Loc::from(want.referenced),
+                    format!("expected error `{}`, but the instance started", want.value),
+                );
+            }
             (Err(e), None) => return self.fail(at, format!("start failed: {}", describe(&e))),
         }
         for act in &sc.steps {
@@ -266,7 +297,11 @@ impl Runner<'_> {
         } else if let Some(s) = &a.unclaim {
             Command::Unclaim { task: self.task_at(s)? }
         } else if let Some(s) = &a.end_call {
-            Command::CallEnded { task: self.task_at(s)?, outcome: a.outcome.clone().unwrap_or_else(|| "completed".into()), data: a.data.clone() }
+            Command::CallEnded {
+                task: self.task_at(s)?,
+                outcome: a.outcome.clone().unwrap_or_else(|| "completed".into()),
+                data: a.data.clone(),
+            }
         } else if let Some(reason) = &a.cancel {
             Command::Cancel { reason: reason.value.clone() }
         } else {
@@ -313,20 +348,32 @@ impl Runner<'_> {
         if let Some(o) = &e.outcome {
             compare("outcome", o.clone(), outcome.unwrap_or_else(|| "(none)".into()));
         }
-        let states: BTreeMap<String, &str> = machine::sla_states(self.env, &inst, self.now).into_iter().map(|(k, v)| (k, v.as_str())).collect();
+        let states: BTreeMap<String, &str> =
+            machine::sla_states(self.env, &inst, self.now).into_iter().map(|(k, v)| (k, v.as_str())).collect();
         for (sla, want) in &e.sla {
-            compare(&format!("SLA `{sla}`"), want.clone(), states.get(sla).map(|s| s.to_string()).unwrap_or_else(|| "(not started)".into()));
+            compare(
+                &format!("SLA `{sla}`"),
+                want.clone(),
+                states.get(sla).map(|s| s.to_string()).unwrap_or_else(|| "(not started)".into()),
+            );
         }
         for (step, want) in &e.due {
             let got = inst.tasks().find(|(t, _)| &t.step == step).and_then(|(_, task)| task.due);
             let want_t = machine::parse_instant(want, self.env.calendar);
-            let show = |t: Option<Timestamp>| t.map(|t| t.to_zoned(self.env.calendar.zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()).unwrap_or_else(|| "(no deadline)".into());
+            let show = |t: Option<Timestamp>| {
+                t.map(|t| t.to_zoned(self.env.calendar.zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+                    .unwrap_or_else(|| "(no deadline)".into())
+            };
             if want_t != got {
                 compare(&format!("due date of `{step}`"), want.clone(), show(got));
             }
         }
         for (step, role) in &e.tasks {
-            let got = inst.tasks().find(|(t, _)| &t.step == step).map(|(_, task)| task.role.clone()).unwrap_or_else(|| "(no task)".into());
+            let got = inst
+                .tasks()
+                .find(|(t, _)| &t.step == step)
+                .map(|(_, task)| task.role.clone())
+                .unwrap_or_else(|| "(no task)".into());
             compare(&format!("role of the task at `{step}`"), role.clone(), got);
         }
         if let Some(want) = &e.alerts {
@@ -334,10 +381,18 @@ impl Runner<'_> {
             compare("alerts", format!("{want:?}"), format!("{got:?}"));
         }
         for (k, v) in &e.data {
-            compare(&format!("data.{k}"), v.to_string(), inst.data.get(k).map(|v| v.to_string()).unwrap_or_else(|| "(missing)".into()));
+            compare(
+                &format!("data.{k}"),
+                v.to_string(),
+                inst.data.get(k).map(|v| v.to_string()).unwrap_or_else(|| "(missing)".into()),
+            );
         }
         if let Some(c) = &e.rejection {
-            compare("last rejection comment", c.clone(), inst.last_rejection.as_ref().map(|r| r.comment.clone()).unwrap_or_else(|| "(none)".into()));
+            compare(
+                "last rejection comment",
+                c.clone(),
+                inst.last_rejection.as_ref().map(|r| r.comment.clone()).unwrap_or_else(|| "(none)".into()),
+            );
         }
         if problems.is_empty() {
             Ok(())

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use jiff::{Timestamp, ToSpan};
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use tramite_engine::calendar::{self, SlaState};
 use tramite_engine::definition::{self, Catalog, SourceFile, StepKind};
 use tramite_engine::machine::{self, Actor, Command, CommandError, Env, Instance, Record, Status};
@@ -17,7 +17,8 @@ fn catalog() -> Catalog {
         .iter()
         .map(|f| SourceFile { path: f.to_string(), text: std::fs::read_to_string(format!("{dir}/{f}")).unwrap() })
         .collect();
-    let cals: BTreeMap<_, _> = calendar::BUILTIN.iter().map(|n| (n.to_string(), calendar::builtin(n).unwrap())).collect();
+    let cals: BTreeMap<_, _> =
+        calendar::BUILTIN.iter().map(|n| (n.to_string(), calendar::builtin(n).unwrap())).collect();
     let (cat, diags) = definition::load(&files, cals);
     assert!(diags.is_empty(), "{diags:#?}");
     cat
@@ -52,11 +53,22 @@ fn boss() -> Actor {
 }
 
 fn task_at(inst: &Instance, step: &str) -> u64 {
-    inst.tasks().find(|(t, _)| t.step == step).map(|(t, _)| t.id).unwrap_or_else(|| panic!("no task at {step}: {:?}", inst.active_steps()))
+    inst.tasks()
+        .find(|(t, _)| t.step == step)
+        .map(|(t, _)| t.id)
+        .unwrap_or_else(|| panic!("no task at {step}: {:?}", inst.active_steps()))
 }
 
 /// Applies the command built for the open task at `step`, keeping the log.
-fn act(w: &World, inst: &mut Instance, log: &mut Vec<Record>, who: &Actor, step: &str, cmd: impl FnOnce(u64) -> Command, now: Timestamp) -> Result<(), CommandError> {
+fn act(
+    w: &World,
+    inst: &mut Instance,
+    log: &mut Vec<Record>,
+    who: &Actor,
+    step: &str,
+    cmd: impl FnOnce(u64) -> Command,
+    now: Timestamp,
+) -> Result<(), CommandError> {
     let cmd = cmd(task_at(inst, step));
     let (next, mut recs) = machine::execute(w.env(), inst, Some(who), cmd, now)?;
     log.append(&mut recs);
@@ -67,11 +79,21 @@ fn act(w: &World, inst: &mut Instance, log: &mut Vec<Record>, who: &Actor, step:
 #[test]
 fn happy_path_through_every_construct() {
     let w = World { cat: catalog() };
-    let (mut inst, mut log) = machine::start(w.env(), "i1", data(json!({"folio": "X-1"})), Some(&agent()), t0()).unwrap();
+    let (mut inst, mut log) =
+        machine::start(w.env(), "i1", data(json!({"folio": "X-1"})), Some(&agent()), t0()).unwrap();
     assert_eq!(inst.active_steps(), ["capturar"]);
     let now = t0() + 1.hour();
     // Not urgent: the wait holds the SLA clock for two calendar days.
-    act(&w, &mut inst, &mut log, &agent(), "capturar", |task| Command::Complete { task, data: data(json!({"urgente": false})) }, now).unwrap();
+    act(
+        &w,
+        &mut inst,
+        &mut log,
+        &agent(),
+        "capturar",
+        |task| Command::Complete { task, data: data(json!({"urgente": false})) },
+        now,
+    )
+    .unwrap();
     assert_eq!(inst.active_steps(), ["esperar_usuario"]);
     assert!(inst.slas["total"].clock.is_paused());
     let later = now + 49.hours();
@@ -80,24 +102,90 @@ fn happy_path_through_every_construct() {
     assert!(!inst.slas["total"].clock.is_paused());
     // Reject loops back with the comment visible; approve forks.
     let approve = |task| Command::Approve { task, comment: None, data: Map::new() };
-    assert_eq!(act(&w, &mut inst, &mut log, &agent(), "revisar", approve, later), Err(CommandError::Forbidden { role: "supervisor".into() }));
-    act(&w, &mut inst, &mut log, &boss(), "revisar", |task| Command::Reject { task, comment: "falta folio".into() }, later).unwrap();
+    assert_eq!(
+        act(&w, &mut inst, &mut log, &agent(), "revisar", approve, later),
+        Err(CommandError::Forbidden { role: "supervisor".into() })
+    );
+    act(
+        &w,
+        &mut inst,
+        &mut log,
+        &boss(),
+        "revisar",
+        |task| Command::Reject { task, comment: "falta folio".into() },
+        later,
+    )
+    .unwrap();
     assert_eq!(inst.last_rejection.as_ref().unwrap().comment, "falta folio");
-    act(&w, &mut inst, &mut log, &agent(), "capturar", |task| Command::Complete { task, data: data(json!({"urgente": true})) }, later).unwrap();
-    act(&w, &mut inst, &mut log, &boss(), "revisar", |task| Command::Approve { task, comment: None, data: Map::new() }, later).unwrap();
+    act(
+        &w,
+        &mut inst,
+        &mut log,
+        &agent(),
+        "capturar",
+        |task| Command::Complete { task, data: data(json!({"urgente": true})) },
+        later,
+    )
+    .unwrap();
+    act(
+        &w,
+        &mut inst,
+        &mut log,
+        &boss(),
+        "revisar",
+        |task| Command::Approve { task, comment: None, data: Map::new() },
+        later,
+    )
+    .unwrap();
     assert_eq!(inst.active_steps(), ["a1", "b1"]);
     // Branch A repeats while data.repetir holds.
-    act(&w, &mut inst, &mut log, &agent(), "a1", |task| Command::Complete { task, data: data(json!({"repetir": true})) }, later).unwrap();
+    act(
+        &w,
+        &mut inst,
+        &mut log,
+        &agent(),
+        "a1",
+        |task| Command::Complete { task, data: data(json!({"repetir": true})) },
+        later,
+    )
+    .unwrap();
     assert_eq!(inst.active_steps(), ["a1", "b1"]);
     // b1 overdue after 2 business days moves to b2 (goto), in the same branch.
     log.extend(machine::fire_due(w.env(), &mut inst, later + 96.hours()));
     assert!(inst.active_steps().contains(&"b2".to_string()), "{:?}", inst.active_steps());
-    act(&w, &mut inst, &mut log, &boss(), "b2", |task| Command::Complete { task, data: Map::new() }, later + 96.hours()).unwrap();
+    act(
+        &w,
+        &mut inst,
+        &mut log,
+        &boss(),
+        "b2",
+        |task| Command::Complete { task, data: Map::new() },
+        later + 96.hours(),
+    )
+    .unwrap();
     assert_eq!(inst.active_steps(), ["a1"], "join all waits for branch A");
-    act(&w, &mut inst, &mut log, &agent(), "a1", |task| Command::Complete { task, data: data(json!({"repetir": false})) }, later + 96.hours()).unwrap();
+    act(
+        &w,
+        &mut inst,
+        &mut log,
+        &agent(),
+        "a1",
+        |task| Command::Complete { task, data: data(json!({"repetir": false})) },
+        later + 96.hours(),
+    )
+    .unwrap();
     assert_eq!(inst.active_steps(), ["c1", "c2"]);
     // Join any: the first branch wins, the other task is withdrawn.
-    act(&w, &mut inst, &mut log, &boss(), "c2", |task| Command::Complete { task, data: Map::new() }, later + 96.hours()).unwrap();
+    act(
+        &w,
+        &mut inst,
+        &mut log,
+        &boss(),
+        "c2",
+        |task| Command::Complete { task, data: Map::new() },
+        later + 96.hours(),
+    )
+    .unwrap();
     assert_eq!(inst.status, Status::Ended { outcome: "resuelto".into() });
     assert!(inst.tokens.is_empty() && inst.forks.is_empty() && inst.branches.is_empty());
     let state = machine::sla_states(w.env(), &inst, later + 720.hours());
@@ -110,7 +198,8 @@ fn terminal_instances_refuse_every_command() {
     let w = World { cat: catalog() };
     let (inst, _) = machine::start(w.env(), "i2", data(json!({"folio": "X-2"})), None, t0()).unwrap();
     let admin = Actor::admin("root");
-    let (done, _) = machine::execute(w.env(), &inst, Some(&admin), Command::Cancel { reason: "duplicado".into() }, t0()).unwrap();
+    let (done, _) =
+        machine::execute(w.env(), &inst, Some(&admin), Command::Cancel { reason: "duplicado".into() }, t0()).unwrap();
     assert!(matches!(done.status, Status::Cancelled { .. }));
     for cmd in [
         Command::Complete { task: 1, data: Map::new() },
@@ -128,13 +217,30 @@ fn terminal_instances_refuse_every_command() {
 fn only_admins_cancel_and_claims_are_exclusive() {
     let w = World { cat: catalog() };
     let (inst, _) = machine::start(w.env(), "i3", data(json!({"folio": "X-3"})), None, t0()).unwrap();
-    assert_eq!(machine::execute(w.env(), &inst, Some(&agent()), Command::Cancel { reason: "x".into() }, t0()).unwrap_err(), CommandError::AdminOnly);
+    assert_eq!(
+        machine::execute(w.env(), &inst, Some(&agent()), Command::Cancel { reason: "x".into() }, t0()).unwrap_err(),
+        CommandError::AdminOnly
+    );
     let task = task_at(&inst, "capturar");
     let (claimed, _) = machine::execute(w.env(), &inst, Some(&agent()), Command::Claim { task }, t0()).unwrap();
     let other = Actor::new("beto", &["agente"]);
-    let err = machine::execute(w.env(), &claimed, Some(&other), Command::Complete { task, data: data(json!({"urgente": true})) }, t0()).unwrap_err();
+    let err = machine::execute(
+        w.env(),
+        &claimed,
+        Some(&other),
+        Command::Complete { task, data: data(json!({"urgente": true})) },
+        t0(),
+    )
+    .unwrap_err();
     assert_eq!(err, CommandError::ClaimedByOther("ana".into()));
-    let err = machine::execute(w.env(), &claimed, Some(&agent()), Command::Complete { task, data: data(json!({"urgente": "quizá"})) }, t0()).unwrap_err();
+    let err = machine::execute(
+        w.env(),
+        &claimed,
+        Some(&agent()),
+        Command::Complete { task, data: data(json!({"urgente": "quizá"})) },
+        t0(),
+    )
+    .unwrap_err();
     assert!(matches!(err, CommandError::InvalidData(ref e) if e[0].field == "urgente"), "{err:?}");
 }
 
@@ -144,7 +250,10 @@ fn a_stale_timer_is_refused() {
     let (inst, _) = machine::start(w.env(), "i4", data(json!({"folio": "X-4"})), None, t0()).unwrap();
     let timers = machine::timers(w.env(), &inst);
     let (due, key) = timers[0].clone();
-    assert_eq!(machine::execute(w.env(), &inst, None, Command::Fire { timer: key.clone() }, due - 1.second()).unwrap_err(), CommandError::TimerNotDue);
+    assert_eq!(
+        machine::execute(w.env(), &inst, None, Command::Fire { timer: key.clone() }, due - 1.second()).unwrap_err(),
+        CommandError::TimerNotDue
+    );
     assert!(machine::execute(w.env(), &inst, None, Command::Fire { timer: key }, due).is_ok());
 }
 
@@ -171,7 +280,14 @@ fn check_invariants(w: &World, inst: &Instance) {
         let step = p.step(&t.step).unwrap_or_else(|| panic!("token at unknown step {}", t.step));
         let human = matches!(step.kind, StepKind::Task { .. } | StepKind::Approval { .. });
         assert_eq!(human, t.task.is_some(), "task presence at {}", t.step);
-        assert!(matches!(step.kind, StepKind::Task { .. } | StepKind::Approval { .. } | StepKind::Wait { .. } | StepKind::Call { .. }), "token resting at automatic step {}", t.step);
+        assert!(
+            matches!(
+                step.kind,
+                StepKind::Task { .. } | StepKind::Approval { .. } | StepKind::Wait { .. } | StepKind::Call { .. }
+            ),
+            "token resting at automatic step {}",
+            t.step
+        );
         for b in &t.scope {
             assert!(inst.branches.contains_key(b), "token in a closed branch");
         }
@@ -209,7 +325,7 @@ proptest! {
                     machine::execute(w.env(), &inst, Some(&Actor::admin("root")), cmd, now)
                 }
                 Op::Advance { hours } => {
-                    now = now + i64::from(hours).hours();
+                    now += i64::from(hours).hours();
                     log.extend(machine::fire_due(w.env(), &mut inst, now));
                     check_invariants(&w, &inst);
                     continue;

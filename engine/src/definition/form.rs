@@ -27,8 +27,18 @@ pub enum FieldType {
 
 impl FieldType {
     pub const NAMES: [&'static str; 12] = [
-        "text", "long_text", "integer", "decimal", "date", "datetime", "boolean", "choice",
-        "multi_choice", "email", "phone", "file",
+        "text",
+        "long_text",
+        "integer",
+        "decimal",
+        "date",
+        "datetime",
+        "boolean",
+        "choice",
+        "multi_choice",
+        "email",
+        "phone",
+        "file",
     ];
 
     pub fn parse(name: &str) -> Option<FieldType> {
@@ -134,7 +144,8 @@ impl Form {
                 (None, Some(d)) => d.clone(),
                 (None, None) => {
                     if field.required || field.must_be_true {
-                        let message = if field.must_be_true { "Debe marcar esta casilla." } else { "Este campo es obligatorio." };
+                        let message =
+                            if field.must_be_true { "Debe marcar esta casilla." } else { "Este campo es obligatorio." };
                         errors.push(FieldError::new(&field.name, "required", message));
                     }
                     continue;
@@ -166,13 +177,16 @@ impl Field {
         let err = |code, msg: String| FieldError::new(&self.name, code, msg);
         let v = match self.kind {
             FieldType::Integer => {
-                let n = as_f64(value).filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15)
+                let n = as_f64(value)
+                    .filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15)
                     .ok_or_else(|| err("type", "Debe ser un número entero.".into()))?;
                 Value::from(n as i64)
             }
             FieldType::Decimal => {
                 let n = as_f64(value).ok_or_else(|| err("type", "Debe ser un número.".into()))?;
-                serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(|| err("type", "Debe ser un número.".into()))?
+                serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .ok_or_else(|| err("type", "Debe ser un número.".into()))?
             }
             FieldType::Boolean => Value::Bool(as_bool(value).ok_or_else(|| err("type", "Debe ser sí o no.".into()))?),
             FieldType::Date => {
@@ -289,7 +303,11 @@ fn scalar_text(v: &Value) -> Option<String> {
 
 fn looks_like_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else { return false };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !s.chars().any(char::is_whitespace)
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
 }
 
 fn looks_like_phone(s: &str) -> bool {

@@ -10,7 +10,7 @@ use super::form::{Field, FieldType, Form, Rule};
 use super::model::*;
 use super::raw::*;
 use crate::calendar::{Calendar, Duration, Warn};
-use crate::diagnostic::{did_you_mean, Diagnostic, Loc};
+use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
 use crate::expr::Expr;
 
 /// A file handed to the loader.
@@ -79,7 +79,11 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
         let mut ctx = Ctx { file: &f.path, text: &f.text, diags: Vec::new() };
         if let Some(form) = load_form(&mut ctx) {
             if let Some(other) = seen_forms.insert(form.id.clone(), f.path.clone()) {
-                ctx.err(Loc::new(1, 1), format!("form `{}` is also defined in {other}", form.id), "give each form a unique `form:` id");
+                ctx.err(
+                    Loc::new(1, 1),
+                    format!("form `{}` is also defined in {other}", form.id),
+                    "give each form a unique `form:` id",
+                );
             } else {
                 catalog.forms.insert(form.id.clone(), form);
             }
@@ -99,7 +103,11 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
         let id = raw.process.value.clone();
         let process = ProcessBuilder::new(&mut ctx, &catalog, &process_ids, &raw).build();
         if catalog.processes.contains_key(&id) {
-            ctx.err(loc(&raw.process), format!("process `{id}` is defined twice"), "give each process a unique `process:` id");
+            ctx.err(
+                loc(&raw.process),
+                format!("process `{id}` is defined twice"),
+                "give each process a unique `process:` id",
+            );
         }
         let clean = ctx.diags.is_empty();
         diags.append(&mut ctx.diags);
@@ -205,7 +213,11 @@ fn load_form(ctx: &mut Ctx) -> Option<Form> {
             ctx.unknown(loc(field), "field", &field.value, names.iter().copied());
         }
         if let Some(check) = check {
-            rules.push(Rule { check, message: r.value.message.value.clone(), field: r.value.field.as_ref().map(|f| f.value.clone()) });
+            rules.push(Rule {
+                check,
+                message: r.value.message.value.clone(),
+                field: r.value.field.as_ref().map(|f| f.value.clone()),
+            });
         }
     }
     Some(Form {
@@ -226,7 +238,11 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
     };
     let mut ok = true;
     let mut misplaced = |ctx: &mut Ctx, at: Loc, key: &str, needs: &str| {
-        ctx.err(at, format!("`{key}` does not apply to a `{}` field", kind.name()), format!("`{key}` is for {needs} fields; remove it"));
+        ctx.err(
+            at,
+            format!("`{key}` does not apply to a `{}` field", kind.name()),
+            format!("`{key}` is for {needs} fields; remove it"),
+        );
         ok = false;
     };
     for (key, v) in [("min", &f.min), ("max", &f.max)] {
@@ -252,7 +268,11 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
             misplaced(ctx, at, "options", "choice and multi_choice");
         }
         (None, true) => {
-            ctx.err(loc(&f.kind), format!("`{}` field `{}` has no `options`", kind.name(), name.value), "add `options:` mapping each value to its label");
+            ctx.err(
+                loc(&f.kind),
+                format!("`{}` field `{}` has no `options`", kind.name(), name.value),
+                "add `options:` mapping each value to its label",
+            );
             ok = false;
         }
         _ => {}
@@ -266,7 +286,11 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
     if let (Some(min), Some(max)) = (&f.min_length, &f.max_length)
         && min.value > max.value
     {
-        ctx.err(loc(max), format!("`max_length` ({}) is below `min_length` ({})", max.value, min.value), "swap the bounds");
+        ctx.err(
+            loc(max),
+            format!("`max_length` ({}) is below `min_length` ({})", max.value, min.value),
+            "swap the bounds",
+        );
         ok = false;
     }
     let pattern = match &f.pattern {
@@ -276,7 +300,11 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
                 let text = e.to_string();
                 let last = text.lines().last().unwrap_or("").trim();
                 let first = last.strip_prefix("error: ").unwrap_or(last).to_string();
-                ctx.err(loc(p), format!("invalid pattern: {first}"), "patterns are regular expressions, e.g. `^[A-Z]{3}-[0-9]+$`");
+                ctx.err(
+                    loc(p),
+                    format!("invalid pattern: {first}"),
+                    "patterns are regular expressions, e.g. `^[A-Z]{3}-[0-9]+$`",
+                );
                 ok = false;
                 None
             }
@@ -294,14 +322,22 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
         min_length: f.min_length.as_ref().map(|v| v.value),
         max_length: f.max_length.as_ref().map(|v| v.value),
         pattern,
-        options: f.options.as_ref().map(|o| o.0.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect()).unwrap_or_default(),
+        options: f
+            .options
+            .as_ref()
+            .map(|o| o.0.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect())
+            .unwrap_or_default(),
         must_be_true: f.must_be_true.as_ref().is_some_and(|m| m.value),
         default: f.default.clone(),
     };
     if let Some(d) = &f.default
         && field.check(d).is_err()
     {
-        ctx.err(loc(&f.label), format!("the `default` of field `{}` does not fit its type `{}`", name.value, kind.name()), "fix or remove the default");
+        ctx.err(
+            loc(&f.label),
+            format!("the `default` of field `{}` does not fit its type `{}`", name.value, kind.name()),
+            "fix or remove the default",
+        );
         ok = false;
     }
     ok.then_some(field)
@@ -331,7 +367,11 @@ pub(crate) fn check_ident(ctx: &mut Ctx, s: &Spanned<String>, what: &str) -> boo
         && v.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
     if !ok {
-        ctx.err(loc(s), format!("`{v}` is not a valid {what} name"), "use lower-case letters, digits, `_`, `-` or `.`, starting with a letter (no accents or spaces)");
+        ctx.err(
+            loc(s),
+            format!("`{v}` is not a valid {what} name"),
+            "use lower-case letters, digits, `_`, `-` or `.`, starting with a letter (no accents or spaces)",
+        );
     }
     ok
 }
@@ -347,10 +387,18 @@ pub(crate) fn parse_when(ctx: &mut Ctx, s: &Spanned<String>) -> Option<When> {
             let d = ctx.duration(s, d)?;
             let Some(field) = rest.trim().strip_prefix("data.") else {
                 let col = text.find(sep).map(|i| i + sep.len() + 1).unwrap_or(1) as u64;
-                ctx.err(ctx.inside(loc(s), col), format!("`{}` is not a date field", rest.trim()), "count from a date of the data, e.g. `90 days before data.fecha_capacitacion`");
+                ctx.err(
+                    ctx.inside(loc(s), col),
+                    format!("`{}` is not a date field", rest.trim()),
+                    "count from a date of the data, e.g. `90 days before data.fecha_capacitacion`",
+                );
                 return None;
             };
-            return Some(if before { When::BeforeField(d, field.to_string()) } else { When::AfterField(d, field.to_string()) });
+            return Some(if before {
+                When::BeforeField(d, field.to_string())
+            } else {
+                When::AfterField(d, field.to_string())
+            });
         }
     }
     ctx.duration(s, text).map(When::After)
@@ -362,7 +410,11 @@ pub(crate) fn parse_warn(ctx: &mut Ctx, s: &Spanned<String>) -> Option<Warn> {
         return match p.trim().parse::<u8>() {
             Ok(p) if (1..=99).contains(&p) => Some(Warn::Percent(p)),
             _ => {
-                ctx.err(loc(s), format!("bad warning threshold `{text}`"), "a percentage between 1% and 99%, e.g. `70%`");
+                ctx.err(
+                    loc(s),
+                    format!("bad warning threshold `{text}`"),
+                    "a percentage between 1% and 99%, e.g. `70%`",
+                );
                 None
             }
         };
@@ -370,7 +422,11 @@ pub(crate) fn parse_warn(ctx: &mut Ctx, s: &Spanned<String>) -> Option<Warn> {
     match text.strip_suffix(" before") {
         Some(d) => ctx.duration(s, d).map(Warn::Before),
         None => {
-            ctx.err(loc(s), format!("bad warning threshold `{text}`"), "write `1 business day before` or a percentage such as `70%`");
+            ctx.err(
+                loc(s),
+                format!("bad warning threshold `{text}`"),
+                "write `1 business day before` or a percentage such as `70%`",
+            );
             None
         }
     }

@@ -10,5 +10,5 @@ pub mod schema;
 pub mod validate;
 
 pub use form::{Field, FieldError, FieldType, Form};
-pub use load::{load, Catalog, FileKind, SourceFile};
+pub use load::{Catalog, FileKind, SourceFile, load};
 pub use model::*;

@@ -2,7 +2,7 @@
 //! (`# yaml-language-server: $schema=...`). A test keeps it in step with the strict loader:
 //! every key the loader accepts is in the schema and every key in the schema is accepted.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::form::FieldType;
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::load::{loc, Ctx};
+use super::load::{Ctx, loc};
 use super::model::*;
 use super::raw::RawProcess;
 
@@ -80,7 +80,14 @@ pub(crate) fn graph(ctx: &mut Ctx, p: &Process, raw: &RawProcess) {
     }
     for (i, s) in p.steps.iter().enumerate() {
         if !reached.contains(&i) {
-            ctx.err(step_loc(i), format!("step `{}` can never be reached", s.id), format!("point a `next`, `goto` or branch at it, or remove it (instances begin at `{}`)", p.steps[0].id));
+            ctx.err(
+                step_loc(i),
+                format!("step `{}` can never be reached", s.id),
+                format!(
+                    "point a `next`, `goto` or branch at it, or remove it (instances begin at `{}`)",
+                    p.steps[0].id
+                ),
+            );
         }
     }
 
@@ -94,9 +101,17 @@ pub(crate) fn graph(ctx: &mut Ctx, p: &Process, raw: &RawProcess) {
                 // Point at the branch's entry under `branches:`.
                 let at = raw.steps.0[i].1.branches.as_ref().and_then(|v| v.get(k)).map(loc).unwrap_or(s.loc);
                 if !joins {
-                    ctx.err(at, format!("branch `{name}` of parallel `{}` never joins", s.id), format!("end the branch with `next: join` so `{}` can continue", s.id));
+                    ctx.err(
+                        at,
+                        format!("branch `{name}` of parallel `{}` never joins", s.id),
+                        format!("end the branch with `next: join` so `{}` can continue", s.id),
+                    );
                 } else if ends {
-                    ctx.err(at, format!("branch `{name}` of parallel `{}` can end the whole process", s.id), "a branch finishes with `next: join`; put the end after the parallel step's `next`");
+                    ctx.err(
+                        at,
+                        format!("branch `{name}` of parallel `{}` can end the whole process", s.id),
+                        "a branch finishes with `next: join`; put the end after the parallel step's `next`",
+                    );
                 }
                 in_branch.extend(steps);
             }
@@ -105,7 +120,11 @@ pub(crate) fn graph(ctx: &mut Ctx, p: &Process, raw: &RawProcess) {
     for (i, s) in p.steps.iter().enumerate() {
         let joins = successors(s).contains(&Target::Join);
         if joins && !in_branch.contains(&i) {
-            ctx.err(step_loc(i), format!("step `{}` goes to `join` but is not inside a parallel branch", s.id), "use `next: join` only in the branches of a `parallel` step");
+            ctx.err(
+                step_loc(i),
+                format!("step `{}` goes to `join` but is not inside a parallel branch", s.id),
+                "use `next: join` only in the branches of a `parallel` step",
+            );
         }
     }
 
@@ -113,7 +132,11 @@ pub(crate) fn graph(ctx: &mut Ctx, p: &Process, raw: &RawProcess) {
     let finishes = finishing_steps(p);
     for (i, s) in p.steps.iter().enumerate() {
         if reached.contains(&i) && !finishes.contains(&i) {
-            ctx.err(step_loc(i), format!("step `{}` can never reach an end", s.id), "every path needs to lead to an `end` step or `next: end`; this looks like an endless loop");
+            ctx.err(
+                step_loc(i),
+                format!("step `{}` can never reach an end", s.id),
+                "every path needs to lead to an `end` step or `next: end`; this looks like an endless loop",
+            );
         }
     }
 }

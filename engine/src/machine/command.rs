@@ -33,13 +33,23 @@ impl Actor {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimerKey {
     /// A task's deadline.
-    Due { token: u64 },
+    Due {
+        token: u64,
+    },
     /// A parallel branch's deadline.
-    BranchDue { branch: u64 },
+    BranchDue {
+        branch: u64,
+    },
     /// A wait step's wake-up.
-    Wake { token: u64 },
-    SlaWarning { sla: String },
-    SlaBreach { sla: String },
+    Wake {
+        token: u64,
+    },
+    SlaWarning {
+        sla: String,
+    },
+    SlaBreach {
+        sla: String,
+    },
 }
 
 /// A request to change an instance.

@@ -54,7 +54,10 @@ pub struct BranchOpen {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// The instance began with this data.
-    Started { process: String, data: Map<String, Value> },
+    Started {
+        process: String,
+        data: Map<String, Value>,
+    },
     /// A token arrived at a step. Human steps open a task for `role`, due at `due`.
     Entered {
         token: u64,
@@ -70,11 +73,19 @@ pub enum Event {
         wake: Option<Timestamp>,
     },
     /// A user took a task for themself.
-    Claimed { token: u64, user: String },
+    Claimed {
+        token: u64,
+        user: String,
+    },
     /// A user gave a claimed task back to the role.
-    Unclaimed { token: u64 },
+    Unclaimed {
+        token: u64,
+    },
     /// A task was done; `data` is merged into the instance data.
-    Completed { token: u64, data: Map<String, Value> },
+    Completed {
+        token: u64,
+        data: Map<String, Value>,
+    },
     /// An approval was granted.
     Approved {
         token: u64,
@@ -84,35 +95,79 @@ pub enum Event {
         data: Map<String, Value>,
     },
     /// An approval was refused with a comment the next assignee sees.
-    Rejected { token: u64, comment: String },
+    Rejected {
+        token: u64,
+        comment: String,
+    },
     /// An automatic step (decision, wait, join, call) let its token go.
-    Passed { token: u64 },
+    Passed {
+        token: u64,
+    },
     /// A parallel step opened its branches, each with an id and an optional deadline.
-    Forked { token: u64, fork: u64, branches: Vec<BranchOpen> },
+    Forked {
+        token: u64,
+        fork: u64,
+        branches: Vec<BranchOpen>,
+    },
     /// A branch reached `join`.
-    BranchJoined { branch: u64 },
+    BranchJoined {
+        branch: u64,
+    },
     /// A branch's deadline passed.
-    BranchOverdue { branch: u64 },
+    BranchOverdue {
+        branch: u64,
+    },
     /// A fork closed; `cancelled` are the tokens of unfinished branches (join `any`).
-    Joined { fork: u64, cancelled: Vec<u64> },
+    Joined {
+        fork: u64,
+        cancelled: Vec<u64>,
+    },
     /// A step's deadline passed.
-    Overdue { token: u64 },
+    Overdue {
+        token: u64,
+    },
     /// A task moved to another role.
-    Reassigned { token: u64, role: String },
+    Reassigned {
+        token: u64,
+        role: String,
+    },
     /// A token was withdrawn from its step (overdue `goto`).
-    Withdrawn { token: u64 },
+    Withdrawn {
+        token: u64,
+    },
     /// A call step started a sub-process.
-    CallStarted { token: u64, process: String, data: Map<String, Value> },
+    CallStarted {
+        token: u64,
+        process: String,
+        data: Map<String, Value>,
+    },
     /// The sub-process of a call step ended.
-    CallEnded { token: u64, outcome: String, data: Map<String, Value> },
+    CallEnded {
+        token: u64,
+        outcome: String,
+        data: Map<String, Value>,
+    },
     /// An SLA clock started.
-    SlaStarted { sla: String, clock: SlaClock },
-    SlaPaused { sla: String },
-    SlaResumed { sla: String },
+    SlaStarted {
+        sla: String,
+        clock: SlaClock,
+    },
+    SlaPaused {
+        sla: String,
+    },
+    SlaResumed {
+        sla: String,
+    },
     /// An SLA's `until` moment came: the clock stopped.
-    SlaStopped { sla: String },
-    SlaWarned { sla: String },
-    SlaBreached { sla: String },
+    SlaStopped {
+        sla: String,
+    },
+    SlaWarned {
+        sla: String,
+    },
+    SlaBreached {
+        sla: String,
+    },
     /// People were told: a message per role for the outbox.
     Alerted {
         kind: AlertKind,
@@ -123,7 +178,11 @@ pub enum Event {
         roles: Vec<String>,
     },
     /// The instance reached an end.
-    Ended { outcome: String },
+    Ended {
+        outcome: String,
+    },
     /// An admin stopped the instance.
-    Cancelled { reason: String },
+    Cancelled {
+        reason: String,
+    },
 }

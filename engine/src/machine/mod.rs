@@ -10,7 +10,7 @@ mod state;
 
 pub use command::{Actor, Command, CommandError, TimerKey};
 pub use event::{AlertKind, BranchOpen, Event, Record};
-pub use run::{execute, parse_instant, start, Env};
+pub use run::{Env, execute, parse_instant, start};
 pub use state::{BranchState, Fork, Instance, Rejection, SlaRun, Status, Task, Token};
 
 use jiff::Timestamp;

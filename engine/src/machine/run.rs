@@ -36,7 +36,13 @@ struct Run<'a> {
 }
 
 /// Starts an instance: validates the start data, opens its SLAs and enters the first step.
-pub fn start(env: Env<'_>, id: &str, data: Map<String, Value>, actor: Option<&Actor>, now: Timestamp) -> Result<(Instance, Vec<Record>), CommandError> {
+pub fn start(
+    env: Env<'_>,
+    id: &str,
+    data: Map<String, Value>,
+    actor: Option<&Actor>,
+    now: Timestamp,
+) -> Result<(Instance, Vec<Record>), CommandError> {
     if let Some(a) = actor
         && !env.process.start.roles.is_empty()
         && !env.process.start.roles.iter().any(|r| a.has_role(r))
@@ -55,7 +61,13 @@ pub fn start(env: Env<'_>, id: &str, data: Map<String, Value>, actor: Option<&Ac
 }
 
 /// Executes a command on an instance and returns the events it produced.
-pub fn execute(env: Env<'_>, inst: &Instance, actor: Option<&Actor>, cmd: Command, now: Timestamp) -> Result<(Instance, Vec<Record>), CommandError> {
+pub fn execute(
+    env: Env<'_>,
+    inst: &Instance,
+    actor: Option<&Actor>,
+    cmd: Command,
+    now: Timestamp,
+) -> Result<(Instance, Vec<Record>), CommandError> {
     if !inst.is_running() {
         return Err(CommandError::NotRunning);
     }
@@ -151,7 +163,13 @@ impl<'a> Run<'a> {
         self.go(target, tok.scope)
     }
 
-    fn approve(&mut self, actor: Option<&Actor>, task: u64, comment: Option<String>, data: Map<String, Value>) -> Result<(), CommandError> {
+    fn approve(
+        &mut self,
+        actor: Option<&Actor>,
+        task: u64,
+        comment: Option<String>,
+        data: Map<String, Value>,
+    ) -> Result<(), CommandError> {
         let (tok, ix) = self.task(actor, task)?;
         let StepKind::Approval { work, approve, .. } = &self.env.process.steps[ix].kind else {
             return Err(self.wrong_kind(ix, "approval"));
@@ -201,7 +219,10 @@ impl<'a> Run<'a> {
                 return Ok(arm.target);
             }
         }
-        Err(CommandError::Expression { step: self.env.process.steps[ix].id.clone(), message: "no condition held and there is no default".into() })
+        Err(CommandError::Expression {
+            step: self.env.process.steps[ix].id.clone(),
+            message: "no condition held and there is no default".into(),
+        })
     }
 
     fn go(&mut self, target: Target, scope: Vec<u64>) -> Result<(), CommandError> {
@@ -247,7 +268,12 @@ impl<'a> Run<'a> {
         self.emit(Event::Entered { token, step: step.id.clone(), scope: scope.clone(), role: role.clone(), due, wake });
         self.entered(ix)?;
         if let Some(role) = role {
-            self.emit(Event::Alerted { kind: AlertKind::Assigned, sla: None, step: Some(step.id.clone()), roles: vec![role] });
+            self.emit(Event::Alerted {
+                kind: AlertKind::Assigned,
+                sla: None,
+                step: Some(step.id.clone()),
+                roles: vec![role],
+            });
         }
         match &step.kind {
             StepKind::Task { .. } | StepKind::Approval { .. } => Ok(()),
@@ -297,7 +323,9 @@ impl<'a> Run<'a> {
                 } else {
                     let mut m = Map::new();
                     for (k, e) in input {
-                        let v = e.eval(&self.inst.data, &instance, &now).map_err(|message| CommandError::Expression { step: step.id.clone(), message })?;
+                        let v = e
+                            .eval(&self.inst.data, &instance, &now)
+                            .map_err(|message| CommandError::Expression { step: step.id.clone(), message })?;
                         m.insert(k.clone(), v);
                     }
                     m
@@ -328,14 +356,10 @@ impl<'a> Run<'a> {
         if *join == JoinMode::All && !fork.open.is_empty() {
             return Ok(());
         }
-        let cancelled: Vec<u64> = self
-            .inst
-            .tokens
-            .values()
-            .filter(|t| t.scope.iter().any(|b| fork.open.contains(b)))
-            .map(|t| t.id)
-            .collect();
-        let cancelled_steps: Vec<StepIx> = cancelled.iter().filter_map(|t| self.inst.tokens.get(t)).filter_map(|t| self.step(&t.step)).collect();
+        let cancelled: Vec<u64> =
+            self.inst.tokens.values().filter(|t| t.scope.iter().any(|b| fork.open.contains(b))).map(|t| t.id).collect();
+        let cancelled_steps: Vec<StepIx> =
+            cancelled.iter().filter_map(|t| self.inst.tokens.get(t)).filter_map(|t| self.step(&t.step)).collect();
         self.emit(Event::Joined { fork: fork_id, cancelled });
         for s in cancelled_steps {
             self.left(s)?;
@@ -351,7 +375,8 @@ impl<'a> Run<'a> {
     }
 
     fn stop_all_slas(&mut self) {
-        let running: Vec<String> = self.inst.slas.iter().filter(|(_, s)| s.clock.stopped.is_none()).map(|(k, _)| k.clone()).collect();
+        let running: Vec<String> =
+            self.inst.slas.iter().filter(|(_, s)| s.clock.stopped.is_none()).map(|(k, _)| k.clone()).collect();
         for sla in running {
             self.emit(Event::SlaStopped { sla });
         }
@@ -440,7 +465,12 @@ impl<'a> Run<'a> {
             TimerKey::Due { token } => {
                 let tok = self.inst.tokens.get(&token).cloned().ok_or(CommandError::TimerNotDue)?;
                 let ix = self.step(&tok.step).ok_or(CommandError::TimerNotDue)?;
-                let actions = self.env.process.steps[ix].kind.work().and_then(|w| w.due.as_ref()).map(|d| d.on_overdue.clone()).unwrap_or_default();
+                let actions = self.env.process.steps[ix]
+                    .kind
+                    .work()
+                    .and_then(|w| w.due.as_ref())
+                    .map(|d| d.on_overdue.clone())
+                    .unwrap_or_default();
                 self.emit(Event::Overdue { token });
                 self.run_actions(AlertKind::Overdue, None, Some(ix), &[token], &actions)
             }
@@ -448,9 +478,16 @@ impl<'a> Run<'a> {
                 let b = self.inst.branches.get(&branch).cloned().ok_or(CommandError::TimerNotDue)?;
                 let fork = self.inst.forks.get(&b.fork).cloned().ok_or(CommandError::TimerNotDue)?;
                 let ix = self.step(&fork.step).ok_or(CommandError::TimerNotDue)?;
-                let StepKind::Parallel { branches, .. } = &self.env.process.steps[ix].kind else { return Err(CommandError::TimerNotDue) };
-                let actions = branches.get(b.index).and_then(|d| d.due.as_ref()).map(|d| d.on_overdue.clone()).unwrap_or_default();
-                let tokens: Vec<u64> = self.inst.tokens.values().filter(|t| t.scope.contains(&branch)).map(|t| t.id).collect();
+                let StepKind::Parallel { branches, .. } = &self.env.process.steps[ix].kind else {
+                    return Err(CommandError::TimerNotDue);
+                };
+                let actions = branches
+                    .get(b.index)
+                    .and_then(|d| d.due.as_ref())
+                    .map(|d| d.on_overdue.clone())
+                    .unwrap_or_default();
+                let tokens: Vec<u64> =
+                    self.inst.tokens.values().filter(|t| t.scope.contains(&branch)).map(|t| t.id).collect();
                 self.emit(Event::BranchOverdue { branch });
                 let start = branches.get(b.index).map(|d| d.start);
                 self.run_actions(AlertKind::Overdue, None, start, &tokens, &actions)
@@ -458,7 +495,9 @@ impl<'a> Run<'a> {
             TimerKey::Wake { token } => {
                 let tok = self.inst.tokens.get(&token).cloned().ok_or(CommandError::TimerNotDue)?;
                 let ix = self.step(&tok.step).ok_or(CommandError::TimerNotDue)?;
-                let StepKind::Wait { next, .. } = &self.env.process.steps[ix].kind else { return Err(CommandError::TimerNotDue) };
+                let StepKind::Wait { next, .. } = &self.env.process.steps[ix].kind else {
+                    return Err(CommandError::TimerNotDue);
+                };
                 let target = self.route(ix, next)?;
                 self.pass(token, ix)?;
                 self.go(target, tok.scope)
@@ -484,9 +523,17 @@ impl<'a> Run<'a> {
     }
 
     /// Runs overdue / SLA actions on the given tokens.
-    fn run_actions(&mut self, kind: AlertKind, sla: Option<String>, step: Option<StepIx>, tokens: &[u64], actions: &[Action]) -> Result<(), CommandError> {
+    fn run_actions(
+        &mut self,
+        kind: AlertKind,
+        sla: Option<String>,
+        step: Option<StepIx>,
+        tokens: &[u64],
+        actions: &[Action],
+    ) -> Result<(), CommandError> {
         let step_id = step.map(|i| self.env.process.steps[i].id.clone());
-        let notify: Vec<String> = actions.iter().filter_map(|a| if let Action::Notify(r) = a { Some(r.clone()) } else { None }).collect();
+        let notify: Vec<String> =
+            actions.iter().filter_map(|a| if let Action::Notify(r) = a { Some(r.clone()) } else { None }).collect();
         if !notify.is_empty() {
             self.emit(Event::Alerted { kind, sla, step: step_id, roles: notify });
         }
@@ -494,7 +541,11 @@ impl<'a> Run<'a> {
             match a {
                 Action::Notify(_) => {}
                 Action::Reassign(role) => {
-                    let open: Vec<u64> = tokens.iter().copied().filter(|t| self.inst.tokens.get(t).is_some_and(|t| t.task.is_some())).collect();
+                    let open: Vec<u64> = tokens
+                        .iter()
+                        .copied()
+                        .filter(|t| self.inst.tokens.get(t).is_some_and(|t| t.task.is_some()))
+                        .collect();
                     for token in open {
                         self.emit(Event::Reassigned { token, role: role.clone() });
                     }

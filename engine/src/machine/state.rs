@@ -167,8 +167,10 @@ impl Instance {
             }
             Event::Entered { token, step, scope, role, due, wake } => {
                 self.take_id(*token);
-                let task = role.as_ref().map(|role| Task { role: role.clone(), due: *due, overdue: false, claimed_by: None });
-                let t = Token { id: *token, step: step.clone(), scope: scope.clone(), entered_at: r.at, task, wake: *wake };
+                let task =
+                    role.as_ref().map(|role| Task { role: role.clone(), due: *due, overdue: false, claimed_by: None });
+                let t =
+                    Token { id: *token, step: step.clone(), scope: scope.clone(), entered_at: r.at, task, wake: *wake };
                 self.tokens.insert(*token, t);
             }
             Event::Claimed { token, user } => {
@@ -191,7 +193,8 @@ impl Instance {
             }
             Event::Rejected { token, comment } => {
                 if let Some(t) = self.tokens.remove(token) {
-                    self.last_rejection = Some(Rejection { step: t.step, by: r.by.clone(), comment: comment.clone(), at: r.at });
+                    self.last_rejection =
+                        Some(Rejection { step: t.step, by: r.by.clone(), comment: comment.clone(), at: r.at });
                 }
             }
             Event::Passed { token } | Event::Withdrawn { token } => {
