@@ -166,6 +166,9 @@ fn plain_syntax_error(msg: &str) -> String {
     if let Some((missing, _)) = msg.strip_prefix("missing ").and_then(|m| m.split_once(" at ")) {
         return format!("missing {}", missing.replace('\'', "`"));
     }
+    if let Some(c) = msg.strip_prefix("token recognition error at: '").and_then(|t| t.chars().next()) {
+        return format!("unexpected `{c}`");
+    }
     if msg.contains("'<EOF>'") {
         return "the expression ends too early".to_string();
     }
@@ -289,7 +292,7 @@ mod tests {
         assert_eq!(err.message, "invalid expression: the expression ends too early");
         assert_eq!(err.column, 11);
         let err = Expr::compile("data.a == = 3").unwrap_err();
-        assert_eq!(err.column, 11, "{err:?}");
+        assert_eq!((err.column, err.message.as_str()), (11, "invalid expression: unexpected `=`"));
         assert_eq!(Expr::compile("(data.a").unwrap_err().message, "invalid expression: missing `)`");
     }
 }

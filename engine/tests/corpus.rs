@@ -191,6 +191,10 @@ broken! {
     b53_task_without_role => "53-task-without-role.yaml",
     b54_wrong_value_type => "54-wrong-value-type.yaml",
     b55_branch_ends_process => "55-branch-ends-process.yaml",
+    b56_expression_folded => "56-expression-folded.yaml",
+    b57_expression_quoted_escapes => "57-expression-quoted-escapes.yaml",
+    b58_duplicate_form_id => "58-duplicate-form-id.yaml",
+    b59_expression_too_deep => "59-expression-too-deep.yaml",
 }
 
 #[test]

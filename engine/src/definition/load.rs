@@ -77,14 +77,15 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
     let mut seen_forms: BTreeMap<String, String> = BTreeMap::new();
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Form) {
         let mut ctx = Ctx { file: &f.path, text: &f.text, diags: Vec::new() };
-        if let Some(form) = load_form(&mut ctx) {
-            if let Some(other) = seen_forms.insert(form.id.clone(), f.path.clone()) {
+        if let Some((form, id_at)) = load_form(&mut ctx) {
+            if let Some(other) = seen_forms.get(&form.id) {
                 ctx.err(
-                    Loc::new(1, 1),
+                    id_at,
                     format!("form `{}` is also defined in {other}", form.id),
                     "give each form a unique `form:` id",
                 );
             } else {
+                seen_forms.insert(form.id.clone(), f.path.clone());
                 catalog.forms.insert(form.id.clone(), form);
             }
         }
@@ -131,15 +132,46 @@ impl Ctx<'_> {
         self.diags.push(Diagnostic::new(self.file, at, message).help(help));
     }
 
-    /// Location of column `col` (1-based) inside the scalar starting at `at`.
+    /// Location of the `col`-th character (1-based) of the scalar whose text starts at `at`,
+    /// following it through an opening quote, escapes (`\"`, `''`) and folded lines (a line
+    /// break and the next line's indentation are one character of the value).
     pub fn inside(&self, at: Loc, col: u64) -> Loc {
-        let quoted = self
-            .text
-            .lines()
-            .nth(at.line.saturating_sub(1) as usize)
-            .and_then(|l| l.chars().nth(at.column.saturating_sub(1) as usize))
-            .is_some_and(|c| c == '\'' || c == '"');
-        Loc::new(at.line, at.column + col - 1 + u64::from(quoted))
+        let start =
+            self.text.split_inclusive('\n').take(at.line.saturating_sub(1) as usize).map(str::len).sum::<usize>();
+        let mut chars = self.text[start..].chars().skip(at.column.saturating_sub(1) as usize).peekable();
+        let (mut line, mut column) = (at.line, at.column);
+        let quote = chars.next_if(|c| *c == '\'' || *c == '"');
+        column += u64::from(quote.is_some());
+        let mut left = col.saturating_sub(1);
+        while left > 0 {
+            let Some(c) = chars.next() else { break };
+            match c {
+                '\r' => continue,
+                '\n' => {
+                    (line, column) = (line + 1, 1);
+                    while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {
+                        column += 1;
+                    }
+                }
+                '\\' if quote == Some('"') => {
+                    let extra = match chars.next() {
+                        Some('x') => 2,
+                        Some('u') => 4,
+                        Some('U') => 8,
+                        _ => 0,
+                    };
+                    chars.by_ref().take(extra).for_each(drop);
+                    column += 2 + extra as u64;
+                }
+                '\'' if quote == Some('\'') && chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    column += 2;
+                }
+                _ => column += 1,
+            }
+            left -= 1;
+        }
+        Loc::new(line, column)
     }
 
     pub fn expr(&mut self, s: &Spanned<String>) -> Option<Expr> {
@@ -177,7 +209,8 @@ impl Ctx<'_> {
     }
 }
 
-fn load_form(ctx: &mut Ctx) -> Option<Form> {
+/// The form and where its id is written.
+fn load_form(ctx: &mut Ctx) -> Option<(Form, Loc)> {
     let raw = match serde_saphyr::from_str::<RawForm>(ctx.text) {
         Ok(r) => r,
         Err(e) => {
@@ -220,14 +253,16 @@ fn load_form(ctx: &mut Ctx) -> Option<Form> {
             });
         }
     }
-    Some(Form {
+    let id_at = loc(&raw.form);
+    let form = Form {
         id: raw.form.value.clone(),
         title: raw.title.value.clone(),
         description: raw.description.map(|d| d.value),
         fields,
         rules,
         file: ctx.file.to_string(),
-    })
+    };
+    Some((form, id_at))
 }
 
 fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Field> {
