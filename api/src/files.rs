@@ -26,18 +26,17 @@ impl Loaded {
 }
 
 /// The YAML files under `paths` (files as given, directories walked in name order), plus the
-/// `forms/` and `calendars/` directories beside each given directory, so that checking
-/// `processes/` alone still finds the forms and calendars it names.
+/// nearest `forms/` and `calendars/` directories above each path, so that checking
+/// `processes/` or one process file alone still finds the forms and calendars it names.
 pub fn collect(paths: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
     let mut all: Vec<PathBuf> = Vec::new();
     for p in paths {
         walk(p, &mut all);
-        if p.is_dir() {
-            let parent = p.canonicalize().ok().and_then(|c| c.parent().map(Path::to_path_buf));
-            for sibling in ["forms", "calendars"] {
-                if let Some(dir) = parent.as_ref().map(|d| d.join(sibling)).filter(|d| d.is_dir()) {
-                    walk(&dir, &mut all);
-                }
+        // The nearest `forms/` and `calendars/` up the tree give the context a process names.
+        let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
+        for sibling in ["forms", "calendars"] {
+            if let Some(dir) = abs.ancestors().skip(1).map(|a| a.join(sibling)).find(|d| d.is_dir()) {
+                walk(&dir, &mut all);
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The `tramite` command line: `check`, `test`, `diagram`, `schema`, `calendar`.
 
+pub mod calendar;
 mod check;
 mod test;
 
@@ -35,6 +36,9 @@ pub enum Cmd {
         #[arg(long, value_enum, default_value = "mermaid")]
         format: DiagramFormat,
     },
+    /// Business calendars: holidays of a year, deadlines, business time between two instants.
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCmd),
     /// Print the JSON Schema of the definition formats.
     Schema {
         #[arg(value_enum, default_value = "all")]
@@ -60,6 +64,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Cmd::Check { paths } => check::run(&default_paths(paths, &["processes", "forms", "calendars"])),
         Cmd::Test { paths } => test::run(&default_paths(paths, &["processes"])),
+        Cmd::Calendar(cmd) => calendar::run(cmd, std::path::Path::new("calendars")),
         Cmd::Diagram { file, format } => check::diagram(&file, format),
         Cmd::Schema { which } => {
             use tramite_engine::definition::schema;
