@@ -9,8 +9,8 @@
 //!
 //! `# expect:` lines list the exact `line:column: message` of every diagnostic (in file order);
 //! a `# help:` line right after an `# expect:` line also checks that diagnostic's help text.
-//! Every file is loaded together with the helper forms in `tests/corpus/forms/` and the shipped
-//! calendars.
+//! Every file is loaded together with the helpers in `tests/corpus/forms/` (forms and one
+//! sub-process to call) and the shipped calendars.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -195,6 +195,7 @@ broken! {
     b57_expression_quoted_escapes => "57-expression-quoted-escapes.yaml",
     b58_duplicate_form_id => "58-duplicate-form-id.yaml",
     b59_expression_too_deep => "59-expression-too-deep.yaml",
+    b60_call_result_not_a_date => "60-call-result-not-a-date.yaml",
 }
 
 #[test]

@@ -153,8 +153,18 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     }
 
     /// Data field used by an expression or a date: must exist in one of the process's forms.
+    /// A `call` step also writes data: its sub-process's result as `data.<step>.outcome` and
+    /// `data.<step>.data`.
     fn data_field(&mut self, at: Loc, field: &str, want_date: bool) -> bool {
         let Some(fields) = &self.fields else { return true };
+        let call_result = self.raw.steps.0.iter().any(|(id, s)| s.call.is_some() && id.value == field);
+        if call_result && !fields.contains_key(field) {
+            if want_date {
+                let help = "count from a `date` or `datetime` field";
+                self.ctx.err(at, format!("`data.{field}` is the result of call step `{field}`, not a date"), help);
+            }
+            return !want_date;
+        }
         match fields.get(field) {
             Some(kind) if want_date && !matches!(kind, FieldType::Date | FieldType::DateTime) => {
                 self.ctx.err(
