@@ -196,6 +196,7 @@ broken! {
     b58_duplicate_form_id => "58-duplicate-form-id.yaml",
     b59_expression_too_deep => "59-expression-too-deep.yaml",
     b60_call_result_not_a_date => "60-call-result-not-a-date.yaml",
+    b61_form_invalid_id => "61-form-invalid-id.yaml",
 }
 
 #[test]
@@ -248,6 +249,74 @@ fn clean_corpus_uses_every_step_kind() {
     assert_eq!(kinds, ["approval", "call", "decision", "end", "parallel", "task", "wait"]);
     assert_eq!(p.slas.len(), 3);
     assert_eq!(p.schedules.len(), 2);
+}
+
+const LANGUAGE_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/language.md");
+
+/// The fenced blocks of `lang` in a Markdown text, with the line before each fence.
+fn fenced_blocks<'a>(markdown: &'a str, lang: &str) -> Vec<(&'a str, String)> {
+    let mut out = Vec::new();
+    let mut lines = markdown.lines();
+    let mut before = "";
+    while let Some(line) = lines.next() {
+        if line.trim_end() == format!("```{lang}") {
+            let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim_end() != "```").collect();
+            out.push((before, body.join("\n") + "\n"));
+        }
+        before = line;
+    }
+    out
+}
+
+/// The first key of a YAML text, after comments.
+fn first_key(text: &str) -> &str {
+    text.lines().find(|l| !l.trim().is_empty() && !l.starts_with('#')).and_then(|l| l.split(':').next()).unwrap_or("")
+}
+
+/// The complete processes and forms in docs/language.md load without a diagnostic.
+#[test]
+fn language_doc_examples_load() {
+    let doc = fs::read_to_string(LANGUAGE_DOC).expect("docs/language.md");
+    let files: Vec<SourceFile> = fenced_blocks(&doc, "yaml")
+        .into_iter()
+        .map(|(_, text)| text)
+        .filter(|text| matches!(first_key(text), "process" | "form"))
+        .enumerate()
+        .map(|(i, text)| SourceFile { path: format!("docs/language.md#example-{}", i + 1), text })
+        .collect();
+    let processes = files.iter().filter(|f| first_key(&f.text) == "process").count();
+    let forms = files.len() - processes;
+    assert!(processes >= 3 && forms >= 5, "{processes} processes, {forms} forms in docs/language.md");
+    let (catalog, diags) = load(&files, calendars());
+    assert!(diags.is_empty(), "{}", diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+    assert_eq!((catalog.processes.len(), catalog.forms.len()), (processes, forms));
+}
+
+/// The error shown in docs/language.md is what the loader prints for that corpus file.
+#[test]
+fn language_doc_error_example_is_real() {
+    let doc = fs::read_to_string(LANGUAGE_DOC).expect("docs/language.md");
+    let examples: Vec<(String, String)> = fenced_blocks(&doc, "text")
+        .into_iter()
+        .filter_map(|(before, body)| {
+            let name = before.trim().strip_prefix("<!-- corpus: ")?.strip_suffix(" -->")?;
+            Some((name.to_string(), body))
+        })
+        .collect();
+    assert!(!examples.is_empty(), "no `<!-- corpus: … -->` example in docs/language.md");
+    for (name, shown) in examples {
+        let file = source(&Path::new(CORPUS).join("broken").join(&name));
+        let text = file.text.clone();
+        let (_, diags) = load_with_forms(vec![file]);
+        let rendered: Vec<String> = diags
+            .into_iter()
+            .map(|mut d| {
+                d.file = format!("tests/corpus/broken/{name}");
+                d.render(Some(&text))
+            })
+            .collect();
+        assert_eq!(rendered.join("\n\n") + "\n", shown, "docs/language.md shows another error for {name}");
+    }
 }
 
 /// A way to damage a file.

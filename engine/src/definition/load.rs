@@ -218,6 +218,7 @@ fn load_form(ctx: &mut Ctx) -> Option<(Form, Loc)> {
             return None;
         }
     };
+    check_ident(ctx, &raw.form, "form");
     let mut fields = Vec::new();
     for (name, f) in &raw.fields.0 {
         if let Some(field) = form_field(ctx, name, f) {
