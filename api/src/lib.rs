@@ -1,5 +1,8 @@
-//! Trámite's IO body around the pure engine: reading definition trees, the command line, and
-//! (as the runtime grows) storage, scheduling, notifications and HTTP.
+//! Trámite's IO body around the pure engine: reading definition trees, storage, the runtime
+//! (transitions in transactions, timers, outbox), notifications and the command line.
 
 pub mod cli;
 pub mod files;
+pub mod notify;
+pub mod runtime;
+pub mod store;

@@ -1,0 +1,138 @@
+//! Notifications: alerts become outbox rows in the transition's transaction; a worker sends
+//! them with retries and back-off, so an SMTP outage loses no message.
+//!
+//! Templates are `templates/<kind>.hbs` (handlebars, Spanish): the first line is the subject,
+//! the rest the body. Admins may edit them; the shipped ones are compiled in as a fallback.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use handlebars::Handlebars;
+use jiff::Timestamp;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::store::{OutboxRow, Store};
+
+/// The kinds of message, each a template.
+pub const KINDS: [(&str, &str); 5] = [
+    ("assigned", include_str!("../../../templates/assigned.hbs")),
+    ("sla-warning", include_str!("../../../templates/sla-warning.hbs")),
+    ("sla-breach", include_str!("../../../templates/sla-breach.hbs")),
+    ("overdue", include_str!("../../../templates/overdue.hbs")),
+    ("approval-result", include_str!("../../../templates/approval-result.hbs")),
+];
+
+/// Renders messages from templates.
+#[derive(Debug)]
+pub struct Templates {
+    hb: Handlebars<'static>,
+}
+
+impl Templates {
+    /// The shipped templates, overridden by `<dir>/<kind>.hbs` where present.
+    pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(false);
+        hb.register_escape_fn(handlebars::no_escape);
+        for (kind, shipped) in KINDS {
+            let custom = dir.map(|d| d.join(format!("{kind}.hbs"))).filter(|p| p.is_file());
+            let text = match custom {
+                Some(p) => std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?,
+                None => shipped.to_string(),
+            };
+            hb.register_template_string(kind, text).map_err(|e| format!("template {kind}: {e}"))?;
+        }
+        Ok(Templates { hb })
+    }
+
+    /// Subject and body of a message of `kind` for these values.
+    pub fn render(&self, kind: &str, values: &Value) -> Result<(String, String), String> {
+        let text = self.hb.render(kind, values).map_err(|e| e.to_string())?;
+        let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
+        Ok((subject.trim().to_string(), body.trim_start_matches('\n').to_string()))
+    }
+}
+
+/// Where messages go.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// SMTP via lettre (`--smtp smtp://host:port`).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `.eml` files in a folder (the default, for set-ups without a mail server).
+    Files(PathBuf),
+}
+
+impl Transport {
+    /// `smtp://host:port` (plain, as on a loopback relay) or a folder for `.eml` files.
+    pub fn from_url(smtp: Option<&str>, folder: &Path) -> Result<Transport, String> {
+        match smtp {
+            Some(url) => {
+                // Plain SMTP to a relay (a loopback sink in tests, the institution's relay in
+                // production); TLS relays are out of scope for this build.
+                let rest = url.strip_prefix("smtp://").ok_or_else(|| format!("--smtp {url}: expected smtp://host:port"))?;
+                let (host, port) = rest.trim_end_matches('/').rsplit_once(':').unwrap_or((rest, "25"));
+                let port: u16 = port.parse().map_err(|_| format!("--smtp {url}: bad port `{port}`"))?;
+                let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port);
+                Ok(Transport::Smtp(t.timeout(Some(Duration::from_secs(10))).build()))
+            }
+            None => Ok(Transport::Files(folder.to_path_buf())),
+        }
+    }
+
+    async fn send(&self, from: &str, m: &OutboxRow) -> Result<(), String> {
+        let email = Message::builder()
+            .from(from.parse().map_err(|e| format!("from address: {e}"))?)
+            .to(m.recipient.parse().map_err(|e| format!("recipient {}: {e}", m.recipient))?)
+            .subject(m.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(m.body.clone())
+            .map_err(|e| e.to_string())?;
+        match self {
+            Transport::Smtp(t) => t.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Files(dir) => {
+                tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+                let path = dir.join(format!("{:08}.eml", m.id));
+                tokio::fs::write(&path, email.formatted()).await.map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// Retry delay after `attempts` failures: 2 s doubling up to 10 minutes.
+pub fn backoff(attempts: i64) -> jiff::SignedDuration {
+    let secs = 2i64.saturating_pow(attempts.clamp(1, 20) as u32).min(600);
+    jiff::SignedDuration::from_secs(secs)
+}
+
+/// Sends pending outbox rows until the process stops.
+pub async fn run_worker(store: Store, transport: Transport, from: String, wake: Arc<Notify>) {
+    loop {
+        match send_pending(&store, &transport, &from).await {
+            Ok(0) | Err(_) => {
+                let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// One pass over the due messages; returns how many were tried.
+pub async fn send_pending(store: &Store, transport: &Transport, from: &str) -> Result<usize, crate::store::StoreError> {
+    let now = Timestamp::now();
+    let pending = store.pending_messages(now, 50).await?;
+    for m in &pending {
+        match transport.send(from, m).await {
+            Ok(()) => store.mark_sent(m.id, Timestamp::now()).await?,
+            Err(e) => {
+                let retry = Timestamp::now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);
+                tracing::warn!(message = m.id, recipient = %m.recipient, error = %e, "sending failed; will retry");
+                store.mark_failed(m.id, &e, retry).await?;
+            }
+        }
+    }
+    Ok(pending.len())
+}

@@ -1,0 +1,290 @@
+//! The running engine: the pure machine applied to stored instances, one transaction per
+//! transition, with timers, tasks and outbox kept in line with the state.
+
+pub mod registry;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use jiff::Timestamp;
+use serde_json::{json, Map, Value};
+use tokio::sync::Notify;
+use tramite_engine::calendar::Calendar;
+use tramite_engine::machine::{self, Actor, AlertKind, Command, CommandError, Event, Instance, Record};
+
+use crate::notify::Templates;
+use crate::store::{Change, NewMessage, Store, StoreError, StoredInstance, TaskRow, Tx};
+pub use registry::{Bundle, Deployed, Registry};
+
+/// Why a request to the runtime failed; each maps to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String, details: Value },
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for RuntimeError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => RuntimeError::Conflict("the instance changed at the same time; retry".into()),
+            StoreError::Duplicate(what) => RuntimeError::Conflict(format!("duplicate {what}")),
+            other => RuntimeError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl RuntimeError {
+    fn from_command(e: CommandError) -> RuntimeError {
+        let message = e.to_string();
+        match e {
+            CommandError::Forbidden { .. } | CommandError::AdminOnly => RuntimeError::Forbidden(message),
+            CommandError::UnknownTask(_) => RuntimeError::Conflict("the task is no longer open".into()),
+            CommandError::NotRunning | CommandError::ClaimedByOther(_) | CommandError::TimerNotDue => {
+                RuntimeError::Conflict(message)
+            }
+            CommandError::InvalidData(errors) => {
+                let mut fields = Map::new();
+                for f in errors {
+                    fields.insert(f.field.clone(), json!({ "code": f.code, "message": f.message }));
+                }
+                RuntimeError::Invalid { code: "invalid_data", message, details: json!({ "fields": fields }) }
+            }
+            CommandError::CommentRequired => RuntimeError::Invalid {
+                code: "comment_required",
+                message,
+                details: json!({ "fields": { "comment": { "code": "required", "message": "Indique el motivo del rechazo." } } }),
+            },
+            other => RuntimeError::Invalid { code: other.code(), message, details: Value::Null },
+        }
+    }
+}
+
+/// The runtime shared by the HTTP server, the scheduler and the CLI.
+#[derive(Debug)]
+pub struct Runtime {
+    pub store: Store,
+    pub registry: RwLock<Registry>,
+    pub calendars: RwLock<BTreeMap<String, Calendar>>,
+    pub templates: Templates,
+    /// Woken when new timers or messages are written.
+    pub timers_changed: Arc<Notify>,
+    pub outbox_changed: Arc<Notify>,
+}
+
+/// A new instance id: time-ordered and unguessable.
+pub fn new_id() -> String {
+    let now = Timestamp::now().as_millisecond();
+    let r: u64 = rand::random();
+    format!("{now:012x}{r:016x}")
+}
+
+impl Runtime {
+    pub fn deployed(&self, process: &str, version: Option<i64>) -> Option<Arc<Deployed>> {
+        let reg = self.registry.read().ok()?;
+        match version {
+            Some(v) => reg.version(process, v),
+            None => reg.latest(process),
+        }
+    }
+
+    /// Starts an instance of the latest version; a repeated idempotency key returns the first
+    /// instance instead (`created` false).
+    pub async fn start(&self, process: &str, data: Map<String, Value>, actor: &Actor, key: Option<&str>) -> Result<(Instance, bool), RuntimeError> {
+        if let Some(k) = key
+            && let Some(id) = self.store.instance_by_key(k).await?
+        {
+            return Ok((self.instance(&id).await?.state, false));
+        }
+        let d = self.deployed(process, None).ok_or_else(|| RuntimeError::NotFound(format!("unknown process `{process}`")))?;
+        let now = Timestamp::now();
+        let id = new_id();
+        let (inst, records) = machine::start(d.env(), &id, data, Some(actor), now).map_err(RuntimeError::from_command)?;
+        let mut tx = self.store.begin().await?;
+        let outbox = self.messages(&d, &inst, &records).await?;
+        let change = self.change(&d, &inst, &records, None, outbox, now, key, Some(&actor.user));
+        match tx.save(&change).await {
+            Ok(()) => tx.commit().await?,
+            Err(StoreError::Duplicate(_)) if key.is_some() => {
+                drop(tx);
+                let id = self.store.instance_by_key(key.unwrap_or_default()).await?.ok_or_else(|| RuntimeError::Conflict("retry".into()))?;
+                return Ok((self.instance(&id).await?.state, false));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.wake();
+        Ok((inst, true))
+    }
+
+    pub async fn instance(&self, id: &str) -> Result<StoredInstance, RuntimeError> {
+        self.store.instance(id).await?.ok_or_else(|| RuntimeError::NotFound(format!("no instance `{id}`")))
+    }
+
+    /// Runs a command against an instance in one transaction.
+    pub async fn act(&self, id: &str, actor: Option<&Actor>, cmd: Command) -> Result<Instance, RuntimeError> {
+        let now = Timestamp::now();
+        let mut tx = self.store.begin().await?;
+        let stored = tx.lock_instance(id).await?.ok_or_else(|| RuntimeError::NotFound(format!("no instance `{id}`")))?;
+        let d = self.deployed(&stored.process, Some(stored.version)).ok_or_else(|| RuntimeError::Internal(format!("version {} of {} is not loaded", stored.version, stored.process)))?;
+        let (inst, records) = machine::execute(d.env(), &stored.state, actor, cmd, now).map_err(RuntimeError::from_command)?;
+        self.commit(tx, &d, &stored, &inst, &records, now).await?;
+        Ok(inst)
+    }
+
+    async fn commit(&self, mut tx: Tx, d: &Deployed, stored: &StoredInstance, inst: &Instance, records: &[Record], now: Timestamp) -> Result<(), RuntimeError> {
+        let outbox = self.messages(d, inst, records).await?;
+        let change = self.change(d, inst, records, Some(stored.seq), outbox, now, None, None);
+        tx.save(&change).await?;
+        tx.commit().await?;
+        self.wake();
+        Ok(())
+    }
+
+    fn wake(&self) {
+        self.timers_changed.notify_one();
+        self.outbox_changed.notify_one();
+    }
+
+    /// Fires the timers due now; returns how many fired. Safe to run on several nodes at once.
+    pub async fn fire_due(&self) -> Result<usize, RuntimeError> {
+        let now = Timestamp::now();
+        let due = self.store.due_timers(now, 200).await?;
+        let mut fired = 0;
+        for (id, key, _) in due {
+            let mut tx = self.store.begin().await?;
+            if !tx.claim_timer(&id, &key).await? {
+                continue;
+            }
+            let Some(stored) = tx.lock_instance(&id).await? else { continue };
+            let Some(d) = self.deployed(&stored.process, Some(stored.version)) else { continue };
+            match machine::execute(d.env(), &stored.state, None, Command::Fire { timer: key.clone() }, now) {
+                Ok((inst, records)) => {
+                    self.commit(tx, &d, &stored, &inst, &records, now).await?;
+                    fired += 1;
+                }
+                Err(e) => {
+                    // A stale row (the state moved on): rewrite the instance's timers from its state.
+                    tracing::debug!(instance = %id, ?key, error = %e, "timer no longer pending");
+                    self.commit(tx, &d, &stored, &stored.state, &[], now).await?;
+                }
+            }
+        }
+        Ok(fired)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn change<'a>(
+        &self,
+        d: &'a Deployed,
+        inst: &'a Instance,
+        records: &'a [Record],
+        before_seq: Option<i64>,
+        outbox: Vec<NewMessage>,
+        now: Timestamp,
+        key: Option<&'a str>,
+        started_by: Option<&'a str>,
+    ) -> Change<'a> {
+        Change {
+            id: &inst.id,
+            process: &d.process.id,
+            version: d.version,
+            before_seq,
+            state: inst,
+            records,
+            tasks: task_rows(d, inst),
+            timers: machine::timers(d.env(), inst),
+            outbox,
+            idempotency_key: key,
+            started_by,
+            folio: folio(inst),
+            now,
+        }
+    }
+
+    /// Outbox rows for the alerts among `records`, one per user of each role with an address.
+    async fn messages(&self, d: &Deployed, inst: &Instance, records: &[Record]) -> Result<Vec<NewMessage>, RuntimeError> {
+        let mut out = Vec::new();
+        for r in records {
+            let (kind, roles, sla, step) = match &r.event {
+                Event::Alerted { kind, roles, sla, step } => (*kind, roles.clone(), sla.clone(), step.clone()),
+                _ => continue,
+            };
+            let template = match kind {
+                AlertKind::Assigned => "assigned",
+                AlertKind::SlaWarning => "sla-warning",
+                AlertKind::SlaBreach => "sla-breach",
+                AlertKind::Overdue => "overdue",
+            };
+            let due = sla.as_ref().and_then(|s| inst.slas.get(s)).map(|run| run.clock.due(&d.calendar)).or_else(|| {
+                step.as_ref().and_then(|s| inst.tasks().find(|(t, _)| &t.step == s).and_then(|(_, task)| task.due))
+            });
+            for role in &roles {
+                for user in self.store.users_with_role(role).await? {
+                    let Some(email) = user.email.clone() else { continue };
+                    let values = json!({
+                        "user": user.name,
+                        "role_title": d.process.role_title(role).unwrap_or(role),
+                        "process_title": d.process.title,
+                        "folio": folio(inst).unwrap_or_else(|| inst.id.clone()),
+                        "instance": inst.id,
+                        "data": inst.data,
+                        "step_title": step.as_ref().and_then(|s| d.process.step(s)).map(|s| s.title.clone()),
+                        "sla_title": sla.as_ref().and_then(|s| d.process.sla(s)).map(|s| s.title.clone()),
+                        "due": due.map(|t| local_time(t, &d.calendar)),
+                    });
+                    let (subject, body) = self.templates.render(template, &values).map_err(RuntimeError::Internal)?;
+                    out.push(NewMessage { instance_id: Some(inst.id.clone()), kind: template.into(), recipient: email, subject, body });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The instance's folio, when its data has one.
+pub fn folio(inst: &Instance) -> Option<String> {
+    inst.data.get("folio").and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// An instant in the calendar's local time, as people read it: `2026-03-18 18:00 (America/Mexico_City)`.
+pub fn local_time(t: Timestamp, cal: &Calendar) -> String {
+    let z = t.to_zoned(cal.zone().clone());
+    format!("{} ({})", z.strftime("%Y-%m-%d %H:%M"), cal.zone().iana_name().unwrap_or("UTC"))
+}
+
+/// The open tasks of an instance as inbox rows.
+pub fn task_rows(d: &Deployed, inst: &Instance) -> Vec<TaskRow> {
+    inst.tasks()
+        .map(|(tok, task)| {
+            let step = d.process.step(&tok.step);
+            TaskRow {
+                id: format!("{}.{}", inst.id, tok.id),
+                instance_id: inst.id.clone(),
+                token: tok.id as i64,
+                process: d.process.id.clone(),
+                step: tok.step.clone(),
+                title: step.map(|s| s.title.clone()).unwrap_or_default(),
+                role: task.role.clone(),
+                kind: step.map(|s| s.kind.name()).unwrap_or("task").to_string(),
+                folio: folio(inst),
+                status: "open".into(),
+                due_at: task.due,
+                claimed_by: task.claimed_by.clone(),
+                created_at: tok.entered_at,
+            }
+        })
+        .collect()
+}
+
+/// Splits a task id `<instance>.<token>`.
+pub fn split_task_id(id: &str) -> Option<(&str, u64)> {
+    let (inst, tok) = id.rsplit_once('.')?;
+    Some((inst, tok.parse().ok()?))
+}

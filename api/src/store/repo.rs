@@ -1,0 +1,556 @@
+//! Every SQL statement, written once for both backends (`$N` placeholders, portable types:
+//! TEXT, BIGINT microseconds, BOOLEAN). Backend differences are the few in [`Dialect`].
+
+use std::marker::PhantomData;
+
+use jiff::Timestamp;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Postgres, Row, Sqlite, Transaction, Type};
+use tramite_engine::machine::{Instance, Record, Status, TimerKey};
+
+use super::{from_micros, micros, Change, DefinitionRow, InboxQuery, NewMessage, OutboxRow, StoreError, StoredInstance, TaskRow, UserRow};
+
+/// What differs between the backends.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    pub name: &'static str,
+    /// Appended to a SELECT that locks the row it reads.
+    pub for_update: &'static str,
+    /// Appended to a SELECT that takes only rows nobody else holds.
+    pub skip_locked: &'static str,
+}
+
+/// A backend Trámite runs on.
+pub trait Backend: Database {
+    const DIALECT: Dialect;
+}
+
+impl Backend for Sqlite {
+    // SQLite has one writer at a time: the immediate transaction is the lock.
+    const DIALECT: Dialect = Dialect { name: "sqlite", for_update: "", skip_locked: "" };
+}
+
+impl Backend for Postgres {
+    const DIALECT: Dialect = Dialect { name: "postgres", for_update: " FOR UPDATE", skip_locked: " FOR UPDATE SKIP LOCKED" };
+}
+
+/// The queries, over one pool.
+#[derive(Debug)]
+pub struct Repo<DB: Database> {
+    pool: Pool<DB>,
+    _db: PhantomData<DB>,
+}
+
+impl<DB: Database> Clone for Repo<DB> {
+    fn clone(&self) -> Self {
+        Repo { pool: self.pool.clone(), _db: PhantomData }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn status_of(inst: &Instance) -> (&'static str, Option<String>) {
+    match &inst.status {
+        Status::Running => ("running", None),
+        Status::Ended { outcome } => ("ended", Some(outcome.clone())),
+        Status::Cancelled { .. } => ("cancelled", None),
+    }
+}
+
+impl<DB> Repo<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> bool: Decode<'r, DB>,
+    for<'r> Option<String>: Decode<'r, DB>,
+    for<'r> Option<i64>: Decode<'r, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    DB::QueryResult: RowsAffected,
+{
+    pub fn new(pool: Pool<DB>) -> Self {
+        Repo { pool, _db: PhantomData }
+    }
+
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    pub fn name(&self) -> &'static str {
+        DB::DIALECT.name
+    }
+
+    pub fn dialect() -> Dialect {
+        DB::DIALECT
+    }
+
+    /// Every deployed definition version, oldest first.
+    pub async fn definitions(&self) -> Result<Vec<DefinitionRow>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT process, version, hash, bundle, file FROM definitions ORDER BY process, version")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DefinitionRow {
+                    process: r.try_get("process")?,
+                    version: r.try_get("version")?,
+                    hash: r.try_get("hash")?,
+                    bundle: r.try_get("bundle")?,
+                    file: r.try_get("file")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a new definition version; a version number taken by another node is a Duplicate.
+    pub async fn insert_definition(&self, d: &DefinitionRow, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>("INSERT INTO definitions (process, version, hash, bundle, file, deployed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(d.process.clone())
+            .bind(d.version)
+            .bind(d.hash.clone())
+            .bind(d.bundle.clone())
+            .bind(d.file.clone())
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_db(e, "definition version"))?;
+        Ok(())
+    }
+
+    /// Creates a user with a hashed API token (and optionally a hashed password).
+    pub async fn add_user(&self, u: &UserRow, token_hash: &str, password_hash: Option<&str>, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>("INSERT INTO users (name, email, roles, admin, token_hash, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(u.name.clone())
+            .bind(u.email.clone())
+            .bind(json(&u.roles))
+            .bind(u.admin)
+            .bind(token_hash.to_string())
+            .bind(password_hash.map(str::to_string))
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_db(e, "user"))?;
+        Ok(())
+    }
+
+    fn user_row(r: &DB::Row) -> Result<UserRow, StoreError> {
+        let roles: String = r.try_get("roles")?;
+        Ok(UserRow { name: r.try_get("name")?, email: r.try_get("email")?, roles: parse(&roles, "roles")?, admin: r.try_get("admin")? })
+    }
+
+    /// The user holding an API token (by its SHA-256).
+    pub async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT name, email, roles, admin FROM users WHERE token_hash = $1")
+            .bind(token_hash.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::user_row).transpose()
+    }
+
+    /// Users holding a role (admins are not implied).
+    pub async fn users_with_role(&self, role: &str) -> Result<Vec<UserRow>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT name, email, roles, admin FROM users ORDER BY name").fetch_all(&self.pool).await?;
+        let users: Result<Vec<UserRow>, StoreError> = rows.iter().map(Self::user_row).collect();
+        Ok(users?.into_iter().filter(|u| u.roles.iter().any(|r| r == role)).collect())
+    }
+
+    fn instance_row(r: &DB::Row) -> Result<StoredInstance, StoreError> {
+        let state: String = r.try_get("state")?;
+        Ok(StoredInstance {
+            id: r.try_get("id")?,
+            process: r.try_get("process")?,
+            version: r.try_get("version")?,
+            seq: r.try_get("seq")?,
+            state: parse(&state, "instance state")?,
+            started_by: r.try_get("started_by")?,
+        })
+    }
+
+    pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT id, process, version, seq, state, started_by FROM instances WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::instance_row).transpose()
+    }
+
+    /// The instance an idempotency key started, if any.
+    pub async fn instance_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT id FROM instances WHERE idempotency_key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    pub async fn running_instances(&self, limit: i64) -> Result<Vec<StoredInstance>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT id, process, version, seq, state, started_by FROM instances WHERE status = 'running' ORDER BY started_at LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::instance_row).collect()
+    }
+
+    /// An instance's events in order.
+    pub async fn history(&self, id: &str) -> Result<Vec<Record>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT body FROM events WHERE instance_id = $1 ORDER BY seq")
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| parse(&r.try_get::<String, _>("body")?, "event")).collect()
+    }
+
+    fn task_row(r: &DB::Row) -> Result<TaskRow, StoreError> {
+        Ok(TaskRow {
+            id: r.try_get("id")?,
+            instance_id: r.try_get("instance_id")?,
+            token: r.try_get("token")?,
+            process: r.try_get("process")?,
+            step: r.try_get("step")?,
+            title: r.try_get("title")?,
+            role: r.try_get("role")?,
+            kind: r.try_get("kind")?,
+            folio: r.try_get("folio")?,
+            status: r.try_get("status")?,
+            due_at: r.try_get::<Option<i64>, _>("due_at")?.map(from_micros),
+            claimed_by: r.try_get("claimed_by")?,
+            created_at: from_micros(r.try_get("created_at")?),
+        })
+    }
+
+    const TASK_COLUMNS: &'static str =
+        "id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, created_at";
+
+    pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
+        let sql = format!("SELECT {} FROM tasks WHERE id = $1", Self::TASK_COLUMNS);
+        let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::task_row).transpose()
+    }
+
+    /// Open tasks for some roles, soonest due first (no due date last).
+    pub async fn inbox(&self, q: &InboxQuery) -> Result<Vec<TaskRow>, StoreError> {
+        // Roles are bound as values, one placeholder each; the text holds only placeholders.
+        let mut sql = format!("SELECT {} FROM tasks WHERE status = 'open'", Self::TASK_COLUMNS);
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if let Some(roles) = &q.roles {
+            if roles.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks: Vec<String> = roles.iter().map(|_| next()).collect();
+            sql.push_str(&format!(" AND role IN ({})", marks.join(", ")));
+        }
+        if q.process.is_some() {
+            sql.push_str(&format!(" AND process = {}", next()));
+        }
+        if q.due_before.is_some() {
+            sql.push_str(&format!(" AND due_at IS NOT NULL AND due_at < {}", next()));
+        }
+        sql.push_str(&format!(" ORDER BY CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, created_at LIMIT {}", next()));
+        let mut query = sqlx::query::<DB>(&sql);
+        for r in q.roles.iter().flatten() {
+            query = query.bind(r.clone());
+        }
+        if let Some(p) = &q.process {
+            query = query.bind(p.clone());
+        }
+        if let Some(t) = q.due_before {
+            query = query.bind(micros(t));
+        }
+        query = query.bind(q.limit);
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(Self::task_row).collect()
+    }
+
+    /// Timers due at or before `now`, soonest first.
+    pub async fn due_timers(&self, now: Timestamp, limit: i64) -> Result<Vec<(String, TimerKey, Timestamp)>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT instance_id, timer, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2")
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let key: String = r.try_get("timer")?;
+                Ok((r.try_get("instance_id")?, parse(&key, "timer")?, from_micros(r.try_get("due_at")?)))
+            })
+            .collect()
+    }
+
+    pub async fn next_timer(&self) -> Result<Option<Timestamp>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT MIN(due_at) AS due FROM timers").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<Option<i64>, _>("due")?.map(from_micros))
+    }
+
+    pub async fn pending_messages(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query::<DB>(
+            "SELECT id, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    id: r.try_get("id")?,
+                    recipient: r.try_get("recipient")?,
+                    subject: r.try_get("subject")?,
+                    body: r.try_get("body")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2 AND sent_at IS NULL")
+            .bind(micros(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3 AND sent_at IS NULL")
+            .bind(error.to_string())
+            .bind(micros(retry_at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn schedule_next(&self, process: &str, schedule: &str) -> Result<Option<Timestamp>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT next_run_at FROM schedules WHERE process = $1 AND schedule = $2")
+            .bind(process.to_string())
+            .bind(schedule.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<i64, _>("next_run_at")).transpose()?.map(from_micros))
+    }
+
+    pub async fn set_schedule(&self, process: &str, schedule: &str, next: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO schedules (process, schedule, next_run_at) VALUES ($1, $2, $3) ON CONFLICT (process, schedule) DO UPDATE SET next_run_at = excluded.next_run_at",
+        )
+        .bind(process.to_string())
+        .bind(schedule.to_string())
+        .bind(micros(next))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn advance_schedule(&self, process: &str, schedule: &str, from: Timestamp, to: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query::<DB>("UPDATE schedules SET next_run_at = $1 WHERE process = $2 AND schedule = $3 AND next_run_at = $4")
+            .bind(micros(to))
+            .bind(process.to_string())
+            .bind(schedule.to_string())
+            .bind(micros(from))
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx_rows(done) == 1)
+    }
+
+    // ---- inside a transaction ------------------------------------------------------------------
+
+    pub async fn lock_instance(tx: &mut Transaction<'static, DB>, d: Dialect, id: &str) -> Result<Option<StoredInstance>, StoreError> {
+        let sql = format!("SELECT id, process, version, seq, state, started_by FROM instances WHERE id = $1{}", d.for_update);
+        let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?;
+        row.as_ref().map(Self::instance_row).transpose()
+    }
+
+    /// Locks the instance of a due timer unless another node holds it, and checks the timer row
+    /// is still there.
+    pub async fn claim_timer(tx: &mut Transaction<'static, DB>, d: Dialect, id: &str, timer: &TimerKey) -> Result<bool, StoreError> {
+        let sql = format!("SELECT id FROM instances WHERE id = $1{}", d.skip_locked);
+        if sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?.is_none() {
+            return Ok(false);
+        }
+        let row = sqlx::query::<DB>("SELECT due_at FROM timers WHERE instance_id = $1 AND timer = $2")
+            .bind(id.to_string())
+            .bind(json(timer))
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn enqueue(tx: &mut Transaction<'static, DB>, _d: Dialect, m: &NewMessage, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(m.instance_id.clone())
+        .bind(m.kind.clone())
+        .bind(m.recipient.clone())
+        .bind(m.subject.clone())
+        .bind(m.body.clone())
+        .bind(micros(now))
+        .bind(micros(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// One transition: events appended, instance row updated (or created), tasks, timers and
+    /// outbox brought in line with the new state.
+    pub async fn save(tx: &mut Transaction<'static, DB>, d: Dialect, c: &Change<'_>) -> Result<(), StoreError> {
+        let (status, outcome) = status_of(c.state);
+        let state = json(c.state);
+        let seq = c.state.version as i64;
+        let ended = c.state.ended_at.map(micros);
+        match c.before_seq {
+            None => {
+                sqlx::query::<DB>(
+                    "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, idempotency_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(c.id.to_string())
+                .bind(c.process.to_string())
+                .bind(c.version)
+                .bind(status.to_string())
+                .bind(outcome)
+                .bind(c.folio.clone())
+                .bind(state)
+                .bind(seq)
+                .bind(micros(c.state.started_at))
+                .bind(micros(c.now))
+                .bind(ended)
+                .bind(c.started_by.map(str::to_string))
+                .bind(c.idempotency_key.map(str::to_string))
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| StoreError::from_db(e, "instance"))?;
+            }
+            Some(before) => {
+                let done = sqlx::query::<DB>(
+                    "UPDATE instances SET status = $1, outcome = $2, state = $3, seq = $4, updated_at = $5, ended_at = $6 WHERE id = $7 AND seq = $8",
+                )
+                .bind(status.to_string())
+                .bind(outcome)
+                .bind(state)
+                .bind(seq)
+                .bind(micros(c.now))
+                .bind(ended)
+                .bind(c.id.to_string())
+                .bind(before)
+                .execute(&mut **tx)
+                .await?;
+                if sqlx_rows(done) != 1 {
+                    return Err(StoreError::Conflict);
+                }
+            }
+        }
+        let first = c.before_seq.unwrap_or(0);
+        for (i, r) in c.records.iter().enumerate() {
+            let kind = serde_json::to_value(&r.event).ok().and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_string))).unwrap_or_default();
+            sqlx::query::<DB>("INSERT INTO events (instance_id, seq, at, actor, kind, body) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(c.id.to_string())
+                .bind(first + i as i64 + 1)
+                .bind(micros(r.at))
+                .bind(r.by.clone())
+                .bind(kind)
+                .bind(json(r))
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| match StoreError::from_db(e, "event") {
+                    StoreError::Duplicate(_) => StoreError::Conflict,
+                    other => other,
+                })?;
+        }
+        Self::sync_tasks(tx, d, c).await?;
+        sqlx::query::<DB>("DELETE FROM timers WHERE instance_id = $1").bind(c.id.to_string()).execute(&mut **tx).await?;
+        for (at, key) in &c.timers {
+            sqlx::query::<DB>("INSERT INTO timers (instance_id, timer, due_at) VALUES ($1, $2, $3) ON CONFLICT (instance_id, timer) DO NOTHING")
+                .bind(c.id.to_string())
+                .bind(json(key))
+                .bind(micros(*at))
+                .execute(&mut **tx)
+                .await?;
+        }
+        for m in &c.outbox {
+            Self::enqueue(tx, d, m, c.now).await?;
+        }
+        Ok(())
+    }
+
+    async fn sync_tasks(tx: &mut Transaction<'static, DB>, _d: Dialect, c: &Change<'_>) -> Result<(), StoreError> {
+        let open = sqlx::query::<DB>("SELECT id FROM tasks WHERE instance_id = $1 AND status = 'open'")
+            .bind(c.id.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+        let closer = c.records.last().and_then(|r| r.by.clone());
+        for row in open {
+            let id: String = row.try_get("id")?;
+            if !c.tasks.iter().any(|t| t.id == id) {
+                sqlx::query::<DB>("UPDATE tasks SET status = 'done', closed_at = $1, closed_by = $2 WHERE id = $3")
+                    .bind(micros(c.now))
+                    .bind(closer.clone())
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        for t in &c.tasks {
+            sqlx::query::<DB>(
+                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12) \
+                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by",
+            )
+            .bind(t.id.clone())
+            .bind(t.instance_id.clone())
+            .bind(t.token)
+            .bind(t.process.clone())
+            .bind(t.step.clone())
+            .bind(t.title.clone())
+            .bind(t.role.clone())
+            .bind(t.kind.clone())
+            .bind(t.folio.clone())
+            .bind(t.due_at.map(micros))
+            .bind(t.claimed_by.clone())
+            .bind(micros(t.created_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows changed by a statement, whatever the backend's result type.
+fn sqlx_rows<R: RowsAffected>(r: R) -> u64 {
+    r.rows()
+}
+
+/// sqlx has no backend-neutral `rows_affected`; this is it.
+pub trait RowsAffected {
+    fn rows(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}

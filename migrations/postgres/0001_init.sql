@@ -1,0 +1,98 @@
+-- Trámite storage, PostgreSQL. Times are UTC microseconds since the epoch; JSON is TEXT.
+
+CREATE TABLE definitions (
+    process     TEXT    NOT NULL,
+    version     BIGINT NOT NULL,
+    hash        TEXT    NOT NULL,
+    bundle      TEXT    NOT NULL,           -- JSON: the process file and the forms it names
+    file        TEXT    NOT NULL,
+    deployed_at BIGINT NOT NULL,
+    PRIMARY KEY (process, version)
+);
+
+CREATE TABLE instances (
+    id              TEXT    PRIMARY KEY,
+    process         TEXT    NOT NULL,
+    version         BIGINT NOT NULL,
+    status          TEXT    NOT NULL,       -- running | ended | cancelled
+    outcome         TEXT,
+    folio           TEXT,
+    state           TEXT    NOT NULL,       -- JSON of the engine's Instance
+    seq             BIGINT NOT NULL,       -- events applied; optimistic concurrency
+    started_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    ended_at        BIGINT,
+    started_by      TEXT,
+    idempotency_key TEXT    UNIQUE
+);
+CREATE INDEX instances_process ON instances (process, started_at);
+
+CREATE TABLE events (
+    instance_id TEXT    NOT NULL REFERENCES instances (id),
+    seq         BIGINT NOT NULL,
+    at          BIGINT NOT NULL,
+    actor       TEXT,
+    kind        TEXT    NOT NULL,
+    body        TEXT    NOT NULL,           -- JSON of the engine's Record
+    PRIMARY KEY (instance_id, seq)
+);
+
+CREATE TABLE tasks (
+    id          TEXT    PRIMARY KEY,        -- <instance>.<token>
+    instance_id TEXT    NOT NULL REFERENCES instances (id),
+    token       BIGINT NOT NULL,
+    process     TEXT    NOT NULL,
+    step        TEXT    NOT NULL,
+    title       TEXT    NOT NULL,
+    role        TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,           -- task | approval
+    folio       TEXT,
+    status      TEXT    NOT NULL,           -- open | done
+    due_at      BIGINT,
+    claimed_by  TEXT,
+    created_at  BIGINT NOT NULL,
+    closed_at   BIGINT,
+    closed_by   TEXT
+);
+CREATE INDEX tasks_inbox ON tasks (status, role, due_at);
+CREATE INDEX tasks_instance ON tasks (instance_id);
+
+CREATE TABLE timers (
+    instance_id TEXT    NOT NULL REFERENCES instances (id),
+    timer       TEXT    NOT NULL,           -- JSON of the engine's TimerKey
+    due_at      BIGINT NOT NULL,
+    PRIMARY KEY (instance_id, timer)
+);
+CREATE INDEX timers_due ON timers (due_at);
+
+CREATE TABLE schedules (
+    process     TEXT    NOT NULL,
+    schedule    TEXT    NOT NULL,
+    next_run_at BIGINT NOT NULL,
+    PRIMARY KEY (process, schedule)
+);
+
+CREATE TABLE outbox (
+    id              BIGSERIAL PRIMARY KEY,
+    instance_id     TEXT,
+    kind            TEXT    NOT NULL,
+    recipient       TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    body            TEXT    NOT NULL,
+    created_at      BIGINT NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    sent_at         BIGINT,
+    last_error      TEXT
+);
+CREATE INDEX outbox_pending ON outbox (sent_at, next_attempt_at);
+
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    email         TEXT,
+    roles         TEXT    NOT NULL,         -- JSON array
+    admin         BOOLEAN NOT NULL DEFAULT FALSE,
+    token_hash    TEXT    UNIQUE,
+    password_hash TEXT,
+    created_at    BIGINT NOT NULL
+);
