@@ -50,6 +50,8 @@ CREATE TABLE tasks (
     status      TEXT    NOT NULL,           -- open | done
     due_at      INTEGER,
     claimed_by  TEXT,
+    sla_warn_at INTEGER,                     -- the instance's most urgent running SLA
+    sla_due_at  INTEGER,
     created_at  INTEGER NOT NULL,
     closed_at   INTEGER,
     closed_by   TEXT
@@ -64,6 +66,21 @@ CREATE TABLE timers (
     PRIMARY KEY (instance_id, timer)
 );
 CREATE INDEX timers_due ON timers (due_at);
+
+-- One row per SLA clock of an instance, kept in line with the state on every transition.
+CREATE TABLE slas (
+    instance_id TEXT    NOT NULL REFERENCES instances (id),
+    sla         TEXT    NOT NULL,
+    process     TEXT    NOT NULL,
+    title       TEXT    NOT NULL,
+    folio       TEXT,
+    started_at  INTEGER NOT NULL,
+    warn_at     INTEGER,
+    due_at      INTEGER NOT NULL,
+    stopped_at  INTEGER,
+    PRIMARY KEY (instance_id, sla)
+);
+CREATE INDEX slas_due ON slas (stopped_at, due_at);
 
 CREATE TABLE schedules (
     process     TEXT    NOT NULL,

@@ -13,7 +13,7 @@ use tramite_engine::calendar::Calendar;
 use tramite_engine::machine::{self, Actor, AlertKind, Command, CommandError, Event, Instance, Record};
 
 use crate::notify::Templates;
-use crate::store::{Change, NewMessage, Store, StoreError, StoredInstance, TaskRow, Tx};
+use crate::store::{Change, NewMessage, SlaRow, Store, StoreError, StoredInstance, TaskRow, Tx};
 pub use registry::{Bundle, Deployed, Registry};
 
 /// Why a request to the runtime failed; each maps to one HTTP status.
@@ -200,6 +200,7 @@ impl Runtime {
             records,
             tasks: task_rows(d, inst),
             timers: machine::timers(d.env(), inst),
+            slas: sla_rows(d, inst),
             outbox,
             idempotency_key: key,
             started_by,
@@ -259,8 +260,30 @@ pub fn local_time(t: Timestamp, cal: &Calendar) -> String {
     format!("{} ({})", z.strftime("%Y-%m-%d %H:%M"), cal.zone().iana_name().unwrap_or("UTC"))
 }
 
+/// The SLA clocks of an instance as report rows.
+pub fn sla_rows(d: &Deployed, inst: &Instance) -> Vec<SlaRow> {
+    inst.slas
+        .iter()
+        .map(|(id, run)| {
+            let def = d.process.sla(id);
+            SlaRow {
+                instance_id: inst.id.clone(),
+                sla: id.clone(),
+                process: d.process.id.clone(),
+                title: def.map(|s| s.title.clone()).unwrap_or_else(|| id.clone()),
+                folio: folio(inst),
+                started_at: run.clock.started,
+                warn_at: def.and_then(|s| s.warn).map(|w| run.clock.warn_at(&d.calendar, w)),
+                due_at: run.clock.due(&d.calendar),
+                stopped_at: run.clock.stopped,
+            }
+        })
+        .collect()
+}
+
 /// The open tasks of an instance as inbox rows.
 pub fn task_rows(d: &Deployed, inst: &Instance) -> Vec<TaskRow> {
+    let urgent = sla_rows(d, inst).into_iter().filter(|s| s.stopped_at.is_none()).min_by_key(|s| s.due_at);
     inst.tasks()
         .map(|(tok, task)| {
             let step = d.process.step(&tok.step);
@@ -277,6 +300,8 @@ pub fn task_rows(d: &Deployed, inst: &Instance) -> Vec<TaskRow> {
                 status: "open".into(),
                 due_at: task.due,
                 claimed_by: task.claimed_by.clone(),
+                sla_warn_at: urgent.as_ref().and_then(|s| s.warn_at),
+                sla_due_at: urgent.as_ref().map(|s| s.due_at),
                 created_at: tok.entered_at,
             }
         })

@@ -8,6 +8,7 @@
 mod repo;
 
 use jiff::Timestamp;
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -77,7 +78,32 @@ pub struct TaskRow {
     pub status: String,
     pub due_at: Option<Timestamp>,
     pub claimed_by: Option<String>,
+    /// Warning and due instants of the instance's most urgent running SLA.
+    pub sla_warn_at: Option<Timestamp>,
+    pub sla_due_at: Option<Timestamp>,
     pub created_at: Timestamp,
+}
+
+/// One SLA clock of an instance.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SlaRow {
+    pub instance_id: String,
+    pub sla: String,
+    pub process: String,
+    pub title: String,
+    pub folio: Option<String>,
+    pub started_at: Timestamp,
+    pub warn_at: Option<Timestamp>,
+    pub due_at: Timestamp,
+    pub stopped_at: Option<Timestamp>,
+}
+
+/// SLA standing, as filtered in queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    Ok,
+    Warning,
+    Breached,
 }
 
 /// A message waiting in the outbox.
@@ -119,6 +145,7 @@ pub struct Change<'a> {
     pub records: &'a [Record],
     pub tasks: Vec<TaskRow>,
     pub timers: Vec<(Timestamp, TimerKey)>,
+    pub slas: Vec<SlaRow>,
     pub outbox: Vec<NewMessage>,
     pub idempotency_key: Option<&'a str>,
     pub started_by: Option<&'a str>,
@@ -133,6 +160,9 @@ pub struct InboxQuery {
     pub roles: Option<Vec<String>>,
     pub process: Option<String>,
     pub due_before: Option<Timestamp>,
+    /// SLA standing at `now`.
+    pub sla: Option<SlaFilter>,
+    pub now: Timestamp,
     pub limit: i64,
 }
 
@@ -249,6 +279,11 @@ impl Store {
 
     pub async fn inbox(&self, q: &InboxQuery) -> Result<Vec<TaskRow>, StoreError> {
         dispatch!(self, r => r.inbox(q).await)
+    }
+
+    /// Running SLA clocks in a standing at `now` (admin report), most urgent first.
+    pub async fn sla_report(&self, state: Option<SlaFilter>, now: Timestamp, limit: i64) -> Result<Vec<SlaRow>, StoreError> {
+        dispatch!(self, r => r.sla_report(state, now, limit).await)
     }
 
     pub async fn running_instances(&self, limit: i64) -> Result<Vec<StoredInstance>, StoreError> {

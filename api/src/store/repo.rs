@@ -7,7 +7,10 @@ use jiff::Timestamp;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Postgres, Row, Sqlite, Transaction, Type};
 use tramite_engine::machine::{Instance, Record, Status, TimerKey};
 
-use super::{from_micros, micros, Change, DefinitionRow, InboxQuery, NewMessage, OutboxRow, StoreError, StoredInstance, TaskRow, UserRow};
+use super::{
+    from_micros, micros, Change, DefinitionRow, InboxQuery, NewMessage, OutboxRow, SlaFilter, SlaRow, StoreError, StoredInstance, TaskRow,
+    UserRow,
+};
 
 /// What differs between the backends.
 #[derive(Debug, Clone, Copy)]
@@ -227,12 +230,14 @@ where
             status: r.try_get("status")?,
             due_at: r.try_get::<Option<i64>, _>("due_at")?.map(from_micros),
             claimed_by: r.try_get("claimed_by")?,
+            sla_warn_at: r.try_get::<Option<i64>, _>("sla_warn_at")?.map(from_micros),
+            sla_due_at: r.try_get::<Option<i64>, _>("sla_due_at")?.map(from_micros),
             created_at: from_micros(r.try_get("created_at")?),
         })
     }
 
     const TASK_COLUMNS: &'static str =
-        "id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, created_at";
+        "id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, sla_warn_at, sla_due_at, created_at";
 
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
         let sql = format!("SELECT {} FROM tasks WHERE id = $1", Self::TASK_COLUMNS);
@@ -262,6 +267,9 @@ where
         if q.due_before.is_some() {
             sql.push_str(&format!(" AND due_at IS NOT NULL AND due_at < {}", next()));
         }
+        if let Some(f) = q.sla {
+            sql.push_str(&sla_condition(f, "sla_warn_at", "sla_due_at", &next(), &next()));
+        }
         sql.push_str(&format!(" ORDER BY CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, created_at LIMIT {}", next()));
         let mut query = sqlx::query::<DB>(&sql);
         for r in q.roles.iter().flatten() {
@@ -273,9 +281,41 @@ where
         if let Some(t) = q.due_before {
             query = query.bind(micros(t));
         }
+        if q.sla.is_some() {
+            query = query.bind(micros(q.now)).bind(micros(q.now));
+        }
         query = query.bind(q.limit);
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(Self::task_row).collect()
+    }
+
+    /// Running SLA clocks in a standing at `now`, most urgent first.
+    pub async fn sla_report(&self, state: Option<SlaFilter>, now: Timestamp, limit: i64) -> Result<Vec<SlaRow>, StoreError> {
+        let mut sql = "SELECT instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at FROM slas WHERE stopped_at IS NULL".to_string();
+        if let Some(f) = state {
+            sql.push_str(&sla_condition(f, "warn_at", "due_at", "$1", "$2"));
+        }
+        sql.push_str(if state.is_some() { " ORDER BY due_at LIMIT $3" } else { " ORDER BY due_at LIMIT $1" });
+        let mut query = sqlx::query::<DB>(&sql);
+        if state.is_some() {
+            query = query.bind(micros(now)).bind(micros(now));
+        }
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SlaRow {
+                    instance_id: r.try_get("instance_id")?,
+                    sla: r.try_get("sla")?,
+                    process: r.try_get("process")?,
+                    title: r.try_get("title")?,
+                    folio: r.try_get("folio")?,
+                    started_at: from_micros(r.try_get("started_at")?),
+                    warn_at: r.try_get::<Option<i64>, _>("warn_at")?.map(from_micros),
+                    due_at: from_micros(r.try_get("due_at")?),
+                    stopped_at: r.try_get::<Option<i64>, _>("stopped_at")?.map(from_micros),
+                })
+            })
+            .collect()
     }
 
     /// Timers due at or before `now`, soonest first.
@@ -485,6 +525,23 @@ where
                 .execute(&mut **tx)
                 .await?;
         }
+        sqlx::query::<DB>("DELETE FROM slas WHERE instance_id = $1").bind(c.id.to_string()).execute(&mut **tx).await?;
+        for s in &c.slas {
+            sqlx::query::<DB>(
+                "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(s.instance_id.clone())
+            .bind(s.sla.clone())
+            .bind(s.process.clone())
+            .bind(s.title.clone())
+            .bind(s.folio.clone())
+            .bind(micros(s.started_at))
+            .bind(s.warn_at.map(micros))
+            .bind(micros(s.due_at))
+            .bind(s.stopped_at.map(micros))
+            .execute(&mut **tx)
+            .await?;
+        }
         for m in &c.outbox {
             Self::enqueue(tx, d, m, c.now).await?;
         }
@@ -510,9 +567,10 @@ where
         }
         for t in &c.tasks {
             sqlx::query::<DB>(
-                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12) \
-                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by",
+                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, sla_warn_at, sla_due_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14) \
+                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
+                 sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at",
             )
             .bind(t.id.clone())
             .bind(t.instance_id.clone())
@@ -525,11 +583,22 @@ where
             .bind(t.folio.clone())
             .bind(t.due_at.map(micros))
             .bind(t.claimed_by.clone())
+            .bind(t.sla_warn_at.map(micros))
+            .bind(t.sla_due_at.map(micros))
             .bind(micros(t.created_at))
             .execute(&mut **tx)
             .await?;
         }
         Ok(())
+    }
+}
+
+/// The SQL condition for an SLA standing at `now` (bound twice, as `$a` and `$b`).
+fn sla_condition(f: SlaFilter, warn: &str, due: &str, a: &str, b: &str) -> String {
+    match f {
+        SlaFilter::Breached => format!(" AND {due} IS NOT NULL AND {due} <= {a} AND {due} <= {b}"),
+        SlaFilter::Warning => format!(" AND {due} IS NOT NULL AND {due} > {a} AND {warn} IS NOT NULL AND {warn} <= {b}"),
+        SlaFilter::Ok => format!(" AND ({due} IS NULL OR ({due} > {a} AND ({warn} IS NULL OR {warn} > {b})))"),
     }
 }
 
