@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod files;
+pub mod http;
 pub mod notify;
 pub mod runtime;
 pub mod store;

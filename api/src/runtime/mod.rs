@@ -1,7 +1,10 @@
 //! The running engine: the pure machine applied to stored instances, one transaction per
 //! transition, with timers, tasks and outbox kept in line with the state.
 
+mod deploy;
 pub mod registry;
+
+pub use deploy::Deployment;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -74,6 +77,8 @@ pub struct Runtime {
     pub registry: RwLock<Registry>,
     pub calendars: RwLock<BTreeMap<String, Calendar>>,
     pub templates: Templates,
+    /// The form files deployments are checked against.
+    pub form_sources: RwLock<Vec<tramite_engine::definition::SourceFile>>,
     /// Woken when new timers or messages are written.
     pub timers_changed: Arc<Notify>,
     pub outbox_changed: Arc<Notify>,
@@ -87,6 +92,19 @@ pub fn new_id() -> String {
 }
 
 impl Runtime {
+    /// A runtime over a store, with no definitions loaded yet.
+    pub fn new(store: Store, templates: Templates) -> Runtime {
+        Runtime {
+            store,
+            registry: RwLock::new(Registry::default()),
+            calendars: RwLock::new(BTreeMap::new()),
+            templates,
+            form_sources: RwLock::new(Vec::new()),
+            timers_changed: Arc::new(Notify::new()),
+            outbox_changed: Arc::new(Notify::new()),
+        }
+    }
+
     pub fn deployed(&self, process: &str, version: Option<i64>) -> Option<Arc<Deployed>> {
         let reg = self.registry.read().ok()?;
         match version {

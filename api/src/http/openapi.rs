@@ -1,0 +1,134 @@
+//! `GET /api/openapi.json`: the OpenAPI 3 description of the REST API. A test walks the
+//! router's routes and this document so neither can gain a path the other lacks.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::runtime::Runtime;
+
+pub fn router() -> Router<Arc<Runtime>> {
+    Router::new().route("/api/openapi.json", get(|| async { Json(document()) }))
+}
+
+fn op(summary: &str, ok: &str, body: Option<Value>, errors: &[&str]) -> Value {
+    let mut responses = serde_json::Map::new();
+    responses.insert(ok.to_string(), json!({ "description": "success", "content": { "application/json": { "schema": { "type": "object" } } } }));
+    for e in errors {
+        responses.insert(e.to_string(), json!({ "$ref": format!("#/components/responses/E{e}") }));
+    }
+    let mut o = json!({ "summary": summary, "responses": responses, "security": [{ "bearer": [] }] });
+    if let Some(b) = body {
+        o["requestBody"] = b;
+    }
+    o
+}
+
+fn json_body(schema: Value) -> Option<Value> {
+    Some(json!({ "required": true, "content": { "application/json": { "schema": schema } } }))
+}
+
+fn path_param(name: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
+}
+
+/// Paths (in axum's `{param}` syntax, which is also OpenAPI's) and their operations.
+pub fn document() -> Value {
+    let data = json!({ "type": "object", "properties": { "data": { "type": "object" } } });
+    let decision = json!({
+        "type": "object",
+        "properties": {
+            "data": { "type": "object" },
+            "decision": { "enum": ["approve", "reject"] },
+            "comment": { "type": "string", "description": "required when rejecting" }
+        }
+    });
+    let error = json!({
+        "type": "object", "required": ["error"],
+        "properties": { "error": { "type": "object", "required": ["code", "message"],
+            "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "details": {} } } }
+    });
+    let mut responses = serde_json::Map::new();
+    for (code, text) in [("400", "bad request"), ("401", "no or unknown token"), ("403", "not allowed for your roles"), ("404", "not found"), ("409", "conflict: the task or instance changed"), ("422", "invalid data or definition; `details` names each field or file:line:column")] {
+        responses.insert(format!("E{code}"), json!({ "description": text, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "Trámite API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Processes, instances, task inboxes and SLA health. Authenticate with `Authorization: Bearer <token>` (`tramite user add`)." },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": { "Error": error },
+            "responses": responses
+        },
+        "paths": {
+            "/api/processes": {
+                "get": op("Deployed processes, latest versions", "200", None, &["401"]),
+                "post": op("Deploy a process file (YAML body) as a new version", "201",
+                    Some(json!({ "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } })), &["401", "403", "422"])
+            },
+            "/api/processes/{process}": {
+                "parameters": [path_param("process")],
+                "get": op("A process: versions, roles, steps, SLAs, schedules", "200", None, &["401", "404"])
+            },
+            "/api/processes/{process}/instances": {
+                "parameters": [path_param("process"),
+                    { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string" },
+                      "description": "a retry with the same key returns the first instance (200) instead of starting another" }],
+                "post": op("Start an instance with its start form data", "201", json_body(data.clone()), &["401", "403", "404", "422"])
+            },
+            "/api/instances/{id}": {
+                "parameters": [path_param("id")],
+                "get": op("An instance: status, active steps, data, tasks, SLA states", "200", None, &["401", "403", "404"])
+            },
+            "/api/instances/{id}/history": {
+                "parameters": [path_param("id")],
+                "get": op("The instance's events (who, when, what)", "200", None, &["401", "403", "404"])
+            },
+            "/api/instances/{id}/cancel": {
+                "parameters": [path_param("id")],
+                "post": op("Cancel an instance (admin)", "200", json_body(json!({ "type": "object", "properties": { "reason": { "type": "string" } } })), &["401", "403", "404", "409"])
+            },
+            "/api/inbox": {
+                "get": {
+                    "summary": "Open tasks of the caller's roles, soonest due first",
+                    "parameters": [
+                        { "name": "process", "in": "query", "schema": { "type": "string" } },
+                        { "name": "due_before", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                        { "name": "sla", "in": "query", "schema": { "enum": ["ok", "warning", "breached"] } },
+                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
+                    ],
+                    "security": [{ "bearer": [] }],
+                    "responses": { "200": { "description": "tasks" }, "400": { "$ref": "#/components/responses/E400" }, "401": { "$ref": "#/components/responses/E401" } }
+                }
+            },
+            "/api/tasks/{id}": {
+                "parameters": [path_param("id")],
+                "get": op("A task", "200", None, &["401", "403", "404"])
+            },
+            "/api/tasks/{id}/claim": {
+                "parameters": [path_param("id")],
+                "post": op("Take a task for yourself", "200", None, &["401", "403", "404", "409"])
+            },
+            "/api/tasks/{id}/unclaim": {
+                "parameters": [path_param("id")],
+                "post": op("Give a claimed task back to its role", "200", None, &["401", "403", "404", "409"])
+            },
+            "/api/tasks/{id}/complete": {
+                "parameters": [path_param("id")],
+                "post": op("Complete a task with its form data, or decide an approval", "200", json_body(decision), &["400", "401", "403", "404", "409", "422"])
+            },
+            "/api/sla": {
+                "get": {
+                    "summary": "Running SLA clocks by standing (admin)",
+                    "parameters": [{ "name": "state", "in": "query", "schema": { "enum": ["ok", "warning", "breached"] } }],
+                    "security": [{ "bearer": [] }],
+                    "responses": { "200": { "description": "SLA rows" }, "403": { "$ref": "#/components/responses/E403" } }
+                }
+            },
+            "/api/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3" } } } }
+        }
+    })
+}
