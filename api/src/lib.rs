@@ -6,4 +6,5 @@ pub mod files;
 pub mod http;
 pub mod notify;
 pub mod runtime;
+pub mod scheduler;
 pub mod store;

@@ -2,7 +2,9 @@
 
 pub mod calendar;
 mod check;
+pub mod serve;
 mod test;
+pub mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +41,11 @@ pub enum Cmd {
     /// Business calendars: holidays of a year, deadlines, business time between two instants.
     #[command(subcommand)]
     Calendar(calendar::CalendarCmd),
+    /// Run the engine: HTTP API, scheduler, e-mail outbox, file watch.
+    Serve(serve::ServeArgs),
+    /// Manage users and their API tokens.
+    #[command(subcommand)]
+    User(user::UserCmd),
     /// Print the JSON Schema of the definition formats.
     Schema {
         #[arg(value_enum, default_value = "all")]
@@ -64,6 +71,8 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Cmd::Check { paths } => check::run(&default_paths(paths, &["processes", "forms", "calendars"])),
         Cmd::Test { paths } => test::run(&default_paths(paths, &["processes"])),
+        Cmd::Serve(args) => block_on(serve::run(args)),
+        Cmd::User(cmd) => block_on(user::run(cmd)),
         Cmd::Calendar(cmd) => calendar::run(cmd, std::path::Path::new("calendars")),
         Cmd::Diagram { file, format } => check::diagram(&file, format),
         Cmd::Schema { which } => {
@@ -75,6 +84,16 @@ pub fn main(cli: Cli) -> ExitCode {
             };
             println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
         }
     }
 }

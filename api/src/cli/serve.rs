@@ -1,0 +1,147 @@
+//! `tramite serve`: deploy the definitions, run the HTTP API, the scheduler, the outbox worker
+//! and (unless `--no-watch`) redeploy files when they change.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::notify::{self, Templates, Transport};
+use crate::runtime::{Deployment, Runtime};
+use crate::store::Store;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// `sqlite://FILE` (created when missing) or `postgres://…`.
+    #[arg(long, env = "TRAMITE_DATABASE", default_value = "sqlite://tramite.db")]
+    pub database: String,
+    /// Folder of process definitions; `forms/` and `calendars/` beside it are read too.
+    #[arg(long, default_value = "processes")]
+    pub processes: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Send e-mail through this SMTP relay (`smtp://host:port`); otherwise write `.eml` files.
+    #[arg(long, env = "TRAMITE_SMTP")]
+    pub smtp: Option<String>,
+    /// Folder for `.eml` files when no SMTP relay is given.
+    #[arg(long, default_value = "outbox")]
+    pub outbox: PathBuf,
+    #[arg(long, default_value = "tramite@localhost")]
+    pub mail_from: String,
+    /// Folder of e-mail templates overriding the shipped ones.
+    #[arg(long, default_value = "templates")]
+    pub templates: PathBuf,
+    /// Do not watch the definition folders for changes.
+    #[arg(long)]
+    pub no_watch: bool,
+}
+
+/// The folders a definition tree is read from.
+pub fn tree(processes: &Path) -> Vec<PathBuf> {
+    vec![processes.to_path_buf()]
+}
+
+pub async fn open_runtime(database: &str, templates: &Path) -> Result<Runtime, String> {
+    let store = Store::open(database).await.map_err(|e| format!("database {database}: {e}"))?;
+    let templates = Templates::load(Some(templates))?;
+    let rt = Runtime::new(store, templates);
+    rt.load_versions().await.map_err(|e| e.to_string())?;
+    Ok(rt)
+}
+
+fn report(d: &Deployment) {
+    for text in &d.rendered {
+        tracing::error!("definition refused:\n{text}");
+    }
+    for (p, v) in &d.deployed {
+        tracing::info!(process = %p, version = v, "deployed");
+    }
+}
+
+pub async fn run(args: ServeArgs) -> ExitCode {
+    let rt = match open_runtime(&args.database, &args.templates).await {
+        Ok(rt) => Arc::new(rt),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.deploy_paths(&tree(&args.processes)).await {
+        Ok(d) => report(&d),
+        Err(e) => {
+            eprintln!("error: deploying {}: {e}", args.processes.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let transport = match Transport::from_url(args.smtp.as_deref(), &args.outbox) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tokio::spawn(crate::scheduler::run(rt.clone()));
+    tokio::spawn(notify::run_worker(rt.store.clone(), transport, args.mail_from.clone(), rt.outbox_changed.clone()));
+    if !args.no_watch {
+        tokio::spawn(watch(rt.clone(), args.processes.clone()));
+    }
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(%addr, database = rt.store.backend(), "Trámite is serving");
+    println!("listening on http://{addr}");
+    let app = crate::http::app(rt.clone());
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown()).await {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Redeploys the tree when a file under it (or the forms and calendars beside it) changes.
+async fn watch(rt: Arc<Runtime>, processes: PathBuf) {
+    use notify::{RecursiveMode, Watcher};
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if ev.is_ok() {
+            let _ = tx.send(());
+        }
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch definition files; restart to deploy changes");
+            return;
+        }
+    };
+    let root = processes.canonicalize().unwrap_or(processes.clone());
+    let mut dirs = vec![root.clone()];
+    if let Some(parent) = root.parent() {
+        dirs.extend(["forms", "calendars"].iter().map(|d| parent.join(d)).filter(|d| d.is_dir()));
+    }
+    for d in &dirs {
+        if let Err(e) = watcher.watch(d, RecursiveMode::Recursive) {
+            tracing::warn!(dir = %d.display(), error = %e, "cannot watch");
+        }
+    }
+    while rx.recv().await.is_some() {
+        // Editors write in bursts: wait for the burst to end, then deploy once.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        while rx.try_recv().is_ok() {}
+        match rt.deploy_paths(&tree(&processes)).await {
+            Ok(d) => report(&d),
+            Err(e) => tracing::error!(error = %e, "redeploy failed"),
+        }
+    }
+}

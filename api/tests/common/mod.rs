@@ -1,0 +1,225 @@
+//! Harness for end-to-end tests: the real `tramite` binary on a loopback port, over SQLite or
+//! a real PostgreSQL server, and a real SMTP sink (Python aiosmtpd) when a test needs e-mail.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tramite");
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A scratch folder under `target/`, unique per test.
+pub fn scratch(name: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = repo().join("target").join("e2e").join(format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database URL: a new SQLite file, or a new database on the PostgreSQL server named by
+/// `TRAMITE_TEST_POSTGRES` (an admin URL; `scripts/test` starts the server and sets it).
+pub fn database(db: &Db, dir: &Path) -> Option<String> {
+    match db {
+        Db::Sqlite => Some(format!("sqlite://{}", dir.join("tramite.db").display())),
+        Db::Postgres => {
+            let Ok(admin) = std::env::var("TRAMITE_TEST_POSTGRES") else {
+                assert!(std::env::var("CI").is_err(), "CI must provide TRAMITE_TEST_POSTGRES (scripts/test starts PostgreSQL)");
+                eprintln!("NOTICE: TRAMITE_TEST_POSTGRES is not set; run scripts/test for the PostgreSQL tests");
+                return None;
+            };
+            let name = format!("t_{}", dir.file_name().unwrap().to_string_lossy().replace('-', "_"));
+            let out = Command::new("psql").args([&admin, "-v", "ON_ERROR_STOP=1", "-qc", &format!("CREATE DATABASE {name}")]).output().unwrap();
+            assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+            Some(format!("{base}/{name}"))
+        }
+    }
+}
+
+/// Creates a user and returns their token.
+pub fn add_user(db: &str, name: &str, roles: &[&str], email: Option<&str>, admin: bool) -> String {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["user", "add", name, "--database", db]);
+    for r in roles {
+        cmd.args(["--role", r]);
+    }
+    if let Some(e) = email {
+        cmd.args(["--email", e]);
+    }
+    if admin {
+        cmd.arg("--admin");
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A running `tramite serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub db: String,
+    pub dir: PathBuf,
+}
+
+impl Server {
+    pub fn start(db: &str, dir: &Path, smtp: Option<&str>) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--database", db, "--listen", "127.0.0.1:0", "--no-watch"])
+            .arg("--processes")
+            .arg(repo().join("processes"))
+            .arg("--outbox")
+            .arg(dir.join("outbox"))
+            .arg("--templates")
+            .arg(repo().join("templates"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(dir.join(format!("server-{}.log", std::process::id()))).unwrap()));
+        if let Some(s) = smtp {
+            cmd.args(["--smtp", s]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("server did not start: {line:?}; see {}", dir.display())).to_string();
+        Server { child, base, db: db.to_string(), dir: dir.to_path_buf() }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A small blocking JSON client.
+pub struct Api {
+    pub base: String,
+    pub token: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Api {
+    pub fn new(base: &str, token: &str) -> Api {
+        Api { base: base.to_string(), token: token.to_string(), http: reqwest::blocking::Client::new() }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().unwrap();
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.post_with(path, body, None)
+    }
+
+    pub fn post_with(&self, path: &str, body: Value, key: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let r = req.send().unwrap();
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    }
+}
+
+/// Polls `f` until it returns `Some`, for at most `secs` seconds.
+pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < end, "condition not reached within {secs} s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A real SMTP server on loopback (aiosmtpd) writing each message to a maildir.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub maildir: PathBuf,
+}
+
+impl SmtpSink {
+    pub fn start(dir: &Path) -> SmtpSink {
+        let port = free_port();
+        let maildir = dir.join("maildir");
+        let mut child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (scripts/test installs it)");
+        let ready = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        if !ready {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("aiosmtpd did not start: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        SmtpSink { child, port, maildir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The raw text of every message received so far.
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
+                for e in entries.flatten() {
+                    out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Start data for a C.4.5 e-mail received at `received`.
+pub fn correo(folio: &str, received: &str) -> Value {
+    json!({ "data": {
+        "folio": folio, "fecha_recepcion": received, "nombre_contacto": "Juana Pérez",
+        "correo": "juana@example.org", "pregunta": "¿Cómo me certifico?"
+    }})
+}

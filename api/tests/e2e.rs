@@ -1,0 +1,223 @@
+//! End-to-end: the real binary over HTTP on loopback, on SQLite and on PostgreSQL, driving
+//! C.4.5 (reply to an e-mail within two business days).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use jiff::{Timestamp, ToSpan};
+use serde_json::{json, Value};
+use tramite_engine::calendar::{builtin, Duration, Unit};
+use tramite_engine::machine::{Event, Instance, Record};
+
+const C45: &str = "/api/processes/conocer.c45-correos/instances";
+
+struct World {
+    server: Server,
+    ana: Api,
+    rosa: Api,
+    admin: Api,
+}
+
+fn world(db: &Db, name: &str, smtp: Option<&str>) -> Option<World> {
+    let dir = scratch(name);
+    let url = database(db, &dir)?;
+    let ana = add_user(&url, "ana", &["operador"], Some("ana@example.org"), false);
+    let rosa = add_user(&url, "rosa", &["responsable_canales"], Some("rosa@example.org"), false);
+    let admin = add_user(&url, "admin", &[], None, true);
+    let server = Server::start(&url, &dir, smtp);
+    let base = server.base.clone();
+    Some(World { server, ana: Api::new(&base, &ana), rosa: Api::new(&base, &rosa), admin: Api::new(&base, &admin) })
+}
+
+fn now_local() -> String {
+    Timestamp::now().checked_sub(1.minute()).unwrap().to_string()
+}
+
+fn task_at<'a>(inst: &'a Value, step: &str) -> &'a str {
+    inst["tasks"].as_array().unwrap().iter().find(|t| t["step"] == step).unwrap_or_else(|| panic!("no task at {step}: {inst}"))["id"]
+        .as_str()
+        .unwrap()
+}
+
+fn c45_flow(db: Db) {
+    let Some(w) = world(&db, "c45-flow", None) else { return };
+    let (status, inst) = w.ana.post(C45, correo("COR-1", &now_local()));
+    assert_eq!(status, 201, "{inst}");
+    assert_eq!(inst["active_steps"], json!(["determinar_tipo"]));
+    let task = task_at(&inst, "determinar_tipo").to_string();
+
+    // The operator's inbox has it; the channel manager's does not, and may not touch it.
+    let (_, inbox) = w.ana.get("/api/inbox");
+    assert!(inbox["tasks"].as_array().unwrap().iter().any(|t| t["id"] == task.as_str() && t["folio"] == "COR-1"), "{inbox}");
+    let (_, other) = w.rosa.get("/api/inbox");
+    assert!(other["tasks"].as_array().unwrap().iter().all(|t| t["id"] != task.as_str()));
+    let (status, body) = w.rosa.post(&format!("/api/tasks/{task}/complete"), json!({ "data": {} }));
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "forbidden");
+
+    let (status, _) = w.ana.post(&format!("/api/tasks/{task}/claim"), json!({}));
+    assert_eq!(status, 200);
+
+    // A form error: 422 naming each field, nothing changes.
+    let (status, body) = w.ana.post(&format!("/api/tasks/{task}/complete"), json!({ "data": { "tipo": "chisme", "tema": "x" } }));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_data");
+    assert_eq!(body["error"]["details"]["fields"]["tipo"]["code"], "choice");
+    assert_eq!(body["error"]["details"]["fields"]["atencion_inmediata"]["code"], "required");
+
+    let (status, inst) = w.ana.post(&format!("/api/tasks/{task}/complete"), json!({ "data": { "tipo": "informacion", "tema": "Certificación", "atencion_inmediata": true } }));
+    assert_eq!(status, 200, "{inst}");
+    assert_eq!(inst["active_steps"], json!(["responder"]));
+    let reply = task_at(&inst, "responder").to_string();
+    let (status, inst) = w.ana.post(&format!("/api/tasks/{reply}/complete"), json!({ "data": { "respuesta": "Consulte el RENEC." } }));
+    assert_eq!(status, 200, "{inst}");
+    assert_eq!(inst["status"], "ended");
+    assert_eq!(inst["outcome"], "respondido");
+    assert_eq!(inst["slas"][0]["id"], "respuesta");
+    assert_eq!(inst["slas"][0]["state"], "met");
+
+    // Completing it again: the task is done.
+    let (status, _) = w.ana.post(&format!("/api/tasks/{reply}/complete"), json!({ "data": { "respuesta": "otra" } }));
+    assert_eq!(status, 409);
+
+    let id = inst["id"].as_str().unwrap();
+    let (status, hist) = w.ana.get(&format!("/api/instances/{id}/history"));
+    assert_eq!(status, 200);
+    let kinds: Vec<&str> = hist["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(kinds.iter().filter(|k| **k == "completed").count(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"sla_stopped") && kinds.last() == Some(&"ended"), "{kinds:?}");
+    assert!(hist["events"].as_array().unwrap().iter().any(|e| e["type"] == "claimed" && e["by"] == "ana"));
+
+    let (status, _) = w.rosa.get("/api/sla?state=breached");
+    assert_eq!(status, 403, "the SLA report is for admins");
+    let (status, spec) = w.admin.get("/api/openapi.json");
+    assert_eq!(status, 200);
+    assert!(spec["paths"]["/api/tasks/{id}/complete"]["post"].is_object());
+}
+
+fn five_business_days_ago() -> String {
+    let mx = builtin("mx").unwrap();
+    let t = mx.sub(Timestamp::now(), Duration::new(5, Unit::BusinessDays));
+    t.to_zoned(mx.zone().clone()).to_string().split('[').next().unwrap().to_string()
+}
+
+fn breach_mail(db: Db) {
+    let dir = scratch("smtp");
+    let sink = SmtpSink::start(&dir);
+    let Some(w) = world(&db, "c45-breach", Some(&sink.url())) else { return };
+    let (status, inst) = w.ana.post(C45, correo("COR-777", &five_business_days_ago()));
+    assert_eq!(status, 201, "{inst}");
+    let id = inst["id"].as_str().unwrap().to_string();
+    let mail = eventually(20, || sink.messages().into_iter().find(|m| m.contains("rosa@example.org") && m.contains("Incumplimiento")));
+    assert!(mail.contains("COR-777"), "{mail}");
+    let (_, inst) = w.admin.get(&format!("/api/instances/{id}"));
+    assert_eq!(inst["slas"][0]["state"], "breached");
+    let (_, report) = w.admin.get("/api/sla?state=breached");
+    assert!(report["slas"].as_array().unwrap().iter().any(|s| s["instance_id"] == id.as_str() && s["folio"] == "COR-777"), "{report}");
+    let (_, inbox) = w.ana.get("/api/inbox?sla=breached");
+    assert!(inbox["tasks"].as_array().unwrap().iter().any(|t| t["folio"] == "COR-777"), "{inbox}");
+    let (_, inbox) = w.ana.get("/api/inbox?sla=ok");
+    assert!(inbox["tasks"].as_array().unwrap().iter().all(|t| t["folio"] != "COR-777"), "{inbox}");
+}
+
+fn concurrent_completions(db: Db) {
+    let Some(w) = world(&db, "race", None) else { return };
+    let (_, inst) = w.ana.post(C45, correo("COR-2", &now_local()));
+    let task = task_at(&inst, "determinar_tipo").to_string();
+    let body = json!({ "data": { "tipo": "queja", "tema": "Trato", "atencion_inmediata": false } });
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2).map(|_| s.spawn(|| Api::new(&w.ana.base, &w.ana.token).post(&format!("/api/tasks/{task}/complete"), body.clone()).0)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec![200, 409], "{statuses:?}");
+    let id = inst["id"].as_str().unwrap();
+    let (_, hist) = w.ana.get(&format!("/api/instances/{id}/history"));
+    assert_eq!(hist["events"].as_array().unwrap().iter().filter(|e| e["type"] == "completed").count(), 1);
+}
+
+fn idempotent_start(db: Db) {
+    let Some(w) = world(&db, "idem", None) else { return };
+    let body = correo("COR-3", &now_local());
+    let (s1, a) = w.ana.post_with(C45, body.clone(), Some("correo-COR-3"));
+    let (s2, b) = w.ana.post_with(C45, body.clone(), Some("correo-COR-3"));
+    assert_eq!((s1, s2), (201, 200));
+    assert_eq!(a["id"], b["id"]);
+    let (_, inbox) = w.ana.get("/api/inbox");
+    assert_eq!(inbox["tasks"].as_array().unwrap().iter().filter(|t| t["folio"] == "COR-3").count(), 1);
+    let (s3, c) = w.ana.post_with(C45, body, Some("correo-COR-3b"));
+    assert_eq!(s3, 201);
+    assert_ne!(a["id"], c["id"]);
+}
+
+/// Checks an instance's stored history: contiguous, replaying to the state the API reports.
+fn check_history(api: &Api, id: &str) -> Vec<Record> {
+    let (status, hist) = api.get(&format!("/api/instances/{id}/history"));
+    assert_eq!(status, 200);
+    let records: Vec<Record> = serde_json::from_value(hist["events"].clone()).unwrap();
+    let replayed = Instance::replay(id, &records);
+    let (_, view) = api.get(&format!("/api/instances/{id}"));
+    assert_eq!(json!(replayed.active_steps()), view["active_steps"], "{id}");
+    let mut seen = BTreeMap::new();
+    for r in &records {
+        if let Event::Completed { token, .. } = &r.event {
+            assert!(seen.insert(*token, ()).is_none(), "token {token} completed twice in {id}");
+        }
+    }
+    records
+}
+
+fn kill_during_load(db: Db) {
+    let Some(mut w) = world(&db, "kill9", None) else { return };
+    let base = w.server.base.clone();
+    let token = w.ana.token.clone();
+    // Load: start instances and complete their first task until the server dies.
+    let acknowledged: Vec<(String, u64)> = std::thread::scope(|s| {
+        let load = s.spawn(|| {
+            let api = Api::new(&base, &token);
+            let mut acked = Vec::new();
+            for i in 0..10_000 {
+                let Ok((status, inst)) = std::panic::catch_unwind(|| api.post(C45, correo(&format!("K-{i}"), &now_local()))) else { break };
+                if status != 201 {
+                    break;
+                }
+                let task = task_at(&inst, "determinar_tipo").to_string();
+                let body = json!({ "data": { "tipo": "informacion", "tema": "t", "atencion_inmediata": true } });
+                let Ok((status, _)) = std::panic::catch_unwind(|| api.post(&format!("/api/tasks/{task}/complete"), body)) else { break };
+                if status == 200 {
+                    let (inst, tok) = task.rsplit_once('.').unwrap();
+                    acked.push((inst.to_string(), tok.parse().unwrap()));
+                }
+            }
+            acked
+        });
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        w.server.kill(); // SIGKILL
+        load.join().unwrap()
+    });
+    assert!(!acknowledged.is_empty(), "the load made no progress before the kill");
+    let server = Server::start(&w.server.db, &w.server.dir, None);
+    let admin = Api::new(&server.base, &w.admin.token);
+    for (id, token) in &acknowledged {
+        let records = check_history(&admin, id);
+        assert!(records.iter().any(|r| matches!(r.event, Event::Completed { token: t, .. } if t == *token)), "acknowledged completion lost in {id}");
+    }
+}
+
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(super::Db::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(super::Db::Postgres) })*
+        }
+    };
+}
+
+on_both!(c45_flow, breach_mail, concurrent_completions, idempotent_start, kill_during_load);
