@@ -182,13 +182,14 @@ fn kill_during_load(db: Db) {
             let api = Api::new(&base, &token);
             let mut acked = Vec::new();
             for i in 0..10_000 {
-                let Ok((status, inst)) = std::panic::catch_unwind(|| api.post(C45, correo(&format!("K-{i}"), &now_local()))) else { break };
+                let Some((status, inst)) = api.try_post(C45, correo(&format!("KL-{i}"), &now_local())) else { break };
                 if status != 201 {
+                    eprintln!("start refused: {status} {inst}");
                     break;
                 }
                 let task = task_at(&inst, "determinar_tipo").to_string();
                 let body = json!({ "data": { "tipo": "informacion", "tema": "t", "atencion_inmediata": true } });
-                let Ok((status, _)) = std::panic::catch_unwind(|| api.post(&format!("/api/tasks/{task}/complete"), body)) else { break };
+                let Some((status, _)) = api.try_post(&format!("/api/tasks/{task}/complete"), body) else { break };
                 if status == 200 {
                     let (inst, tok) = task.rsplit_once('.').unwrap();
                     acked.push((inst.to_string(), tok.parse().unwrap()));

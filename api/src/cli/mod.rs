@@ -1,5 +1,6 @@
 //! The `tramite` command line: `check`, `test`, `diagram`, `schema`, `calendar`.
 
+pub mod bench;
 pub mod calendar;
 mod check;
 pub mod serve;
@@ -46,6 +47,8 @@ pub enum Cmd {
     /// Manage users and their API tokens.
     #[command(subcommand)]
     User(user::UserCmd),
+    /// Measure task completions per second and their latency (engine, SQLite, PostgreSQL).
+    Bench(bench::BenchArgs),
     /// Print the JSON Schema of the definition formats.
     Schema {
         #[arg(value_enum, default_value = "all")]
@@ -71,6 +74,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Cmd::Check { paths } => check::run(&default_paths(paths, &["processes", "forms", "calendars"])),
         Cmd::Test { paths } => test::run(&default_paths(paths, &["processes"])),
+        Cmd::Bench(args) => block_on(bench::run(args)),
         Cmd::Serve(args) => block_on(serve::run(args)),
         Cmd::User(cmd) => block_on(user::run(cmd)),
         Cmd::Calendar(cmd) => calendar::run(cmd, std::path::Path::new("calendars")),

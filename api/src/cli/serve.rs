@@ -112,9 +112,9 @@ async fn shutdown() {
 
 /// Redeploys the tree when a file under it (or the forms and calendars beside it) changes.
 async fn watch(rt: Arc<Runtime>, processes: PathBuf) {
-    use notify::{RecursiveMode, Watcher};
+    use ::notify::{RecursiveMode, Watcher};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut watcher = match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+    let mut watcher = match ::notify::recommended_watcher(move |ev: ::notify::Result<::notify::Event>| {
         if ev.is_ok() {
             let _ = tx.send(());
         }

@@ -135,6 +135,13 @@ impl Api {
         self.post_with(path, body, None)
     }
 
+    /// Like `post`, but a refused connection (a killed server) is `None` instead of a panic.
+    pub fn try_post(&self, path: &str, body: Value) -> Option<(u16, Value)> {
+        let r = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().ok()?;
+        let status = r.status().as_u16();
+        Some((status, r.json().ok()?))
+    }
+
     pub fn post_with(&self, path: &str, body: Value, key: Option<&str>) -> (u16, Value) {
         let mut req = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body);
         if let Some(k) = key {

@@ -1,0 +1,171 @@
+//! `tramite bench`: throughput and latency of task completions on the shipped C.4.5 process —
+//! on the pure engine, and through the runtime and store (SQLite, PostgreSQL).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use jiff::Timestamp;
+use serde_json::{json, Map, Value};
+use tramite_engine::machine::{self, Actor, Command, Env};
+
+use crate::files;
+use crate::notify::Templates;
+use crate::runtime::Runtime;
+use crate::store::Store;
+
+const PROCESS: &str = "conocer.c45-correos";
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Instances to run (each has two task completions).
+    #[arg(long, default_value_t = 2000)]
+    pub instances: usize,
+    /// Instances run by the pure engine (no storage).
+    #[arg(long, default_value_t = 200_000)]
+    pub engine_instances: usize,
+    /// Concurrent clients against the store.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Databases to measure: `sqlite` (a temporary file) and/or `postgres://…` URLs.
+    #[arg(long = "database", default_values_t = vec!["sqlite".to_string()])]
+    pub databases: Vec<String>,
+    #[arg(long, default_value = "processes")]
+    pub processes: PathBuf,
+}
+
+fn start_data(i: usize) -> Map<String, Value> {
+    let v = json!({
+        "folio": format!("BN-{i}"), "fecha_recepcion": Timestamp::now().to_string(), "nombre_contacto": "Bench",
+        "correo": "bench@example.org", "pregunta": "¿?"
+    });
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn answer(step: &str) -> Map<String, Value> {
+    let v = match step {
+        "determinar_tipo" => json!({ "tipo": "informacion", "tema": "t", "atencion_inmediata": true }),
+        _ => json!({ "respuesta": "ok" }),
+    };
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn first_task(inst: &machine::Instance) -> Option<(u64, String)> {
+    inst.tasks().next().map(|(t, _)| (t.id, t.step.clone()))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn machine_line() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{cores} cores, {cpu}")
+}
+
+fn report(label: &str, instances: usize, completions: usize, elapsed: Duration, mut lat: Vec<Duration>) {
+    lat.sort();
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "{label:<28} {:>10.0} instances/s {:>10.0} completions/s   p50 {:>8.3} ms   p99 {:>8.3} ms   ({completions} completions in {:.2} s)",
+        instances as f64 / secs,
+        completions as f64 / secs,
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        secs
+    );
+}
+
+pub async fn run(args: BenchArgs) -> ExitCode {
+    let loaded = files::load(&[args.processes.clone()]);
+    let Some(process) = loaded.catalog.processes.get(PROCESS) else {
+        eprintln!("error: {PROCESS} not found under {}", args.processes.display());
+        return ExitCode::FAILURE;
+    };
+    let Some(calendar) = loaded.catalog.calendar_of(process) else { return ExitCode::FAILURE };
+    println!("machine: {}", machine_line());
+    let env = Env { process, calendar, forms: &loaded.catalog.forms };
+    bench_engine(env, args.engine_instances);
+    for db in &args.databases {
+        let dir = std::env::temp_dir().join(format!("tramite-bench-{}", std::process::id()));
+        let url = if db == "sqlite" {
+            let _ = std::fs::create_dir_all(&dir);
+            format!("sqlite://{}", dir.join("bench.db").display())
+        } else {
+            db.clone()
+        };
+        if let Err(e) = bench_store(&url, &args).await {
+            eprintln!("error: {url}: {e}");
+            return ExitCode::FAILURE;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The pure transition function: start, then complete both tasks of each instance.
+fn bench_engine(env: Env<'_>, n: usize) {
+    let actor = Actor::new("bench", &["operador"]);
+    let now = Timestamp::now();
+    let mut lat = Vec::with_capacity(n * 2);
+    let t0 = Instant::now();
+    let mut completions = 0;
+    for i in 0..n {
+        let Ok((mut inst, _)) = machine::start(env, &i.to_string(), start_data(i), Some(&actor), now) else { continue };
+        while let Some((token, step)) = first_task(&inst) {
+            let s = Instant::now();
+            match machine::execute(env, &inst, Some(&actor), Command::Complete { task: token, data: answer(&step) }, now) {
+                Ok((next, _)) => inst = next,
+                Err(_) => break,
+            }
+            lat.push(s.elapsed());
+            completions += 1;
+        }
+    }
+    report("engine (no storage)", n, completions, t0.elapsed(), lat);
+}
+
+async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
+    let store = Store::open(url).await.map_err(|e| e.to_string())?;
+    let rt = Arc::new(Runtime::new(store, Templates::load(None)?));
+    rt.deploy_paths(&[args.processes.clone()]).await.map_err(|e| e.to_string())?;
+    let actor = Actor::new("bench", &["operador"]);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t0 = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (rt, actor, next, n) = (rt.clone(), actor.clone(), next.clone(), args.instances);
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<_, String>(lat);
+                }
+                let (mut inst, _) = rt.start(PROCESS, start_data(i), &actor, None).await.map_err(|e| e.to_string())?;
+                while let Some((token, step)) = first_task(&inst) {
+                    let s = Instant::now();
+                    inst = rt.act(&inst.id, Some(&actor), Command::Complete { task: token, data: answer(&step) }).await.map_err(|e| e.to_string())?;
+                    lat.push(s.elapsed());
+                }
+            }
+        }));
+    }
+    let mut lat = Vec::new();
+    for w in workers {
+        lat.extend(w.await.map_err(|e| e.to_string())??);
+    }
+    let label = format!("{} (durable)", rt.store.backend());
+    report(&label, args.instances, lat.len(), t0.elapsed(), lat);
+    Ok(())
+}
