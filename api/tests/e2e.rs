@@ -210,6 +210,45 @@ fn kill_during_load(db: Db) {
     }
 }
 
+/// Two servers on one PostgreSQL database race for the same due timers: each fires once.
+#[test]
+fn two_postgres_nodes_fire_each_timer_once() {
+    let dir = scratch("two-nodes");
+    let Some(url) = database(&Db::Postgres, &dir) else { return };
+    let ana = add_user(&url, "ana", &["operador"], Some("ana@example.org"), false);
+    add_user(&url, "rosa", &["responsable_canales"], Some("rosa@example.org"), false);
+    let a = Server::start(&url, &dir, None);
+    let b = Server::start(&url, &dir.join("b"), None);
+    let (api_a, api_b) = (Api::new(&a.base, &ana), Api::new(&b.base, &ana));
+    // Already breached at start: both schedulers see the warning and breach timers at once.
+    let old = five_business_days_ago();
+    let ids: Vec<String> = (0..20)
+        .map(|i| {
+            let api = if i % 2 == 0 { &api_a } else { &api_b };
+            let (status, inst) = api.post(C45, correo(&format!("DOS-{i}"), &old));
+            assert_eq!(status, 201, "{inst}");
+            inst["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for id in &ids {
+        let records = eventually(20, || {
+            let (_, hist) = api_a.get(&format!("/api/instances/{id}/history"));
+            let records: Vec<Record> = serde_json::from_value(hist["events"].clone()).ok()?;
+            records.iter().any(|r| matches!(r.event, Event::SlaBreached { .. })).then_some(records)
+        });
+        let count = |f: fn(&Event) -> bool| records.iter().filter(|r| f(&r.event)).count();
+        assert_eq!(count(|e| matches!(e, Event::SlaBreached { .. })), 1, "{id}");
+        assert_eq!(count(|e| matches!(e, Event::SlaWarned { .. })), 1, "{id}");
+        assert_eq!(count(|e| matches!(e, Event::Alerted { kind: tramite_engine::machine::AlertKind::SlaBreach, .. })), 1, "{id}");
+    }
+    // And one breach e-mail per instance in the outbox, whichever node sent it.
+    let out = std::process::Command::new("psql")
+        .args([&url, "-tAc", "SELECT count(*) FROM outbox WHERE kind = 'sla-breach'"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), ids.len().to_string());
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
