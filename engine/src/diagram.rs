@@ -109,6 +109,11 @@ pub fn render(p: &Process, format: Format, highlight: &[String]) -> String {
                     StepKind::Task { .. } => writeln!(s, "  {id}[\"{t}{role}\"]"),
                     StepKind::Approval { .. } => writeln!(s, "  {id}{{\"{t}{role}\"}}"),
                     StepKind::Decision { .. } => writeln!(s, "  {id}{{\"{t}\"}}"),
+                    StepKind::Parallel { for_each: Some(list), .. } => writeln!(
+                        s,
+                        "  {id}[[\"{t}<br/><i>por cada elemento de {}</i>\"]]\n  {id}__join[[\"fin de: {t}\"]]",
+                        label(list.source())
+                    ),
                     StepKind::Parallel { .. } => writeln!(s, "  {id}[[\"{t}\"]]\n  {id}__join[[\"fin de: {t}\"]]"),
                     StepKind::Wait { .. } => writeln!(s, "  {id}([\"{t}\"])"),
                     StepKind::Call { process, .. } => writeln!(s, "  {id}[[\"{t}<br/><i>{process}</i>\"]]"),

@@ -1,21 +1,43 @@
 //! Conditions: a small, safe, non-Turing-complete expression language (CEL) over `data`,
-//! `instance` and `now`.
+//! `instance`, `now` and, inside a `for_each` branch, `item`.
 //!
 //! Expressions are compiled once at load time. Length and nesting are capped before the parser
-//! sees them, so a hostile definition cannot exhaust the stack.
+//! sees them, so a hostile definition cannot exhaust the stack. Besides CEL's standard library,
+//! expressions have the date functions of [`DATE_FUNCTIONS`], counted on the process's calendar.
 
 use std::fmt;
 use std::sync::Arc;
 
 use cel::common::ast::{EntryExpr, Expr as Node};
-use cel::{Context, IdedExpr, Program, Value};
+use cel::{Context, ExecutionError, IdedExpr, Program, Value};
+use jiff::civil::Date;
+
+use crate::calendar::{Calendar, Duration, Unit};
 
 /// Longest expression accepted, in characters.
 pub const MAX_LEN: usize = 1_000;
 /// Deepest bracket nesting accepted.
 pub const MAX_DEPTH: usize = 24;
-/// The variables an expression may read.
-pub const VARIABLES: [&str; 3] = ["data", "instance", "now"];
+/// The variables an expression may read (`item` only inside a `for_each` branch).
+pub const VARIABLES: [&str; 4] = ["data", "instance", "now", "item"];
+/// Date functions added to CEL. Dates are `YYYY-MM-DD` text; date-times are read in the
+/// calendar's zone.
+pub const DATE_FUNCTIONS: [&str; 6] =
+    ["date", "weekday", "add_days", "add_business_days", "business_days_between", "is_business_day"];
+
+/// What an expression is evaluated against.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub data: &'a serde_json::Map<String, serde_json::Value>,
+    pub instance: &'a serde_json::Value,
+    /// The current instant, RFC 3339.
+    pub now: &'a str,
+    /// The element of the `for_each` list the current branch works on.
+    pub item: Option<&'a serde_json::Value>,
+    /// The calendar date functions count on; without one, dates are read in UTC and only
+    /// Saturdays and Sundays are non-working.
+    pub calendar: Option<&'a Calendar>,
+}
 
 /// A compiled condition.
 #[derive(Clone)]
@@ -71,7 +93,7 @@ impl Expr {
             if !VARIABLES.contains(&var) && !expr.is_comprehension_var(var) {
                 let help = match crate::diagnostic::did_you_mean(var, VARIABLES) {
                     Some(s) => format!("did you mean `{s}`? form fields are read as `data.<field>`"),
-                    None => "expressions may read `data.<field>`, `instance` and `now`".to_string(),
+                    None => "expressions may read `data.<field>`, `instance`, `now` and `item`".to_string(),
                 };
                 return Err(ExprError {
                     column: ident_column(source, var),
@@ -89,11 +111,37 @@ impl Expr {
 
     /// The `data.<field>` names the expression reads (first segment after `data`).
     pub fn data_fields(&self) -> Vec<String> {
+        self.fields_of("data")
+    }
+
+    /// The `item.<field>` names the expression reads.
+    pub fn item_fields(&self) -> Vec<String> {
+        self.fields_of("item")
+    }
+
+    /// Whether the expression reads `item` at all.
+    pub fn uses_item(&self) -> bool {
+        self.program.references().variables().contains(&"item") && !self.is_comprehension_var("item")
+    }
+
+    /// When the whole expression is `data.<field>` or `item.<field>`: the root and the field.
+    pub fn as_field(&self) -> Option<(&str, &str)> {
+        match &self.program.expression().expr {
+            Node::Select(sel) if !sel.test => match &sel.operand.expr {
+                Node::Ident(root) if root == "data" => Some(("data", sel.field.as_str())),
+                Node::Ident(root) if root == "item" => Some(("item", sel.field.as_str())),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn fields_of(&self, var: &str) -> Vec<String> {
         let mut out = Vec::new();
         walk(self.program.expression(), &mut |node| {
             if let Node::Select(sel) = node
                 && let Node::Ident(root) = &sel.operand.expr
-                && root == "data"
+                && root == var
                 && !out.contains(&sel.field)
             {
                 out.push(sel.field.clone());
@@ -114,20 +162,47 @@ impl Expr {
         found
     }
 
-    /// Evaluates against instance data; `now` is an RFC 3339 string.
+    /// Evaluates against instance data; `now` is an RFC 3339 string. No `item`; date functions
+    /// read dates in UTC.
     pub fn eval(
         &self,
         data: &serde_json::Map<String, serde_json::Value>,
         instance: &serde_json::Value,
         now: &str,
     ) -> Result<serde_json::Value, String> {
+        self.eval_in(&Scope { data, instance, now, item: None, calendar: None })
+    }
+
+    /// Evaluates in a full scope: `item` and the calendar of the date functions.
+    pub fn eval_in(&self, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
         let mut ctx = Context::default();
-        let data = cel::to_value(data).map_err(|e| e.to_string())?;
+        let data = cel::to_value(scope.data).map_err(|e| e.to_string())?;
         ctx.add_variable_from_value("data", data);
-        ctx.add_variable_from_value("instance", cel::to_value(instance).map_err(|e| e.to_string())?);
-        ctx.add_variable_from_value("now", Value::String(Arc::new(now.to_string())));
-        let value = self.program.execute(&ctx).map_err(|e| e.to_string())?;
+        ctx.add_variable_from_value("instance", cel::to_value(scope.instance).map_err(|e| e.to_string())?);
+        ctx.add_variable_from_value("now", Value::String(Arc::new(scope.now.to_string())));
+        if let Some(item) = scope.item {
+            ctx.add_variable_from_value("item", cel::to_value(item).map_err(|e| e.to_string())?);
+        }
+        let calendar = match scope.calendar {
+            Some(c) => c.clone(),
+            None => Calendar::weekends_only("utc", "UTC").map_err(|e| e.to_string())?,
+        };
+        add_date_functions(&mut ctx, Arc::new(calendar)).map_err(|e| e.to_string())?;
+        let value = self.program.execute(&ctx).map_err(|e| match e {
+            ExecutionError::UndeclaredReference(name) if name.as_str() == "item" => {
+                "`item` is only defined inside a `for_each` branch".to_string()
+            }
+            other => other.to_string(),
+        })?;
         Ok(to_json(&value))
+    }
+
+    /// Evaluates a condition that must yield a boolean, in a full scope.
+    pub fn eval_bool_in(&self, scope: &Scope<'_>) -> Result<bool, String> {
+        match self.eval_in(scope)? {
+            serde_json::Value::Bool(b) => Ok(b),
+            other => Err(format!("condition `{}` gave {other}, not true or false", self.source)),
+        }
     }
 
     /// Evaluates a condition that must yield a boolean.
@@ -142,6 +217,74 @@ impl Expr {
             other => Err(format!("condition `{}` gave {other}, not true or false", self.source)),
         }
     }
+}
+
+/// The local date of a date (`2026-06-18`), a local date-time or an RFC 3339 instant.
+pub fn local_date(text: &str, cal: &Calendar) -> Option<Date> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Some(cal.local_date(t));
+    }
+    if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
+        return Some(dt.date());
+    }
+    text.parse::<Date>().ok()
+}
+
+fn date_arg(function: &str, text: &str, cal: &Calendar) -> Result<Date, ExecutionError> {
+    local_date(text, cal).ok_or_else(|| {
+        ExecutionError::function_error(function, format!("`{text}` is not a date (AAAA-MM-DD) or a date-time"))
+    })
+}
+
+fn date_value(d: Date) -> Value {
+    Value::String(Arc::new(d.to_string()))
+}
+
+/// Registers [`DATE_FUNCTIONS`] on `ctx`, counting on `cal`.
+fn add_date_functions(ctx: &mut Context, cal: Arc<Calendar>) -> Result<(), cel::DeclarationError> {
+    let c = cal.clone();
+    ctx.add_function("date", move |t: Arc<String>| -> Result<Value, ExecutionError> {
+        Ok(date_value(date_arg("date", &t, &c)?))
+    })?;
+    let c = cal.clone();
+    ctx.add_function("weekday", move |t: Arc<String>| -> Result<Value, ExecutionError> {
+        Ok(Value::Int(i64::from(date_arg("weekday", &t, &c)?.weekday().to_monday_one_offset())))
+    })?;
+    let c = cal.clone();
+    ctx.add_function("add_days", move |t: Arc<String>, n: i64| -> Result<Value, ExecutionError> {
+        let d = date_arg("add_days", &t, &c)?;
+        let moved =
+            d.checked_add(jiff::Span::new().try_days(n).map_err(|e| ExecutionError::function_error("add_days", e))?);
+        moved.map(date_value).map_err(|e| ExecutionError::function_error("add_days", e))
+    })?;
+    let c = cal.clone();
+    ctx.add_function("add_business_days", move |t: Arc<String>, n: i64| -> Result<Value, ExecutionError> {
+        let d = date_arg("add_business_days", &t, &c)?;
+        let amount = u32::try_from(n.unsigned_abs())
+            .map_err(|_| ExecutionError::function_error("add_business_days", "too many days"))?;
+        let span = Duration::new(amount, Unit::BusinessDays);
+        let close = c.close_of(d);
+        let moved = if n < 0 { c.sub(close, span) } else { c.add(close, span) };
+        Ok(date_value(c.local_date(moved)))
+    })?;
+    let c = cal.clone();
+    ctx.add_function(
+        "business_days_between",
+        move |a: Arc<String>, b: Arc<String>| -> Result<Value, ExecutionError> {
+            let (a, b) = (date_arg("business_days_between", &a, &c)?, date_arg("business_days_between", &b, &c)?);
+            let n = if a <= b {
+                c.business_days_between(c.close_of(a), c.close_of(b))
+            } else {
+                -c.business_days_between(c.close_of(b), c.close_of(a))
+            };
+            Ok(Value::Int(n))
+        },
+    )?;
+    let c = cal;
+    ctx.add_function("is_business_day", move |t: Arc<String>| -> Result<Value, ExecutionError> {
+        Ok(Value::Bool(c.is_business_day(date_arg("is_business_day", &t, &c)?)))
+    })?;
+    Ok(())
 }
 
 /// The 1-based column, in characters, of `name` standing alone as a variable (not a field).
@@ -284,6 +427,47 @@ mod tests {
     fn caps_nesting_before_parsing() {
         let deep = format!("{}true{}", "(".repeat(100), ")".repeat(100));
         assert!(Expr::compile(&deep).unwrap_err().message.contains("nests deeper"));
+    }
+
+    fn on_co(e: &str, now: &str) -> Result<serde_json::Value, String> {
+        let cal = crate::calendar::builtin("co").unwrap();
+        let d = data(json!({"fecha": "2026-06-18", "hora": "2026-06-19T03:00:00Z"}));
+        let scope = Scope { data: &d, instance: &json!({}), now, item: None, calendar: Some(&cal) };
+        Expr::compile(e).unwrap().eval_in(&scope)
+    }
+
+    #[test]
+    fn date_functions_count_on_the_calendar() {
+        let now = "2026-06-19T03:00:00Z"; // Thursday 18 June, 22:00 in Bogotá
+        assert_eq!(on_co("date(now)", now).unwrap(), json!("2026-06-18"));
+        assert_eq!(on_co("weekday(data.fecha)", now).unwrap(), json!(4));
+        assert_eq!(on_co("weekday(data.hora)", now).unwrap(), json!(4), "a date-time is read in the zone");
+        assert_eq!(on_co("add_days(data.fecha, -90)", now).unwrap(), json!("2026-03-20"));
+        assert_eq!(on_co("add_days(data.fecha, 8 - weekday(data.fecha))", now).unwrap(), json!("2026-06-22"));
+        // 15 and 8 June are holidays in Colombia (Sagrado Corazón, Corpus Christi).
+        assert_eq!(on_co("add_business_days(data.fecha, -10)", now).unwrap(), json!("2026-06-02"));
+        assert_eq!(on_co("add_business_days('2026-07-10', 16)", now).unwrap(), json!("2026-08-05"));
+        assert_eq!(on_co("business_days_between('2026-06-02', data.fecha)", now).unwrap(), json!(10));
+        assert_eq!(on_co("business_days_between(data.fecha, '2026-06-02')", now).unwrap(), json!(-10));
+        assert_eq!(on_co("is_business_day('2026-06-15')", now).unwrap(), json!(false));
+        assert_eq!(on_co("date(now) > add_days(data.fecha, -1)", now).unwrap(), json!(true));
+    }
+
+    #[test]
+    fn date_functions_refuse_what_is_not_a_date() {
+        let err = on_co("weekday('mañana')", "2026-06-18T12:00:00Z").unwrap_err();
+        assert!(err.contains("`mañana` is not a date"), "{err}");
+        let err = on_co("item.fecha", "2026-06-18T12:00:00Z").unwrap_err();
+        assert!(err.contains("only defined inside a `for_each` branch"), "{err}");
+    }
+
+    #[test]
+    fn item_readings_are_known() {
+        let e = Expr::compile("item.cumplida && data.x").unwrap();
+        assert!(e.uses_item());
+        assert_eq!(e.item_fields(), vec!["cumplida".to_string()]);
+        assert_eq!(Expr::compile("item.fecha").unwrap().as_field(), Some(("item", "fecha")));
+        assert!(!Expr::compile("data.l.exists(x, x > 1)").unwrap().uses_item());
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //!       - advance: 1 business day
 //!       - expect: { active: [responder], sla: { respuesta: warning } }
 //! ```
+//!
+//! Inside a `for_each` step one step has a task per element: `item: 2` on a command picks the
+//! second element's, and `due:` / `tasks:` keys take the element after `#` (`ejecutar_accion#2`).
 
 use std::collections::BTreeMap;
 
@@ -85,6 +88,8 @@ struct RawAct {
     data: Map<String, Value>,
     comment: Option<String>,
     outcome: Option<String>,
+    /// Which `for_each` element's task, counted from 1.
+    item: Option<usize>,
     expect_error: Option<S<String>>,
 }
 
@@ -257,14 +262,14 @@ impl Runner<'_> {
         self.now = until;
     }
 
-    /// The token (an open task, or a call waiting for its sub-process) at `step`.
-    fn task_at(&self, step: &S<String>) -> Result<u64, String> {
+    /// The token (an open task, or a call waiting for its sub-process) at `step`, for the
+    /// `item`-th `for_each` element when given.
+    fn task_at(&self, step: &S<String>, item: Option<usize>) -> Result<u64, String> {
         let inst = self.inst.as_ref().ok_or("no instance")?;
-        inst.tokens
-            .values()
-            .find(|t| t.step == step.value)
-            .map(|t| t.id)
-            .ok_or_else(|| format!("no open task at step `{}`; active steps: {:?}", step.value, inst.active_steps()))
+        find_token(inst, &step.value, item).ok_or_else(|| {
+            let which = item.map(|n| format!(" for element {n}")).unwrap_or_default();
+            format!("no open task at step `{}`{which}; active steps: {:?}", step.value, inst.active_steps())
+        })
     }
 
     fn act(&mut self, at: Loc, a: &RawAct) -> Result<(), String> {
@@ -287,18 +292,18 @@ impl Runner<'_> {
         }
         let actor = self.actor(a.as_.as_ref())?;
         let cmd = if let Some(s) = &a.complete {
-            Command::Complete { task: self.task_at(s)?, data: a.data.clone() }
+            Command::Complete { task: self.task_at(s, a.item)?, data: a.data.clone() }
         } else if let Some(s) = &a.approve {
-            Command::Approve { task: self.task_at(s)?, comment: a.comment.clone(), data: a.data.clone() }
+            Command::Approve { task: self.task_at(s, a.item)?, comment: a.comment.clone(), data: a.data.clone() }
         } else if let Some(s) = &a.reject {
-            Command::Reject { task: self.task_at(s)?, comment: a.comment.clone().unwrap_or_default() }
+            Command::Reject { task: self.task_at(s, a.item)?, comment: a.comment.clone().unwrap_or_default() }
         } else if let Some(s) = &a.claim {
-            Command::Claim { task: self.task_at(s)? }
+            Command::Claim { task: self.task_at(s, a.item)? }
         } else if let Some(s) = &a.unclaim {
-            Command::Unclaim { task: self.task_at(s)? }
+            Command::Unclaim { task: self.task_at(s, a.item)? }
         } else if let Some(s) = &a.end_call {
             Command::CallEnded {
-                task: self.task_at(s)?,
+                task: self.task_at(s, a.item)?,
                 outcome: a.outcome.clone().unwrap_or_else(|| "completed".into()),
                 data: a.data.clone(),
             }
@@ -357,8 +362,12 @@ impl Runner<'_> {
                 states.get(sla).map(|s| s.to_string()).unwrap_or_else(|| "(not started)".into()),
             );
         }
+        let task_of = |key: &str| {
+            let (step, item) = split_item(key);
+            find_token(&inst, step, item).and_then(|id| inst.tokens.get(&id)).and_then(|t| t.task.clone())
+        };
         for (step, want) in &e.due {
-            let got = inst.tasks().find(|(t, _)| &t.step == step).and_then(|(_, task)| task.due);
+            let got = task_of(step).and_then(|task| task.due);
             let want_t = machine::parse_instant(want, self.env.calendar);
             let show = |t: Option<Timestamp>| {
                 t.map(|t| t.to_zoned(self.env.calendar.zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
@@ -369,11 +378,7 @@ impl Runner<'_> {
             }
         }
         for (step, role) in &e.tasks {
-            let got = inst
-                .tasks()
-                .find(|(t, _)| &t.step == step)
-                .map(|(_, task)| task.role.clone())
-                .unwrap_or_else(|| "(no task)".into());
+            let got = task_of(step).map(|task| task.role).unwrap_or_else(|| "(no task)".into());
             compare(&format!("role of the task at `{step}`"), role.clone(), got);
         }
         if let Some(want) = &e.alerts {
@@ -403,6 +408,25 @@ impl Runner<'_> {
             Err(problems[0].clone())
         }
     }
+}
+
+/// `ejecutar_accion#2` → (`ejecutar_accion`, element 2); a plain step name has no element.
+fn split_item(key: &str) -> (&str, Option<usize>) {
+    match key.rsplit_once('#') {
+        Some((step, n)) => match n.parse() {
+            Ok(n) => (step, Some(n)),
+            Err(_) => (key, None),
+        },
+        None => (key, None),
+    }
+}
+
+/// The token at `step`; with `item`, the one working on that `for_each` element (from 1).
+fn find_token(inst: &Instance, step: &str, item: Option<usize>) -> Option<u64> {
+    inst.tokens
+        .values()
+        .find(|t| t.step == step && item.is_none_or(|n| inst.item_slot(&t.scope).is_some_and(|(_, i)| i + 1 == n)))
+        .map(|t| t.id)
 }
 
 /// `sla-warning:respuesta -> operador`, `overdue:responder -> responsable`; assignments are left out.

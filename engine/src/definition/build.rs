@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_saphyr::Spanned;
 
-use super::form::FieldType;
+use super::form::{Field, FieldType};
 use super::load::{Catalog, Ctx, check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when};
 use super::model::*;
 use super::raw::*;
@@ -22,6 +22,27 @@ pub(crate) struct ProcessBuilder<'c, 'a> {
     roles: Vec<String>,
     /// Known data fields and their types; `None` when the process declares no forms at all.
     fields: Option<HashMap<String, FieldType>>,
+    /// The columns of every `list` field of the process's forms.
+    lists: HashMap<String, Vec<Field>>,
+    /// The step being built, for [`ItemUse`]s (`None` for SLAs and schedules).
+    current: Option<StepIx>,
+    /// Every reading of `item`, checked once the flow is known.
+    item_uses: Vec<ItemUse>,
+}
+
+/// A reading of `item.<field>` (or of `item` itself when `field` is empty) by a step.
+struct ItemUse {
+    step: Option<StepIx>,
+    at: Loc,
+    field: String,
+    want: ItemWant,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ItemWant {
+    Any,
+    Date,
+    Role,
 }
 
 impl<'c, 'a> ProcessBuilder<'c, 'a> {
@@ -33,7 +54,18 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     ) -> Self {
         let steps = raw.steps.0.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect();
         let roles = raw.roles.0.iter().map(|(k, _)| k.value.clone()).collect();
-        ProcessBuilder { ctx, catalog, processes, raw, steps, roles, fields: None }
+        ProcessBuilder {
+            ctx,
+            catalog,
+            processes,
+            raw,
+            steps,
+            roles,
+            fields: None,
+            lists: HashMap::new(),
+            current: None,
+            item_uses: Vec::new(),
+        }
     }
 
     pub fn build(mut self) -> Option<Process> {
@@ -57,11 +89,13 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         self.fields = self.collect_fields();
         let start = self.start();
         let mut steps = Vec::new();
-        for (id, s) in &raw.steps.0 {
+        for (i, (id, s)) in raw.steps.0.iter().enumerate() {
+            self.current = Some(i);
             if let Some(step) = self.step(id, s) {
                 steps.push(step);
             }
         }
+        self.current = None;
         let slas = raw.slas.0.iter().filter_map(|(id, s)| self.sla(id, s)).collect();
         let schedules = raw.schedules.0.iter().filter_map(|(id, s)| self.schedule(id, s)).collect();
         if steps.len() != raw.steps.0.len() {
@@ -81,6 +115,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             self.ctx.file.to_string(),
         );
         super::validate::graph(self.ctx, &process, raw);
+        self.check_item_uses(&process);
         Some(process)
     }
 
@@ -92,6 +127,9 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         for f in &forms {
             if let Some(form) = self.catalog.forms.get(&f.value) {
                 out.extend(form.fields.iter().map(|fl| (fl.name.clone(), fl.kind)));
+                for fl in form.fields.iter().filter(|fl| fl.kind == FieldType::List) {
+                    self.lists.insert(fl.name.clone(), fl.fields.clone());
+                }
             }
         }
         for (_, s) in &self.raw.schedules.0 {
@@ -165,6 +203,14 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             }
             return !want_date;
         }
+        let each_result = self.raw.steps.0.iter().any(|(id, s)| s.for_each.is_some() && id.value == field);
+        if each_result && !fields.contains_key(field) {
+            if want_date {
+                let help = "count from a `date` or `datetime` field";
+                self.ctx.err(at, format!("`data.{field}` is the list of step `{field}`'s elements, not a date"), help);
+            }
+            return !want_date;
+        }
         match fields.get(field) {
             Some(kind) if want_date && !matches!(kind, FieldType::Date | FieldType::DateTime) => {
                 self.ctx.err(
@@ -193,12 +239,33 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
 
     fn expr(&mut self, s: &Spanned<String>) -> Option<crate::expr::Expr> {
         let e = self.ctx.expr(s)?;
+        self.expr_fields(s, &e, false).then_some(e)
+    }
+
+    /// Checks the `data.` fields an expression reads and records its readings of `item`. With
+    /// `want_date`, an expression that is just a field must name a date.
+    fn expr_fields(&mut self, s: &Spanned<String>, e: &crate::expr::Expr, want_date: bool) -> bool {
         let mut ok = true;
+        let bare = e.as_field().map(|(root, f)| (root.to_string(), f.to_string()));
         for f in e.data_fields() {
             let at = self.ctx.inside(loc(s), data_field_column(&s.value, &f));
-            ok &= self.data_field(at, &f, false);
+            let date = want_date && bare.as_ref().is_some_and(|(r, b)| r == "data" && *b == f);
+            ok &= self.data_field(at, &f, date);
         }
-        ok.then_some(e)
+        if e.uses_item() {
+            let item_fields = e.item_fields();
+            if item_fields.is_empty() {
+                let at = self.ctx.inside(loc(s), item_column(&s.value, ""));
+                self.item_uses.push(ItemUse { step: self.current, at, field: String::new(), want: ItemWant::Any });
+            }
+            for f in item_fields {
+                let at = self.ctx.inside(loc(s), item_column(&s.value, &f));
+                let date = want_date && bare.as_ref().is_some_and(|(r, b)| r == "item" && *b == f);
+                let want = if date { ItemWant::Date } else { ItemWant::Any };
+                self.item_uses.push(ItemUse { step: self.current, at, field: f, want });
+            }
+        }
+        ok
     }
 
     fn when(&mut self, s: &Spanned<String>) -> Option<When> {
@@ -209,7 +276,136 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 return None;
             }
         }
+        if let When::Expr { expr, .. } = &w
+            && !self.expr_fields(s, expr, true)
+        {
+            return None;
+        }
         Some(w)
+    }
+
+    /// `role: operador`, or `role: item.responsable` / `role: data.area` for a role taken from
+    /// the data: a `choice` field whose options are roles of the process.
+    fn role(&mut self, r: &Spanned<String>) -> Option<(String, Option<crate::expr::Expr>)> {
+        let v = r.value.trim();
+        if !(v.starts_with("data.") || v.starts_with("item.")) {
+            return self.role_ref(r).then(|| (r.value.clone(), None));
+        }
+        let e = self.ctx.expr(r)?;
+        let Some((root, field)) = e.as_field().map(|(a, b)| (a.to_string(), b.to_string())) else {
+            self.ctx.err(loc(r), format!("`{v}` is not a role"), "name a role, or a field: `item.responsable`");
+            return None;
+        };
+        if root == "item" {
+            let at = self.ctx.inside(loc(r), 1);
+            self.item_uses.push(ItemUse { step: self.current, at, field, want: ItemWant::Role });
+            return Some((v.to_string(), Some(e)));
+        }
+        if !self.data_field(loc(r), &field, false) {
+            return None;
+        }
+        let options: Option<Vec<String>> =
+            self.form_field_of(&field).map(|f| f.options.iter().map(|(k, _)| k.clone()).collect());
+        let ok = self.role_options_ok(loc(r), &format!("data.{field}"), options);
+        ok.then(|| (v.to_string(), Some(e)))
+    }
+
+    /// A field of one of the process's forms (the start form and the steps' forms).
+    fn form_field_of(&self, name: &str) -> Option<&Field> {
+        let mut forms: Vec<&Spanned<String>> = Vec::new();
+        forms.extend(self.raw.start.as_ref().and_then(|s| s.form.as_ref()));
+        forms.extend(self.raw.steps.0.iter().filter_map(|(_, s)| s.form.as_ref()));
+        forms.iter().filter_map(|f| self.catalog.forms.get(&f.value)).find_map(|f| f.field(name))
+    }
+
+    /// A field a role is read from must be a `choice` whose options are all roles.
+    fn role_options_ok(&mut self, at: Loc, shown: &str, options: Option<Vec<String>>) -> bool {
+        let Some(options) = options.filter(|o| !o.is_empty()) else {
+            self.ctx.err(
+                at,
+                format!("`{shown}` is not a `choice` field, so it cannot name a role"),
+                "read the role from a `choice` field whose options are the ids of roles of this process",
+            );
+            return false;
+        };
+        let unknown: Vec<String> = options.into_iter().filter(|o| !self.roles.contains(o)).collect();
+        if unknown.is_empty() {
+            return true;
+        }
+        self.ctx.err(
+            at,
+            format!("the options of `{shown}` are not all roles: {}", unknown.join(", ")),
+            format!("declare them under `roles:` or change the options (roles: {})", self.roles.join(", ")),
+        );
+        false
+    }
+
+    /// Every reading of `item` must be inside a `for_each` branch and name a column of its list.
+    fn check_item_uses(&mut self, p: &Process) {
+        // Step → (its `for_each` step, the list field, the fields an element can hold: the
+        // list's columns and what the branch's forms fill in).
+        let mut owner: HashMap<StepIx, (String, Option<String>)> = HashMap::new();
+        let mut element_fields: HashMap<String, Vec<Field>> = HashMap::new();
+        for s in &p.steps {
+            if let StepKind::Parallel { branches, for_each: Some(list), .. } = &s.kind {
+                let list_field = list.as_field().filter(|(r, _)| *r == "data").map(|(_, f)| f.to_string());
+                let mut fields: Vec<Field> =
+                    list_field.as_ref().and_then(|l| self.lists.get(l)).cloned().unwrap_or_default();
+                for b in branches {
+                    for i in super::validate::branch_walk(p, b.start).0 {
+                        owner.entry(i).or_insert_with(|| (s.id.clone(), list_field.clone()));
+                        let form = p.steps[i].kind.work().and_then(|w| w.form.as_ref());
+                        if let Some(form) = form.and_then(|f| self.catalog.forms.get(f)) {
+                            fields.extend(form.fields.iter().cloned());
+                        }
+                    }
+                }
+                element_fields.insert(s.id.clone(), fields);
+            }
+        }
+        let uses = std::mem::take(&mut self.item_uses);
+        for u in uses {
+            let Some((parallel, list)) = u.step.and_then(|i| owner.get(&i)).cloned() else {
+                let who = match u.step {
+                    Some(i) => format!("step `{}`", p.steps[i].id),
+                    None => "an SLA".to_string(),
+                };
+                self.ctx.err(
+                    u.at,
+                    format!("{who} reads `item` but is not inside a `for_each` branch"),
+                    "`item` is the element of the list a `for_each` parallel step runs its branch for",
+                );
+                continue;
+            };
+            if list.is_none() || u.field.is_empty() {
+                continue; // a list from an expression: its elements are not known here
+            }
+            let columns = element_fields.get(&parallel).cloned().unwrap_or_default();
+            let list = list.unwrap_or_default();
+            let Some(col) = columns.iter().find(|c| c.name == u.field) else {
+                let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+                let help = match crate::diagnostic::did_you_mean(&u.field, names.iter().copied()) {
+                    Some(b) => format!("did you mean `item.{b}`?"),
+                    None => format!("the columns of `data.{list}` are: {}", names.join(", ")),
+                };
+                let message = format!("`item.{}` is not a column of list `data.{list}` (step `{parallel}`)", u.field);
+                self.ctx.err(u.at, message, help);
+                continue;
+            };
+            match u.want {
+                ItemWant::Date if !matches!(col.kind, FieldType::Date | FieldType::DateTime) => self.ctx.err(
+                    u.at,
+                    format!("`item.{}` is a `{}` column, not a date", u.field, col.kind.name()),
+                    "count from a `date` or `datetime` column",
+                ),
+                ItemWant::Role => {
+                    let options =
+                        (col.kind == FieldType::Choice).then(|| col.options.iter().map(|(k, _)| k.clone()).collect());
+                    self.role_options_ok(u.at, &format!("item.{}", u.field), options);
+                }
+                _ => {}
+            }
+        }
     }
 
     fn next(&mut self, step: &Spanned<String>, next: Option<&Spanned<RawNext>>, required: bool) -> Option<Next> {
@@ -364,7 +560,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         };
         let step_kind = match kind {
             "task" | "approval" => {
-                let role = s.role.as_ref().filter(|r| self.role_ref(r)).map(|r| r.value.clone());
+                let role = s.role.as_ref().and_then(|r| self.role(r));
                 if s.role.is_none() {
                     self.ctx.err(
                         loc(head),
@@ -374,7 +570,8 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 }
                 let form = s.form.as_ref().and_then(|f| self.form_ref(f));
                 let due = self.due(s.due.as_ref(), s.on_overdue.as_ref(), loc(head));
-                let work = Work { role: role?, form, due };
+                let (role, role_from) = role?;
+                let work = Work { role, role_from, form, due };
                 if kind == "task" {
                     StepKind::Task { work, next: self.next(id, s.next.as_ref(), true)? }
                 } else {
@@ -396,7 +593,23 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             "decision" => StepKind::Decision { next: self.next(id, s.next.as_ref(), true)? },
             "parallel" => {
                 let raw_branches = s.branches.as_deref().unwrap_or(&[]);
-                if raw_branches.len() < 2 {
+                let for_each = match &s.for_each {
+                    Some(list) => Some(self.for_each(list)?),
+                    None => None,
+                };
+                if for_each.is_some() && raw_branches.len() != 1 {
+                    self.ctx.err(
+                        loc(head),
+                        format!(
+                            "parallel `{}` runs `for_each` element but has {} branches",
+                            id.value,
+                            raw_branches.len()
+                        ),
+                        "a `for_each` parallel step has exactly one branch, run once per element of the list",
+                    );
+                    return None;
+                }
+                if for_each.is_none() && raw_branches.len() < 2 {
                     self.ctx.err(
                         loc(head),
                         format!("parallel `{}` needs at least two `branches`", id.value),
@@ -411,7 +624,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                         RawBranch::Long(l) => (l.start.clone(), l.due.as_ref(), l.on_overdue.as_ref()),
                     };
                     let start = self.step_ref(&start);
+                    // A branch's deadline reads `item` as its first step does.
+                    let parallel = self.current;
+                    self.current = start.or(parallel);
                     let due = self.due(due, over, loc(b));
+                    self.current = parallel;
                     branches.push(Branch { start: start?, due });
                 }
                 let join = match s.join.as_ref().map(|j| (j, j.value.as_str())) {
@@ -426,7 +643,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                         return None;
                     }
                 };
-                StepKind::Parallel { branches, join, next: self.next(id, s.next.as_ref(), true)? }
+                StepKind::Parallel { branches, join, next: self.next(id, s.next.as_ref(), true)?, for_each }
             }
             "wait" => {
                 let until = match (&s.for_, &s.until) {
@@ -483,12 +700,12 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             "task" => &["role", "form", "next", "due", "on_overdue"],
             "approval" => &["role", "form", "approve", "reject", "due", "on_overdue"],
             "decision" => &["next"],
-            "parallel" => &["branches", "join", "next"],
+            "parallel" => &["branches", "join", "next", "for_each"],
             "wait" => &["for", "until", "next"],
             "call" => &["title", "input", "next"],
             _ => &["title"],
         };
-        let present: [(&str, Option<Loc>); 13] = [
+        let present: [(&str, Option<Loc>); 14] = [
             ("title", s.title.as_ref().map(loc)),
             ("role", s.role.as_ref().map(loc)),
             ("form", s.form.as_ref().map(loc)),
@@ -502,6 +719,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             ("for", s.for_.as_ref().map(loc)),
             ("until", s.until.as_ref().map(loc)),
             ("input", s.input.as_ref().and_then(|i| i.0.first()).map(|(k, _)| loc(k))),
+            ("for_each", s.for_each.as_ref().map(loc)),
         ];
         let mut ok = true;
         for (key, at) in present {
@@ -517,6 +735,25 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             }
         }
         ok
+    }
+
+    /// `for_each: data.acciones`: a list to run a branch for each element of. A `list` field is
+    /// checked as such; other expressions are taken as they are.
+    fn for_each(&mut self, list: &Spanned<String>) -> Option<crate::expr::Expr> {
+        let e = self.expr(list)?;
+        if let Some(("data", f)) = e.as_field()
+            && let Some(kind) = self.fields.as_ref().and_then(|fs| fs.get(f))
+            && *kind != FieldType::List
+            && *kind != FieldType::MultiChoice
+        {
+            self.ctx.err(
+                self.ctx.inside(loc(list), 1),
+                format!("`data.{f}` is a `{}` field, not a list", kind.name()),
+                "`for_each` runs over a `list` (or `multi_choice`) field, e.g. `for_each: data.acciones`",
+            );
+            return None;
+        }
+        Some(e)
     }
 
     fn anchor(&mut self, s: &Spanned<String>, is_from: bool) -> Option<Anchor> {
@@ -641,6 +878,12 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             data: s.data.clone(),
         })
     }
+}
+
+/// The 1-based column of `item.<field>` (or of `item` when `field` is empty) in an expression.
+fn item_column(source: &str, field: &str) -> u64 {
+    let needle = if field.is_empty() { "item".to_string() } else { format!("item.{field}") };
+    source.find(&needle).map(|i| source[..i].chars().count() as u64 + 1).unwrap_or(1)
 }
 
 /// `a `task``, `an `approval``.

@@ -23,10 +23,12 @@ pub enum FieldType {
     Email,
     Phone,
     File,
+    /// A repeated group: a list of rows, each with the sub-fields of `fields`.
+    List,
 }
 
 impl FieldType {
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 13] = [
         "text",
         "long_text",
         "integer",
@@ -39,6 +41,7 @@ impl FieldType {
         "email",
         "phone",
         "file",
+        "list",
     ];
 
     pub fn parse(name: &str) -> Option<FieldType> {
@@ -55,6 +58,7 @@ impl FieldType {
             "email" => FieldType::Email,
             "phone" => FieldType::Phone,
             "file" => FieldType::File,
+            "list" => FieldType::List,
             _ => return None,
         })
     }
@@ -99,6 +103,11 @@ pub struct Field {
     pub options: Vec<(String, String)>,
     pub must_be_true: bool,
     pub default: Option<Value>,
+    /// The columns of a `list` field, each row validated like a small form.
+    pub fields: Vec<Field>,
+    /// Fewest and most rows of a `list` field.
+    pub min_items: Option<u32>,
+    pub max_items: Option<u32>,
 }
 
 /// A cross-field check.
@@ -131,33 +140,7 @@ impl Form {
     /// Checks `input` and returns it with every value in its field's type, or every error.
     pub fn validate(&self, input: &Map<String, Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut out = Map::new();
-        for name in input.keys() {
-            if self.field(name).is_none() {
-                errors.push(FieldError::new(name, "unknown_field", "Este campo no pertenece al formulario."));
-            }
-        }
-        for field in &self.fields {
-            let given = input.get(&field.name).filter(|v| !is_blank(v));
-            let value = match (given, &field.default) {
-                (Some(v), _) => v.clone(),
-                (None, Some(d)) => d.clone(),
-                (None, None) => {
-                    if field.required || field.must_be_true {
-                        let message =
-                            if field.must_be_true { "Debe marcar esta casilla." } else { "Este campo es obligatorio." };
-                        errors.push(FieldError::new(&field.name, "required", message));
-                    }
-                    continue;
-                }
-            };
-            match field.check(&value) {
-                Ok(v) => {
-                    out.insert(field.name.clone(), v);
-                }
-                Err(e) => errors.push(e),
-            }
-        }
+        let out = validate_fields(&self.fields, input, "", &mut errors);
         if errors.is_empty() {
             for rule in &self.rules {
                 let ok = rule.check.eval_bool(&out, &Value::Null, "").unwrap_or(false);
@@ -171,11 +154,100 @@ impl Form {
     }
 }
 
+/// Validates `input` against `fields`; errors name the field with `prefix` (`acciones[2].`).
+fn validate_fields(
+    fields: &[Field],
+    input: &Map<String, Value>,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for name in input.keys() {
+        if !fields.iter().any(|f| f.name == *name) {
+            errors.push(FieldError::new(
+                &format!("{prefix}{name}"),
+                "unknown_field",
+                "Este campo no pertenece al formulario.",
+            ));
+        }
+    }
+    for field in fields {
+        let given = input.get(&field.name).filter(|v| !is_blank(v));
+        let value = match (given, &field.default) {
+            (Some(v), _) => v.clone(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => {
+                if field.required || field.must_be_true || field.min_items.is_some_and(|m| m > 0) {
+                    let message =
+                        if field.must_be_true { "Debe marcar esta casilla." } else { "Este campo es obligatorio." };
+                    errors.push(FieldError::new(&format!("{prefix}{}", field.name), "required", message));
+                }
+                continue;
+            }
+        };
+        if field.kind == FieldType::List {
+            if let Some(rows) = field.check_rows(&value, prefix, errors) {
+                out.insert(field.name.clone(), rows);
+            }
+            continue;
+        }
+        match field.check(&value) {
+            Ok(v) => {
+                out.insert(field.name.clone(), v);
+            }
+            Err(mut e) => {
+                e.field = format!("{prefix}{}", e.field);
+                errors.push(e)
+            }
+        }
+    }
+    out
+}
+
 impl Field {
-    /// The value read into this field's type, or why it does not fit.
+    /// The rows of a `list` field, each validated against the columns; problems go to `errors`
+    /// named `field[n].column` (rows counted from 1).
+    fn check_rows(&self, value: &Value, prefix: &str, errors: &mut Vec<FieldError>) -> Option<Value> {
+        let name = format!("{prefix}{}", self.name);
+        let Value::Array(rows) = value else {
+            errors.push(FieldError::new(&name, "type", "Debe ser una lista de filas."));
+            return None;
+        };
+        let count = rows.len() as u32;
+        if let Some(min) = self.min_items.filter(|m| count < *m) {
+            errors.push(FieldError::new(&name, "min_items", format!("Debe tener al menos {min} filas.")));
+        }
+        if let Some(max) = self.max_items.filter(|m| count > *m) {
+            errors.push(FieldError::new(&name, "max_items", format!("Debe tener como máximo {max} filas.")));
+        }
+        let before = errors.len();
+        let mut out = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let row_prefix = format!("{name}[{}].", i + 1);
+            match row {
+                Value::Object(m) => out.push(Value::Object(validate_fields(&self.fields, m, &row_prefix, errors))),
+                _ => errors.push(FieldError::new(
+                    &format!("{name}[{}]", i + 1),
+                    "type",
+                    "Cada fila debe tener sus campos.",
+                )),
+            }
+        }
+        (errors.len() == before).then_some(Value::Array(out))
+    }
+
+    /// The value read into this field's type, or why it does not fit. (`list` fields are
+    /// checked row by row by the form.)
     pub fn check(&self, value: &Value) -> Result<Value, FieldError> {
         let err = |code, msg: String| FieldError::new(&self.name, code, msg);
         let v = match self.kind {
+            FieldType::List => {
+                let mut errors = Vec::new();
+                return match self.check_rows(value, "", &mut errors) {
+                    Some(v) => Ok(v),
+                    None => Err(errors.into_iter().next().unwrap_or_else(|| err("type", "Lista no válida.".into()))),
+                };
+            }
             FieldType::Integer => {
                 let n = as_f64(value)
                     .filter(|n| n.fract() == 0.0 && n.abs() < 9.0e15)
@@ -313,4 +385,71 @@ fn looks_like_email(s: &str) -> bool {
 fn looks_like_phone(s: &str) -> bool {
     let digits = s.chars().filter(char::is_ascii_digit).count();
     (7..=15).contains(&digits) && s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field(name: &str, kind: FieldType, required: bool) -> Field {
+        Field {
+            name: name.into(),
+            kind,
+            label: name.into(),
+            help: None,
+            required,
+            min: None,
+            max: None,
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            options: Vec::new(),
+            must_be_true: false,
+            default: None,
+            fields: Vec::new(),
+            min_items: None,
+            max_items: None,
+        }
+    }
+
+    fn plan() -> Form {
+        let mut acciones = field("acciones", FieldType::List, true);
+        acciones.min_items = Some(1);
+        acciones.max_items = Some(3);
+        acciones.fields = vec![field("accion", FieldType::Text, true), field("fecha", FieldType::Date, true)];
+        Form {
+            id: "plan".into(),
+            title: "Plan".into(),
+            description: None,
+            fields: vec![acciones],
+            rules: Vec::new(),
+            file: String::new(),
+        }
+    }
+
+    #[test]
+    fn list_rows_are_validated_column_by_column() {
+        let ok = plan().validate(json!({"acciones": [{"accion": "A", "fecha": "2026-06-10"}]}).as_object().unwrap());
+        assert_eq!(ok.unwrap()["acciones"], json!([{"accion": "A", "fecha": "2026-06-10"}]));
+        let input = json!({"acciones": [{"accion": "A", "fecha": "10/06/2026"}, {"fecha": "2026-06-11", "x": 1}]});
+        let errs = plan().validate(input.as_object().unwrap()).unwrap_err();
+        let named: Vec<(&str, &str)> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            named,
+            vec![("acciones[1].fecha", "type"), ("acciones[2].x", "unknown_field"), ("acciones[2].accion", "required")]
+        );
+    }
+
+    #[test]
+    fn list_row_counts_are_bounded() {
+        let errs = plan().validate(json!({"acciones": []}).as_object().unwrap()).unwrap_err();
+        assert_eq!((errs[0].field.as_str(), errs[0].code), ("acciones", "required"));
+        let four = json!({"acciones": vec![json!({"accion": "A", "fecha": "2026-06-10"}); 4]});
+        let errs = plan().validate(four.as_object().unwrap()).unwrap_err();
+        assert_eq!((errs[0].field.as_str(), errs[0].code), ("acciones", "max_items"));
+        let errs = plan().validate(json!({"acciones": "A"}).as_object().unwrap()).unwrap_err();
+        assert_eq!(errs[0].code, "type");
+    }
 }

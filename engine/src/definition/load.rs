@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 use super::form::{Field, FieldType, Form, Rule};
 use super::model::*;
 use super::raw::*;
-use crate::calendar::{Calendar, Duration, Warn};
+use crate::calendar::{Calendar, Duration, Offset, Warn};
 use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
 use crate::expr::Expr;
 
@@ -185,6 +185,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// Compiles `text`, the part of scalar `s` that begins at its `col`-th character.
+    pub fn expr_inside(&mut self, s: &Spanned<String>, text: &str, col: u64) -> Option<Expr> {
+        match Expr::compile(text) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                let at = self.inside(loc(s), col + e.column.saturating_sub(1));
+                self.diags.push(Diagnostic::new(self.file, at, e.message).help(e.help.unwrap_or_default()));
+                None
+            }
+        }
+    }
+
     pub fn duration(&mut self, s: &Spanned<String>, text: &str) -> Option<Duration> {
         match Duration::parse(text) {
             Ok(d) => Some(d),
@@ -297,6 +309,63 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
     if let Some(m) = f.must_be_true.as_ref().filter(|_| kind != FieldType::Boolean) {
         misplaced(ctx, loc(m), "must_be_true", "boolean");
     }
+    for (key, v) in [("min_items", &f.min_items), ("max_items", &f.max_items)] {
+        if let Some(v) = v.as_ref().filter(|_| kind != FieldType::List) {
+            misplaced(ctx, loc(v), key, "list");
+        }
+    }
+    let mut list_ok = true;
+    let mut columns = Vec::new();
+    match (&f.fields, kind == FieldType::List) {
+        (Some(cols), true) => {
+            for (col, raw) in &cols.0 {
+                if raw.kind.value == "list" {
+                    ctx.err(
+                        loc(&raw.kind),
+                        format!("column `{}` of list `{}` is itself a list", col.value, name.value),
+                        "a list's columns are plain fields; make a second list field instead",
+                    );
+                    list_ok = false;
+                    continue;
+                }
+                match form_field(ctx, col, raw) {
+                    Some(c) => columns.push(c),
+                    None => list_ok = false,
+                }
+            }
+            if cols.0.is_empty() {
+                ctx.err(
+                    loc(&f.kind),
+                    format!("list `{}` has no `fields`", name.value),
+                    "give the list its columns under `fields:`",
+                );
+                list_ok = false;
+            }
+        }
+        (Some(cols), false) => {
+            let at = cols.0.first().map(|(k, _)| loc(k)).unwrap_or(loc(&f.kind));
+            misplaced(ctx, at, "fields", "list");
+        }
+        (None, true) => {
+            ctx.err(
+                loc(&f.kind),
+                format!("`list` field `{}` has no `fields`", name.value),
+                "add `fields:` with the columns of each row, like the fields of a form",
+            );
+            list_ok = false;
+        }
+        (None, false) => {}
+    }
+    if let (Some(min), Some(max)) = (&f.min_items, &f.max_items)
+        && min.value > max.value
+    {
+        ctx.err(
+            loc(max),
+            format!("`max_items` ({}) is below `min_items` ({})", max.value, min.value),
+            "swap the bounds",
+        );
+        list_ok = false;
+    }
     let is_choice = matches!(kind, FieldType::Choice | FieldType::MultiChoice);
     match (&f.options, is_choice) {
         (Some(o), false) => {
@@ -365,6 +434,9 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
             .unwrap_or_default(),
         must_be_true: f.must_be_true.as_ref().is_some_and(|m| m.value),
         default: f.default.clone(),
+        fields: columns,
+        min_items: f.min_items.as_ref().map(|v| v.value),
+        max_items: f.max_items.as_ref().map(|v| v.value),
     };
     if let Some(d) = &f.default
         && field.check(d).is_err()
@@ -376,7 +448,7 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
         );
         ok = false;
     }
-    ok.then_some(field)
+    (ok && list_ok).then_some(field)
 }
 
 /// The 1-based column, in characters, of `data.<field>` as a whole name inside an expression.
@@ -412,32 +484,53 @@ pub(crate) fn check_ident(ctx: &mut Ctx, s: &Spanned<String>, what: &str) -> boo
     ok
 }
 
-/// Reads `2 business days`, `90 days before data.fecha`, `3 days after data.x`, `data.fecha`.
+/// Reads `2 business days`, `90 days before data.fecha`, `3 days after data.x`, `data.fecha`, and
+/// instants computed by an expression (`item.fecha`, `add_days(data.fecha, 2)`, `15 days before
+/// add_days(…)`).
 pub(crate) fn parse_when(ctx: &mut Ctx, s: &Spanned<String>) -> Option<When> {
     let text = s.value.trim();
-    if let Some(field) = text.strip_prefix("data.") {
+    if let Some(field) = text.strip_prefix("data.").filter(|f| is_plain_name(f)) {
         return Some(When::Field(field.to_string()));
     }
     for (sep, before) in [(" before ", true), (" after ", false)] {
         if let Some((d, rest)) = text.split_once(sep) {
             let d = ctx.duration(s, d)?;
-            let Some(field) = rest.trim().strip_prefix("data.") else {
-                let col = text.find(sep).map(|i| i + sep.len() + 1).unwrap_or(1) as u64;
-                ctx.err(
-                    ctx.inside(loc(s), col),
-                    format!("`{}` is not a date field", rest.trim()),
-                    "count from a date of the data, e.g. `90 days before data.fecha_capacitacion`",
-                );
-                return None;
-            };
-            return Some(if before {
-                When::BeforeField(d, field.to_string())
-            } else {
-                When::AfterField(d, field.to_string())
-            });
+            let rest = rest.trim();
+            if let Some(field) = rest.strip_prefix("data.").filter(|f| is_plain_name(f)) {
+                return Some(if before {
+                    When::BeforeField(d, field.to_string())
+                } else {
+                    When::AfterField(d, field.to_string())
+                });
+            }
+            let col = text.find(sep).map(|i| text[..i + sep.len()].chars().count() + 1).unwrap_or(1) as u64;
+            if looks_like_expr(rest) {
+                let expr = ctx.expr_inside(s, rest, col)?;
+                return Some(When::Expr { expr, offset: Some(Offset { duration: d, before }) });
+            }
+            ctx.err(
+                ctx.inside(loc(s), col),
+                format!("`{rest}` is not a date field"),
+                "count from a date of the data, e.g. `90 days before data.fecha_capacitacion`",
+            );
+            return None;
         }
     }
+    if looks_like_expr(text) {
+        let expr = ctx.expr_inside(s, text, 1)?;
+        return Some(When::Expr { expr, offset: None });
+    }
     ctx.duration(s, text).map(When::After)
+}
+
+/// `fecha_capacitacion`: a bare field name, nothing after it.
+fn is_plain_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// An instant written as an expression: a field of the `for_each` element, or a function call.
+fn looks_like_expr(s: &str) -> bool {
+    s.starts_with("item.") || s.starts_with("data.") || s.contains('(')
 }
 
 pub(crate) fn parse_warn(ctx: &mut Ctx, s: &Spanned<String>) -> Option<Warn> {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::calendar::{Duration, Warn};
+use crate::calendar::{Duration, Offset, Warn};
 use crate::diagnostic::Loc;
 use crate::expr::Expr;
 
@@ -98,8 +98,10 @@ pub enum StepKind {
     Approval { work: Work, approve: Target, reject: Target },
     /// Ordered conditions over the data; the last arm is the default.
     Decision { next: Next },
-    /// Branches that run at once and meet again at `join`.
-    Parallel { branches: Vec<Branch>, join: JoinMode, next: Next },
+    /// Branches that run at once and meet again at `join`. With `for_each`, the single branch
+    /// runs once per element of the list (read as `item` inside it); the elements, with what
+    /// their branches filled in, are stored as `data.<step>` when the step joins.
+    Parallel { branches: Vec<Branch>, join: JoinMode, next: Next, for_each: Option<Expr> },
     /// Waits until an instant, then continues.
     Wait { until: When, next: Next },
     /// Starts another process and waits for it to end.
@@ -133,7 +135,11 @@ impl StepKind {
 /// The human part of a task or approval.
 #[derive(Debug, Clone)]
 pub struct Work {
+    /// The role id; for a role taken from the data, the expression as written.
     pub role: String,
+    /// `role: item.responsable`: the role is the value of this field at run time (a `choice`
+    /// whose options are all roles of the process).
+    pub role_from: Option<Expr>,
     pub form: Option<String>,
     pub due: Option<Due>,
 }
@@ -193,15 +199,30 @@ pub enum When {
     AfterField(Duration, String),
     /// `data.fecha`.
     Field(String),
+    /// An expression yielding a date or date-time (`item.fecha_compromiso`,
+    /// `add_days(data.fecha, 5 - weekday(data.fecha))`), optionally moved by an offset
+    /// (`15 days before add_days(…)`).
+    Expr { expr: Expr, offset: Option<Offset> },
 }
 
 impl When {
     /// The data field this instant depends on, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
-            When::After(_) => None,
+            When::After(_) | When::Expr { .. } => None,
             When::BeforeField(_, f) | When::AfterField(_, f) | When::Field(f) => Some(f),
         }
+    }
+
+    /// Whether the instant is counted in business time (for how pauses move an SLA).
+    pub fn is_business(&self) -> bool {
+        use crate::calendar::Unit::{BusinessDays, BusinessHours};
+        let unit = match self {
+            When::After(d) | When::BeforeField(d, _) | When::AfterField(d, _) => Some(d.unit),
+            When::Expr { offset, .. } => offset.map(|o| o.duration.unit),
+            When::Field(_) => None,
+        };
+        matches!(unit, Some(BusinessDays | BusinessHours))
     }
 }
 
@@ -252,4 +273,15 @@ pub struct Schedule {
     pub cron: String,
     pub timezone: String,
     pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Schedule {
+    /// The first instant strictly after `after` at which this schedule fires, in its zone.
+    pub fn next_after(&self, after: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        use std::str::FromStr;
+        let cron = croner::Cron::from_str(&self.cron).ok()?;
+        let zone = jiff::tz::TimeZone::get(&self.timezone).ok()?;
+        let start = after.to_zoned(zone);
+        cron.find_next_occurrence(&start, false).ok().map(|z| z.timestamp())
+    }
 }

@@ -98,6 +98,7 @@ pub struct RawStep {
     pub for_: Option<S<String>>,
     pub until: Option<S<String>>,
     pub input: Option<Entries<S<String>>>,
+    pub for_each: Option<S<String>>,
 }
 
 /// One branch of a parallel step: `- step_id`, or `- {start: step_id, due: …, on_overdue: […]}`
@@ -244,6 +245,10 @@ pub struct RawField {
     pub options: Option<Entries<S<String>>>,
     pub must_be_true: Option<S<bool>>,
     pub default: Option<serde_json::Value>,
+    /// The columns of a `list` field.
+    pub fields: Option<Entries<RawField>>,
+    pub min_items: Option<S<u32>>,
+    pub max_items: Option<S<u32>>,
 }
 
 /// A cross-field rule: `check` must hold, else `message` is shown on `field`.

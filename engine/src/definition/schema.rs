@@ -24,7 +24,9 @@ fn actions() -> Value {
     })
 }
 
-const DURATION: &str = r"^\d+ (business days?|business hours?|days?|hours?|minutes?)( (before|after) data\.[a-z][a-z0-9_]*)?$|^data\.[a-z][a-z0-9_]*$";
+/// A duration, a date field, an offset from one, or an instant computed by an expression
+/// (`item.fecha`, `add_days(data.fecha, 2)`), which `tramite check` reads in full.
+const DURATION: &str = r"^\d+ (business days?|business hours?|days?|hours?|minutes?)( (before|after) (data\.[a-z][a-z0-9_]*|item\..+|.*\(.*))?$|^(data|item)\.[a-z][a-z0-9_]*$|\(";
 
 /// Step keys, each with its schema.
 pub fn step_properties() -> serde_json::Map<String, Value> {
@@ -68,6 +70,10 @@ pub fn step_properties() -> serde_json::Map<String, Value> {
         ("for", due.clone()),
         ("until", due),
         ("input", json!({ "type": "object", "additionalProperties": { "type": "string" } })),
+        (
+            "for_each",
+            json!({ "type": "string", "description": "a list (e.g. `data.acciones`): the one branch runs once per element, read as `item`" }),
+        ),
     ] {
         m.insert(k.to_string(), v);
     }
@@ -127,6 +133,14 @@ pub fn field_properties() -> serde_json::Map<String, Value> {
         ("options", json!({ "type": "object", "additionalProperties": { "type": "string" } })),
         ("must_be_true", json!({ "type": "boolean" })),
         ("default", json!({})),
+        (
+            "fields",
+            json!({ "type": "object", "description": "the columns of a `list` field", "additionalProperties": {
+            "type": "object", "required": ["type", "label"]
+        } }),
+        ),
+        ("min_items", json!({ "type": "integer", "minimum": 0 })),
+        ("max_items", json!({ "type": "integer", "minimum": 0 })),
     ] {
         m.insert(k.to_string(), v);
     }

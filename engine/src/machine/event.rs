@@ -108,6 +108,9 @@ pub enum Event {
         token: u64,
         fork: u64,
         branches: Vec<BranchOpen>,
+        /// For a `for_each` step: the elements, one per branch, in branch order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        items: Option<Vec<Value>>,
     },
     /// A branch reached `join`.
     BranchJoined {
@@ -117,7 +120,8 @@ pub enum Event {
     BranchOverdue {
         branch: u64,
     },
-    /// A fork closed; `cancelled` are the tokens of unfinished branches (join `any`).
+    /// A fork closed; `cancelled` are the tokens of unfinished branches (join `any`). A
+    /// `for_each` fork stores its elements, as its branches left them, as `data.<step>`.
     Joined {
         fork: u64,
         cancelled: Vec<u64>,

@@ -12,8 +12,11 @@ use serde_json::{Map, Value};
 use super::command::{Actor, Command, CommandError, TimerKey};
 use super::event::{AlertKind, BranchOpen, Event, Record};
 use super::state::{Instance, Token};
-use crate::calendar::{Calendar, SlaClock, Unit};
-use crate::definition::{Action, Anchor, Form, JoinMode, Next, Process, SlaTarget, StepIx, StepKind, Target, When};
+use crate::calendar::{Calendar, SlaClock};
+use crate::definition::{
+    Action, Anchor, Form, JoinMode, Next, Process, SlaTarget, StepIx, StepKind, Target, When, Work,
+};
+use crate::expr::{Expr, Scope};
 
 /// What a transition needs to know besides the instance.
 #[derive(Debug, Clone, Copy)]
@@ -159,7 +162,7 @@ impl<'a> Run<'a> {
         let data = self.validated(work.form.as_ref(), data)?;
         self.emit(Event::Completed { token: task, data });
         self.left(ix)?;
-        let target = self.route(ix, next)?;
+        let target = self.route(ix, next, &tok.scope)?;
         self.go(target, tok.scope)
     }
 
@@ -202,19 +205,29 @@ impl<'a> Run<'a> {
         };
         self.emit(Event::CallEnded { token: task, outcome, data });
         self.left(ix)?;
-        let target = self.route(ix, next)?;
+        let target = self.route(ix, next, &tok.scope)?;
         self.go(target, tok.scope)
     }
 
-    /// The first arm of `next` whose condition holds.
-    fn route(&self, ix: StepIx, next: &Next) -> Result<Target, CommandError> {
+    /// Evaluates an expression over the instance, with `item` when given.
+    fn eval(&self, e: &Expr, item: Option<&Value>) -> Result<Value, String> {
         let now = self.now.to_string();
         let instance = serde_json::json!({ "id": self.inst.id, "process": self.inst.process });
+        let calendar = Some(self.env.calendar);
+        e.eval_in(&Scope { data: &self.inst.data, instance: &instance, now: &now, item, calendar })
+    }
+
+    /// The first arm of `next` whose condition holds, for a token with `scope`.
+    fn route(&self, ix: StepIx, next: &Next, scope: &[u64]) -> Result<Target, CommandError> {
+        let item = self.inst.item(scope);
         for arm in &next.0 {
             let Some(cond) = &arm.when else { return Ok(arm.target) };
-            let holds = cond
-                .eval_bool(&self.inst.data, &instance, &now)
-                .map_err(|message| CommandError::Expression { step: self.env.process.steps[ix].id.clone(), message })?;
+            let holds = match self.eval(cond, item) {
+                Ok(Value::Bool(b)) => Ok(b),
+                Ok(other) => Err(format!("condition `{}` gave {other}, not true or false", cond.source())),
+                Err(m) => Err(m),
+            }
+            .map_err(|message| CommandError::Expression { step: self.env.process.steps[ix].id.clone(), message })?;
             if holds {
                 return Ok(arm.target);
             }
@@ -233,20 +246,61 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// An instant from a `When`, counted from now or from a date in the data.
-    fn instant(&self, when: &When) -> Option<Timestamp> {
+    /// An instant from a `When`, counted from now or from a date in the data (`None` when the
+    /// date is empty). `who` names the step or SLA in errors. A bare date stands for the close
+    /// of business that day, or its opening when `opening` (a wait continues when the day begins).
+    fn instant(
+        &self,
+        who: &str,
+        when: &When,
+        item: Option<&Value>,
+        opening: bool,
+    ) -> Result<Option<Timestamp>, CommandError> {
         let cal = self.env.calendar;
-        match when {
+        Ok(match when {
             When::After(d) => Some(cal.add(self.now, *d)),
-            When::Field(f) => self.data_instant(f),
-            When::BeforeField(d, f) => self.data_instant(f).map(|t| cal.sub(t, *d)),
-            When::AfterField(d, f) => self.data_instant(f).map(|t| cal.add(t, *d)),
-        }
+            When::Field(f) => self.data_instant(f, opening),
+            When::BeforeField(d, f) => self.data_instant(f, false).map(|t| cal.sub(t, *d)),
+            When::AfterField(d, f) => self.data_instant(f, false).map(|t| cal.add(t, *d)),
+            When::Expr { expr, offset } => {
+                let fail = |message: String| CommandError::Expression { step: who.to_string(), message };
+                match self.eval(expr, item).map_err(fail)? {
+                    Value::Null => None,
+                    Value::String(text) if text.trim().is_empty() => None,
+                    Value::String(text) => {
+                        let t = text_instant(&text, cal, opening && offset.is_none()).ok_or_else(|| {
+                            fail(format!("`{}` gave `{text}`, which is not a date or a date-time", expr.source()))
+                        })?;
+                        Some(offset.map_or(t, |o| cal.offset(t, o)))
+                    }
+                    other => {
+                        return Err(fail(format!("`{}` gave {other}, not a date", expr.source())));
+                    }
+                }
+            }
+        })
     }
 
-    /// A date or date-time field of the data as an instant (a date is the start of that local day).
-    fn data_instant(&self, field: &str) -> Option<Timestamp> {
-        parse_instant(self.inst.data.get(field)?.as_str()?, self.env.calendar)
+    /// A date or date-time field of the data as an instant (rule 7 of docs/sla.md: a date is the
+    /// close of business that day; with `opening`, its opening).
+    fn data_instant(&self, field: &str, opening: bool) -> Option<Timestamp> {
+        text_instant(self.inst.data.get(field)?.as_str()?, self.env.calendar, opening)
+    }
+
+    /// The role a task goes to: fixed, or read from the data (`role: item.responsable`).
+    fn role_of(&self, ix: StepIx, work: &Work, scope: &[u64]) -> Result<String, CommandError> {
+        let Some(e) = &work.role_from else { return Ok(work.role.clone()) };
+        let step = self.env.process.steps[ix].id.clone();
+        let value = self
+            .eval(e, self.inst.item(scope))
+            .map_err(|message| CommandError::Expression { step: step.clone(), message })?;
+        match value.as_str() {
+            Some(r) if self.env.process.role_title(r).is_some() => Ok(r.to_string()),
+            _ => Err(CommandError::Expression {
+                step,
+                message: format!("`{}` gave {value}, which is not a role of the process", e.source()),
+            }),
+        }
     }
 
     fn enter(&mut self, ix: StepIx, scope: Vec<u64>) -> Result<(), CommandError> {
@@ -257,12 +311,17 @@ impl<'a> Run<'a> {
         let step = &self.env.process.steps[ix];
         let token = self.alloc();
         let (mut role, mut due, mut wake) = (None, None, None);
+        let item: Option<Value> = self.inst.item(&scope).cloned();
+        let item = item.as_ref();
         match &step.kind {
             StepKind::Task { work, .. } | StepKind::Approval { work, .. } => {
-                role = Some(work.role.clone());
-                due = work.due.as_ref().and_then(|d| self.instant(&d.at));
+                role = Some(self.role_of(ix, work, &scope)?);
+                due = match &work.due {
+                    Some(d) => self.instant(&step.id, &d.at, item, false)?,
+                    None => None,
+                };
             }
-            StepKind::Wait { until, .. } => wake = Some(self.instant(until).unwrap_or(self.now)),
+            StepKind::Wait { until, .. } => wake = Some(self.instant(&step.id, until, item, true)?.unwrap_or(self.now)),
             _ => {}
         }
         self.emit(Event::Entered { token, step: step.id.clone(), scope: scope.clone(), role: role.clone(), due, wake });
@@ -278,33 +337,60 @@ impl<'a> Run<'a> {
         match &step.kind {
             StepKind::Task { .. } | StepKind::Approval { .. } => Ok(()),
             StepKind::Decision { next } => {
-                let target = self.route(ix, next)?;
+                let target = self.route(ix, next, &scope)?;
                 self.pass(token, ix)?;
                 self.go(target, scope)
             }
             StepKind::Wait { next, .. } => {
                 if wake.is_some_and(|w| w <= self.now) {
-                    let target = self.route(ix, next)?;
+                    let target = self.route(ix, next, &scope)?;
                     self.pass(token, ix)?;
                     return self.go(target, scope);
                 }
                 Ok(())
             }
-            StepKind::Parallel { branches, .. } => {
+            StepKind::Parallel { branches, for_each, next, .. } => {
+                // A list field left empty is absent from the data: no elements.
+                let absent = |e: &Expr| matches!(e.as_field(), Some(("data", f)) if !self.inst.data.contains_key(f));
+                let items = match for_each {
+                    None => None,
+                    Some(e) if absent(e) => Some(Vec::new()),
+                    Some(e) => match self.eval(e, item) {
+                        Ok(Value::Array(list)) => Some(list),
+                        Ok(Value::Null) => Some(Vec::new()),
+                        Ok(other) => {
+                            let message = format!("`for_each: {}` gave {other}, not a list", e.source());
+                            return Err(CommandError::Expression { step: step.id.clone(), message });
+                        }
+                        Err(message) => return Err(CommandError::Expression { step: step.id.clone(), message }),
+                    },
+                };
+                // (branch definition, element) for each branch to open.
+                let plan: Vec<(usize, Option<&Value>)> = match &items {
+                    Some(list) => list.iter().map(|v| (0, Some(v))).collect(),
+                    None => (0..branches.len()).map(|i| (i, item)).collect(),
+                };
+                let mut dues = Vec::new();
+                for (def, element) in &plan {
+                    dues.push(match &branches[*def].due {
+                        Some(d) => self.instant(&step.id, &d.at, *element, false)?,
+                        None => None,
+                    });
+                }
+                let defs: Vec<usize> = plan.iter().map(|(d, _)| *d).collect();
                 let fork = self.alloc();
-                let opened: Vec<BranchOpen> = branches
-                    .iter()
-                    .map(|b| BranchOpen { id: 0, due: b.due.as_ref().and_then(|d| self.instant(&d.at)) })
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .map(|mut b| {
-                        b.id = self.alloc();
-                        b
-                    })
-                    .collect();
-                let starts: Vec<(StepIx, u64)> = branches.iter().zip(&opened).map(|(b, o)| (b.start, o.id)).collect();
-                self.emit(Event::Forked { token, fork, branches: opened });
+                let opened: Vec<BranchOpen> =
+                    dues.into_iter().map(|due| BranchOpen { id: self.alloc(), due }).collect();
+                let starts: Vec<(StepIx, u64)> =
+                    defs.iter().zip(&opened).map(|(d, o)| (branches[*d].start, o.id)).collect();
+                self.emit(Event::Forked { token, fork, branches: opened, items });
                 self.left(ix)?;
+                if starts.is_empty() {
+                    // `for_each` over an empty list: nothing to wait for.
+                    self.emit(Event::Joined { fork, cancelled: Vec::new() });
+                    let target = self.route(ix, next, &scope)?;
+                    return self.go(target, scope);
+                }
                 for (start, branch) in starts {
                     if !self.inst.branches.contains_key(&branch) {
                         break; // an `any` join already closed the fork
@@ -316,15 +402,13 @@ impl<'a> Run<'a> {
                 Ok(())
             }
             StepKind::Call { process, input, .. } => {
-                let now = self.now.to_string();
-                let instance = serde_json::json!({ "id": self.inst.id, "process": self.inst.process });
                 let data = if input.is_empty() {
                     self.inst.data.clone()
                 } else {
                     let mut m = Map::new();
                     for (k, e) in input {
-                        let v = e
-                            .eval(&self.inst.data, &instance, &now)
+                        let v = self
+                            .eval(e, item)
                             .map_err(|message| CommandError::Expression { step: step.id.clone(), message })?;
                         m.insert(k.clone(), v);
                     }
@@ -364,7 +448,7 @@ impl<'a> Run<'a> {
         for s in cancelled_steps {
             self.left(s)?;
         }
-        let target = self.route(ix, next)?;
+        let target = self.route(ix, next, &fork.scope)?;
         self.go(target, fork.scope)
     }
 
@@ -403,11 +487,13 @@ impl<'a> Run<'a> {
     fn start_slas_on(&mut self, matches: impl Fn(&Anchor) -> bool) -> Result<(), CommandError> {
         let cal = self.env.calendar;
         for sla in &self.env.process.slas {
-            if self.inst.slas.contains_key(&sla.id) || !matches(&sla.from) {
+            // A step event that happens again (a loop) starts a new round of the SLA.
+            let step_event = matches!(sla.from, Anchor::Entered(_) | Anchor::Left(_));
+            if !matches(&sla.from) || (self.inst.slas.contains_key(&sla.id) && !step_event) {
                 continue;
             }
             let from = match &sla.from {
-                Anchor::Data(f) => match self.data_instant(f) {
+                Anchor::Data(f) => match self.data_instant(f, false) {
                     Some(t) => t,
                     None => continue,
                 },
@@ -418,11 +504,10 @@ impl<'a> Run<'a> {
                 SlaTarget::Deadline(w) => {
                     let due = match w {
                         When::After(d) => Some(cal.add(from, *d)),
-                        other => self.instant(other),
+                        other => self.instant(&sla.id, other, None, false)?,
                     };
                     let Some(due) = due else { continue };
-                    let business = matches!(w, When::After(d) | When::BeforeField(d, _) | When::AfterField(d, _) if matches!(d.unit, Unit::BusinessDays | Unit::BusinessHours));
-                    SlaClock::until(cal, from, due, business)
+                    SlaClock::until(cal, from, due, w.is_business())
                 }
             };
             self.emit(Event::SlaStarted { sla: sla.id.clone(), clock });
@@ -481,15 +566,14 @@ impl<'a> Run<'a> {
                 let StepKind::Parallel { branches, .. } = &self.env.process.steps[ix].kind else {
                     return Err(CommandError::TimerNotDue);
                 };
-                let actions = branches
-                    .get(b.index)
-                    .and_then(|d| d.due.as_ref())
-                    .map(|d| d.on_overdue.clone())
-                    .unwrap_or_default();
+                // Every branch of a `for_each` step is its one branch definition.
+                let def = if fork.items.is_some() { 0 } else { b.index };
+                let actions =
+                    branches.get(def).and_then(|d| d.due.as_ref()).map(|d| d.on_overdue.clone()).unwrap_or_default();
                 let tokens: Vec<u64> =
                     self.inst.tokens.values().filter(|t| t.scope.contains(&branch)).map(|t| t.id).collect();
                 self.emit(Event::BranchOverdue { branch });
-                let start = branches.get(b.index).map(|d| d.start);
+                let start = branches.get(def).map(|d| d.start);
                 self.run_actions(AlertKind::Overdue, None, start, &tokens, &actions)
             }
             TimerKey::Wake { token } => {
@@ -498,7 +582,7 @@ impl<'a> Run<'a> {
                 let StepKind::Wait { next, .. } = &self.env.process.steps[ix].kind else {
                     return Err(CommandError::TimerNotDue);
                 };
-                let target = self.route(ix, next)?;
+                let target = self.route(ix, next, &tok.scope)?;
                 self.pass(token, ix)?;
                 self.go(target, tok.scope)
             }
@@ -567,8 +651,18 @@ impl<'a> Run<'a> {
     }
 }
 
+/// A date, local date-time or RFC 3339 instant from the data as an instant: a date is the close
+/// of business that day (docs/sla.md rule 7), or its opening when `opening`.
+fn text_instant(text: &str, cal: &Calendar, opening: bool) -> Option<Timestamp> {
+    if let Ok(d) = text.parse::<jiff::civil::Date>() {
+        return Some(if opening { cal.open_of(d) } else { cal.close_of(d) });
+    }
+    parse_instant(text, cal)
+}
+
 /// A date (`2026-03-13`, start of that local day), a local date-time (`2026-03-13T16:00`) or an
-/// RFC 3339 instant, read in the calendar's zone.
+/// RFC 3339 instant, read in the calendar's zone. (The scenario runner's clock; deadlines read
+/// dates from the data as the close of business.)
 pub fn parse_instant(text: &str, cal: &Calendar) -> Option<Timestamp> {
     if let Ok(t) = text.parse::<Timestamp>() {
         return Some(t);

@@ -70,12 +70,17 @@ pub struct Fork {
     pub step: String,
     pub scope: Vec<u64>,
     pub open: BTreeSet<u64>,
+    /// A `for_each` step's elements, one per branch; what a branch's tasks fill in is merged
+    /// into its element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<Value>>,
 }
 
 /// One branch of an open fork.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BranchState {
     pub fork: u64,
+    /// Position among the fork's branches (for `for_each`, the element's position).
     pub index: usize,
     pub due: Option<Timestamp>,
     pub overdue: bool,
@@ -145,6 +150,37 @@ impl Instance {
         v
     }
 
+    /// The `for_each` element a token with this scope works on (the innermost one).
+    pub fn item(&self, scope: &[u64]) -> Option<&Value> {
+        let (fork, index) = self.item_slot(scope)?;
+        self.forks.get(&fork)?.items.as_ref()?.get(index)
+    }
+
+    /// The fork and position of the `for_each` element a token with this scope works on.
+    pub fn item_slot(&self, scope: &[u64]) -> Option<(u64, usize)> {
+        scope.iter().rev().find_map(|b| {
+            let branch = self.branches.get(b)?;
+            let fork = self.forks.get(&branch.fork)?;
+            fork.items.as_ref().map(|_| (branch.fork, branch.index))
+        })
+    }
+
+    /// Merges task data into the token's `for_each` element when it is an object; otherwise
+    /// into the instance data.
+    fn merge_for(&mut self, token: u64, data: &Map<String, Value>) {
+        let slot = self.tokens.get(&token).and_then(|t| self.item_slot(&t.scope));
+        let element =
+            slot.and_then(|(fork, index)| self.forks.get_mut(&fork)?.items.as_mut()?.get_mut(index)?.as_object_mut());
+        match element {
+            Some(obj) => {
+                for (k, v) in data {
+                    obj.insert(k.clone(), v.clone());
+                }
+            }
+            None => self.merge(data),
+        }
+    }
+
     fn take_id(&mut self, id: u64) {
         self.next_id = self.next_id.max(id + 1);
     }
@@ -184,11 +220,11 @@ impl Instance {
                 }
             }
             Event::Completed { token, data } => {
-                self.merge(data);
+                self.merge_for(*token, data);
                 self.tokens.remove(token);
             }
             Event::Approved { token, data, .. } => {
-                self.merge(data);
+                self.merge_for(*token, data);
                 self.tokens.remove(token);
             }
             Event::Rejected { token, comment } => {
@@ -200,7 +236,7 @@ impl Instance {
             Event::Passed { token } | Event::Withdrawn { token } => {
                 self.tokens.remove(token);
             }
-            Event::Forked { token, fork, branches } => {
+            Event::Forked { token, fork, branches, items } => {
                 self.take_id(*fork);
                 let (step, scope) = match self.tokens.remove(token) {
                     Some(t) => (t.step, t.scope),
@@ -211,7 +247,7 @@ impl Instance {
                     self.branches.insert(b.id, BranchState { fork: *fork, index, due: b.due, overdue: false });
                 }
                 let open = branches.iter().map(|b| b.id).collect();
-                self.forks.insert(*fork, Fork { step, scope, open });
+                self.forks.insert(*fork, Fork { step, scope, open, items: items.clone() });
             }
             Event::BranchJoined { branch } => {
                 if let Some(b) = self.branches.remove(branch)
@@ -232,6 +268,9 @@ impl Instance {
                 if let Some(f) = self.forks.remove(fork) {
                     for b in f.open {
                         self.branches.remove(&b);
+                    }
+                    if let Some(items) = f.items {
+                        self.data.insert(f.step, Value::Array(items));
                     }
                 }
             }
