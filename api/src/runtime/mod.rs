@@ -30,7 +30,7 @@ pub enum RuntimeError {
     Conflict(String),
     #[error("{message}")]
     Invalid { code: &'static str, message: String, details: Value },
-    #[error("internal error")]
+    #[error("internal error: {0}")]
     Internal(String),
 }
 
@@ -126,7 +126,7 @@ impl Runtime {
         let id = new_id();
         let (inst, records) = machine::start(d.env(), &id, data, Some(actor), now).map_err(RuntimeError::from_command)?;
         let mut tx = self.store.begin().await?;
-        let outbox = self.messages(&d, &inst, &records).await?;
+        let outbox = self.messages(&mut tx, &d, &inst, &records).await?;
         let change = self.change(&d, &inst, &records, None, outbox, now, key, Some(&actor.user));
         match tx.save(&change).await {
             Ok(()) => tx.commit().await?,
@@ -157,7 +157,7 @@ impl Runtime {
     }
 
     async fn commit(&self, mut tx: Tx, d: &Deployed, stored: &StoredInstance, inst: &Instance, records: &[Record], now: Timestamp) -> Result<(), RuntimeError> {
-        let outbox = self.messages(d, inst, records).await?;
+        let outbox = self.messages(&mut tx, d, inst, records).await?;
         let change = self.change(d, inst, records, Some(stored.seq), outbox, now, None, None);
         tx.save(&change).await?;
         tx.commit().await?;
@@ -228,7 +228,7 @@ impl Runtime {
     }
 
     /// Outbox rows for the alerts among `records`, one per user of each role with an address.
-    async fn messages(&self, d: &Deployed, inst: &Instance, records: &[Record]) -> Result<Vec<NewMessage>, RuntimeError> {
+    async fn messages(&self, tx: &mut Tx, d: &Deployed, inst: &Instance, records: &[Record]) -> Result<Vec<NewMessage>, RuntimeError> {
         let mut out = Vec::new();
         for r in records {
             let (kind, roles, sla, step) = match &r.event {
@@ -245,7 +245,7 @@ impl Runtime {
                 step.as_ref().and_then(|s| inst.tasks().find(|(t, _)| &t.step == s).and_then(|(_, task)| task.due))
             });
             for role in &roles {
-                for user in self.store.users_with_role(role).await? {
+                for user in tx.users_with_role(role).await? {
                     let Some(email) = user.email.clone() else { continue };
                     let values = json!({
                         "user": user.name,

@@ -343,6 +343,10 @@ impl Tx {
         dispatch_tx!(self, tx, d => Repo::save(tx, d, c).await)
     }
 
+    pub async fn users_with_role(&mut self, role: &str) -> Result<Vec<UserRow>, StoreError> {
+        dispatch_tx!(self, tx, d => Repo::users_with_role_tx(tx, d, role).await)
+    }
+
     pub async fn enqueue(&mut self, m: &NewMessage, now: Timestamp) -> Result<(), StoreError> {
         dispatch_tx!(self, tx, d => Repo::enqueue(tx, d, m, now).await)
     }

@@ -12,6 +12,8 @@ use super::{
     UserRow,
 };
 
+const USERS: &str = "SELECT name, email, roles, admin FROM users ORDER BY name";
+
 /// What differs between the backends.
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect {
@@ -165,9 +167,20 @@ where
 
     /// Users holding a role (admins are not implied).
     pub async fn users_with_role(&self, role: &str) -> Result<Vec<UserRow>, StoreError> {
-        let rows = sqlx::query::<DB>("SELECT name, email, roles, admin FROM users ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query::<DB>(USERS).fetch_all(&self.pool).await?;
+        Self::with_role(&rows, role)
+    }
+
+    fn with_role(rows: &[DB::Row], role: &str) -> Result<Vec<UserRow>, StoreError> {
         let users: Result<Vec<UserRow>, StoreError> = rows.iter().map(Self::user_row).collect();
         Ok(users?.into_iter().filter(|u| u.roles.iter().any(|r| r == role)).collect())
+    }
+
+    /// Users holding a role, read inside a transaction (a transaction must not wait on a second
+    /// pooled connection: with every connection in a transaction, that wait never ends).
+    pub async fn users_with_role_tx(tx: &mut Transaction<'static, DB>, _d: Dialect, role: &str) -> Result<Vec<UserRow>, StoreError> {
+        let rows = sqlx::query::<DB>(USERS).fetch_all(&mut **tx).await?;
+        Self::with_role(&rows, role)
     }
 
     fn instance_row(r: &DB::Row) -> Result<StoredInstance, StoreError> {
