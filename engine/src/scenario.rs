@@ -17,6 +17,7 @@
 //!
 //! Inside a `for_each` step one step has a task per element: `item: 2` on a command picks the
 //! second element's, and `due:` / `tasks:` keys take the element after `#` (`ejecutar_accion#2`).
+//! `due:` is the task's own deadline or, when it has none, that of the branch it runs in.
 
 use std::collections::BTreeMap;
 
@@ -366,8 +367,15 @@ impl Runner<'_> {
             let (step, item) = split_item(key);
             find_token(&inst, step, item).and_then(|id| inst.tokens.get(&id)).and_then(|t| t.task.clone())
         };
+        // A task's deadline, or else the deadline of the innermost branch it runs in.
+        let due_of = |key: &str| {
+            let (step, item) = split_item(key);
+            let token = find_token(&inst, step, item).and_then(|id| inst.tokens.get(&id))?;
+            let task_due = token.task.as_ref().and_then(|t| t.due);
+            task_due.or_else(|| token.scope.iter().rev().find_map(|b| inst.branches.get(b).and_then(|b| b.due)))
+        };
         for (step, want) in &e.due {
-            let got = task_of(step).and_then(|task| task.due);
+            let got = due_of(step);
             let want_t = machine::parse_instant(want, self.env.calendar);
             let show = |t: Option<Timestamp>| {
                 t.map(|t| t.to_zoned(self.env.calendar.zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())

@@ -151,6 +151,7 @@ scenarios:
           sla: { revision: met }
           active: [ejecutar, ejecutar]
           tasks: { "ejecutar#1": analista, "ejecutar#2": jefe }
+          due: { "ejecutar#1": 2026-06-10T17:00:00-05:00, "ejecutar#2": 2026-06-05T17:00:00-05:00 }
       - complete: ejecutar
         item: 1
         as: jefa
@@ -231,6 +232,7 @@ fn wrong_expectations_fail() {
         ("divulgar: 2026-06-26T17:00:00-05:00", "divulgar: 2026-06-25T17:00:00-05:00"),
         ("cierre: 2026-06-18T17:00:00-05:00", "cierre: 2026-06-18T00:00:00-05:00"),
         (r#""ejecutar#2": jefe"#, r#""ejecutar#2": analista"#),
+        (r#""ejecutar#2": 2026-06-05T17:00"#, r#""ejecutar#2": 2026-06-10T17:00"#),
         (
             "advance_to: 2026-06-05T16:59:00-05:00\n      - expect: { sla: { revision: ok } }",
             "advance_to: 2026-06-05T17:00:00-05:00\n      - expect: { sla: { revision: ok } }",
