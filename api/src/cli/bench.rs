@@ -138,6 +138,7 @@ fn bench_engine(env: Env<'_>, n: usize) {
 async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
     let store = Store::open(url).await.map_err(|e| e.to_string())?;
     let rt = Arc::new(Runtime::new(store, Templates::load(None)?));
+    rt.start_writer();
     rt.deploy_paths(&[args.processes.clone()]).await.map_err(|e| e.to_string())?;
     let actor = Actor::new("bench", &["operador"]);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -69,6 +69,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    rt.start_writer();
     match rt.deploy_paths(&tree(&args.processes)).await {
         Ok(d) => report(&d),
         Err(e) => {

@@ -3,6 +3,9 @@
 
 mod deploy;
 pub mod registry;
+mod writer;
+
+pub use writer::{Done, Work};
 
 pub use deploy::Deployment;
 
@@ -79,6 +82,8 @@ pub struct Runtime {
     pub templates: Templates,
     /// The form files deployments are checked against.
     pub form_sources: RwLock<Vec<tramite_engine::definition::SourceFile>>,
+    /// The group-commit writer (SQLite), once started.
+    pub writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<writer::Job>>,
     /// Woken when new timers or messages are written.
     pub timers_changed: Arc<Notify>,
     pub outbox_changed: Arc<Notify>,
@@ -100,6 +105,7 @@ impl Runtime {
             calendars: RwLock::new(BTreeMap::new()),
             templates,
             form_sources: RwLock::new(Vec::new()),
+            writer: std::sync::OnceLock::new(),
             timers_changed: Arc::new(Notify::new()),
             outbox_changed: Arc::new(Notify::new()),
         }
@@ -121,24 +127,18 @@ impl Runtime {
         {
             return Ok((self.instance(&id).await?.state, false));
         }
-        let d = self.deployed(process, None).ok_or_else(|| RuntimeError::NotFound(format!("unknown process `{process}`")))?;
-        let now = Timestamp::now();
-        let id = new_id();
-        let (inst, records) = machine::start(d.env(), &id, data, Some(actor), now).map_err(RuntimeError::from_command)?;
-        let mut tx = self.store.begin().await?;
-        let outbox = self.messages(&mut tx, &d, &inst, &records).await?;
-        let change = self.change(&d, &inst, &records, None, outbox, now, key, Some(&actor.user));
-        match tx.save(&change).await {
-            Ok(()) => tx.commit().await?,
-            Err(StoreError::Duplicate(_)) if key.is_some() => {
-                drop(tx);
-                let id = self.store.instance_by_key(key.unwrap_or_default()).await?.ok_or_else(|| RuntimeError::Conflict("retry".into()))?;
-                return Ok((self.instance(&id).await?.state, false));
+        let work = Work::Start { process: process.to_string(), data, actor: actor.clone(), key: key.map(str::to_string) };
+        match self.run(work).await {
+            Ok(Done::Started(inst, created)) => Ok((inst, created)),
+            // Two requests with one key raced; the other one's instance is the answer.
+            Err(RuntimeError::Conflict(_)) if key.is_some() => {
+                let id = self.store.instance_by_key(key.unwrap_or_default()).await?;
+                let id = id.ok_or_else(|| RuntimeError::Conflict("retry the request".into()))?;
+                Ok((self.instance(&id).await?.state, false))
             }
-            Err(e) => return Err(e.into()),
+            Ok(_) => Err(RuntimeError::Internal("unexpected reply to a start".into())),
+            Err(e) => Err(e),
         }
-        self.wake();
-        Ok((inst, true))
     }
 
     pub async fn instance(&self, id: &str) -> Result<StoredInstance, RuntimeError> {
@@ -147,22 +147,10 @@ impl Runtime {
 
     /// Runs a command against an instance in one transaction.
     pub async fn act(&self, id: &str, actor: Option<&Actor>, cmd: Command) -> Result<Instance, RuntimeError> {
-        let now = Timestamp::now();
-        let mut tx = self.store.begin().await?;
-        let stored = tx.lock_instance(id).await?.ok_or_else(|| RuntimeError::NotFound(format!("no instance `{id}`")))?;
-        let d = self.deployed(&stored.process, Some(stored.version)).ok_or_else(|| RuntimeError::Internal(format!("version {} of {} is not loaded", stored.version, stored.process)))?;
-        let (inst, records) = machine::execute(d.env(), &stored.state, actor, cmd, now).map_err(RuntimeError::from_command)?;
-        self.commit(tx, &d, &stored, &inst, &records, now).await?;
-        Ok(inst)
-    }
-
-    async fn commit(&self, mut tx: Tx, d: &Deployed, stored: &StoredInstance, inst: &Instance, records: &[Record], now: Timestamp) -> Result<(), RuntimeError> {
-        let outbox = self.messages(&mut tx, d, inst, records).await?;
-        let change = self.change(d, inst, records, Some(stored.seq), outbox, now, None, None);
-        tx.save(&change).await?;
-        tx.commit().await?;
-        self.wake();
-        Ok(())
+        match self.run(Work::Act { id: id.to_string(), actor: actor.cloned(), cmd }).await? {
+            Done::Acted(inst) => Ok(inst),
+            _ => Err(RuntimeError::Internal("unexpected reply to a command".into())),
+        }
     }
 
     fn wake(&self) {
@@ -172,26 +160,11 @@ impl Runtime {
 
     /// Fires the timers due now; returns how many fired. Safe to run on several nodes at once.
     pub async fn fire_due(&self) -> Result<usize, RuntimeError> {
-        let now = Timestamp::now();
-        let due = self.store.due_timers(now, 200).await?;
+        let due = self.store.due_timers(Timestamp::now(), 200).await?;
         let mut fired = 0;
         for (id, key, _) in due {
-            let mut tx = self.store.begin().await?;
-            if !tx.claim_timer(&id, &key).await? {
-                continue;
-            }
-            let Some(stored) = tx.lock_instance(&id).await? else { continue };
-            let Some(d) = self.deployed(&stored.process, Some(stored.version)) else { continue };
-            match machine::execute(d.env(), &stored.state, None, Command::Fire { timer: key.clone() }, now) {
-                Ok((inst, records)) => {
-                    self.commit(tx, &d, &stored, &inst, &records, now).await?;
-                    fired += 1;
-                }
-                Err(e) => {
-                    // A stale row (the state moved on): rewrite the instance's timers from its state.
-                    tracing::debug!(instance = %id, ?key, error = %e, "timer no longer pending");
-                    self.commit(tx, &d, &stored, &stored.state, &[], now).await?;
-                }
+            if let Done::Fired(true) = self.run(Work::Fire { id, key }).await? {
+                fired += 1;
             }
         }
         Ok(fired)

@@ -351,6 +351,33 @@ impl Tx {
         dispatch_tx!(self, tx, d => Repo::enqueue(tx, d, m, now).await)
     }
 
+    /// Marks a point to roll back to (one level: the group-commit writer's unit of work).
+    pub async fn savepoint(&mut self) -> Result<(), StoreError> {
+        self.exec("SAVEPOINT unit").await
+    }
+
+    pub async fn release(&mut self) -> Result<(), StoreError> {
+        self.exec("RELEASE SAVEPOINT unit").await
+    }
+
+    pub async fn rollback_to(&mut self) -> Result<(), StoreError> {
+        self.exec("ROLLBACK TO SAVEPOINT unit").await?;
+        self.exec("RELEASE SAVEPOINT unit").await
+    }
+
+    async fn exec(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => sqlx::query(sql).execute(&mut **t).await.map(|_| ())?,
+            Tx::Postgres(t) => sqlx::query(sql).execute(&mut **t).await.map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// The instance an idempotency key started, read inside the transaction.
+    pub async fn instance_by_key(&mut self, key: &str) -> Result<Option<StoredInstance>, StoreError> {
+        dispatch_tx!(self, tx, d => Repo::instance_by_key_tx(tx, d, key).await)
+    }
+
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,

@@ -425,6 +425,14 @@ where
 
     // ---- inside a transaction ------------------------------------------------------------------
 
+    pub async fn instance_by_key_tx(tx: &mut Transaction<'static, DB>, _d: Dialect, key: &str) -> Result<Option<StoredInstance>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT id, process, version, seq, state, started_by FROM instances WHERE idempotency_key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(Self::instance_row).transpose()
+    }
+
     pub async fn lock_instance(tx: &mut Transaction<'static, DB>, d: Dialect, id: &str) -> Result<Option<StoredInstance>, StoreError> {
         let sql = format!("SELECT id, process, version, seq, state, started_by FROM instances WHERE id = $1{}", d.for_update);
         let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?;
