@@ -70,6 +70,12 @@ slas:
     from: revisar.entered
     until: revisar.completed
     within: 2 business days
+  urgente:
+    title: Revisión de un evento cercano en un día hábil
+    when: data.fecha_evento < '2026-06-17'
+    from: revisar.entered
+    until: revisar.completed
+    within: 1 business day
 steps:
   revisar:
     approval: ¿El plan está completo?
@@ -134,7 +140,7 @@ scenarios:
           - { accion: Capacitar, responsable: analista, fecha_compromiso: 2026-06-10 }
           - { accion: Ajustar guion, responsable: jefe, fecha_compromiso: 2026-06-05 }
     steps:
-      - expect: { sla: { revision: ok } }
+      - expect: { sla: { revision: ok, urgente: (not started) } }
       - advance_to: 2026-06-03T17:00:00-05:00
       - expect: { sla: { revision: breached } }
       - reject: revisar
@@ -194,6 +200,8 @@ scenarios:
       at: 2026-06-01T09:00:00-05:00
       data: { fecha_evento: 2026-06-16, acciones: [] }
     steps:
+      - advance_to: 2026-06-02T16:59:00-05:00
+      - expect: { sla: { urgente: ok } }
       - approve: revisar
         as: jefa
       - expect:
@@ -238,6 +246,8 @@ fn wrong_expectations_fail() {
             "advance_to: 2026-06-05T17:00:00-05:00\n      - expect: { sla: { revision: ok } }",
         ),
         ("active: [esperar_lunes] }", "active: [divulgar] }"),
+        ("urgente: (not started)", "urgente: ok"),
+        ("urgente: ok", "urgente: (not started)"),
     ] {
         assert!(SCENARIOS.contains(right), "{right}");
         let failures = run(&SCENARIOS.replacen(right, wrong, 1));
@@ -255,16 +265,16 @@ fn item_outside_for_each_is_refused() {
     let p =
         PROCESS.replace("    role: analista\n    due: \"add_days", "    role: item.responsable\n    due: \"add_days");
     let d = diagnostics(&p);
-    assert_eq!(d, vec!["54:11: step `divulgar` reads `item` but is not inside a `for_each` branch"], "{d:#?}");
+    assert_eq!(d, vec!["60:11: step `divulgar` reads `item` but is not inside a `for_each` branch"], "{d:#?}");
 }
 
 #[test]
 fn unknown_element_fields_are_refused() {
     let p = PROCESS.replace("due: item.fecha_compromiso", "due: item.fecha_compromis");
     let d = diagnostics(&p);
-    assert_eq!(d, vec!["31:14: `item.fecha_compromis` is not a column of list `data.acciones` (step `acciones`)"]);
+    assert_eq!(d, vec!["37:14: `item.fecha_compromis` is not a column of list `data.acciones` (step `acciones`)"]);
     let p = PROCESS.replace("due: item.fecha_compromiso", "due: item.accion");
-    assert_eq!(diagnostics(&p), vec!["31:14: `item.accion` is a `text` column, not a date"]);
+    assert_eq!(diagnostics(&p), vec!["37:14: `item.accion` is a `text` column, not a date"]);
 }
 
 #[test]
@@ -274,28 +284,28 @@ fn roles_from_the_data_must_be_roles() {
         .replace("role: analista\n    next: revisar", "role: analistas\n    next: revisar");
     let p = p.replace("role: analista\n    due:", "role: analistas\n    due:");
     let d = diagnostics(&p);
-    assert_eq!(d, vec!["36:11: the options of `item.responsable` are not all roles: analista"], "{d:#?}");
+    assert_eq!(d, vec!["42:11: the options of `item.responsable` are not all roles: analista"], "{d:#?}");
     let p = PROCESS.replace("role: item.responsable", "role: item.accion");
-    assert_eq!(diagnostics(&p), vec!["36:11: `item.accion` is not a `choice` field, so it cannot name a role"]);
+    assert_eq!(diagnostics(&p), vec!["42:11: `item.accion` is not a `choice` field, so it cannot name a role"]);
 }
 
 #[test]
 fn for_each_needs_a_list_and_one_branch() {
     let p = PROCESS.replace("for_each: data.acciones", "for_each: data.fecha_evento");
-    assert_eq!(diagnostics(&p)[0], "28:15: `data.fecha_evento` is a `date` field, not a list");
+    assert_eq!(diagnostics(&p)[0], "34:15: `data.fecha_evento` is a `date` field, not a list");
     let p =
         PROCESS.replace("        on_overdue: [notify: jefe]\n", "        on_overdue: [notify: jefe]\n      - regla\n");
-    assert_eq!(diagnostics(&p)[0], "27:15: parallel `acciones` runs `for_each` element but has 2 branches");
+    assert_eq!(diagnostics(&p)[0], "33:15: parallel `acciones` runs `for_each` element but has 2 branches");
 }
 
 #[test]
 fn instants_from_expressions_are_checked() {
     let p = PROCESS.replace("due: data.fecha_evento", "due: add_days(data.fecha_event, 1)");
-    assert_eq!(diagnostics(&p), vec!["60:19: `data.fecha_event` is not a field of any form of this process"]);
+    assert_eq!(diagnostics(&p), vec!["66:19: `data.fecha_event` is not a field of any form of this process"]);
     let p = PROCESS.replace("due: data.fecha_evento", "due: 2 days before add_days(data.fecha_evento, ");
     let d = diagnostics(&p);
     assert_eq!(d.len(), 1, "{d:#?}");
-    assert!(d[0].starts_with("60:"), "{d:#?}");
+    assert!(d[0].starts_with("66:"), "{d:#?}");
 }
 
 #[test]

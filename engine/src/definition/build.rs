@@ -835,6 +835,10 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         let pause: Vec<Option<StepIx>> = s.pause.iter().map(|p| self.step_ref(p)).collect();
         let on_warning = self.actions(&s.on_warning, false);
         let on_breach = self.actions(&s.on_breach, false);
+        let when = match &s.when {
+            Some(w) => Some(self.expr(w)?),
+            None => None,
+        };
         Some(Sla {
             id: id.value.clone(),
             title: s.title.value.clone(),
@@ -845,6 +849,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             pause: pause.into_iter().collect::<Option<_>>()?,
             on_warning,
             on_breach,
+            when,
         })
     }
 

@@ -257,6 +257,8 @@ pub struct Sla {
     pub pause: Vec<StepIx>,
     pub on_warning: Vec<Action>,
     pub on_breach: Vec<Action>,
+    /// `when`: the SLA applies only to instances for which this holds when its clock would start.
+    pub when: Option<Expr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -202,6 +202,7 @@ pub struct RawSla {
     pub on_warning: Vec<S<RawAction>>,
     #[serde(default)]
     pub on_breach: Vec<S<RawAction>>,
+    pub when: Option<S<String>>,
 }
 
 /// A cron trigger that starts an instance.

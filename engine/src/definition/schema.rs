@@ -103,7 +103,8 @@ pub fn process_schema() -> Value {
                 "properties": {
                     "title": text(), "from": text(), "until": text(), "within": text(), "deadline": text(),
                     "warn": { "type": "string", "pattern": r"^(\d+ .+ before|\d{1,2}%)$" },
-                    "pause": texts(), "on_warning": actions(), "on_breach": actions()
+                    "pause": texts(), "on_warning": actions(), "on_breach": actions(),
+                    "when": { "type": "string", "description": "CEL condition: the SLA applies only when it holds as the clock starts" }
                 }
             } },
             "schedules": { "type": "object", "additionalProperties": {

@@ -492,6 +492,19 @@ impl<'a> Run<'a> {
             if !matches(&sla.from) || (self.inst.slas.contains_key(&sla.id) && !step_event) {
                 continue;
             }
+            if let Some(cond) = &sla.when {
+                let applies = match self.eval(cond, None) {
+                    Ok(Value::Bool(b)) => b,
+                    Ok(other) => {
+                        let message = format!("condition `{}` gave {other}, not true or false", cond.source());
+                        return Err(CommandError::Expression { step: sla.id.clone(), message });
+                    }
+                    Err(message) => return Err(CommandError::Expression { step: sla.id.clone(), message }),
+                };
+                if !applies {
+                    continue;
+                }
+            }
             let from = match &sla.from {
                 Anchor::Data(f) => match self.data_instant(f, false) {
                     Some(t) => t,
