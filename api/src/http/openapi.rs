@@ -1,5 +1,5 @@
-//! `GET /api/openapi.json`: the OpenAPI 3 description of the REST API. A test walks the
-//! router's routes and this document so neither can gain a path the other lacks.
+//! `GET /api/openapi.json`: the OpenAPI 3 description of the REST API, written by hand next to
+//! the routers (`instances.rs`, `tasks.rs`); the e2e tests exercise the paths it names.
 
 use std::sync::Arc;
 
