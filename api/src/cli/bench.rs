@@ -73,6 +73,15 @@ fn machine_line() -> String {
     format!("{cores} cores, {cpu}")
 }
 
+/// Resident memory of this process, in MiB.
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
 fn report(label: &str, instances: usize, completions: usize, elapsed: Duration, mut lat: Vec<Duration>) {
     lat.sort();
     let secs = elapsed.as_secs_f64().max(1e-9);
@@ -120,7 +129,11 @@ fn bench_engine(env: Env<'_>, n: usize) {
     let mut lat = Vec::with_capacity(n * 2);
     let t0 = Instant::now();
     let mut completions = 0;
+    let mut rss = Vec::new();
     for i in 0..n {
+        if i % (n / 4).max(1) == 0 {
+            rss.push(format!("{:.1}", rss_mib()));
+        }
         let Ok((mut inst, _)) = machine::start(env, &i.to_string(), start_data(i), Some(&actor), now) else { continue };
         while let Some((token, step)) = first_task(&inst) {
             let s = Instant::now();
@@ -133,6 +146,8 @@ fn bench_engine(env: Env<'_>, n: usize) {
         }
     }
     report("engine (no storage)", n, completions, t0.elapsed(), lat);
+    rss.push(format!("{:.1}", rss_mib()));
+    println!("{:<28} resident memory at 0/25/50/75/100 % of the instances: {} MiB", "", rss.join(" / "));
 }
 
 async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
