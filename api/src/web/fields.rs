@@ -1,0 +1,299 @@
+//! HTML forms from `forms/*.yaml`: one input per field with the right type, and posted values
+//! read back into the data the engine validates. The engine's validation is the only one; the
+//! browser's is switched off (`novalidate`) so every message comes from the server, per field.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use tramite_engine::definition::{Field, FieldType, Form};
+
+use super::i18n::Lang;
+use crate::runtime::Deployed;
+
+/// Posted (or stored) values by input name; several for checkboxes.
+pub type Raw = BTreeMap<String, Vec<String>>;
+
+/// One input as the template draws it.
+#[derive(Debug, Clone)]
+pub struct FieldView {
+    pub name: String,
+    pub id: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub required: bool,
+    /// `input`, `textarea`, `select`, `checkboxes`, `yesno`, `checkbox` or `list`.
+    pub widget: &'static str,
+    /// The `type` of an `input`.
+    pub input_type: &'static str,
+    pub step: Option<&'static str>,
+    pub min: Option<String>,
+    pub max: Option<String>,
+    pub value: String,
+    pub values: Vec<String>,
+    pub options: Vec<(String, String)>,
+    pub error: Option<String>,
+    /// A `list` field's rows, each a set of inputs.
+    pub rows: Vec<Vec<FieldView>>,
+}
+
+impl FieldView {
+    pub fn has(&self, option: &str) -> bool {
+        self.values.iter().any(|v| v == option)
+    }
+
+    pub fn error_id(&self) -> String {
+        format!("{}-error", self.id)
+    }
+
+    pub fn help_id(&self) -> String {
+        format!("{}-help", self.id)
+    }
+
+    /// Ids the input is described by: its help and its error.
+    pub fn described_by(&self) -> String {
+        let mut ids = Vec::new();
+        if self.help.is_some() {
+            ids.push(self.help_id());
+        }
+        if self.error.is_some() {
+            ids.push(self.error_id());
+        }
+        ids.join(" ")
+    }
+}
+
+fn html_id(name: &str) -> String {
+    let body: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    format!("f-{body}")
+}
+
+fn number(n: f64) -> String {
+    if n.fract() == 0.0 { format!("{}", n as i64) } else { n.to_string() }
+}
+
+/// The widget of a field type: (widget, input type, step).
+fn widget(f: &Field) -> (&'static str, &'static str, Option<&'static str>) {
+    match f.kind {
+        FieldType::Text | FieldType::File => ("input", "text", None),
+        FieldType::LongText => ("textarea", "", None),
+        FieldType::Integer => ("input", "number", Some("1")),
+        FieldType::Decimal => ("input", "number", Some("any")),
+        FieldType::Date => ("input", "date", None),
+        FieldType::DateTime => ("input", "datetime-local", None),
+        // A box that must be ticked is a checkbox; any other yes/no question needs a real "no".
+        FieldType::Boolean if f.must_be_true => ("checkbox", "checkbox", None),
+        FieldType::Boolean => ("yesno", "radio", None),
+        FieldType::Choice => ("select", "", None),
+        FieldType::MultiChoice => ("checkboxes", "checkbox", None),
+        FieldType::Email => ("input", "email", None),
+        FieldType::Phone => ("input", "tel", None),
+        FieldType::List => ("list", "", None),
+    }
+}
+
+/// The inputs of `form` showing `raw` values and `errors` (by field name, as the engine names them).
+pub fn views(form: &Form, raw: &Raw, errors: &BTreeMap<String, String>, lang: Lang) -> Vec<FieldView> {
+    form.fields.iter().map(|f| view(f, "", raw, errors, lang)).collect()
+}
+
+fn view(f: &Field, prefix: &str, raw: &Raw, errors: &BTreeMap<String, String>, lang: Lang) -> FieldView {
+    let name = format!("{prefix}{}", f.name);
+    let (widget, input_type, step) = widget(f);
+    let values = raw.get(&name).cloned().unwrap_or_default();
+    let help = f.help.clone().or_else(|| (f.kind == FieldType::File).then(|| lang.t("task.file_help").to_string()));
+    let mut v = FieldView {
+        id: html_id(&name),
+        label: f.label.clone(),
+        help,
+        required: f.required || f.must_be_true,
+        widget,
+        input_type,
+        step,
+        min: f.min.map(number),
+        max: f.max.map(number),
+        value: values.first().cloned().unwrap_or_default(),
+        values,
+        options: f.options.clone(),
+        error: errors.get(&name).cloned(),
+        rows: Vec::new(),
+        name,
+    };
+    if f.kind == FieldType::List {
+        // Rows given so far, at least the minimum, plus one empty row to add another.
+        let given = (1..).take_while(|i| raw.keys().any(|k| k.starts_with(&format!("{}[{i}].", v.name)))).count();
+        let shown = given.max(f.min_items.unwrap_or(0) as usize).max(1) + usize::from(given > 0 || f.min_items.unwrap_or(0) == 0);
+        let limit = f.max_items.map(|m| m as usize).unwrap_or(50).min(50);
+        v.rows = (1..=shown.min(limit.max(1)))
+            .map(|i| {
+                let p = format!("{}[{i}].", v.name);
+                f.fields.iter().map(|sub| view(sub, &p, raw, errors, lang)).collect()
+            })
+            .collect();
+    }
+    v
+}
+
+/// Stored data as input values (to prefill a form, e.g. a plan sent back for rework).
+pub fn raw_of(form: &Form, data: &Map<String, Value>) -> Raw {
+    let mut raw = Raw::new();
+    for f in &form.fields {
+        if let Some(v) = data.get(&f.name) {
+            put(&mut raw, &f.name, f, v);
+        }
+    }
+    raw
+}
+
+fn put(raw: &mut Raw, name: &str, f: &Field, v: &Value) {
+    match (f.kind, v) {
+        (FieldType::List, Value::Array(rows)) => {
+            for (i, row) in rows.iter().enumerate() {
+                for sub in &f.fields {
+                    if let Some(x) = row.get(&sub.name) {
+                        put(raw, &format!("{name}[{}].{}", i + 1, sub.name), sub, x);
+                    }
+                }
+            }
+        }
+        (_, Value::Array(items)) => {
+            raw.insert(name.to_string(), items.iter().map(scalar).collect());
+        }
+        (FieldType::DateTime, Value::String(s)) => {
+            // `datetime-local` shows minutes: 2026-03-18T10:00.
+            raw.insert(name.to_string(), vec![s.chars().take(16).collect()]);
+        }
+        _ => {
+            raw.insert(name.to_string(), vec![scalar(v)]);
+        }
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Posted pairs grouped by name, without the page's own fields (`_csrf`, `_action`, …).
+pub fn raw_of_pairs(pairs: &[(String, String)]) -> Raw {
+    let mut raw = Raw::new();
+    for (k, v) in pairs {
+        if k.starts_with('_') || k == "next" {
+            continue;
+        }
+        raw.entry(k.clone()).or_default().push(v.clone());
+    }
+    raw
+}
+
+/// The data to submit: each field's posted value(s) as the engine reads them. Blank inputs are
+/// left out (the engine then reports required ones); blank list rows are dropped.
+pub fn data_of(form: &Form, raw: &Raw) -> Map<String, Value> {
+    collect(&form.fields, "", raw)
+}
+
+fn collect(fields: &[Field], prefix: &str, raw: &Raw) -> Map<String, Value> {
+    let mut out = Map::new();
+    for f in fields {
+        let name = format!("{prefix}{}", f.name);
+        match f.kind {
+            FieldType::List => {
+                let mut rows = Vec::new();
+                for i in 1..=200 {
+                    let p = format!("{name}[{i}].");
+                    if !raw.keys().any(|k| k.starts_with(&p)) {
+                        break;
+                    }
+                    let row = collect(&f.fields, &p, raw);
+                    if !row.is_empty() {
+                        rows.push(Value::Object(row));
+                    }
+                }
+                if !rows.is_empty() {
+                    out.insert(f.name.clone(), Value::Array(rows));
+                }
+            }
+            FieldType::MultiChoice => {
+                let items: Vec<Value> = raw.get(&name).into_iter().flatten().filter(|v| !v.is_empty()).map(|v| Value::String(v.clone())).collect();
+                if !items.is_empty() {
+                    out.insert(f.name.clone(), Value::Array(items));
+                }
+            }
+            _ => {
+                if let Some(v) = raw.get(&name).and_then(|v| v.first()).filter(|v| !v.trim().is_empty()) {
+                    out.insert(f.name.clone(), Value::String(v.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every field a process's forms define, by name (the first form naming it wins): how the
+/// instance data is labelled on pages and in exports, in the order the process asks for it.
+pub fn process_fields(d: &Deployed) -> Vec<&Field> {
+    let mut out: Vec<&Field> = Vec::new();
+    let forms = d.process.start.form.iter().chain(d.process.steps.iter().filter_map(|s| s.kind.work().and_then(|w| w.form.as_ref())));
+    for id in forms {
+        if let Some(form) = d.forms.get(id) {
+            for f in &form.fields {
+                if !out.iter().any(|o| o.name == f.name) {
+                    out.push(f);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A stored value as people read it: option labels, yes/no, lists joined.
+pub fn display(f: Option<&Field>, v: &Value, lang: Lang) -> String {
+    let label = |x: &str| -> String {
+        f.and_then(|f| f.options.iter().find(|(k, _)| k == x)).map(|(_, l)| l.clone()).unwrap_or_else(|| x.to_string())
+    };
+    match v {
+        Value::Null => String::new(),
+        Value::Bool(b) => lang.t(if *b { "task.yes" } else { "task.no" }).to_string(),
+        Value::String(s) => label(s),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
+            items.iter().map(|i| match i {
+                Value::String(s) => label(s),
+                other => display(None, other, lang),
+            }).collect::<Vec<_>>().join(", ")
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|row| match row {
+                Value::Object(m) => m
+                    .iter()
+                    .map(|(k, x)| {
+                        let sub = f.and_then(|f| f.fields.iter().find(|s| s.name == *k));
+                        format!("{}: {}", sub.map(|s| s.label.as_str()).unwrap_or(k), display(sub, x, lang))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => display(None, other, lang),
+            })
+            .collect::<Vec<_>>()
+            .join(" | "),
+        Value::Object(_) => v.to_string(),
+    }
+}
+
+/// Instance data as (label, text) lines, form fields first in the order the process asks.
+pub fn data_lines(d: &Deployed, data: &Map<String, Value>, lang: Lang) -> Vec<(String, String)> {
+    let fields = process_fields(d);
+    let mut out: Vec<(String, String)> = fields
+        .iter()
+        .filter_map(|f| data.get(&f.name).map(|v| (f.label.clone(), display(Some(f), v, lang))))
+        .collect();
+    for (k, v) in data {
+        if !fields.iter().any(|f| f.name == *k) {
+            out.push((k.clone(), display(None, v, lang)));
+        }
+    }
+    out
+}

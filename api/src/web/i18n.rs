@@ -1,0 +1,306 @@
+//! The web UI's words in Spanish (the default, the language of the manuals) and English.
+//!
+//! The language comes from `?lang=es|en` (remembered in a cookie), then the cookie, then the
+//! browser's `Accept-Language`. Process, step and form texts come from the YAML files as written.
+
+use axum::http::HeaderMap;
+
+/// A language the UI speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Es,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "es" => Some(Lang::Es),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Es => "es",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, for the switch link.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Es => Lang::En,
+            Lang::En => Lang::Es,
+        }
+    }
+
+    /// The language of a request: query, then cookie, then `Accept-Language`, then Spanish.
+    pub fn of_request(query: Option<&str>, headers: &HeaderMap) -> Lang {
+        if let Some(l) = query.and_then(query_lang) {
+            return l;
+        }
+        if let Some(l) = super::session::cookie(headers, super::session::LANG_COOKIE).and_then(|v| Lang::parse(&v)) {
+            return l;
+        }
+        let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        for part in accept.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim();
+            let primary = tag.split('-').next().unwrap_or("");
+            if let Some(l) = Lang::parse(primary) {
+                return l;
+            }
+        }
+        Lang::Es
+    }
+
+    /// The text for `key`; an unknown key shows as itself (a test keeps templates and table in step).
+    pub fn t(self, key: &str) -> &'static str {
+        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, es, en)) => match self {
+                Lang::Es => es,
+                Lang::En => en,
+            },
+            None => {
+                tracing::warn!(key, "missing UI text");
+                "?"
+            }
+        }
+    }
+}
+
+/// `lang=xx` in a query string.
+pub fn query_lang(query: &str) -> Option<Lang> {
+    query.split('&').find_map(|kv| kv.strip_prefix("lang=")).and_then(Lang::parse)
+}
+
+/// Key, Spanish, English.
+pub const TEXTS: &[(&str, &str, &str)] = &[
+    ("app.name", "Trámite", "Trámite"),
+    ("nav.skip", "Saltar al contenido", "Skip to content"),
+    ("nav.inbox", "Bandeja", "Inbox"),
+    ("nav.dashboard", "Panel de SLA", "SLA dashboard"),
+    ("nav.signout", "Cerrar sesión", "Sign out"),
+    ("nav.main", "Navegación principal", "Main navigation"),
+    ("nav.lang", "English", "Español"),
+    ("nav.signed_in_as", "Sesión de", "Signed in as"),
+    ("login.title", "Iniciar sesión", "Sign in"),
+    ("login.user", "Usuario", "User name"),
+    ("login.password", "Contraseña", "Password"),
+    ("login.submit", "Entrar", "Sign in"),
+    ("login.failed", "Usuario o contraseña incorrectos.", "Wrong user name or password."),
+    ("login.intro", "Entre con el usuario y la contraseña que le dio el administrador.", "Sign in with the user name and password your administrator gave you."),
+    ("inbox.title", "Mi bandeja de tareas", "My task inbox"),
+    ("inbox.all_title", "Todas las tareas abiertas", "All open tasks"),
+    ("inbox.filters", "Filtros", "Filters"),
+    ("inbox.process", "Proceso", "Process"),
+    ("inbox.all_processes", "Todos los procesos", "All processes"),
+    ("inbox.sla", "Estado del SLA", "SLA state"),
+    ("inbox.all_states", "Todos", "All"),
+    ("inbox.apply", "Filtrar", "Filter"),
+    ("inbox.empty", "No hay tareas pendientes con estos filtros.", "No open tasks match these filters."),
+    ("inbox.count", "tareas", "tasks"),
+    ("inbox.done", "Listo: tarea terminada.", "Done: task finished."),
+    ("col.task", "Tarea", "Task"),
+    ("col.process", "Proceso", "Process"),
+    ("col.folio", "Folio", "Folio"),
+    ("col.due", "Vence", "Due"),
+    ("col.sla", "SLA", "SLA"),
+    ("col.role", "Rol", "Role"),
+    ("col.claimed", "Tomada por", "Claimed by"),
+    ("col.actions", "Acciones", "Actions"),
+    ("col.when", "Cuándo", "When"),
+    ("col.who", "Quién", "Who"),
+    ("col.what", "Qué", "What"),
+    ("col.field", "Dato", "Field"),
+    ("col.value", "Valor", "Value"),
+    ("col.instance", "Instancia", "Instance"),
+    ("col.recipient", "Destinatario", "Recipient"),
+    ("col.subject", "Asunto", "Subject"),
+    ("col.sent", "Enviado", "Sent"),
+    ("col.kind", "Tipo", "Kind"),
+    ("col.roles", "Roles avisados", "Roles told"),
+    ("col.started", "Inicio", "Started"),
+    ("col.state", "Estado", "State"),
+    ("col.elapsed", "Transcurrido (hábil)", "Elapsed (business)"),
+    ("col.remaining", "Restante (hábil)", "Remaining (business)"),
+    ("col.total", "Total", "Total"),
+    ("col.met", "Cumplidos", "Met"),
+    ("col.late", "Tarde", "Late"),
+    ("col.breached", "Incumplidos abiertos", "Breached, open"),
+    ("col.open", "En curso", "Running"),
+    ("col.compliance", "Cumplimiento", "Compliance"),
+    ("col.step", "Paso", "Step"),
+    ("col.on_time", "A tiempo", "On time"),
+    ("col.attempts", "Intentos", "Attempts"),
+    ("col.count", "Cantidad", "Count"),
+    ("col.month", "Mes", "Month"),
+    ("none", "—", "—"),
+    ("sla.ok", "En tiempo", "On time"),
+    ("sla.warning", "En riesgo", "At risk"),
+    ("sla.breached", "Incumplido", "Breached"),
+    ("sla.met", "Cumplido", "Met"),
+    ("sla.met-late", "Cumplido tarde", "Met late"),
+    ("sla.none", "Sin SLA", "No SLA"),
+    ("task.claim", "Tomar", "Claim"),
+    ("task.release", "Liberar", "Release"),
+    ("task.open", "Abrir", "Open"),
+    ("task.unclaimed", "Sin tomar", "Unclaimed"),
+    ("task.data", "Datos del trámite", "Case data"),
+    ("task.no_data", "Aún no hay datos.", "No data yet."),
+    ("task.form", "Formulario", "Form"),
+    ("task.no_form", "Este paso no tiene formulario: márquelo como hecho cuando termine.", "This step has no form: mark it done when you finish."),
+    ("task.complete", "Terminar tarea", "Complete task"),
+    ("task.approve", "Aprobar", "Approve"),
+    ("task.reject", "Rechazar", "Reject"),
+    ("task.decision", "Decisión", "Decision"),
+    ("task.comment", "Comentario", "Comment"),
+    ("task.comment_help", "Obligatorio al rechazar: la persona que retome el trámite lo verá.", "Required to reject: whoever takes the case back will read it."),
+    ("task.rejection", "Observaciones del último rechazo", "Notes from the last rejection"),
+    ("task.rejected_by", "Rechazado por", "Rejected by"),
+    ("task.errors", "Revise los campos marcados.", "Please check the marked fields."),
+    ("task.required", "obligatorio", "required"),
+    ("task.choose", "— Elija una opción —", "— Choose an option —"),
+    ("task.yes", "Sí", "Yes"),
+    ("task.no", "No", "No"),
+    ("task.row", "Fila", "Row"),
+    ("task.done_already", "Esta tarea ya se terminó.", "This task is already done."),
+    ("task.see_instance", "Ver el trámite completo", "See the whole case"),
+    ("task.claimed_by_other", "Tomada por otra persona", "Claimed by someone else"),
+    ("task.file_help", "Nombre o enlace del archivo.", "File name or link."),
+    ("instance.title", "Trámite", "Case"),
+    ("instance.timeline", "Historial", "Timeline"),
+    ("instance.diagram", "Flujo del proceso", "Process flow"),
+    ("instance.here", "aquí está", "current"),
+    ("instance.visited", "recorrido", "visited"),
+    ("instance.mermaid", "Diagrama en texto Mermaid", "Diagram as Mermaid text"),
+    ("instance.slas", "Acuerdos de servicio (SLA)", "Service levels (SLA)"),
+    ("instance.no_slas", "Este proceso no tiene SLA.", "This process has no SLA."),
+    ("instance.status", "Estado", "Status"),
+    ("instance.running", "En curso", "Running"),
+    ("instance.ended", "Terminado", "Ended"),
+    ("instance.cancelled", "Cancelado", "Cancelled"),
+    ("instance.open_tasks", "Tareas abiertas", "Open tasks"),
+    ("instance.business_days", "días hábiles", "business days"),
+    ("instance.overdue_by", "vencido por", "overdue by"),
+    ("instance.goes_to", "sigue a", "goes to"),
+    ("instance.system", "Sistema", "System"),
+    ("instance.end", "fin", "end"),
+    ("kind.task", "Tarea", "Task"),
+    ("kind.approval", "Aprobación", "Approval"),
+    ("kind.decision", "Decisión", "Decision"),
+    ("kind.parallel", "En paralelo", "Parallel"),
+    ("kind.wait", "Espera", "Wait"),
+    ("kind.call", "Subproceso", "Sub-process"),
+    ("kind.end", "Fin", "End"),
+    ("dash.title", "Panel de SLA", "SLA dashboard"),
+    ("dash.range", "Periodo", "Period"),
+    ("dash.from", "Desde", "From"),
+    ("dash.to", "Hasta", "To"),
+    ("dash.show", "Mostrar", "Show"),
+    ("dash.breached", "Tareas con SLA incumplido o plazo vencido", "Tasks with a breached SLA or a passed deadline"),
+    ("dash.at_risk", "Tareas en riesgo", "Tasks at risk"),
+    ("dash.none", "Ninguna.", "None."),
+    ("dash.by_process", "Cumplimiento de SLA por proceso", "SLA compliance per process"),
+    ("dash.by_step", "Plazos de pasos por paso", "Step deadlines per step"),
+    ("dash.alerts", "Historial de alertas", "Alert history"),
+    ("dash.outbox", "Correos enviados y pendientes", "E-mail sent and pending"),
+    ("dash.pending", "pendiente", "pending"),
+    ("dash.chart", "Solicitudes por mes según un dato del formulario", "Requests per month by a form field"),
+    ("dash.chart_field", "Dato", "Field"),
+    ("dash.chart_empty", "No hay trámites con este dato en el periodo.", "No cases with this field in the period."),
+    ("dash.exports", "Exportar", "Export"),
+    ("dash.export_instances", "Datos de los trámites", "Case data"),
+    ("dash.export_sla", "Reporte de SLA", "SLA report"),
+    ("dash.empty_value", "(sin dato)", "(empty)"),
+    ("event.started", "Inició el trámite", "Started the case"),
+    ("event.entered", "Llegó a", "Reached"),
+    ("event.claimed", "Tomó la tarea", "Claimed the task"),
+    ("event.unclaimed", "Liberó la tarea", "Released the task"),
+    ("event.completed", "Completó", "Completed"),
+    ("event.approved", "Aprobó", "Approved"),
+    ("event.rejected", "Rechazó", "Rejected"),
+    ("event.passed", "Pasó por", "Passed"),
+    ("event.forked", "Abrió ramas en paralelo en", "Opened parallel branches at"),
+    ("event.branch_joined", "Terminó una rama", "A branch finished"),
+    ("event.branch_overdue", "Venció el plazo de una rama", "A branch's deadline passed"),
+    ("event.joined", "Se reunieron las ramas", "Branches joined"),
+    ("event.overdue", "Venció el plazo de", "Deadline passed for"),
+    ("event.reassigned", "Reasignó", "Reassigned"),
+    ("event.withdrawn", "Retiró la tarea", "Withdrew the task"),
+    ("event.call_started", "Inició el subproceso", "Started the sub-process"),
+    ("event.call_ended", "Terminó el subproceso", "The sub-process ended"),
+    ("event.sla_started", "Comenzó a contar el SLA", "SLA clock started"),
+    ("event.sla_paused", "Pausó el SLA", "SLA paused"),
+    ("event.sla_resumed", "Reanudó el SLA", "SLA resumed"),
+    ("event.sla_stopped", "Se detuvo el SLA", "SLA stopped"),
+    ("event.sla_warned", "Aviso previo del SLA", "SLA warning"),
+    ("event.sla_breached", "Se incumplió el SLA", "SLA breached"),
+    ("event.alerted", "Avisó a", "Notified"),
+    ("event.ended", "Terminó el trámite", "The case ended"),
+    ("event.cancelled", "Canceló el trámite", "Cancelled the case"),
+    ("error.title", "No se pudo", "Could not do that"),
+    ("error.forbidden", "No tiene permiso para ver esta página.", "You may not see this page."),
+    ("error.not_found", "No existe lo que busca.", "What you are looking for does not exist."),
+    ("error.csrf", "El formulario caducó o no vino de esta aplicación. Vuelva a cargar la página e intente de nuevo.", "The form expired or did not come from this application. Reload the page and try again."),
+    ("error.conflict", "Alguien más cambió este trámite. Vuelva a cargar la página.", "Someone else changed this case. Reload the page."),
+    ("error.internal", "Algo falló de nuestro lado. Intente de nuevo más tarde.", "Something went wrong on our side. Try again later."),
+    ("error.admin_only", "Esta página es solo para administradores.", "This page is for administrators only."),
+    ("error.back", "Volver a la bandeja", "Back to the inbox"),
+];
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_used_by_a_template_or_the_code_has_both_languages() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = Vec::new();
+        for dir in [root.join("templates/web"), root.join("src/web")] {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                sources.push(std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+        let re = regex_lite(&sources.join("\n"));
+        assert!(re.len() > 50, "found only {} keys", re.len());
+        for key in re {
+            assert!(TEXTS.iter().any(|(k, _, _)| *k == key), "no text for `{key}`");
+        }
+        let mut keys: Vec<&str> = TEXTS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "duplicate keys");
+    }
+
+    /// Keys in `t("…")` calls.
+    fn regex_lite(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, _) in text.match_indices("t(\"") {
+            let rest = &text[i + 3..];
+            if let Some(end) = rest.find('"') {
+                let key = &rest[..end];
+                if key.contains('.') && !key.contains(' ') {
+                    out.push(key.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn language_comes_from_query_cookie_then_accept_language() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::of_request(None, &h), Lang::Es);
+        h.insert("accept-language", "en-US,en;q=0.9".parse().unwrap());
+        assert_eq!(Lang::of_request(None, &h), Lang::En);
+        h.insert("cookie", "tramite_lang=es".parse().unwrap());
+        assert_eq!(Lang::of_request(None, &h), Lang::Es);
+        assert_eq!(Lang::of_request(Some("a=1&lang=en"), &h), Lang::En);
+        assert_eq!(Lang::En.t("nav.inbox"), "Inbox");
+    }
+}

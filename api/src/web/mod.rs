@@ -1,0 +1,74 @@
+//! The browser UI served by `tramite serve`: sign-in, the task inbox, task and instance pages,
+//! and the admin SLA dashboard with CSV/XLSX exports. Server-rendered with askama (templates in
+//! `api/templates/web/`, checked at compile time), Spanish by default with English available,
+//! and htmx (vendored in `api/static/`, served from the binary) for small enhancements only:
+//! every page works without JavaScript.
+//!
+//! Errors are [`error::WebError`], rendered as HTML pages; runtime and store errors are mapped
+//! into it and internal causes are logged, never shown.
+
+mod auth;
+mod dashboard;
+mod db;
+mod error;
+mod export;
+mod fields;
+mod i18n;
+mod inbox;
+mod instance;
+mod page;
+mod session;
+mod task;
+mod timeline;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::runtime::Runtime;
+
+pub use session::hash_password;
+
+/// The web routes, with CSRF checks on every POST and security headers on every page.
+pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/inbox") }))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/inbox", get(inbox::page))
+        .route("/tasks/{id}", get(task::page).post(task::submit))
+        .route("/tasks/{id}/claim", post(inbox::claim))
+        .route("/tasks/{id}/release", post(inbox::release))
+        .route("/instances/{id}", get(instance::page))
+        .route("/admin", get(dashboard::page))
+        .route("/admin/export/{file}", get(export::download))
+        .route_layer(axum::middleware::from_fn_with_state(rt, session::csrf_guard))
+        .route_layer(axum::middleware::from_fn(session::remember_lang))
+        .route_layer(axum::middleware::map_response(security_headers))
+        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", include_bytes!("../../static/app.css")) }))
+        .route("/static/htmx.min.js", get(|| async { asset("text/javascript; charset=utf-8", include_bytes!("../../static/htmx.min.js")) }))
+}
+
+fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+/// Pages load nothing from elsewhere, run no inline script and are never framed.
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    let set = [
+        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    for (k, v) in set {
+        if !h.contains_key(&k) {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    }
+    res
+}

@@ -1,0 +1,147 @@
+//! What every page shares: the chrome (language, user, navigation, CSRF token) and small
+//! formatting helpers for instants, business durations and SLA badges.
+
+use jiff::{SignedDuration, Timestamp};
+use tramite_engine::calendar::Calendar;
+
+use super::i18n::Lang;
+use super::session::Session;
+
+/// The frame around a page's content.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub l: Lang,
+    pub title: String,
+    pub user: Option<String>,
+    pub admin: bool,
+    pub csrf: String,
+    /// The current page in the other language.
+    pub switch_href: String,
+    /// `inbox`, `dashboard` or empty: which navigation link is current.
+    pub nav: &'static str,
+}
+
+impl Chrome {
+    pub fn new(s: &Session, title: impl Into<String>, path_and_query: &str, nav: &'static str) -> Chrome {
+        Chrome {
+            l: s.lang,
+            title: title.into(),
+            user: Some(s.user.name.clone()),
+            admin: s.user.admin,
+            csrf: s.csrf.clone(),
+            switch_href: with_lang(path_and_query, s.lang.other()),
+            nav,
+        }
+    }
+
+    /// A page without a signed-in user (sign-in, errors).
+    pub fn bare(l: Lang, title: impl Into<String>) -> Chrome {
+        Chrome {
+            l,
+            title: title.into(),
+            user: None,
+            admin: false,
+            csrf: String::new(),
+            switch_href: with_lang("/login", l.other()),
+            nav: "",
+        }
+    }
+
+    pub fn t(&self, key: &str) -> &'static str {
+        self.l.t(key)
+    }
+}
+
+/// `path?query` with `lang=` set to `l` (replacing any `lang=` already there).
+pub fn with_lang(path_and_query: &str, l: Lang) -> String {
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let mut parts: Vec<&str> = query.split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("lang=")).collect();
+    let lang = format!("lang={}", l.code());
+    parts.push(&lang);
+    format!("{path}?{}", parts.join("&"))
+}
+
+/// `next` when it is a path on this site, else `default`.
+pub fn safe_or<'a>(next: &'a str, default: &'a str) -> &'a str {
+    super::session::safe_next(next).unwrap_or(default)
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// An instant as local people read it: `2026-03-18 18:00 CST`.
+pub fn local(t: Timestamp, cal: &Calendar) -> String {
+    t.to_zoned(cal.zone().clone()).strftime("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+/// A duration as hours and minutes: `12 h 05 min`.
+pub fn hours_minutes(d: SignedDuration) -> String {
+    let mins = d.as_secs().max(0) / 60;
+    format!("{} h {:02} min", mins / 60, mins % 60)
+}
+
+/// An SLA standing as a badge: the text key and the CSS class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Badge {
+    pub key: &'static str,
+    pub class: &'static str,
+}
+
+impl Badge {
+    pub fn of_state(state: &str) -> Badge {
+        match state {
+            "warning" => Badge { key: "sla.warning", class: "badge warn" },
+            "breached" => Badge { key: "sla.breached", class: "badge bad" },
+            "met" => Badge { key: "sla.met", class: "badge good" },
+            "met-late" => Badge { key: "sla.met-late", class: "badge late" },
+            "ok" => Badge { key: "sla.ok", class: "badge ok" },
+            _ => Badge { key: "sla.none", class: "badge none" },
+        }
+    }
+
+    /// The standing of a task's most urgent SLA at `now`.
+    pub fn of_task(warn_at: Option<Timestamp>, due_at: Option<Timestamp>, now: Timestamp) -> Badge {
+        Badge::of_state(sla_state(warn_at, due_at, now))
+    }
+}
+
+/// `ok`, `warning`, `breached`, or `none` without an SLA: as the store's filters count it.
+pub fn sla_state(warn_at: Option<Timestamp>, due_at: Option<Timestamp>, now: Timestamp) -> &'static str {
+    match due_at {
+        None => "none",
+        Some(d) if d <= now => "breached",
+        Some(_) if warn_at.is_some_and(|w| w <= now) => "warning",
+        Some(_) => "ok",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_switch_keeps_the_query() {
+        assert_eq!(with_lang("/inbox?sla=ok&lang=es", Lang::En), "/inbox?sla=ok&lang=en");
+        assert_eq!(with_lang("/inbox", Lang::Es), "/inbox?lang=es");
+    }
+
+    #[test]
+    fn sla_standing_matches_the_store_filters() {
+        let t = |s: i64| Timestamp::from_second(s).unwrap_or(Timestamp::UNIX_EPOCH);
+        assert_eq!(sla_state(None, None, t(5)), "none");
+        assert_eq!(sla_state(Some(t(3)), Some(t(10)), t(2)), "ok");
+        assert_eq!(sla_state(Some(t(3)), Some(t(10)), t(3)), "warning");
+        assert_eq!(sla_state(Some(t(3)), Some(t(10)), t(10)), "breached");
+        assert_eq!(hours_minutes(SignedDuration::from_mins(125)), "2 h 05 min");
+        assert_eq!(urlencode("/tasks/a.1?x=ñ"), "/tasks/a.1%3Fx%3D%C3%B1");
+    }
+}

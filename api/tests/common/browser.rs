@@ -1,0 +1,267 @@
+//! Harness for browser tests: Debian's headless Chromium driven through chromedriver (WebDriver)
+//! with fantoccini, users with passwords, a cookie-keeping HTTP client for the web pages, and
+//! screenshots under `target/screenshots/`.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use super::common::{free_port, repo, BIN};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const PASSWORD: &str = "clave-segura-2026";
+
+/// Creates a user with a web password (and an API token, returned).
+pub fn add_user_with_password(db: &str, name: &str, roles: &[&str], admin: bool) -> String {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["user", "add", name, "--database", db, "--password-stdin"]);
+    for r in roles {
+        cmd.args(["--role", r]);
+    }
+    if admin {
+        cmd.arg("--admin");
+    }
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A chromedriver (and the Chromium it starts) in its own process group, ended when dropped.
+pub struct Driver {
+    child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+impl Driver {
+    /// Starts chromedriver on a free loopback port. Fails (never skips) when Chromium is missing.
+    pub fn start(dir: &Path) -> Driver {
+        assert!(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(), "install Debian's chromium and chromium-driver (scripts/test does)");
+        let port = free_port();
+        let log = std::fs::File::create(dir.join("chromedriver.log")).unwrap();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start; see {}", dir.display());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, url: format!("http://127.0.0.1:{port}"), dir: dir.to_path_buf() }
+    }
+
+    /// A new headless browser session with a fresh profile, downloading into `downloads()`.
+    pub async fn browser(&self, width: u32, height: u32) -> Client {
+        let profile = self.dir.join(format!("profile-{}", super::common::free_port()));
+        std::fs::create_dir_all(&profile).unwrap();
+        std::fs::create_dir_all(self.downloads()).unwrap();
+        let args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--hide-scrollbars".into(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": args,
+                "prefs": {
+                    "download.default_directory": self.downloads().display().to_string(),
+                    "download.prompt_for_download": false,
+                    "download.directory_upgrade": true,
+                    "safebrowsing.enabled": false,
+                },
+            },
+        });
+        let caps = caps.as_object().unwrap().clone();
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector).capabilities(caps).connect(&self.url).await.expect("a WebDriver session");
+        client.set_window_size(width, height).await.unwrap();
+        client
+    }
+
+    pub fn downloads(&self) -> PathBuf {
+        self.dir.join("downloads")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The group holds chromedriver and every Chromium process it started.
+        let _ = Command::new("kill").args(["-TERM", &format!("-{}", self.child.id())]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Signs in through the form and waits for the inbox.
+pub async fn sign_in(c: &Client, base: &str, name: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("#name")).await.unwrap().send_keys(name).await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Css("form[action='/login'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_path(c, "/inbox").await;
+}
+
+pub async fn sign_out(c: &Client) {
+    c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+    wait_path(c, "/login").await;
+}
+
+/// Waits until the page's path is `path`.
+pub async fn wait_path(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still at {url}, expected {path}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The text of the first element matching `css`.
+pub async fn text(c: &Client, css: &str) -> String {
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no `{css}`: {e}")).text().await.unwrap()
+}
+
+/// The current value of a form control.
+pub async fn value(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap().prop("value").await.unwrap().unwrap_or_default()
+}
+
+/// Saves a screenshot as `target/screenshots/NAME.png`.
+pub async fn screenshot(c: &Client, name: &str) {
+    let dir = repo().join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Waits for a finished download ending in `ext` and returns its path.
+pub fn wait_download(dir: &Path, ext: &str) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == ext) {
+                    return p;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "no .{ext} download in {}", dir.display());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A plain HTTP client for the web pages that keeps its cookies by hand and never follows
+/// redirects (so tests see each 303 and each `Set-Cookie`).
+pub struct WebClient {
+    pub base: String,
+    http: reqwest::blocking::Client,
+    pub cookies: Vec<(String, String)>,
+}
+
+/// A response: status, `Location`, body.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl WebClient {
+    pub fn new(base: &str) -> WebClient {
+        let http = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        WebClient { base: base.to_string(), http, cookies: Vec::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep(&mut self, r: &reqwest::blocking::Response) {
+        for v in r.headers().get_all(reqwest::header::SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (kv, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !val.is_empty() && !attrs.contains("Max-Age=0") {
+                self.cookies.push((k.to_string(), val.to_string()));
+            }
+        }
+    }
+
+    fn finish(&mut self, r: reqwest::blocking::Response) -> Page {
+        self.keep(&r);
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let location = headers.get(reqwest::header::LOCATION).map(|v| v.to_str().unwrap().to_string());
+        Page { status, location, body: r.text().unwrap(), headers }
+    }
+
+    pub fn get(&mut self, path: &str) -> Page {
+        let r = self.http.get(format!("{}{path}", self.base)).header(reqwest::header::COOKIE, self.cookie_header()).send().unwrap();
+        self.finish(r)
+    }
+
+    pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .unwrap();
+        self.finish(r)
+    }
+
+    /// Signs in through the form; returns the session's CSRF token (read from the inbox page).
+    pub fn sign_in(&mut self, name: &str, password: &str) -> Page {
+        let login = self.get("/login");
+        assert_eq!(login.status, 200);
+        let token = csrf_of(&login.body);
+        self.post("/login", &[("_csrf", &token), ("name", name), ("password", password), ("next", "/inbox")])
+    }
+}
+
+/// The first `_csrf` hidden field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").unwrap_or_else(|| panic!("no CSRF field in {html}"));
+    let rest = &html[at + 20..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
