@@ -321,3 +321,84 @@ fn list_fields_need_columns() {
     let (_, diags) = definition::load(&[SourceFile { path: "f.yaml".into(), text: forms }], calendars());
     assert_eq!(diags[0].message, "`min_items` does not apply to a `date` field", "{diags:#?}");
 }
+
+const NESTED: &str = r#"
+process: prueba.anidado
+title: Paralelo dentro de una rama
+calendar: co
+roles:
+  r: Rol
+start:
+  form: plan-prueba
+steps:
+  fuera:
+    parallel: Formación y estrategia
+    branches:
+      - formar
+      - alcance
+    next: fin
+  formar:
+    task: Formar
+    role: r
+    next: join
+  alcance:
+    decision: ¿Hay estrategia?
+    next:
+      - when: data.fecha_evento < '2026-07-01'
+        goto: dentro
+      - goto: join
+  dentro:
+    parallel: Estrategia
+    branches:
+      - start: a
+        due: 1 business day
+      - b
+    next: join
+  a:
+    task: A
+    role: r
+    next: join
+  b:
+    task: B
+    role: r
+    next: join
+  fin:
+    end: hecho
+"#;
+
+#[test]
+fn nested_parallel_joins_its_outer_branch() {
+    let files = [("anidado.yaml", NESTED), ("plan-form.yaml", FORMS)]
+        .map(|(path, text)| SourceFile { path: path.into(), text: text.into() });
+    let (catalog, diags) = definition::load(&files, calendars());
+    assert!(diags.is_empty(), "{diags:#?}");
+    let scenarios = r#"
+test: prueba.anidado
+users: { u: [r] }
+scenarios:
+  - name: Con estrategia anidada
+    start: { at: 2026-06-01T09:00:00-05:00, data: { fecha_evento: 2026-06-18 } }
+    steps:
+      - expect: { active: [a, b, formar], due: { a: 2026-06-02T17:00:00-05:00 } }
+      - complete: a
+        as: u
+      - complete: formar
+        as: u
+      - expect: { active: [b] }
+      - complete: b
+        as: u
+      - expect: { status: ended, outcome: hecho }
+  - name: Sin estrategia
+    start: { at: 2026-06-01T09:00:00-05:00, data: { fecha_evento: 2026-07-18 } }
+    steps:
+      - expect: { active: [formar] }
+      - complete: formar
+        as: u
+      - expect: { status: ended, outcome: hecho }
+"#;
+    let failures: Vec<String> = scenario::run_file("anidado.test.yaml", scenarios, &catalog)
+        .into_iter()
+        .flat_map(|r| r.failures.into_iter().map(move |d| format!("{}: {}", r.name, d.message)))
+        .collect();
+    assert_eq!(failures, Vec::<String>::new());
+}

@@ -161,7 +161,10 @@ fn finishing_steps(p: &Process) -> BTreeSet<StepIx> {
             }
             let finishes = match &s.kind {
                 StepKind::End { .. } => true,
-                StepKind::Parallel { next, .. } => next.0.iter().any(|a| reaches(a.target, &done)),
+                // A nested parallel step whose `next` is `join` finishes its outer branch.
+                StepKind::Parallel { next, .. } => {
+                    next.0.iter().any(|a| reaches(a.target, &done) || a.target == Target::Join)
+                }
                 _ => successors(s).into_iter().any(|t| reaches(t, &done) || t == Target::Join),
             };
             if finishes {
