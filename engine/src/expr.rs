@@ -5,10 +5,12 @@
 //! sees them, so a hostile definition cannot exhaust the stack. Besides CEL's standard library,
 //! expressions have the date functions of [`DATE_FUNCTIONS`], counted on the process's calendar.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use cel::common::ast::{EntryExpr, Expr as Node};
+use cel::objects::Key;
 use cel::{Context, ExecutionError, IdedExpr, Program, Value};
 use jiff::civil::Date;
 
@@ -176,12 +178,11 @@ impl Expr {
     /// Evaluates in a full scope: `item` and the calendar of the date functions.
     pub fn eval_in(&self, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
         let mut ctx = Context::default();
-        let data = cel::to_value(scope.data).map_err(|e| e.to_string())?;
-        ctx.add_variable_from_value("data", data);
-        ctx.add_variable_from_value("instance", cel::to_value(scope.instance).map_err(|e| e.to_string())?);
+        ctx.add_variable_from_value("data", object_to_cel(scope.data));
+        ctx.add_variable_from_value("instance", to_cel(scope.instance));
         ctx.add_variable_from_value("now", Value::String(Arc::new(scope.now.to_string())));
         if let Some(item) = scope.item {
-            ctx.add_variable_from_value("item", cel::to_value(item).map_err(|e| e.to_string())?);
+            ctx.add_variable_from_value("item", to_cel(item));
         }
         let calendar = match scope.calendar {
             Some(c) => c.clone(),
@@ -374,6 +375,29 @@ fn walk_entry(e: &EntryExpr, f: &mut dyn FnMut(&Node)) {
     }
 }
 
+/// JSON as CEL. Whole numbers are CEL `int` (JSON has no unsigned type; serde would make them
+/// `uint`, which CEL refuses to mix with `int` literals in `5 * data.temas`).
+fn to_cel(v: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Value::Int(i),
+            (None, Some(u), _) => Value::UInt(u),
+            (None, None, f) => Value::Float(f.unwrap_or(f64::NAN)),
+        },
+        J::String(s) => Value::String(Arc::new(s.clone())),
+        J::Array(a) => Value::List(Arc::new(a.iter().map(to_cel).collect())),
+        J::Object(m) => object_to_cel(m),
+    }
+}
+
+fn object_to_cel(m: &serde_json::Map<String, serde_json::Value>) -> Value {
+    let map: HashMap<Key, Value> = m.iter().map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v))).collect();
+    Value::Map(cel::objects::Map { map: Arc::new(map) })
+}
+
 fn to_json(v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
@@ -459,6 +483,14 @@ mod tests {
         assert!(err.contains("`mañana` is not a date"), "{err}");
         let err = on_co("item.fecha", "2026-06-18T12:00:00Z").unwrap_err();
         assert!(err.contains("only defined inside a `for_each` branch"), "{err}");
+    }
+
+    #[test]
+    fn whole_numbers_are_ints() {
+        let d = data(json!({"temas": 2, "preguntas": 10, "horas": 1.5, "filas": [{"n": 3}]}));
+        let e =
+            Expr::compile("data.preguntas >= 5 * data.temas && data.horas + 1.5 <= 3.0 && data.filas[0].n - 4 == -1");
+        assert_eq!(e.unwrap().eval(&d, &json!({}), ""), Ok(json!(true)));
     }
 
     #[test]
