@@ -18,6 +18,10 @@
 //! Inside a `for_each` step one step has a task per element: `item: 2` on a command picks the
 //! second element's, and `due:` / `tasks:` keys take the element after `#` (`ejecutar_accion#2`).
 //! `due:` is the task's own deadline or, when it has none, that of the branch it runs in.
+//!
+//! `start: { schedule: mensual, at: … }` starts the instance as that schedule would: `at` must be
+//! an instant its cron line fires at, and the data is the schedule's. `sla_due:` checks the
+//! instant each named SLA is due.
 
 use std::collections::BTreeMap;
 
@@ -63,6 +67,9 @@ struct RawScenario {
 #[serde(deny_unknown_fields)]
 struct RawStart {
     at: S<String>,
+    /// Start as this schedule of the process does: `at` must be an instant it fires at, and the
+    /// data is the schedule's.
+    schedule: Option<S<String>>,
     #[serde(rename = "as")]
     as_: Option<S<String>>,
     #[serde(default)]
@@ -104,6 +111,9 @@ struct RawExpect {
     sla: BTreeMap<String, String>,
     #[serde(default)]
     due: BTreeMap<String, String>,
+    /// SLA id → the instant it is due (pauses included).
+    #[serde(default)]
+    sla_due: BTreeMap<String, String>,
     #[serde(default)]
     tasks: BTreeMap<String, String>,
     alerts: Option<Vec<String>>,
@@ -224,7 +234,14 @@ impl Runner<'_> {
             Ok(a) => a,
             Err(e) => return self.fail(at, e),
         };
-        let started = machine::start(self.env, "scenario", sc.start.data.clone(), actor.as_ref(), self.now);
+        let data = match &sc.start.schedule {
+            None => sc.start.data.clone(),
+            Some(id) => match self.scheduled_data(&sc.start, id) {
+                Ok(d) => d,
+                Err(e) => return self.fail(Loc::from(id.referenced), e),
+            },
+        };
+        let started = machine::start(self.env, "scenario", data, actor.as_ref(), self.now);
         match (started, &sc.start.expect_error) {
             (Ok((inst, recs)), None) => {
                 self.records = recs;
@@ -247,6 +264,39 @@ impl Runner<'_> {
                 return;
             }
         }
+    }
+
+    /// The data a scheduled start gets, once `at` is known to be an instant the schedule fires.
+    fn scheduled_data(&self, start: &RawStart, id: &S<String>) -> Result<Map<String, Value>, String> {
+        let schedules = &self.env.process.schedules;
+        let Some(schedule) = schedules.iter().find(|s| s.id == id.value) else {
+            let known = schedules.iter().map(|s| s.id.as_str());
+            let hint = match crate::diagnostic::did_you_mean(&id.value, known) {
+                Some(b) => format!("; did you mean `{b}`?"),
+                None => String::new(),
+            };
+            return Err(format!("process `{}` has no schedule `{}`{hint}", self.env.process.id, id.value));
+        };
+        if start.as_.is_some() || !start.data.is_empty() {
+            return Err(
+                "a scheduled start has no user and takes its data from the schedule: remove `as` and `data`".into()
+            );
+        }
+        let just_before = self.now.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(self.now);
+        let fires = schedule.next_after(just_before);
+        if fires != Some(self.now) {
+            let zone = self.env.calendar.zone().clone();
+            let show = |t: Timestamp| t.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+            let next = schedule.next_after(self.now).map(show).unwrap_or_else(|| "never".into());
+            return Err(format!(
+                "schedule `{}` (`{}`, {}) does not fire at {}; it next fires at {next}",
+                schedule.id,
+                schedule.cron,
+                schedule.timezone,
+                show(self.now)
+            ));
+        }
+        Ok(schedule.data.clone())
     }
 
     fn check_error(&mut self, at: Loc, want: &str, got: &CommandError) {
@@ -383,6 +433,21 @@ impl Runner<'_> {
             };
             if want_t != got {
                 compare(&format!("due date of `{step}`"), want.clone(), show(got));
+            }
+        }
+        for (sla, want) in &e.sla_due {
+            let zone = self.env.calendar.zone().clone();
+            let got = inst.slas.get(sla).map(|run| {
+                run.clock.due(self.env.calendar).to_zoned(zone).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+            });
+            let same = got.as_deref().and_then(|g| machine::parse_instant(g, self.env.calendar))
+                == machine::parse_instant(want, self.env.calendar);
+            if !same {
+                compare(
+                    &format!("due instant of SLA `{sla}`"),
+                    want.clone(),
+                    got.unwrap_or_else(|| "(not started)".into()),
+                );
             }
         }
         for (step, role) in &e.tasks {
