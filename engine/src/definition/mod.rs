@@ -2,6 +2,7 @@
 //! and the loader that turns one into the other with file:line:column diagnostics ([`load`]).
 
 mod build;
+mod items;
 pub mod form;
 pub mod load;
 pub mod model;
