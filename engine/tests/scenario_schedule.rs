@@ -30,7 +30,7 @@ slas:
     from: analizar.entered
     until: analizar.completed
     within: 10 business days
-    warn: 3 business days before
+    warn: after 7 business days
 steps:
   generar:
     task: Generar el reporte

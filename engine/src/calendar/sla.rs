@@ -14,14 +14,20 @@ use super::{Calendar, Duration, DurationError, Offset, Unit};
 pub enum Warn {
     /// A fixed amount before the due instant, e.g. `1 business day before`.
     Before(Duration),
+    /// A fixed amount after the clock started, pauses not counted, e.g. `after 7 business days`
+    /// for a promise "within 7 to 10 business days".
+    After(Duration),
     /// When this share (1–99 %) of the allowed time has elapsed.
     Percent(u8),
 }
 
 impl Warn {
-    /// Reads `1 business day before` or `80%` (1–99).
+    /// Reads `1 business day before`, `after 7 business days` or `80%` (1–99).
     pub fn parse(text: &str) -> Result<Warn, WarnError> {
         let t = text.trim();
+        if let Some(d) = t.strip_prefix("after ") {
+            return Ok(Warn::After(Duration::parse(d.trim())?));
+        }
         if let Some(number) = t.strip_suffix('%') {
             return match number.trim().parse::<u8>() {
                 Ok(p @ 1..=99) => Ok(Warn::Percent(p)),
@@ -41,7 +47,7 @@ impl Warn {
 pub enum WarnError {
     #[error("`{0}` is not a percentage from 1% to 99%")]
     Percent(String),
-    #[error("a warning is set before the due instant: write `{0} before`")]
+    #[error("a warning is set before the due instant or after the start: write `{0} before` or `after {0}`")]
     NotBefore(String),
     #[error(transparent)]
     Duration(#[from] DurationError),
@@ -147,10 +153,12 @@ impl SlaClock {
     }
 
     /// When the warning falls due. `Before(d)` counts back from the due instant on the calendar;
+    /// `After(d)` counts forward from the start and is moved by pauses like the due instant;
     /// `Percent(p)` is when p % of the allowed time has run, not counting pauses.
     pub fn warn_at(&self, cal: &Calendar, warn: Warn) -> Timestamp {
         match warn {
             Warn::Before(d) => cal.sub(self.due(cal), d),
+            Warn::After(d) => self.postponed(cal, cal.add(self.started, d)),
             Warn::Percent(p) => {
                 let share = self.allowed(cal) * i32::from(p.min(100)) / 100;
                 self.postponed(cal, self.advance(cal, self.started, share))
@@ -337,6 +345,33 @@ mod tests {
         assert_eq!(Warn::parse("100%"), Err(WarnError::Percent("100%".into())));
         assert_eq!(Warn::parse("1 business day"), Err(WarnError::NotBefore("1 business day".into())));
         assert!(matches!(Warn::parse("1 fortnight before"), Err(WarnError::Duration(_))));
+        let seven = Warn::After(Duration::new(7, Unit::BusinessDays));
+        assert_eq!(Warn::parse("after 7 business days"), Ok(seven));
+        assert!(matches!(Warn::parse("after 7 fortnights"), Err(WarnError::Duration(_))));
+    }
+
+    /// "a más tardar de 7 a 10 días hábiles": from Monday 2026-03-02 10:00, the 7th business day
+    /// closes on Wednesday 11 March and the 10th on Tuesday 17 March (Monday 16 is a holiday).
+    #[test]
+    fn a_warning_after_the_start_is_the_target_of_a_range() {
+        let cal = mx();
+        let mut sla = SlaClock::within(&cal, at(&cal, "2026-03-02T10:00"), Duration::new(10, Unit::BusinessDays));
+        let after = Warn::After(Duration::new(7, Unit::BusinessDays));
+        assert_eq!(sla.due(&cal), at(&cal, "2026-03-17T18:00"));
+        assert_eq!(sla.warn_at(&cal, after), at(&cal, "2026-03-11T18:00"));
+        assert_eq!(sla.warn_at(&cal, after), sla.warn_at(&cal, Warn::Before(Duration::new(3, Unit::BusinessDays))));
+        assert_eq!(sla.state(&cal, Some(after), at(&cal, "2026-03-11T17:59")), SlaState::Ok);
+        assert_eq!(sla.state(&cal, Some(after), at(&cal, "2026-03-11T18:00")), SlaState::Warning);
+        // A pause of two working hours before the warning moves it, as it moves the due instant.
+        sla.pause(at(&cal, "2026-03-04T10:00"));
+        sla.resume(at(&cal, "2026-03-04T12:00"));
+        assert_eq!(sla.warn_at(&cal, after), at(&cal, "2026-03-12T11:00"));
+        assert_eq!(sla.due(&cal), at(&cal, "2026-03-18T11:00"));
+        // A pause after the warning instant does not move it.
+        let mut late = SlaClock::within(&cal, at(&cal, "2026-03-02T10:00"), Duration::new(10, Unit::BusinessDays));
+        late.pause(at(&cal, "2026-03-12T10:00"));
+        late.resume(at(&cal, "2026-03-12T12:00"));
+        assert_eq!(late.warn_at(&cal, after), at(&cal, "2026-03-11T18:00"));
     }
 
     #[test]

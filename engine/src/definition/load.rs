@@ -548,13 +548,16 @@ pub(crate) fn parse_warn(ctx: &mut Ctx, s: &Spanned<String>) -> Option<Warn> {
             }
         };
     }
+    if let Some(d) = text.strip_prefix("after ") {
+        return ctx.duration(s, d.trim()).map(Warn::After);
+    }
     match text.strip_suffix(" before") {
         Some(d) => ctx.duration(s, d).map(Warn::Before),
         None => {
             ctx.err(
                 loc(s),
                 format!("bad warning threshold `{text}`"),
-                "write `1 business day before` or a percentage such as `70%`",
+                "write `1 business day before`, `after 7 business days` or a percentage such as `70%`",
             );
             None
         }

@@ -102,7 +102,7 @@ pub fn process_schema() -> Value {
                 "type": "object", "additionalProperties": false, "required": ["title", "from", "until"],
                 "properties": {
                     "title": text(), "from": text(), "until": text(), "within": text(), "deadline": text(),
-                    "warn": { "type": "string", "pattern": r"^(\d+ .+ before|\d{1,2}%)$" },
+                    "warn": { "type": "string", "pattern": r"^(\d+ .+ before|after \d+ .+|\d{1,2}%)$" },
                     "pause": texts(), "on_warning": actions(), "on_breach": actions(),
                     "when": { "type": "string", "description": "CEL condition: the SLA applies only when it holds as the clock starts" }
                 }
