@@ -177,3 +177,28 @@ fn ex18_sla_pause_after_due_moves_nothing() {
     assert_eq!(shown(&c, sla.due(&c)), "2026-03-18T18:00:00-06:00");
     assert_eq!(sla.state(&c, None, local(&c, "2026-03-19T11:30")), SlaState::Breached);
 }
+
+fn analisis(c: &Calendar) -> SlaClock {
+    SlaClock::within(c, local(c, "2026-03-02T10:00"), Duration::parse("10 business days").unwrap())
+}
+
+#[test]
+fn ex19_sla_warning_after_the_target_of_a_range() {
+    let c = cal("mx");
+    let sla = analisis(&c);
+    let after = Warn::parse("after 7 business days").unwrap();
+    assert_eq!(shown(&c, sla.warn_at(&c, after)), "2026-03-11T18:00:00-06:00");
+    assert_eq!(sla.warn_at(&c, after), sla.warn_at(&c, Warn::parse("3 business days before").unwrap()));
+    assert_eq!(shown(&c, sla.due(&c)), "2026-03-17T18:00:00-06:00");
+}
+
+#[test]
+fn ex20_sla_pause_moves_an_after_warning_like_the_due() {
+    let c = cal("mx");
+    let mut sla = analisis(&c);
+    sla.pause(local(&c, "2026-03-04T10:00"));
+    sla.resume(local(&c, "2026-03-04T12:00"));
+    let after = Warn::parse("after 7 business days").unwrap();
+    assert_eq!(shown(&c, sla.warn_at(&c, after)), "2026-03-12T11:00:00-06:00");
+    assert_eq!(shown(&c, sla.due(&c)), "2026-03-18T11:00:00-06:00");
+}
