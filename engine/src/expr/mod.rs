@@ -49,6 +49,19 @@ pub struct Scope<'a> {
 pub struct Expr {
     source: Arc<str>,
     program: Arc<Program>,
+    needs: Arc<Needs>,
+}
+
+/// What an evaluation must put in scope, worked out once at compile time: conditions run on
+/// every transition, and converting all the data or registering the date functions for an
+/// expression that reads one field is most of the cost.
+#[derive(Debug, Default)]
+struct Needs {
+    /// The `data` fields read; `None` when `data` is used whole (e.g. `size(data)`).
+    data: Option<Vec<String>>,
+    instance: bool,
+    now: bool,
+    dates: bool,
 }
 
 impl fmt::Debug for Expr {
@@ -93,7 +106,8 @@ impl Expr {
                 help: Some("conditions are CEL, e.g. `data.tipo == 'queja' && data.edad >= 18`".into()),
             }
         })?;
-        let expr = Expr { source: source.into(), program: Arc::new(program) };
+        let mut expr = Expr { source: source.into(), program: Arc::new(program), needs: Arc::default() };
+        expr.needs = Arc::new(expr.work_out_needs());
         for var in expr.program.references().variables() {
             if !VARIABLES.contains(&var) && !expr.is_comprehension_var(var) {
                 let help = match crate::diagnostic::did_you_mean(var, VARIABLES) {
@@ -112,6 +126,24 @@ impl Expr {
 
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    fn work_out_needs(&self) -> Needs {
+        let refs = self.program.references();
+        let vars = refs.variables();
+        let (mut bare, mut selected) = (0, 0);
+        walk(self.program.expression(), &mut |node| match node {
+            Node::Ident(name) if name == "data" => bare += 1,
+            Node::Select(sel) if matches!(&sel.operand.expr, Node::Ident(r) if r == "data") => selected += 1,
+            _ => {}
+        });
+        let data = (bare == selected).then(|| self.data_fields());
+        Needs {
+            data,
+            instance: vars.contains(&"instance"),
+            now: vars.contains(&"now"),
+            dates: refs.functions().iter().any(|f| DATE_FUNCTIONS.contains(f)),
+        }
     }
 
     /// The `data.<field>` names the expression reads (first segment after `data`).
@@ -181,17 +213,34 @@ impl Expr {
     /// Evaluates in a full scope: `item` and the calendar of the date functions.
     pub fn eval_in(&self, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
         let mut ctx = Context::default();
-        ctx.add_variable_from_value("data", object_to_cel(scope.data));
-        ctx.add_variable_from_value("instance", to_cel(scope.instance));
-        ctx.add_variable_from_value("now", Value::String(Arc::new(scope.now.to_string())));
+        match &self.needs.data {
+            None => ctx.add_variable_from_value("data", object_to_cel(scope.data)),
+            Some(fields) => {
+                let mut part = serde_json::Map::new();
+                for f in fields {
+                    if let Some(v) = scope.data.get(f) {
+                        part.insert(f.clone(), v.clone());
+                    }
+                }
+                ctx.add_variable_from_value("data", object_to_cel(&part));
+            }
+        }
+        if self.needs.instance {
+            ctx.add_variable_from_value("instance", to_cel(scope.instance));
+        }
+        if self.needs.now {
+            ctx.add_variable_from_value("now", Value::String(Arc::new(scope.now.to_string())));
+        }
         if let Some(item) = scope.item {
             ctx.add_variable_from_value("item", to_cel(item));
         }
-        let calendar = match scope.calendar {
-            Some(c) => c.clone(),
-            None => Calendar::weekends_only("utc", "UTC").map_err(|e| e.to_string())?,
-        };
-        add_date_functions(&mut ctx, Arc::new(calendar)).map_err(|e| e.to_string())?;
+        if self.needs.dates {
+            let calendar = match scope.calendar {
+                Some(c) => c.clone(),
+                None => Calendar::weekends_only("utc", "UTC").map_err(|e| e.to_string())?,
+            };
+            add_date_functions(&mut ctx, Arc::new(calendar)).map_err(|e| e.to_string())?;
+        }
         let value = self.program.execute(&ctx).map_err(|e| match e {
             ExecutionError::UndeclaredReference(name) if name.as_str() == "item" => {
                 "`item` is only defined inside a `for_each` branch".to_string()
