@@ -8,3 +8,4 @@ pub mod notify;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;
+pub mod web;

@@ -1,5 +1,6 @@
-//! `tramite user add NAME --role ROLE… [--email ADDR] [--admin]`: creates a user and prints a
-//! new API token once (only its SHA-256 is stored).
+//! `tramite user add NAME --role ROLE… [--email ADDR] [--admin] [--password-stdin]`: creates a
+//! user and prints a new API token once (only its SHA-256 is stored). With `--password-stdin`
+//! the first line of standard input becomes the web sign-in password (stored as an Argon2id hash).
 
 use std::process::ExitCode;
 
@@ -28,6 +29,9 @@ pub struct AddArgs {
     pub admin: bool,
     #[arg(long, env = "TRAMITE_DATABASE", default_value = "sqlite://tramite.db")]
     pub database: String,
+    /// Read a password for the web sign-in from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 pub async fn run(cmd: UserCmd) -> ExitCode {
@@ -43,9 +47,30 @@ pub async fn run(cmd: UserCmd) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let password_hash = if a.password_stdin {
+        let mut line = String::new();
+        if let Err(e) = std::io::stdin().read_line(&mut line) {
+            eprintln!("error: reading the password from standard input: {e}");
+            return ExitCode::FAILURE;
+        }
+        let password = line.trim_end_matches(['\r', '\n']);
+        if password.chars().count() < 8 {
+            eprintln!("error: the password must have at least 8 characters");
+            return ExitCode::from(2);
+        }
+        match crate::web::hash_password(password) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                eprintln!("error: hashing the password: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let token = new_token();
     let user = UserRow { name: a.name.clone(), email: a.email, roles: a.roles, admin: a.admin };
-    match store.add_user(&user, &token_hash(&token), None, Timestamp::now()).await {
+    match store.add_user(&user, &token_hash(&token), password_hash.as_deref(), Timestamp::now()).await {
         Ok(()) => {
             println!("{token}");
             eprintln!("user `{}` created; keep the token above, it is not shown again", a.name);

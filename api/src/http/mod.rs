@@ -22,6 +22,7 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .merge(instances::router())
         .merge(tasks::router())
         .merge(openapi::router())
+        .merge(crate::web::router(rt.clone()))
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))

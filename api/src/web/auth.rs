@@ -4,17 +4,17 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::db;
 use super::error::WebError;
 use super::i18n::Lang;
 use super::page::Chrome;
-use super::session::{self, is_https, safe_next, set_cookie, LOGIN_COOKIE};
+use super::session::{self, LOGIN_COOKIE, is_https, safe_next, set_cookie};
 use crate::http::auth::new_token;
 use crate::runtime::Runtime;
 
@@ -36,13 +36,24 @@ pub struct LoginQuery {
 /// The sign-in form, with a fresh double-submit token in a cookie scoped to `/login`.
 fn login_form(lang: Lang, headers: &HeaderMap, next: &str, name: &str, failed: bool) -> Result<Response, WebError> {
     let token = new_token();
-    let page = LoginPage { c: Chrome::bare(lang, lang.t("login.title")), token: token.clone(), next: next.to_string(), name: name.to_string(), failed };
+    let page = LoginPage {
+        c: Chrome::bare(lang, lang.t("login.title")),
+        token: token.clone(),
+        next: next.to_string(),
+        name: name.to_string(),
+        failed,
+    };
     let cookie = set_cookie(LOGIN_COOKIE, &token, "/login", Some(3600), "Strict", is_https(headers));
     let status = if failed { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     Ok((status, [(header::SET_COOKIE, cookie)], Html(page.render()?)).into_response())
 }
 
-pub async fn login_page(State(rt): State<Arc<Runtime>>, uri: Uri, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Result<Response, WebError> {
+pub async fn login_page(
+    State(rt): State<Arc<Runtime>>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, WebError> {
     let next = q.next.as_deref().and_then(safe_next).unwrap_or("/inbox");
     if session::load(&rt, &headers, uri.query()).await?.is_some() {
         return Ok(Redirect::to(next).into_response());
@@ -58,7 +69,12 @@ pub struct LoginForm {
     next: String,
 }
 
-pub async fn login(State(rt): State<Arc<Runtime>>, uri: Uri, headers: HeaderMap, Form(f): Form<LoginForm>) -> Result<Response, WebError> {
+pub async fn login(
+    State(rt): State<Arc<Runtime>>,
+    uri: Uri,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, WebError> {
     let lang = Lang::of_request(uri.query(), &headers);
     let next = safe_next(&f.next).unwrap_or("/inbox").to_string();
     let name = f.name.trim().to_string();
@@ -69,13 +85,16 @@ pub async fn login(State(rt): State<Arc<Runtime>>, uri: Uri, headers: HeaderMap,
         Some((u, Some(h))) => (Some(u), h),
         _ => (None, DUMMY_HASH.to_string()),
     };
-    let ok = tokio::task::spawn_blocking(move || session::verify_password(&password, &hash)).await.map_err(WebError::internal)?;
+    let ok = tokio::task::spawn_blocking(move || session::verify_password(&password, &hash))
+        .await
+        .map_err(WebError::internal)?;
     match user.filter(|_| ok) {
         Some(u) => {
             let cookie = session::sign_in(&rt, &u.name, is_https(&headers)).await?;
             let clear = set_cookie(LOGIN_COOKIE, "", "/login", Some(0), "Strict", is_https(&headers));
             tracing::info!(user = %u.name, "signed in");
-            Ok(([(header::SET_COOKIE, cookie), (header::SET_COOKIE, clear)], Redirect::to(&next)).into_response())
+            Ok((AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, clear)]), Redirect::to(&next))
+                .into_response())
         }
         None => {
             tracing::warn!(user = %name, "sign-in refused");
@@ -90,4 +109,5 @@ pub async fn logout(State(rt): State<Arc<Runtime>>, headers: HeaderMap) -> Resul
 }
 
 /// An Argon2id hash of a random password, verified against when the user does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0vQ3wXJ3Gk2n3mFq1bQp2a8s8oV6m5tE1K2pQ0rYx4E";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0vQ3wXJ3Gk2n3mFq1bQp2a8s8oV6m5tE1K2pQ0rYx4E";

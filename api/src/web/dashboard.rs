@@ -19,7 +19,7 @@ use super::error::WebError;
 use super::fields;
 use super::i18n::Lang;
 use super::inbox::{self, Choice, Row};
-use super::page::{local, urlencode, Chrome};
+use super::page::{Chrome, local, urlencode};
 use super::session::Session;
 use crate::runtime::{Deployed, Runtime};
 use crate::store::{InboxQuery, SlaFilter};
@@ -72,6 +72,8 @@ pub struct AlertLine {
 #[derive(Debug)]
 pub struct MessageLine {
     pub when: String,
+    pub instance: Option<String>,
+    pub kind: String,
     pub recipient: String,
     pub subject: String,
     pub sent: Option<String>,
@@ -108,7 +110,11 @@ pub struct Params {
 
 /// The zone dates are read in: the calendar of the first deployed process (all ship on one).
 pub fn zone(rt: &Runtime) -> TimeZone {
-    rt.registry.read().ok().and_then(|r| r.all_latest().first().map(|d| d.calendar.zone().clone())).unwrap_or(TimeZone::UTC)
+    rt.registry
+        .read()
+        .ok()
+        .and_then(|r| r.all_latest().first().map(|d| d.calendar.zone().clone()))
+        .unwrap_or(TimeZone::UTC)
 }
 
 /// `[from, to]` as dates (default: the start of the month two months back, through today) and as
@@ -133,7 +139,14 @@ pub fn chart_fields(d: &Deployed) -> Vec<(String, String)> {
 }
 
 /// Counts of each value of `field` per month the instances started.
-async fn chart(rt: &Runtime, d: &Deployed, field: &str, from: Timestamp, to: Timestamp, lang: Lang) -> Result<Vec<Month>, WebError> {
+async fn chart(
+    rt: &Runtime,
+    d: &Deployed,
+    field: &str,
+    from: Timestamp,
+    to: Timestamp,
+    lang: Lang,
+) -> Result<Vec<Month>, WebError> {
     let defs = fields::process_fields(d);
     let def = defs.iter().find(|f| f.name == field).copied();
     let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -152,14 +165,20 @@ async fn chart(rt: &Runtime, d: &Deployed, field: &str, from: Timestamp, to: Tim
     Ok(counts
         .into_iter()
         .map(|(month, m)| {
-            let mut bars: Vec<Bar> = m.into_iter().map(|(label, count)| Bar { label, count, width: (count * 100).div_ceil(max) }).collect();
+            let mut bars: Vec<Bar> =
+                m.into_iter().map(|(label, count)| Bar { label, count, width: (count * 100).div_ceil(max) }).collect();
             bars.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
             Month { month, bars }
         })
         .collect())
 }
 
-pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p): Query<Params>) -> Result<Html<String>, WebError> {
+pub async fn page(
+    State(rt): State<Arc<Runtime>>,
+    s: Session,
+    uri: Uri,
+    Query(p): Query<Params>,
+) -> Result<Html<String>, WebError> {
     if !s.user.admin {
         return Err(WebError::Forbidden(s.lang, "error.admin_only"));
     }
@@ -168,7 +187,14 @@ pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p)
     let (from_d, to_d, from, to) = range(&p, &tz);
 
     // Tasks whose SLA is breached or whose own deadline has passed, then those at risk.
-    let q = |sla: Option<SlaFilter>, due_before: Option<Timestamp>| InboxQuery { roles: None, process: None, due_before, sla, now, limit: 500 };
+    let q = |sla: Option<SlaFilter>, due_before: Option<Timestamp>| InboxQuery {
+        roles: None,
+        process: None,
+        due_before,
+        sla,
+        now,
+        limit: 500,
+    };
     let mut breached = rt.store.inbox(&q(Some(SlaFilter::Breached), None)).await?;
     for t in rt.store.inbox(&q(None, Some(now))).await? {
         if !breached.iter().any(|b| b.id == t.id) {
@@ -178,11 +204,17 @@ pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p)
     let at_risk = rt.store.inbox(&q(Some(SlaFilter::Warning), None)).await?;
 
     let deployed = rt.registry.read().map_err(|_| WebError::internal("registry lock"))?.all_latest();
-    let title_of = |id: &str| deployed.iter().find(|d| d.process.id == id).map(|d| d.process.title.clone()).unwrap_or_else(|| id.to_string());
+    let title_of = |id: &str| {
+        deployed.iter().find(|d| d.process.id == id).map(|d| d.process.title.clone()).unwrap_or_else(|| id.to_string())
+    };
 
     let mut by_process: BTreeMap<(String, String), Compliance> = BTreeMap::new();
     for r in db::slas_started_between(&rt.store, from, to).await? {
-        let c = by_process.entry((r.process.clone(), r.title.clone())).or_insert_with(|| Compliance { label: title_of(&r.process), sub: r.title.clone(), ..Default::default() });
+        let c = by_process.entry((r.process.clone(), r.title.clone())).or_insert_with(|| Compliance {
+            label: title_of(&r.process),
+            sub: r.title.clone(),
+            ..Default::default()
+        });
         c.total += 1;
         match r.stopped_at {
             Some(st) if st < r.due_at => c.met += 1,
@@ -193,7 +225,11 @@ pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p)
     }
     let mut by_step: BTreeMap<(String, String), Compliance> = BTreeMap::new();
     for r in db::deadlines_between(&rt.store, from, to).await? {
-        let c = by_step.entry((r.process.clone(), r.step.clone())).or_insert_with(|| Compliance { label: title_of(&r.process), sub: r.title.clone(), ..Default::default() });
+        let c = by_step.entry((r.process.clone(), r.step.clone())).or_insert_with(|| Compliance {
+            label: title_of(&r.process),
+            sub: r.title.clone(),
+            ..Default::default()
+        });
         c.total += 1;
         match r.closed_at {
             Some(done) if done <= r.due_at => c.met += 1,
@@ -205,23 +241,45 @@ pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p)
 
     // The chart: the chosen process and field, else the first process with a countable field.
     let chosen = p.process.as_deref().and_then(|id| deployed.iter().find(|d| d.process.id == id)).or_else(|| {
-        deployed.iter().find(|d| chart_fields(d).iter().any(|(n, _)| n == "tipo")).or_else(|| deployed.iter().find(|d| !chart_fields(d).is_empty()))
+        deployed
+            .iter()
+            .find(|d| chart_fields(d).iter().any(|(n, _)| n == "tipo"))
+            .or_else(|| deployed.iter().find(|d| !chart_fields(d).is_empty()))
     });
     let mut processes: Vec<Choice> = deployed
         .iter()
-        .map(|d| Choice { value: d.process.id.clone(), label: d.process.title.clone(), selected: chosen.is_some_and(|c| c.process.id == d.process.id) })
+        .map(|d| Choice {
+            value: d.process.id.clone(),
+            label: d.process.title.clone(),
+            selected: chosen.is_some_and(|c| c.process.id == d.process.id),
+        })
         .collect();
     processes.sort_by(|a, b| a.label.cmp(&b.label));
     let (chart_fields, months, chart_title, process_id) = match chosen {
         Some(d) => {
             let options = chart_fields(d);
-            let field = p.field.clone().filter(|f| options.iter().any(|(n, _)| n == f)).or_else(|| options.iter().find(|(n, _)| n == "tipo").or(options.first()).map(|(n, _)| n.clone()));
+            let field = p
+                .field
+                .clone()
+                .filter(|f| options.iter().any(|(n, _)| n == f))
+                .or_else(|| options.iter().find(|(n, _)| n == "tipo").or(options.first()).map(|(n, _)| n.clone()));
             let months = match &field {
                 Some(f) => chart(&rt, d, f, from, to, s.lang).await?,
                 None => Vec::new(),
             };
-            let label = field.as_ref().and_then(|f| options.iter().find(|(n, _)| n == f)).map(|(_, l)| l.clone()).unwrap_or_default();
-            let choices = options.iter().map(|(n, l)| Choice { value: n.clone(), label: l.clone(), selected: field.as_deref() == Some(n.as_str()) }).collect();
+            let label = field
+                .as_ref()
+                .and_then(|f| options.iter().find(|(n, _)| n == f))
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default();
+            let choices = options
+                .iter()
+                .map(|(n, l)| Choice {
+                    value: n.clone(),
+                    label: l.clone(),
+                    selected: field.as_deref() == Some(n.as_str()),
+                })
+                .collect();
             (choices, months, format!("{} — {label}", d.process.title), d.process.id.clone())
         }
         None => (Vec::new(), Vec::new(), String::new(), String::new()),
@@ -235,11 +293,19 @@ pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p)
             let d = deployed.iter().find(|d| d.process.id == a.process);
             let (kind, roles, about) = match &a.record.event {
                 tramite_engine::machine::Event::Alerted { kind, roles, sla, step } => {
-                    let roles = roles.iter().map(|r| d.and_then(|d| d.process.role_title(r)).unwrap_or(r).to_string()).collect::<Vec<_>>().join(", ");
+                    let roles = roles
+                        .iter()
+                        .map(|r| d.and_then(|d| d.process.role_title(r)).unwrap_or(r).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     let about = sla
                         .as_ref()
                         .map(|x| d.and_then(|d| d.process.sla(x)).map(|s| s.title.clone()).unwrap_or_else(|| x.clone()))
-                        .or_else(|| step.as_ref().map(|x| d.and_then(|d| d.process.step(x)).map(|s| s.title.clone()).unwrap_or_else(|| x.clone())))
+                        .or_else(|| {
+                            step.as_ref().map(|x| {
+                                d.and_then(|d| d.process.step(x)).map(|s| s.title.clone()).unwrap_or_else(|| x.clone())
+                            })
+                        })
                         .unwrap_or_default();
                     (kind.as_str().to_string(), roles, about)
                 }
@@ -260,7 +326,16 @@ pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p)
     let messages = db::messages_between(&rt.store, from, to, 100)
         .await?
         .into_iter()
-        .map(|m| MessageLine { when: zoned(m.created_at), recipient: m.recipient, subject: m.subject, sent: m.sent_at.map(zoned), attempts: m.attempts, error: m.last_error })
+        .map(|m| MessageLine {
+            when: zoned(m.created_at),
+            instance: m.instance_id,
+            kind: m.kind,
+            recipient: m.recipient,
+            subject: m.subject,
+            sent: m.sent_at.map(zoned),
+            attempts: m.attempts,
+            error: m.last_error,
+        })
         .collect();
 
     let here = uri.path_and_query().map(|x| x.as_str().to_string()).unwrap_or_default();

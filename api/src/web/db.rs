@@ -2,11 +2,10 @@
 //! with `$N` placeholders and run on whichever pool the [`Store`] holds; every value is bound.
 
 use jiff::Timestamp;
-use serde_json::Value;
 use sqlx::Row;
 use tramite_engine::machine::{Instance, Record};
 
-use crate::store::{from_micros, micros, SlaRow, Store, StoreError, UserRow};
+use crate::store::{SlaRow, Store, StoreError, UserRow, from_micros, micros};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend it is.
 macro_rules! on_pool {
@@ -54,7 +53,14 @@ pub async fn user_by_name(store: &Store, name: &str) -> Result<Option<(UserRow, 
 }
 
 /// Stores a new session (by the SHA-256 of its cookie token) and drops expired ones.
-pub async fn insert_session(store: &Store, id_hash: &str, user: &str, csrf: &str, now: Timestamp, expires: Timestamp) -> Result<(), StoreError> {
+pub async fn insert_session(
+    store: &Store,
+    id_hash: &str,
+    user: &str,
+    csrf: &str,
+    now: Timestamp,
+    expires: Timestamp,
+) -> Result<(), StoreError> {
     on_pool!(store, pool => {
         sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1").bind(micros(now)).execute(pool).await?;
         sqlx::query("INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
@@ -169,7 +175,12 @@ pub struct AlertRow {
 }
 
 /// Alerts raised in `[from, to)`, newest first.
-pub async fn alerts_between(store: &Store, from: Timestamp, to: Timestamp, limit: i64) -> Result<Vec<AlertRow>, StoreError> {
+pub async fn alerts_between(
+    store: &Store,
+    from: Timestamp,
+    to: Timestamp,
+    limit: i64,
+) -> Result<Vec<AlertRow>, StoreError> {
     on_pool!(store, pool => {
         let rows = sqlx::query(
             "SELECT e.instance_id, e.body, i.process, i.folio FROM events e JOIN instances i ON i.id = e.instance_id \
@@ -203,7 +214,12 @@ pub struct MessageRow {
 }
 
 /// Messages queued in `[from, to)`, newest first.
-pub async fn messages_between(store: &Store, from: Timestamp, to: Timestamp, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
+pub async fn messages_between(
+    store: &Store,
+    from: Timestamp,
+    to: Timestamp,
+    limit: i64,
+) -> Result<Vec<MessageRow>, StoreError> {
     on_pool!(store, pool => {
         let rows = sqlx::query(
             "SELECT instance_id, kind, recipient, subject, created_at, sent_at, attempts, last_error FROM outbox WHERE created_at >= $1 AND created_at < $2 ORDER BY id DESC LIMIT $3",
@@ -231,7 +247,13 @@ pub async fn messages_between(store: &Store, from: Timestamp, to: Timestamp, lim
 }
 
 /// Instances of a process started in `[from, to)`, oldest first, with their state.
-pub async fn instances_between(store: &Store, process: &str, from: Timestamp, to: Timestamp, limit: i64) -> Result<Vec<(i64, Instance)>, StoreError> {
+pub async fn instances_between(
+    store: &Store,
+    process: &str,
+    from: Timestamp,
+    to: Timestamp,
+    limit: i64,
+) -> Result<Vec<(i64, Instance)>, StoreError> {
     on_pool!(store, pool => {
         let rows = sqlx::query("SELECT version, state FROM instances WHERE process = $1 AND started_at >= $2 AND started_at < $3 ORDER BY started_at LIMIT $4")
             .bind(process.to_string())
@@ -247,16 +269,4 @@ pub async fn instances_between(store: &Store, process: &str, from: Timestamp, to
             })
             .collect()
     })
-}
-
-/// A JSON value as a short human text (for tables and exports).
-pub fn plain(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => if *b { "Sí".into() } else { "No".into() },
-        Value::Number(n) => n.to_string(),
-        Value::Array(a) => a.iter().map(plain).collect::<Vec<_>>().join(", "),
-        Value::Object(_) => v.to_string(),
-    }
 }

@@ -2,7 +2,7 @@
 //! database and internal causes are logged here and never shown.
 
 use askama::Template;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::i18n::Lang;
@@ -13,7 +13,9 @@ use crate::store::StoreError;
 #[derive(Debug)]
 pub enum WebError {
     /// Not signed in: go to the sign-in page and come back to `next`.
-    SignIn { next: String, lang: Lang },
+    SignIn {
+        next: String,
+    },
     Forbidden(Lang, &'static str),
     NotFound(Lang),
     Csrf(Lang),
@@ -65,7 +67,7 @@ impl From<askama::Error> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, lang, message) = match self {
-            WebError::SignIn { next, .. } => {
+            WebError::SignIn { next } => {
                 let to = format!("/login?next={}", super::page::urlencode(&next));
                 return Redirect::to(&to).into_response();
             }

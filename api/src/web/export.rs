@@ -8,15 +8,15 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use jiff::civil::DateTime;
 use jiff::Timestamp;
+use jiff::civil::DateTime;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use serde_json::Value;
 use tramite_engine::calendar::Calendar;
 use tramite_engine::definition::FieldType;
 use tramite_engine::machine::Status;
 
-use super::dashboard::{range, zone, Params};
+use super::dashboard::{Params, range, zone};
 use super::error::WebError;
 use super::fields;
 use super::page::sla_state;
@@ -53,7 +53,9 @@ fn text(s: impl Into<String>) -> Cell {
 fn data_cell(f: Option<&tramite_engine::definition::Field>, v: Option<&Value>, cal: &Calendar) -> Cell {
     let Some(v) = v else { return text("") };
     match (f.map(|f| f.kind), v) {
-        (Some(FieldType::Integer | FieldType::Decimal), Value::Number(n)) => Cell::Number(n.as_f64().unwrap_or_default()),
+        (Some(FieldType::Integer | FieldType::Decimal), Value::Number(n)) => {
+            Cell::Number(n.as_f64().unwrap_or_default())
+        }
         (Some(FieldType::Date), Value::String(s)) => match s.parse::<jiff::civil::Date>() {
             Ok(d) => Cell::When(Some(d.to_datetime(jiff::civil::Time::midnight()))),
             Err(_) => text(s.clone()),
@@ -73,7 +75,14 @@ async fn instances_sheet(rt: &Runtime, process: &str, from: Timestamp, to: Times
     let cal = &d.calendar;
     let zone = cal.zone().iana_name().unwrap_or("UTC");
     let defs = fields::process_fields(&d);
-    let mut headers: Vec<String> = vec!["Folio".into(), "Instancia".into(), "Estado".into(), "Resultado".into(), format!("Iniciado ({zone})"), format!("Terminado ({zone})")];
+    let mut headers: Vec<String> = vec![
+        "Folio".into(),
+        "Instancia".into(),
+        "Estado".into(),
+        "Resultado".into(),
+        format!("Iniciado ({zone})"),
+        format!("Terminado ({zone})"),
+    ];
     for s in &d.process.slas {
         headers.push(format!("{}: vence", s.title));
         headers.push(format!("{}: cumplido el", s.title));
@@ -116,10 +125,23 @@ async fn sla_sheet(rt: &Runtime, from: Timestamp, to: Timestamp) -> Result<Sheet
     let tz = zone(rt);
     let zone_name = tz.iana_name().unwrap_or("UTC").to_string();
     let now = Timestamp::now();
-    let headers = ["Proceso", "Folio", "Instancia", "SLA", "Inicio", "Aviso", "Vence", "Detenido", "Estado", "Tiempo hábil transcurrido (h)"]
-        .iter()
-        .map(|h| if ["Inicio", "Aviso", "Vence", "Detenido"].contains(h) { format!("{h} ({zone_name})") } else { h.to_string() })
-        .collect();
+    let headers = [
+        "Proceso",
+        "Folio",
+        "Instancia",
+        "SLA",
+        "Inicio",
+        "Aviso",
+        "Vence",
+        "Detenido",
+        "Estado",
+        "Tiempo hábil transcurrido (h)",
+    ]
+    .iter()
+    .map(|h| {
+        if ["Inicio", "Aviso", "Vence", "Detenido"].contains(h) { format!("{h} ({zone_name})") } else { h.to_string() }
+    })
+    .collect();
     let mut rows = Vec::new();
     for r in db::slas_started_between(&rt.store, from, to).await? {
         let d = rt.deployed(&r.process, None);
@@ -191,7 +213,11 @@ pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
                     ws.write_number(r, c, *n)?;
                 }
                 Cell::When(Some(dt)) => {
-                    let x = ExcelDateTime::from_ymd(dt.year() as u16, dt.month() as u8, dt.day() as u8)?.and_hms(dt.hour() as u16, dt.minute() as u8, dt.second() as f64)?;
+                    let x = ExcelDateTime::from_ymd(dt.year() as u16, dt.month() as u8, dt.day() as u8)?.and_hms(
+                        dt.hour() as u16,
+                        dt.minute() as u8,
+                        dt.second() as f64,
+                    )?;
                     ws.write_datetime_with_format(r, c, &x, &date)?;
                 }
                 _ => {}
@@ -205,7 +231,12 @@ pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     book.save_to_buffer()
 }
 
-pub async fn download(State(rt): State<Arc<Runtime>>, s: Session, Path(file): Path<String>, Query(p): Query<Params>) -> Result<Response, WebError> {
+pub async fn download(
+    State(rt): State<Arc<Runtime>>,
+    s: Session,
+    Path(file): Path<String>,
+    Query(p): Query<Params>,
+) -> Result<Response, WebError> {
     if !s.user.admin {
         return Err(WebError::Forbidden(s.lang, "error.admin_only"));
     }
@@ -221,10 +252,20 @@ pub async fn download(State(rt): State<Arc<Runtime>>, s: Session, Path(file): Pa
     };
     let (body, content_type) = match ext {
         "csv" => (to_csv(&sheet)?, "text/csv; charset=utf-8"),
-        "xlsx" => (to_xlsx(&sheet).map_err(WebError::internal)?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        "xlsx" => (
+            to_xlsx(&sheet).map_err(WebError::internal)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
         _ => return Err(WebError::NotFound(s.lang)),
     };
     let name = format!("{stem}-{from_d}-{to_d}.{ext}");
     tracing::info!(user = %s.user.name, file = %name, rows = sheet.rows.len(), "export");
-    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -121,7 +121,8 @@ fn view(f: &Field, prefix: &str, raw: &Raw, errors: &BTreeMap<String, String>, l
     if f.kind == FieldType::List {
         // Rows given so far, at least the minimum, plus one empty row to add another.
         let given = (1..).take_while(|i| raw.keys().any(|k| k.starts_with(&format!("{}[{i}].", v.name)))).count();
-        let shown = given.max(f.min_items.unwrap_or(0) as usize).max(1) + usize::from(given > 0 || f.min_items.unwrap_or(0) == 0);
+        let shown = given.max(f.min_items.unwrap_or(0) as usize).max(1)
+            + usize::from(given > 0 || f.min_items.unwrap_or(0) == 0);
         let limit = f.max_items.map(|m| m as usize).unwrap_or(50).min(50);
         v.rows = (1..=shown.min(limit.max(1)))
             .map(|i| {
@@ -216,7 +217,13 @@ fn collect(fields: &[Field], prefix: &str, raw: &Raw) -> Map<String, Value> {
                 }
             }
             FieldType::MultiChoice => {
-                let items: Vec<Value> = raw.get(&name).into_iter().flatten().filter(|v| !v.is_empty()).map(|v| Value::String(v.clone())).collect();
+                let items: Vec<Value> = raw
+                    .get(&name)
+                    .into_iter()
+                    .flatten()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Value::String(v.clone()))
+                    .collect();
                 if !items.is_empty() {
                     out.insert(f.name.clone(), Value::Array(items));
                 }
@@ -235,7 +242,12 @@ fn collect(fields: &[Field], prefix: &str, raw: &Raw) -> Map<String, Value> {
 /// instance data is labelled on pages and in exports, in the order the process asks for it.
 pub fn process_fields(d: &Deployed) -> Vec<&Field> {
     let mut out: Vec<&Field> = Vec::new();
-    let forms = d.process.start.form.iter().chain(d.process.steps.iter().filter_map(|s| s.kind.work().and_then(|w| w.form.as_ref())));
+    let forms = d
+        .process
+        .start
+        .form
+        .iter()
+        .chain(d.process.steps.iter().filter_map(|s| s.kind.work().and_then(|w| w.form.as_ref())));
     for id in forms {
         if let Some(form) = d.forms.get(id) {
             for f in &form.fields {
@@ -258,12 +270,14 @@ pub fn display(f: Option<&Field>, v: &Value, lang: Lang) -> String {
         Value::Bool(b) => lang.t(if *b { "task.yes" } else { "task.no" }).to_string(),
         Value::String(s) => label(s),
         Value::Number(n) => n.to_string(),
-        Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
-            items.iter().map(|i| match i {
+        Value::Array(items) if items.iter().all(|i| !i.is_object()) => items
+            .iter()
+            .map(|i| match i {
                 Value::String(s) => label(s),
                 other => display(None, other, lang),
-            }).collect::<Vec<_>>().join(", ")
-        }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         Value::Array(items) => items
             .iter()
             .map(|row| match row {
@@ -286,10 +300,8 @@ pub fn display(f: Option<&Field>, v: &Value, lang: Lang) -> String {
 /// Instance data as (label, text) lines, form fields first in the order the process asks.
 pub fn data_lines(d: &Deployed, data: &Map<String, Value>, lang: Lang) -> Vec<(String, String)> {
     let fields = process_fields(d);
-    let mut out: Vec<(String, String)> = fields
-        .iter()
-        .filter_map(|f| data.get(&f.name).map(|v| (f.label.clone(), display(Some(f), v, lang))))
-        .collect();
+    let mut out: Vec<(String, String)> =
+        fields.iter().filter_map(|f| data.get(&f.name).map(|v| (f.label.clone(), display(Some(f), v, lang)))).collect();
     for (k, v) in data {
         if !fields.iter().any(|f| f.name == *k) {
             out.push((k.clone(), display(None, v, lang)));

@@ -91,7 +91,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("login.password", "Contraseña", "Password"),
     ("login.submit", "Entrar", "Sign in"),
     ("login.failed", "Usuario o contraseña incorrectos.", "Wrong user name or password."),
-    ("login.intro", "Entre con el usuario y la contraseña que le dio el administrador.", "Sign in with the user name and password your administrator gave you."),
+    (
+        "login.intro",
+        "Entre con el usuario y la contraseña que le dio el administrador.",
+        "Sign in with the user name and password your administrator gave you.",
+    ),
     ("inbox.title", "Mi bandeja de tareas", "My task inbox"),
     ("inbox.all_title", "Todas las tareas abiertas", "All open tasks"),
     ("inbox.filters", "Filtros", "Filters"),
@@ -151,13 +155,21 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("task.data", "Datos del trámite", "Case data"),
     ("task.no_data", "Aún no hay datos.", "No data yet."),
     ("task.form", "Formulario", "Form"),
-    ("task.no_form", "Este paso no tiene formulario: márquelo como hecho cuando termine.", "This step has no form: mark it done when you finish."),
+    (
+        "task.no_form",
+        "Este paso no tiene formulario: márquelo como hecho cuando termine.",
+        "This step has no form: mark it done when you finish.",
+    ),
     ("task.complete", "Terminar tarea", "Complete task"),
     ("task.approve", "Aprobar", "Approve"),
     ("task.reject", "Rechazar", "Reject"),
     ("task.decision", "Decisión", "Decision"),
     ("task.comment", "Comentario", "Comment"),
-    ("task.comment_help", "Obligatorio al rechazar: la persona que retome el trámite lo verá.", "Required to reject: whoever takes the case back will read it."),
+    (
+        "task.comment_help",
+        "Obligatorio al rechazar: la persona que retome el trámite lo verá.",
+        "Required to reject: whoever takes the case back will read it.",
+    ),
     ("task.rejection", "Observaciones del último rechazo", "Notes from the last rejection"),
     ("task.rejected_by", "Rechazado por", "Rejected by"),
     ("task.errors", "Revise los campos marcados.", "Please check the marked fields."),
@@ -244,9 +256,21 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("error.title", "No se pudo", "Could not do that"),
     ("error.forbidden", "No tiene permiso para ver esta página.", "You may not see this page."),
     ("error.not_found", "No existe lo que busca.", "What you are looking for does not exist."),
-    ("error.csrf", "El formulario caducó o no vino de esta aplicación. Vuelva a cargar la página e intente de nuevo.", "The form expired or did not come from this application. Reload the page and try again."),
-    ("error.conflict", "Alguien más cambió este trámite. Vuelva a cargar la página.", "Someone else changed this case. Reload the page."),
-    ("error.internal", "Algo falló de nuestro lado. Intente de nuevo más tarde.", "Something went wrong on our side. Try again later."),
+    (
+        "error.csrf",
+        "El formulario caducó o no vino de esta aplicación. Vuelva a cargar la página e intente de nuevo.",
+        "The form expired or did not come from this application. Reload the page and try again.",
+    ),
+    (
+        "error.conflict",
+        "Alguien más cambió este trámite. Vuelva a cargar la página.",
+        "Someone else changed this case. Reload the page.",
+    ),
+    (
+        "error.internal",
+        "Algo falló de nuestro lado. Intente de nuevo más tarde.",
+        "Something went wrong on our side. Try again later.",
+    ),
     ("error.admin_only", "Esta página es solo para administradores.", "This page is for administrators only."),
     ("error.back", "Volver a la bandeja", "Back to the inbox"),
 ];
@@ -277,11 +301,11 @@ mod tests {
         assert_eq!(keys.len(), n, "duplicate keys");
     }
 
-    /// Keys in `t("…")` calls.
+    /// Keys in `.t("…")` calls.
     fn regex_lite(text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for (i, _) in text.match_indices("t(\"") {
-            let rest = &text[i + 3..];
+        for (i, _) in text.match_indices(".t(\"") {
+            let rest = &text[i + 4..];
             if let Some(end) = rest.find('"') {
                 let key = &rest[..end];
                 if key.contains('.') && !key.contains(' ') {

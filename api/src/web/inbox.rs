@@ -4,18 +4,18 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::{Html, Redirect};
-use axum::Form;
 use jiff::Timestamp;
 use serde::Deserialize;
 use tramite_engine::machine::Command;
 
 use super::error::WebError;
-use super::page::{local, safe_or, Badge, Chrome};
+use super::page::{Badge, Chrome, local, safe_or};
 use super::session::Session;
-use crate::runtime::{split_task_id, Runtime};
+use crate::runtime::{Runtime, split_task_id};
 use crate::store::{InboxQuery, SlaFilter, TaskRow};
 
 /// One inbox line.
@@ -102,7 +102,12 @@ pub fn rows(rt: &Runtime, s: &Session, tasks: Vec<TaskRow>, now: Timestamp) -> V
     out.into_iter().map(|(_, r)| r).collect()
 }
 
-pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p): Query<InboxParams>) -> Result<Html<String>, WebError> {
+pub async fn page(
+    State(rt): State<Arc<Runtime>>,
+    s: Session,
+    uri: Uri,
+    Query(p): Query<InboxParams>,
+) -> Result<Html<String>, WebError> {
     let now = Timestamp::now();
     let process = p.process.filter(|x| !x.is_empty());
     let sla = p.sla.filter(|x| !x.is_empty());
@@ -121,17 +126,26 @@ pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Query(p)
         reg.all_latest()
             .iter()
             .filter(|d| s.user.admin || d.process.roles.iter().any(|(r, _)| s.user.roles.contains(r)))
-            .map(|d| Choice { value: d.process.id.clone(), label: d.process.title.clone(), selected: process.as_deref() == Some(d.process.id.as_str()) })
+            .map(|d| Choice {
+                value: d.process.id.clone(),
+                label: d.process.title.clone(),
+                selected: process.as_deref() == Some(d.process.id.as_str()),
+            })
             .collect()
     };
     processes.sort_by(|a, b| a.label.cmp(&b.label));
     let states = ["ok", "warning", "breached"]
         .iter()
-        .map(|k| Choice { value: k.to_string(), label: s.lang.t(Badge::of_state(k).key).to_string(), selected: sla.as_deref() == Some(*k) })
+        .map(|k| Choice {
+            value: k.to_string(),
+            label: s.lang.t(Badge::of_state(k).key).to_string(),
+            selected: sla.as_deref() == Some(*k),
+        })
         .collect();
     let here = uri.path_and_query().map(|x| x.as_str().to_string()).unwrap_or_else(|| "/inbox".into());
     let title = if s.user.admin { s.lang.t("inbox.all_title") } else { s.lang.t("inbox.title") };
-    let page = InboxPage { c: Chrome::new(&s, title, &here, "inbox"), rows, processes, states, here, done: p.done.is_some() };
+    let page =
+        InboxPage { c: Chrome::new(&s, title, &here, "inbox"), rows, processes, states, here, done: p.done.is_some() };
     Ok(Html(page.render()?))
 }
 
@@ -152,12 +166,22 @@ async fn claim_or_release(rt: &Runtime, s: &Session, id: &str, claim: bool) -> R
     Ok(())
 }
 
-pub async fn claim(State(rt): State<Arc<Runtime>>, s: Session, Path(id): Path<String>, Form(b): Form<Back>) -> Result<Redirect, WebError> {
+pub async fn claim(
+    State(rt): State<Arc<Runtime>>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(b): Form<Back>,
+) -> Result<Redirect, WebError> {
     claim_or_release(&rt, &s, &id, true).await?;
     Ok(Redirect::to(safe_or(&b.next, &format!("/tasks/{id}"))))
 }
 
-pub async fn release(State(rt): State<Arc<Runtime>>, s: Session, Path(id): Path<String>, Form(b): Form<Back>) -> Result<Redirect, WebError> {
+pub async fn release(
+    State(rt): State<Arc<Runtime>>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(b): Form<Back>,
+) -> Result<Redirect, WebError> {
     claim_or_release(&rt, &s, &id, false).await?;
     Ok(Redirect::to(safe_or(&b.next, "/inbox")))
 }

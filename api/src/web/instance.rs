@@ -15,7 +15,7 @@ use tramite_engine::machine::{self, Event, Status};
 
 use super::error::WebError;
 use super::fields;
-use super::page::{hours_minutes, local, Badge, Chrome};
+use super::page::{Badge, Chrome, hours_minutes, local};
 use super::session::Session;
 use super::timeline::{self, Line};
 use crate::runtime::{Deployed, Runtime};
@@ -83,13 +83,17 @@ fn steps(d: &Deployed, active: &[String], visited: &[String], lang: super::i18n:
         .iter()
         .map(|s| {
             let next = match &s.kind {
-                StepKind::Task { next, .. } | StepKind::Decision { next } | StepKind::Wait { next, .. } | StepKind::Call { next, .. } => arms(p, next, lang),
+                StepKind::Task { next, .. }
+                | StepKind::Decision { next }
+                | StepKind::Wait { next, .. }
+                | StepKind::Call { next, .. } => arms(p, next, lang),
                 StepKind::Approval { approve, reject, .. } => vec![
                     (Some(lang.t("task.approve").to_string()), target_title(p, *approve, lang)),
                     (Some(lang.t("task.reject").to_string()), target_title(p, *reject, lang)),
                 ],
                 StepKind::Parallel { branches, next, .. } => {
-                    let mut v: Vec<(Option<String>, String)> = branches.iter().map(|b| (None, p.steps[b.start].title.clone())).collect();
+                    let mut v: Vec<(Option<String>, String)> =
+                        branches.iter().map(|b| (None, p.steps[b.start].title.clone())).collect();
                     v.extend(arms(p, next, lang));
                     v
                 }
@@ -123,7 +127,9 @@ fn kind_key(k: &StepKind) -> &'static str {
 fn sla_view(d: &Deployed, title: String, clock: &SlaClock, state: &str, now: Timestamp) -> SlaView {
     let cal = &d.calendar;
     let due = clock.due(cal);
-    let measure = |a: Timestamp, b: Timestamp| if clock.business_time { cal.working_time_between(a, b) } else { b.duration_since(a) };
+    let measure = |a: Timestamp, b: Timestamp| {
+        if clock.business_time { cal.working_time_between(a, b) } else { b.duration_since(a) }
+    };
     let running = clock.stopped.is_none();
     SlaView {
         title,
@@ -138,11 +144,20 @@ fn sla_view(d: &Deployed, title: String, clock: &SlaClock, state: &str, now: Tim
     }
 }
 
-pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Path(id): Path<String>) -> Result<Html<String>, WebError> {
+pub async fn page(
+    State(rt): State<Arc<Runtime>>,
+    s: Session,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
     let stored = rt.instance(&id).await.map_err(|e| WebError::from_runtime(e, s.lang))?;
-    let d = rt.deployed(&stored.process, Some(stored.version)).ok_or_else(|| WebError::internal("definition version not loaded"))?;
+    let d = rt
+        .deployed(&stored.process, Some(stored.version))
+        .ok_or_else(|| WebError::internal("definition version not loaded"))?;
     let actor = s.actor();
-    let may_read = actor.admin || stored.started_by.as_deref() == Some(s.user.name.as_str()) || d.process.roles.iter().any(|(r, _)| actor.has_role(r));
+    let may_read = actor.admin
+        || stored.started_by.as_deref() == Some(s.user.name.as_str())
+        || d.process.roles.iter().any(|(r, _)| actor.has_role(r));
     if !may_read {
         return Err(WebError::forbidden(s.lang));
     }
@@ -175,7 +190,8 @@ pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Path(id)
     let folio = crate::runtime::folio(inst).unwrap_or_default();
     let tasks = crate::runtime::task_rows(&d, inst).into_iter().map(|t| (t.id, t.title)).collect();
     let here = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let title = if folio.is_empty() { d.process.title.clone() } else { format!("{} {folio}", s.lang.t("instance.title")) };
+    let title =
+        if folio.is_empty() { d.process.title.clone() } else { format!("{} {folio}", s.lang.t("instance.title")) };
     let page = InstancePage {
         c: Chrome::new(&s, title, &here, ""),
         process_title: d.process.title.clone(),

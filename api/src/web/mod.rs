@@ -23,10 +23,10 @@ mod timeline;
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderValue};
+use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::runtime::Runtime;
 
@@ -48,8 +48,14 @@ pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
         .route_layer(axum::middleware::from_fn_with_state(rt, session::csrf_guard))
         .route_layer(axum::middleware::from_fn(session::remember_lang))
         .route_layer(axum::middleware::map_response(security_headers))
-        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", include_bytes!("../../static/app.css")) }))
-        .route("/static/htmx.min.js", get(|| async { asset("text/javascript; charset=utf-8", include_bytes!("../../static/htmx.min.js")) }))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", include_bytes!("../../static/app.css")) }),
+        )
+        .route(
+            "/static/htmx.min.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_bytes!("../../static/htmx.min.js")) }),
+        )
 }
 
 fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
@@ -60,7 +66,10 @@ fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
     let set = [
-        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),

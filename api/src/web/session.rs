@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::{Timestamp, ToSpan};
@@ -94,7 +94,11 @@ pub async fn sign_out(rt: &Runtime, headers: &HeaderMap) -> Result<String, WebEr
 pub async fn load(rt: &Runtime, parts_headers: &HeaderMap, query: Option<&str>) -> Result<Option<Session>, WebError> {
     let Some(token) = cookie(parts_headers, SESSION_COOKIE) else { return Ok(None) };
     let lang = Lang::of_request(query, parts_headers);
-    Ok(db::session(&rt.store, &token_hash(&token), Timestamp::now()).await?.map(|s| Session { user: s.user, csrf: s.csrf, lang }))
+    Ok(db::session(&rt.store, &token_hash(&token), Timestamp::now()).await?.map(|s| Session {
+        user: s.user,
+        csrf: s.csrf,
+        lang,
+    }))
 }
 
 impl FromRequestParts<Arc<Runtime>> for Session {
@@ -104,12 +108,11 @@ impl FromRequestParts<Arc<Runtime>> for Session {
         if let Some(s) = parts.extensions.get::<Session>() {
             return Ok(s.clone());
         }
-        let lang = Lang::of_request(parts.uri.query(), &parts.headers);
         match load(rt, &parts.headers, parts.uri.query()).await? {
             Some(s) => Ok(s),
             None => {
                 let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-                Err(WebError::SignIn { next, lang })
+                Err(WebError::SignIn { next })
             }
         }
     }
@@ -146,8 +149,14 @@ pub async fn csrf_guard(State(rt): State<Arc<Runtime>>, req: Request, next: Next
                 ok
             }
             Ok(None) => {
-                let next = parts.headers.get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(local_path).unwrap_or("/inbox").to_string();
-                return WebError::SignIn { next, lang }.into_response();
+                let next = parts
+                    .headers
+                    .get(header::REFERER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(local_path)
+                    .unwrap_or("/inbox")
+                    .to_string();
+                return WebError::SignIn { next }.into_response();
             }
             Err(e) => return e.into_response(),
         }
@@ -191,7 +200,10 @@ pub fn hash_password(password: &str) -> Result<String, String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let bytes: [u8; 16] = rand::random();
     let salt = SaltString::encode_b64(&bytes).map_err(|e| e.to_string())?;
-    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Whether `password` matches a stored PHC hash.

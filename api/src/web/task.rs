@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Form as PostForm;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form as PostForm;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 use tramite_engine::definition::{Form, StepKind};
@@ -16,9 +16,9 @@ use tramite_engine::machine::{Command, Event};
 
 use super::error::WebError;
 use super::fields::{self, FieldView, Raw};
-use super::page::{local, Badge, Chrome};
+use super::page::{Badge, Chrome, local};
 use super::session::Session;
-use crate::runtime::{split_task_id, Deployed, Runtime, RuntimeError};
+use crate::runtime::{Deployed, Runtime, RuntimeError, split_task_id};
 use crate::store::{StoredInstance, TaskRow};
 
 /// The last rejection, as the next assignee reads it.
@@ -68,7 +68,9 @@ async fn load(rt: &Runtime, s: &Session, id: &str) -> Result<(TaskRow, Arc<Deplo
         return Err(WebError::forbidden(s.lang));
     }
     let stored = rt.instance(&t.instance_id).await.map_err(|e| WebError::from_runtime(e, s.lang))?;
-    let d = rt.deployed(&stored.process, Some(stored.version)).ok_or_else(|| WebError::internal("definition version not loaded"))?;
+    let d = rt
+        .deployed(&stored.process, Some(stored.version))
+        .ok_or_else(|| WebError::internal("definition version not loaded"))?;
     Ok((t, d, stored))
 }
 
@@ -87,7 +89,9 @@ async fn rejection(rt: &Runtime, d: &Deployed, stored: &StoredInstance) -> Resul
             Event::Entered { token, step, .. } => {
                 steps.insert(*token, step.clone());
             }
-            Event::Approved { token, .. } if rec.at > r.at && steps.get(token) == Some(&r.step) => approved_since = true,
+            Event::Approved { token, .. } if rec.at > r.at && steps.get(token) == Some(&r.step) => {
+                approved_since = true
+            }
             _ => {}
         }
     }
@@ -159,7 +163,12 @@ fn field_shown(v: &FieldView, key: &str) -> bool {
     v.name == key || v.rows.iter().flatten().any(|sub| sub.name == key)
 }
 
-pub async fn page(State(rt): State<Arc<Runtime>>, s: Session, uri: Uri, Path(id): Path<String>) -> Result<Html<String>, WebError> {
+pub async fn page(
+    State(rt): State<Arc<Runtime>>,
+    s: Session,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
     Ok(Html(render(&rt, &s, &id, &uri, Attempt::default()).await?.render()?))
 }
 
@@ -185,7 +194,9 @@ pub async fn submit(
     let approval = d.process.step(&t.step).is_some_and(|s| matches!(s.kind, StepKind::Approval { .. }));
     let cmd = match (approval, action.as_str()) {
         (false, _) => Command::Complete { task: token, data },
-        (true, "approve") => Command::Approve { task: token, comment: Some(comment.clone()).filter(|c| !c.trim().is_empty()), data },
+        (true, "approve") => {
+            Command::Approve { task: token, comment: Some(comment.clone()).filter(|c| !c.trim().is_empty()), data }
+        }
         (true, "reject") => Command::Reject { task: token, comment: comment.clone() },
         (true, _) => return Err(WebError::BadRequest(s.lang)),
     };

@@ -62,7 +62,12 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
             Event::BranchOverdue { .. } => ("event.branch_overdue", String::new(), None, false),
             Event::Joined { .. } => ("event.joined", String::new(), None, true),
             Event::Overdue { token } => ("event.overdue", on(token), None, false),
-            Event::Reassigned { token, role } => ("event.reassigned", format!("{} → {}", on(token), role_titles(d, std::slice::from_ref(role))), None, false),
+            Event::Reassigned { token, role } => (
+                "event.reassigned",
+                format!("{} → {}", on(token), role_titles(d, std::slice::from_ref(role))),
+                None,
+                false,
+            ),
             Event::Withdrawn { token } => ("event.withdrawn", on(token), None, false),
             Event::CallStarted { process, .. } => ("event.call_started", process.clone(), None, false),
             Event::CallEnded { token, outcome, .. } => ("event.call_ended", on(token), Some(outcome.clone()), false),
@@ -72,7 +77,9 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
             Event::SlaStopped { sla } => ("event.sla_stopped", sla_title(d, sla), None, true),
             Event::SlaWarned { sla } => ("event.sla_warned", sla_title(d, sla), None, false),
             Event::SlaBreached { sla } => ("event.sla_breached", sla_title(d, sla), None, false),
-            Event::Alerted { kind, roles, .. } => ("event.alerted", role_titles(d, roles), Some(kind.as_str().to_string()), true),
+            Event::Alerted { kind, roles, .. } => {
+                ("event.alerted", role_titles(d, roles), Some(kind.as_str().to_string()), true)
+            }
             Event::Ended { outcome } => ("event.ended", outcome.clone(), None, false),
             Event::Cancelled { reason } => ("event.cancelled", String::new(), Some(reason.clone()), false),
         };
