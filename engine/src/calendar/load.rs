@@ -79,6 +79,7 @@ impl Calendar {
             opens: Time::constant(9, 0, 0, 0),
             closes: Time::constant(18, 0, 0, 0),
             holidays: Vec::new(),
+            observed: Default::default(),
         });
         let needs = |what: &str, example: &str, errs: &mut Vec<Diagnostic>| {
             if doc.extends.is_none() {
@@ -117,7 +118,7 @@ impl Calendar {
             return Err(errs);
         }
         let title = doc.title.unwrap_or_else(|| if parent.is_some() { fallback.title.clone() } else { name.clone() });
-        Ok(Calendar { name, title, zone, working_days, opens, closes, holidays })
+        Ok(Calendar { name, title, zone, working_days, opens, closes, holidays, observed: Default::default() })
     }
 }
 

@@ -22,6 +22,9 @@ pub use rules::{Holiday, HolidayDate, Move, WEEKDAYS, parse_weekday};
 pub use sla::{SlaClock, SlaState, Warn, WarnError};
 
 use jiff::civil::{Date, Time, Weekday};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan, Zoned};
 
@@ -39,6 +42,9 @@ pub struct Calendar {
     opens: Time,
     closes: Time,
     holidays: Vec<Holiday>,
+    /// Observed holiday dates per year, worked out from the rules on first use: deadline
+    /// arithmetic asks about each day it passes, and the rules (Easter, moves) are not free.
+    observed: Arc<Mutex<HashMap<i16, Arc<HashSet<Date>>>>>,
 }
 
 impl Calendar {
@@ -52,6 +58,7 @@ impl Calendar {
             opens: Time::constant(9, 0, 0, 0),
             closes: Time::constant(18, 0, 0, 0),
             holidays: Vec::new(),
+            observed: Arc::default(),
         })
     }
 
@@ -107,7 +114,21 @@ impl Calendar {
 
     /// Whether people work on this local date (a working weekday that is not a holiday).
     pub fn is_business_day(&self, date: Date) -> bool {
-        self.working_days[weekday_index(date.weekday())] && self.holiday_on(date).is_none()
+        self.working_days[weekday_index(date.weekday())] && !self.observed_in(date.year()).contains(&date)
+    }
+
+    /// The holiday dates of a year (cached).
+    fn observed_in(&self, year: i16) -> Arc<HashSet<Date>> {
+        if let Ok(map) = self.observed.lock()
+            && let Some(set) = map.get(&year)
+        {
+            return set.clone();
+        }
+        let set: Arc<HashSet<Date>> = Arc::new(self.holidays(year).into_iter().map(|(d, _)| d).collect());
+        if let Ok(mut map) = self.observed.lock() {
+            map.insert(year, set.clone());
+        }
+        set
     }
 
     /// The instant `d` after `start`.

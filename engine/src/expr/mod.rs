@@ -44,6 +44,9 @@ pub struct Scope<'a> {
     pub calendar: Option<&'a Calendar>,
 }
 
+/// CEL's standard environment, built once: building it costs more than most evaluations.
+static STDLIB: std::sync::LazyLock<Arc<cel::Env>> = std::sync::LazyLock::new(|| Arc::new(cel::Env::stdlib()));
+
 /// A compiled condition.
 #[derive(Clone)]
 pub struct Expr {
@@ -212,7 +215,7 @@ impl Expr {
 
     /// Evaluates in a full scope: `item` and the calendar of the date functions.
     pub fn eval_in(&self, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
-        let mut ctx = Context::default();
+        let mut ctx = Context::with_env(STDLIB.clone());
         match &self.needs.data {
             None => ctx.add_variable_from_value("data", object_to_cel(scope.data)),
             Some(fields) => {
