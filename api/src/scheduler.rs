@@ -61,7 +61,9 @@ pub async fn run_schedules(rt: &Runtime) -> Result<usize, crate::runtime::Runtim
             let data: Map<String, serde_json::Value> = s.data.clone();
             match rt.start(&d.process.id, data, &actor, Some(&key)).await {
                 Ok(_) => started += 1,
-                Err(e) => tracing::error!(process = %d.process.id, schedule = %s.id, error = %e, "scheduled start failed"),
+                Err(e) => {
+                    tracing::error!(process = %d.process.id, schedule = %s.id, error = %e, "scheduled start failed")
+                }
             }
         }
     }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use common::*;
 use jiff::{Timestamp, ToSpan};
-use serde_json::{json, Value};
-use tramite_engine::calendar::{builtin, Duration, Unit};
+use serde_json::{Value, json};
+use tramite_engine::calendar::{Duration, Unit, builtin};
 use tramite_engine::machine::{Event, Instance, Record};
 
 const C45: &str = "/api/processes/conocer.c45-correos/instances";
@@ -37,7 +37,12 @@ fn now_local() -> String {
 }
 
 fn task_at<'a>(inst: &'a Value, step: &str) -> &'a str {
-    inst["tasks"].as_array().unwrap().iter().find(|t| t["step"] == step).unwrap_or_else(|| panic!("no task at {step}: {inst}"))["id"]
+    inst["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["step"] == step)
+        .unwrap_or_else(|| panic!("no task at {step}: {inst}"))["id"]
         .as_str()
         .unwrap()
 }
@@ -51,7 +56,10 @@ fn c45_flow(db: Db) {
 
     // The operator's inbox has it; the channel manager's does not, and may not touch it.
     let (_, inbox) = w.ana.get("/api/inbox");
-    assert!(inbox["tasks"].as_array().unwrap().iter().any(|t| t["id"] == task.as_str() && t["folio"] == "COR-1"), "{inbox}");
+    assert!(
+        inbox["tasks"].as_array().unwrap().iter().any(|t| t["id"] == task.as_str() && t["folio"] == "COR-1"),
+        "{inbox}"
+    );
     let (_, other) = w.rosa.get("/api/inbox");
     assert!(other["tasks"].as_array().unwrap().iter().all(|t| t["id"] != task.as_str()));
     let (status, body) = w.rosa.post(&format!("/api/tasks/{task}/complete"), json!({ "data": {} }));
@@ -62,17 +70,22 @@ fn c45_flow(db: Db) {
     assert_eq!(status, 200);
 
     // A form error: 422 naming each field, nothing changes.
-    let (status, body) = w.ana.post(&format!("/api/tasks/{task}/complete"), json!({ "data": { "tipo": "chisme", "tema": "x" } }));
+    let (status, body) =
+        w.ana.post(&format!("/api/tasks/{task}/complete"), json!({ "data": { "tipo": "chisme", "tema": "x" } }));
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "invalid_data");
     assert_eq!(body["error"]["details"]["fields"]["tipo"]["code"], "choice");
     assert_eq!(body["error"]["details"]["fields"]["atencion_inmediata"]["code"], "required");
 
-    let (status, inst) = w.ana.post(&format!("/api/tasks/{task}/complete"), json!({ "data": { "tipo": "informacion", "tema": "Certificación", "atencion_inmediata": true } }));
+    let (status, inst) = w.ana.post(
+        &format!("/api/tasks/{task}/complete"),
+        json!({ "data": { "tipo": "informacion", "tema": "Certificación", "atencion_inmediata": true } }),
+    );
     assert_eq!(status, 200, "{inst}");
     assert_eq!(inst["active_steps"], json!(["responder"]));
     let reply = task_at(&inst, "responder").to_string();
-    let (status, inst) = w.ana.post(&format!("/api/tasks/{reply}/complete"), json!({ "data": { "respuesta": "Consulte el RENEC." } }));
+    let (status, inst) =
+        w.ana.post(&format!("/api/tasks/{reply}/complete"), json!({ "data": { "respuesta": "Consulte el RENEC." } }));
     assert_eq!(status, 200, "{inst}");
     assert_eq!(inst["status"], "ended");
     assert_eq!(inst["outcome"], "respondido");
@@ -112,12 +125,17 @@ fn breach_mail(db: Db) {
     let (status, inst) = w.ana.post(C45, correo("COR-777", &five_business_days_ago()));
     assert_eq!(status, 201, "{inst}");
     let id = inst["id"].as_str().unwrap().to_string();
-    let mail = eventually(20, || sink.messages().into_iter().find(|m| m.contains("rosa@example.org") && m.contains("Incumplimiento")));
+    let mail = eventually(20, || {
+        sink.messages().into_iter().find(|m| m.contains("rosa@example.org") && m.contains("Incumplimiento"))
+    });
     assert!(mail.contains("COR-777"), "{mail}");
     let (_, inst) = w.admin.get(&format!("/api/instances/{id}"));
     assert_eq!(inst["slas"][0]["state"], "breached");
     let (_, report) = w.admin.get("/api/sla?state=breached");
-    assert!(report["slas"].as_array().unwrap().iter().any(|s| s["instance_id"] == id.as_str() && s["folio"] == "COR-777"), "{report}");
+    assert!(
+        report["slas"].as_array().unwrap().iter().any(|s| s["instance_id"] == id.as_str() && s["folio"] == "COR-777"),
+        "{report}"
+    );
     let (_, inbox) = w.ana.get("/api/inbox?sla=breached");
     assert!(inbox["tasks"].as_array().unwrap().iter().any(|t| t["folio"] == "COR-777"), "{inbox}");
     let (_, inbox) = w.ana.get("/api/inbox?sla=ok");
@@ -130,7 +148,13 @@ fn concurrent_completions(db: Db) {
     let task = task_at(&inst, "determinar_tipo").to_string();
     let body = json!({ "data": { "tipo": "queja", "tema": "Trato", "atencion_inmediata": false } });
     let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..2).map(|_| s.spawn(|| Api::new(&w.ana.base, &w.ana.token).post(&format!("/api/tasks/{task}/complete"), body.clone()).0)).collect();
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    Api::new(&w.ana.base, &w.ana.token).post(&format!("/api/tasks/{task}/complete"), body.clone()).0
+                })
+            })
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut sorted = statuses.clone();
@@ -206,7 +230,10 @@ fn kill_during_load(db: Db) {
     let admin = Api::new(&server.base, &w.admin.token);
     for (id, token) in &acknowledged {
         let records = check_history(&admin, id);
-        assert!(records.iter().any(|r| matches!(r.event, Event::Completed { token: t, .. } if t == *token)), "acknowledged completion lost in {id}");
+        assert!(
+            records.iter().any(|r| matches!(r.event, Event::Completed { token: t, .. } if t == *token)),
+            "acknowledged completion lost in {id}"
+        );
     }
 }
 
@@ -239,7 +266,11 @@ fn two_postgres_nodes_fire_each_timer_once() {
         let count = |f: fn(&Event) -> bool| records.iter().filter(|r| f(&r.event)).count();
         assert_eq!(count(|e| matches!(e, Event::SlaBreached { .. })), 1, "{id}");
         assert_eq!(count(|e| matches!(e, Event::SlaWarned { .. })), 1, "{id}");
-        assert_eq!(count(|e| matches!(e, Event::Alerted { kind: tramite_engine::machine::AlertKind::SlaBreach, .. })), 1, "{id}");
+        assert_eq!(
+            count(|e| matches!(e, Event::Alerted { kind: tramite_engine::machine::AlertKind::SlaBreach, .. })),
+            1,
+            "{id}"
+        );
     }
     // And one breach e-mail per instance in the outbox, whichever node sent it.
     let out = std::process::Command::new("psql")

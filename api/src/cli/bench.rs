@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use jiff::Timestamp;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use tramite_engine::machine::{self, Actor, Command, Env};
 
 use crate::files;
@@ -67,7 +67,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn machine_line() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     format!("{cores} cores, {cpu}")
@@ -77,7 +81,9 @@ fn machine_line() -> String {
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kib| kib / 1024.0)
         .unwrap_or(0.0)
 }
@@ -96,7 +102,7 @@ fn report(label: &str, instances: usize, completions: usize, elapsed: Duration, 
 }
 
 pub async fn run(args: BenchArgs) -> ExitCode {
-    let loaded = files::load(&[args.processes.clone()]);
+    let loaded = files::load(std::slice::from_ref(&args.processes));
     let Some(process) = loaded.catalog.processes.get(PROCESS) else {
         eprintln!("error: {PROCESS} not found under {}", args.processes.display());
         return ExitCode::FAILURE;
@@ -139,7 +145,13 @@ fn bench_engine(env: Env<'_>, n: usize) {
         let Ok((mut inst, _)) = machine::start(env, &i.to_string(), start_data(i), Some(&actor), now) else { continue };
         while let Some((token, step)) = first_task(&inst) {
             let s = Instant::now();
-            match machine::execute(env, &inst, Some(&actor), Command::Complete { task: token, data: answer(&step) }, now) {
+            match machine::execute(
+                env,
+                &inst,
+                Some(&actor),
+                Command::Complete { task: token, data: answer(&step) },
+                now,
+            ) {
                 Ok((next, _)) => inst = next,
                 Err(_) => break,
             }
@@ -158,7 +170,7 @@ async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
     let store = Store::open(url).await.map_err(|e| e.to_string())?;
     let rt = Arc::new(Runtime::new(store, Templates::load(None)?));
     rt.start_writer();
-    rt.deploy_paths(&[args.processes.clone()]).await.map_err(|e| e.to_string())?;
+    rt.deploy_paths(std::slice::from_ref(&args.processes)).await.map_err(|e| e.to_string())?;
     let actor = Actor::new("bench", &["operador"]);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let t0 = Instant::now();
@@ -175,7 +187,10 @@ async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
                 let (mut inst, _) = rt.start(PROCESS, start_data(i), &actor, None).await.map_err(|e| e.to_string())?;
                 while let Some((token, step)) = first_task(&inst) {
                     let s = Instant::now();
-                    inst = rt.act(&inst.id, Some(&actor), Command::Complete { task: token, data: answer(&step) }).await.map_err(|e| e.to_string())?;
+                    inst = rt
+                        .act(&inst.id, Some(&actor), Command::Complete { task: token, data: answer(&step) })
+                        .await
+                        .map_err(|e| e.to_string())?;
                     lat.push(s.elapsed());
                 }
             }

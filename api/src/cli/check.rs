@@ -28,15 +28,13 @@ pub fn diagram(file: &Path, format: DiagramFormat) -> ExitCode {
     // The processes a `call:` names live beside it: load the nearest `processes/` tree (or the
     // file's folder) with it, and report only this file's problems.
     let abs = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
-    let root = abs.ancestors().skip(1).find(|a| a.file_name().is_some_and(|n| n == "processes")).or_else(|| abs.parent());
+    let root =
+        abs.ancestors().skip(1).find(|a| a.file_name().is_some_and(|n| n == "processes")).or_else(|| abs.parent());
     let mut paths = vec![file.to_path_buf()];
     paths.extend(root.map(Path::to_path_buf));
     let loaded = files::load(&paths);
-    let shown = loaded
-        .sources
-        .keys()
-        .find(|k| Path::new(k).canonicalize().ok().as_deref() == Some(abs.as_path()))
-        .cloned();
+    let shown =
+        loaded.sources.keys().find(|k| Path::new(k).canonicalize().ok().as_deref() == Some(abs.as_path())).cloned();
     let process = loaded.catalog.processes.values().find(|p| Some(&p.file) == shown.as_ref());
     let Some(process) = process else {
         for d in loaded.diagnostics.iter().filter(|d| Some(&d.file) == shown.as_ref()) {

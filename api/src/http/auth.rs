@@ -28,7 +28,11 @@ impl FromRequestParts<Arc<Runtime>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, rt: &Arc<Runtime>) -> Result<Caller, ApiError> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::unauthorized)?;
         let token = header.strip_prefix("Bearer ").ok_or_else(ApiError::unauthorized)?.trim();
         let user = rt.store.user_by_token(&token_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
         Ok(Caller(Actor { user: user.name, roles: user.roles, admin: user.admin }))

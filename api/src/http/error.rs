@@ -1,10 +1,10 @@
 //! One JSON error shape for every failure: `{"error": {"code", "message", "details"}}`.
 //! Database and internal causes are logged here and never sent to the client.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::runtime::RuntimeError;
 use crate::store::StoreError;

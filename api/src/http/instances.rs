@@ -9,13 +9,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use tramite_engine::definition::StepKind;
 use tramite_engine::machine::{self, Command, Instance, Status};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::runtime::{sla_rows, task_rows, Deployed, Runtime};
+use crate::runtime::{Deployed, Runtime, sla_rows, task_rows};
 use crate::store::SlaFilter;
 
 pub fn router() -> Router<Arc<Runtime>> {
@@ -43,12 +43,17 @@ async fn list_processes(State(rt): State<Arc<Runtime>>, _c: Caller) -> Result<Js
     Ok(Json(json!({ "processes": list })))
 }
 
-async fn process_detail(State(rt): State<Arc<Runtime>>, _c: Caller, Path(process): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn process_detail(
+    State(rt): State<Arc<Runtime>>,
+    _c: Caller,
+    Path(process): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let (d, versions) = {
         let reg = rt.registry.read().map_err(|_| ApiError::bad_request("registry unavailable"))?;
         (reg.latest(&process), reg.versions(&process))
     };
-    let d = d.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("unknown process `{process}`")))?;
+    let d =
+        d.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("unknown process `{process}`")))?;
     let p = &d.process;
     let steps: Vec<Value> = p
         .steps
@@ -61,12 +66,18 @@ async fn process_detail(State(rt): State<Arc<Runtime>>, _c: Caller, Path(process
     out["start_form"] = json!(p.start.form);
     out["steps"] = json!(steps);
     out["slas"] = json!(slas);
-    out["schedules"] = json!(p.schedules.iter().map(|s| json!({ "id": s.id, "cron": s.cron, "timezone": s.timezone })).collect::<Vec<_>>());
+    out["schedules"] = json!(
+        p.schedules.iter().map(|s| json!({ "id": s.id, "cron": s.cron, "timezone": s.timezone })).collect::<Vec<_>>()
+    );
     Ok(Json(out))
 }
 
 /// `POST /api/processes` with a process file as the body (YAML).
-async fn deploy(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, body: String) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn deploy(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    body: String,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     if !actor.admin {
         return Err(ApiError::forbidden("only an admin may deploy processes"));
     }
@@ -108,7 +119,9 @@ async fn start(
     }
     let (inst, created) = rt.start(&process, body.data, &actor, key.as_deref()).await?;
     let stored = rt.instance(&inst.id).await?;
-    let d = rt.deployed(&stored.process, Some(stored.version)).ok_or_else(|| ApiError::bad_request("version not loaded"))?;
+    let d = rt
+        .deployed(&stored.process, Some(stored.version))
+        .ok_or_else(|| ApiError::bad_request("version not loaded"))?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(view(&d, &stored.state))))
 }
@@ -141,21 +154,35 @@ fn may_read(actor: &tramite_engine::machine::Actor, d: &Deployed, started_by: Op
     actor.admin || started_by == Some(actor.user.as_str()) || d.process.roles.iter().any(|(r, _)| actor.has_role(r))
 }
 
-async fn load(rt: &Runtime, actor: &tramite_engine::machine::Actor, id: &str) -> Result<(Arc<Deployed>, crate::store::StoredInstance), ApiError> {
+async fn load(
+    rt: &Runtime,
+    actor: &tramite_engine::machine::Actor,
+    id: &str,
+) -> Result<(Arc<Deployed>, crate::store::StoredInstance), ApiError> {
     let stored = rt.instance(id).await?;
-    let d = rt.deployed(&stored.process, Some(stored.version)).ok_or_else(|| ApiError::bad_request("version not loaded"))?;
+    let d = rt
+        .deployed(&stored.process, Some(stored.version))
+        .ok_or_else(|| ApiError::bad_request("version not loaded"))?;
     if !may_read(actor, &d, stored.started_by.as_deref()) {
         return Err(ApiError::forbidden("this instance belongs to a process you have no role in"));
     }
     Ok((d, stored))
 }
 
-async fn instance(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn instance(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let (d, stored) = load(&rt, &actor, &id).await?;
     Ok(Json(view(&d, &stored.state)))
 }
 
-async fn history(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn history(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     load(&rt, &actor, &id).await?;
     let events = rt.store.history(&id).await?;
     Ok(Json(json!({ "instance": id, "events": events })))
@@ -167,14 +194,21 @@ struct CancelBody {
     reason: String,
 }
 
-async fn cancel(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Path(id): Path<String>, Json(body): Json<CancelBody>) -> Result<Json<Value>, ApiError> {
+async fn cancel(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<CancelBody>,
+) -> Result<Json<Value>, ApiError> {
     if !actor.admin {
         return Err(ApiError::forbidden("only an admin may cancel an instance"));
     }
     let reason = if body.reason.trim().is_empty() { "cancelado por un administrador".to_string() } else { body.reason };
     let inst = rt.act(&id, Some(&actor), Command::Cancel { reason }).await?;
     let stored = rt.instance(&inst.id).await?;
-    let d = rt.deployed(&stored.process, Some(stored.version)).ok_or_else(|| ApiError::bad_request("version not loaded"))?;
+    let d = rt
+        .deployed(&stored.process, Some(stored.version))
+        .ok_or_else(|| ApiError::bad_request("version not loaded"))?;
     Ok(Json(view(&d, &inst)))
 }
 
@@ -193,7 +227,11 @@ pub fn sla_filter(s: Option<&str>) -> Result<Option<SlaFilter>, ApiError> {
     }
 }
 
-async fn sla_report(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Query(q): Query<SlaQuery>) -> Result<Json<Value>, ApiError> {
+async fn sla_report(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Query(q): Query<SlaQuery>,
+) -> Result<Json<Value>, ApiError> {
     if !actor.admin {
         return Err(ApiError::forbidden("the SLA report is for admins"));
     }

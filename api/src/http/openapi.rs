@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::runtime::Runtime;
 
@@ -15,7 +15,10 @@ pub fn router() -> Router<Arc<Runtime>> {
 
 fn op(summary: &str, ok: &str, body: Option<Value>, errors: &[&str]) -> Value {
     let mut responses = serde_json::Map::new();
-    responses.insert(ok.to_string(), json!({ "description": "success", "content": { "application/json": { "schema": { "type": "object" } } } }));
+    responses.insert(
+        ok.to_string(),
+        json!({ "description": "success", "content": { "application/json": { "schema": { "type": "object" } } } }),
+    );
     for e in errors {
         responses.insert(e.to_string(), json!({ "$ref": format!("#/components/responses/E{e}") }));
     }
@@ -51,7 +54,14 @@ pub fn document() -> Value {
             "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "details": {} } } }
     });
     let mut responses = serde_json::Map::new();
-    for (code, text) in [("400", "bad request"), ("401", "no or unknown token"), ("403", "not allowed for your roles"), ("404", "not found"), ("409", "conflict: the task or instance changed"), ("422", "invalid data or definition; `details` names each field or file:line:column")] {
+    for (code, text) in [
+        ("400", "bad request"),
+        ("401", "no or unknown token"),
+        ("403", "not allowed for your roles"),
+        ("404", "not found"),
+        ("409", "conflict: the task or instance changed"),
+        ("422", "invalid data or definition; `details` names each field or file:line:column"),
+    ] {
         responses.insert(format!("E{code}"), json!({ "description": text, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
     }
     json!({

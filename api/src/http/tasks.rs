@@ -8,13 +8,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use tramite_engine::machine::{Actor, Command};
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::instances::{is_approval, sla_filter, view};
-use crate::runtime::{split_task_id, Runtime};
+use crate::runtime::{Runtime, split_task_id};
 use crate::store::{InboxQuery, TaskRow};
 
 pub fn router() -> Router<Arc<Runtime>> {
@@ -34,10 +34,16 @@ struct InboxParams {
     limit: Option<i64>,
 }
 
-async fn inbox(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Query(p): Query<InboxParams>) -> Result<Json<Value>, ApiError> {
+async fn inbox(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Query(p): Query<InboxParams>,
+) -> Result<Json<Value>, ApiError> {
     let due_before = match p.due_before.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(s.parse::<Timestamp>().map_err(|_| ApiError::bad_request("due_before must be an RFC 3339 instant"))?),
+        Some(s) => {
+            Some(s.parse::<Timestamp>().map_err(|_| ApiError::bad_request("due_before must be an RFC 3339 instant"))?)
+        }
     };
     let q = InboxQuery {
         roles: if actor.admin { None } else { Some(actor.roles.clone()) },
@@ -53,7 +59,11 @@ async fn inbox(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Query(p): 
 
 /// The open task `id`, if the caller may work on it.
 async fn open_task(rt: &Runtime, actor: &Actor, id: &str) -> Result<TaskRow, ApiError> {
-    let t = rt.store.task(id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no task `{id}`")))?;
+    let t = rt
+        .store
+        .task(id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no task `{id}`")))?;
     if !actor.has_role(&t.role) {
         return Err(ApiError::forbidden(format!("this task belongs to role `{}`", t.role)));
     }
@@ -63,15 +73,28 @@ async fn open_task(rt: &Runtime, actor: &Actor, id: &str) -> Result<TaskRow, Api
     Ok(t)
 }
 
-async fn task(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let t = rt.store.task(&id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no task `{id}`")))?;
+async fn task(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let t = rt
+        .store
+        .task(&id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no task `{id}`")))?;
     if !actor.has_role(&t.role) {
         return Err(ApiError::forbidden(format!("this task belongs to role `{}`", t.role)));
     }
     Ok(Json(json!(t)))
 }
 
-async fn act(rt: &Runtime, actor: &Actor, t: TaskRow, make: impl FnOnce(u64) -> Command) -> Result<Json<Value>, ApiError> {
+async fn act(
+    rt: &Runtime,
+    actor: &Actor,
+    t: TaskRow,
+    make: impl FnOnce(u64) -> Command,
+) -> Result<Json<Value>, ApiError> {
     let (inst_id, token) = split_task_id(&t.id).ok_or_else(|| ApiError::bad_request("malformed task id"))?;
     let inst = rt.act(inst_id, Some(actor), make(token)).await?;
     let stored = rt.instance(&inst.id).await?;
@@ -79,12 +102,20 @@ async fn act(rt: &Runtime, actor: &Actor, t: TaskRow, make: impl FnOnce(u64) -> 
     Ok(Json(view(&d, &inst)))
 }
 
-async fn claim(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn claim(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let t = open_task(&rt, &actor, &id).await?;
     act(&rt, &actor, t, |task| Command::Claim { task }).await
 }
 
-async fn unclaim(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn unclaim(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let t = open_task(&rt, &actor, &id).await?;
     act(&rt, &actor, t, |task| Command::Unclaim { task }).await
 }
@@ -98,7 +129,12 @@ struct CompleteBody {
 }
 
 /// Completes a task, or decides an approval with `{"decision": "approve"|"reject", "comment"}`.
-async fn complete(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, Path(id): Path<String>, Json(body): Json<CompleteBody>) -> Result<Json<Value>, ApiError> {
+async fn complete(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<CompleteBody>,
+) -> Result<Json<Value>, ApiError> {
     let t = open_task(&rt, &actor, &id).await?;
     let d = rt.deployed(&t.process, None).ok_or_else(|| ApiError::bad_request("process not loaded"))?;
     let approval = is_approval(&d, &t.step);

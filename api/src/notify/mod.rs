@@ -73,7 +73,8 @@ impl Transport {
             Some(url) => {
                 // Plain SMTP to a relay (a loopback sink in tests, the institution's relay in
                 // production); TLS relays are out of scope for this build.
-                let rest = url.strip_prefix("smtp://").ok_or_else(|| format!("--smtp {url}: expected smtp://host:port"))?;
+                let rest =
+                    url.strip_prefix("smtp://").ok_or_else(|| format!("--smtp {url}: expected smtp://host:port"))?;
                 let (host, port) = rest.trim_end_matches('/').rsplit_once(':').unwrap_or((rest, "25"));
                 let port: u16 = port.parse().map_err(|_| format!("--smtp {url}: bad port `{port}`"))?;
                 let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port);

@@ -67,7 +67,11 @@ impl Runtime {
         if FileKind::of(text) != FileKind::Process {
             let d = Diagnostic::new(name, tramite_engine::diagnostic::Loc::new(1, 1), "not a process definition")
                 .help("a process file starts with `process: <id>`");
-            return Ok(Deployment { rendered: vec![d.render(Some(text))], diagnostics: vec![d], ..Deployment::default() });
+            return Ok(Deployment {
+                rendered: vec![d.render(Some(text))],
+                diagnostics: vec![d],
+                ..Deployment::default()
+            });
         }
         let mut files: Vec<SourceFile> = self.form_sources.read().map(|f| f.clone()).unwrap_or_default();
         files.push(SourceFile { path: name.to_string(), text: text.to_string() });
@@ -106,7 +110,13 @@ impl Runtime {
                 continue;
             }
             let version = latest.map(|r| r.version + 1).unwrap_or(1);
-            let row = DefinitionRow { process: p.id.clone(), version, hash, bundle: serde_json::to_string(&bundle).unwrap_or_default(), file: p.file.clone() };
+            let row = DefinitionRow {
+                process: p.id.clone(),
+                version,
+                hash,
+                bundle: serde_json::to_string(&bundle).unwrap_or_default(),
+                file: p.file.clone(),
+            };
             match self.store.insert_definition(&row, Timestamp::now()).await {
                 Ok(()) => out.deployed.push((p.id.clone(), version)),
                 // Another node deployed the same change a moment earlier: take theirs.

@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use jiff::Timestamp;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 use tramite_engine::calendar::Calendar;
 use tramite_engine::machine::{self, Actor, AlertKind, Command, CommandError, Event, Instance, Record};
 
 use crate::notify::Templates;
-use crate::store::{Change, NewMessage, SlaRow, Store, StoreError, StoredInstance, TaskRow, Tx};
+use crate::store::{Change, NewMessage, SlaRow, Store, StoreError, StoredInstance, TaskRow, Tx, UserRow};
 pub use registry::{Bundle, Deployed, Registry};
 
 /// Why a request to the runtime failed; each maps to one HTTP status.
@@ -82,12 +82,17 @@ pub struct Runtime {
     pub templates: Templates,
     /// The form files deployments are checked against.
     pub form_sources: RwLock<Vec<tramite_engine::definition::SourceFile>>,
+    users_cache: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<UserRow>>)>>,
     /// The group-commit writer (SQLite), once started.
     pub writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<writer::Job>>,
     /// Woken when new timers or messages are written.
     pub timers_changed: Arc<Notify>,
     pub outbox_changed: Arc<Notify>,
 }
+
+/// How long the user list may be reused for notifications (a new user's e-mail address is
+/// picked up within this time).
+const USERS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A new instance id: time-ordered and unguessable.
 pub fn new_id() -> String {
@@ -106,6 +111,7 @@ impl Runtime {
             templates,
             form_sources: RwLock::new(Vec::new()),
             writer: std::sync::OnceLock::new(),
+            users_cache: std::sync::Mutex::new(None),
             timers_changed: Arc::new(Notify::new()),
             outbox_changed: Arc::new(Notify::new()),
         }
@@ -121,13 +127,20 @@ impl Runtime {
 
     /// Starts an instance of the latest version; a repeated idempotency key returns the first
     /// instance instead (`created` false).
-    pub async fn start(&self, process: &str, data: Map<String, Value>, actor: &Actor, key: Option<&str>) -> Result<(Instance, bool), RuntimeError> {
+    pub async fn start(
+        &self,
+        process: &str,
+        data: Map<String, Value>,
+        actor: &Actor,
+        key: Option<&str>,
+    ) -> Result<(Instance, bool), RuntimeError> {
         if let Some(k) = key
             && let Some(id) = self.store.instance_by_key(k).await?
         {
             return Ok((self.instance(&id).await?.state, false));
         }
-        let work = Work::Start { process: process.to_string(), data, actor: actor.clone(), key: key.map(str::to_string) };
+        let work =
+            Work::Start { process: process.to_string(), data, actor: actor.clone(), key: key.map(str::to_string) };
         match self.run(work).await {
             Ok(Done::Started(inst, created)) => Ok((inst, created)),
             // Two requests with one key raced; the other one's instance is the answer.
@@ -201,7 +214,29 @@ impl Runtime {
     }
 
     /// Outbox rows for the alerts among `records`, one per user of each role with an address.
-    async fn messages(&self, tx: &mut Tx, d: &Deployed, inst: &Instance, records: &[Record]) -> Result<Vec<NewMessage>, RuntimeError> {
+    /// Every user, read at most every [`USERS_TTL`]: each task assignment notifies its role, and
+    /// re-reading the users for every transition would cost more than the transition.
+    async fn users(&self, tx: &mut Tx) -> Result<Arc<Vec<UserRow>>, RuntimeError> {
+        if let Ok(cache) = self.users_cache.lock()
+            && let Some((at, users)) = cache.as_ref()
+            && at.elapsed() < USERS_TTL
+        {
+            return Ok(users.clone());
+        }
+        let users = Arc::new(tx.users().await?);
+        if let Ok(mut cache) = self.users_cache.lock() {
+            *cache = Some((std::time::Instant::now(), users.clone()));
+        }
+        Ok(users)
+    }
+
+    async fn messages(
+        &self,
+        tx: &mut Tx,
+        d: &Deployed,
+        inst: &Instance,
+        records: &[Record],
+    ) -> Result<Vec<NewMessage>, RuntimeError> {
         let mut out = Vec::new();
         for r in records {
             let (kind, roles, sla, step) = match &r.event {
@@ -218,7 +253,7 @@ impl Runtime {
                 step.as_ref().and_then(|s| inst.tasks().find(|(t, _)| &t.step == s).and_then(|(_, task)| task.due))
             });
             for role in &roles {
-                for user in tx.users_with_role(role).await? {
+                for user in self.users(tx).await?.iter().filter(|u| u.roles.iter().any(|r| r == role)) {
                     let Some(email) = user.email.clone() else { continue };
                     let values = json!({
                         "user": user.name,
@@ -232,7 +267,13 @@ impl Runtime {
                         "due": due.map(|t| local_time(t, &d.calendar)),
                     });
                     let (subject, body) = self.templates.render(template, &values).map_err(RuntimeError::Internal)?;
-                    out.push(NewMessage { instance_id: Some(inst.id.clone()), kind: template.into(), recipient: email, subject, body });
+                    out.push(NewMessage {
+                        instance_id: Some(inst.id.clone()),
+                        kind: template.into(),
+                        recipient: email,
+                        subject,
+                        body,
+                    });
                 }
             }
         }

@@ -38,7 +38,11 @@ impl Bundle {
     pub fn of(process: &Process, catalog_sources: &BTreeMap<String, String>, catalog: &Catalog) -> Option<Bundle> {
         let text = catalog_sources.get(&process.file)?.clone();
         let mut forms = BTreeMap::new();
-        let named = process.start.form.iter().chain(process.steps.iter().filter_map(|s| s.kind.work().and_then(|w| w.form.as_ref())));
+        let named = process
+            .start
+            .form
+            .iter()
+            .chain(process.steps.iter().filter_map(|s| s.kind.work().and_then(|w| w.form.as_ref())));
         for f in named {
             let form = catalog.forms.get(f)?;
             forms.insert(form.file.clone(), catalog_sources.get(&form.file)?.clone());

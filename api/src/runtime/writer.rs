@@ -134,21 +134,32 @@ impl Runtime {
                 {
                     return Ok(Done::Started(existing.state, false));
                 }
-                let d = self.deployed(&process, None).ok_or_else(|| RuntimeError::NotFound(format!("unknown process `{process}`")))?;
+                let d = self
+                    .deployed(&process, None)
+                    .ok_or_else(|| RuntimeError::NotFound(format!("unknown process `{process}`")))?;
                 let id = super::new_id();
-                let (inst, records) = machine::start(d.env(), &id, data, Some(&actor), now).map_err(RuntimeError::from_command)?;
+                let (inst, records) =
+                    machine::start(d.env(), &id, data, Some(&actor), now).map_err(RuntimeError::from_command)?;
                 let outbox = self.messages(tx, &d, &inst, &records).await?;
                 let change = self.change(&d, &inst, &records, None, outbox, now, key.as_deref(), Some(&actor.user));
                 tx.save(&change).await.map_err(|e| match e {
-                    StoreError::Duplicate(_) if key.is_some() => RuntimeError::Conflict("an instance with this Idempotency-Key is being created; retry".into()),
+                    StoreError::Duplicate(_) if key.is_some() => {
+                        RuntimeError::Conflict("an instance with this Idempotency-Key is being created; retry".into())
+                    }
                     other => other.into(),
                 })?;
                 Ok(Done::Started(inst, true))
             }
             Work::Act { id, actor, cmd } => {
-                let stored = tx.lock_instance(&id).await?.ok_or_else(|| RuntimeError::NotFound(format!("no instance `{id}`")))?;
-                let d = self.deployed(&stored.process, Some(stored.version)).ok_or_else(|| RuntimeError::Internal(format!("version {} of {} is not loaded", stored.version, stored.process)))?;
-                let (inst, records) = machine::execute(d.env(), &stored.state, actor.as_ref(), cmd, now).map_err(RuntimeError::from_command)?;
+                let stored = tx
+                    .lock_instance(&id)
+                    .await?
+                    .ok_or_else(|| RuntimeError::NotFound(format!("no instance `{id}`")))?;
+                let d = self.deployed(&stored.process, Some(stored.version)).ok_or_else(|| {
+                    RuntimeError::Internal(format!("version {} of {} is not loaded", stored.version, stored.process))
+                })?;
+                let (inst, records) = machine::execute(d.env(), &stored.state, actor.as_ref(), cmd, now)
+                    .map_err(RuntimeError::from_command)?;
                 let outbox = self.messages(tx, &d, &inst, &records).await?;
                 tx.save(&self.change(&d, &inst, &records, Some(stored.seq), outbox, now, None, None)).await?;
                 Ok(Done::Acted(inst))
@@ -158,7 +169,9 @@ impl Runtime {
                     return Ok(Done::Fired(false));
                 }
                 let Some(stored) = tx.lock_instance(&id).await? else { return Ok(Done::Fired(false)) };
-                let Some(d) = self.deployed(&stored.process, Some(stored.version)) else { return Ok(Done::Fired(false)) };
+                let Some(d) = self.deployed(&stored.process, Some(stored.version)) else {
+                    return Ok(Done::Fired(false));
+                };
                 match machine::execute(d.env(), &stored.state, None, Command::Fire { timer: key.clone() }, now) {
                     Ok((inst, records)) => {
                         let outbox = self.messages(tx, &d, &inst, &records).await?;
@@ -168,7 +181,8 @@ impl Runtime {
                     Err(e) => {
                         // A stale row (the state moved on): rewrite the instance's timers from its state.
                         tracing::debug!(instance = %id, ?key, error = %e, "timer no longer pending");
-                        tx.save(&self.change(&d, &stored.state, &[], Some(stored.seq), Vec::new(), now, None, None)).await?;
+                        tx.save(&self.change(&d, &stored.state, &[], Some(stored.seq), Vec::new(), now, None, None))
+                            .await?;
                         Ok(Done::Fired(false))
                     }
                 }

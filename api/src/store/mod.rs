@@ -213,7 +213,8 @@ impl Store {
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
             Store::Postgres(Repo::new(pool))
         } else {
-            let opts: SqliteConnectOptions = url.parse::<SqliteConnectOptions>()?
+            let opts: SqliteConnectOptions = url
+                .parse::<SqliteConnectOptions>()?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -249,7 +250,13 @@ impl Store {
         dispatch!(self, r => r.insert_definition(d, now).await)
     }
 
-    pub async fn add_user(&self, u: &UserRow, token_hash: &str, password_hash: Option<&str>, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn add_user(
+        &self,
+        u: &UserRow,
+        token_hash: &str,
+        password_hash: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         dispatch!(self, r => r.add_user(u, token_hash, password_hash, now).await)
     }
 
@@ -282,7 +289,12 @@ impl Store {
     }
 
     /// Running SLA clocks in a standing at `now` (admin report), most urgent first.
-    pub async fn sla_report(&self, state: Option<SlaFilter>, now: Timestamp, limit: i64) -> Result<Vec<SlaRow>, StoreError> {
+    pub async fn sla_report(
+        &self,
+        state: Option<SlaFilter>,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<SlaRow>, StoreError> {
         dispatch!(self, r => r.sla_report(state, now, limit).await)
     }
 
@@ -291,7 +303,11 @@ impl Store {
     }
 
     /// Instance ids with a timer due at or before `now`, soonest first.
-    pub async fn due_timers(&self, now: Timestamp, limit: i64) -> Result<Vec<(String, TimerKey, Timestamp)>, StoreError> {
+    pub async fn due_timers(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, TimerKey, Timestamp)>, StoreError> {
         dispatch!(self, r => r.due_timers(now, limit).await)
     }
 
@@ -320,7 +336,13 @@ impl Store {
     }
 
     /// Moves a schedule from `from` to `to` if nobody else did: true when this caller won.
-    pub async fn advance_schedule(&self, process: &str, schedule: &str, from: Timestamp, to: Timestamp) -> Result<bool, StoreError> {
+    pub async fn advance_schedule(
+        &self,
+        process: &str,
+        schedule: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<bool, StoreError> {
         dispatch!(self, r => r.advance_schedule(process, schedule, from, to).await)
     }
 }
@@ -343,8 +365,10 @@ impl Tx {
         dispatch_tx!(self, tx, d => Repo::save(tx, d, c).await)
     }
 
-    pub async fn users_with_role(&mut self, role: &str) -> Result<Vec<UserRow>, StoreError> {
-        dispatch_tx!(self, tx, d => Repo::users_with_role_tx(tx, d, role).await)
+    /// Every user, read inside the transaction (a transaction must not wait on a second pooled
+    /// connection: with every connection in a transaction, that wait never ends).
+    pub async fn users(&mut self) -> Result<Vec<UserRow>, StoreError> {
+        dispatch_tx!(self, tx, d => Repo::users_tx(tx, d).await)
     }
 
     pub async fn enqueue(&mut self, m: &NewMessage, now: Timestamp) -> Result<(), StoreError> {

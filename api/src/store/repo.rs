@@ -4,12 +4,14 @@
 use std::marker::PhantomData;
 
 use jiff::Timestamp;
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Postgres, Row, Sqlite, Transaction, Type};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Postgres, Row, Sqlite, Transaction, Type,
+};
 use tramite_engine::machine::{Instance, Record, Status, TimerKey};
 
 use super::{
-    from_micros, micros, Change, DefinitionRow, InboxQuery, NewMessage, OutboxRow, SlaFilter, SlaRow, StoreError, StoredInstance, TaskRow,
-    UserRow,
+    Change, DefinitionRow, InboxQuery, NewMessage, OutboxRow, SlaFilter, SlaRow, StoreError, StoredInstance, TaskRow,
+    UserRow, from_micros, micros,
 };
 
 const USERS: &str = "SELECT name, email, roles, admin FROM users ORDER BY name";
@@ -35,7 +37,8 @@ impl Backend for Sqlite {
 }
 
 impl Backend for Postgres {
-    const DIALECT: Dialect = Dialect { name: "postgres", for_update: " FOR UPDATE", skip_locked: " FOR UPDATE SKIP LOCKED" };
+    const DIALECT: Dialect =
+        Dialect { name: "postgres", for_update: " FOR UPDATE", skip_locked: " FOR UPDATE SKIP LOCKED" };
 }
 
 /// The queries, over one pool.
@@ -104,9 +107,10 @@ where
 
     /// Every deployed definition version, oldest first.
     pub async fn definitions(&self) -> Result<Vec<DefinitionRow>, StoreError> {
-        let rows = sqlx::query::<DB>("SELECT process, version, hash, bundle, file FROM definitions ORDER BY process, version")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query::<DB>("SELECT process, version, hash, bundle, file FROM definitions ORDER BY process, version")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(DefinitionRow {
@@ -136,7 +140,13 @@ where
     }
 
     /// Creates a user with a hashed API token (and optionally a hashed password).
-    pub async fn add_user(&self, u: &UserRow, token_hash: &str, password_hash: Option<&str>, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn add_user(
+        &self,
+        u: &UserRow,
+        token_hash: &str,
+        password_hash: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         sqlx::query::<DB>("INSERT INTO users (name, email, roles, admin, token_hash, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(u.name.clone())
             .bind(u.email.clone())
@@ -153,7 +163,12 @@ where
 
     fn user_row(r: &DB::Row) -> Result<UserRow, StoreError> {
         let roles: String = r.try_get("roles")?;
-        Ok(UserRow { name: r.try_get("name")?, email: r.try_get("email")?, roles: parse(&roles, "roles")?, admin: r.try_get("admin")? })
+        Ok(UserRow {
+            name: r.try_get("name")?,
+            email: r.try_get("email")?,
+            roles: parse(&roles, "roles")?,
+            admin: r.try_get("admin")?,
+        })
     }
 
     /// The user holding an API token (by its SHA-256).
@@ -176,11 +191,10 @@ where
         Ok(users?.into_iter().filter(|u| u.roles.iter().any(|r| r == role)).collect())
     }
 
-    /// Users holding a role, read inside a transaction (a transaction must not wait on a second
-    /// pooled connection: with every connection in a transaction, that wait never ends).
-    pub async fn users_with_role_tx(tx: &mut Transaction<'static, DB>, _d: Dialect, role: &str) -> Result<Vec<UserRow>, StoreError> {
+    /// Every user, read inside a transaction.
+    pub async fn users_tx(tx: &mut Transaction<'static, DB>, _d: Dialect) -> Result<Vec<UserRow>, StoreError> {
         let rows = sqlx::query::<DB>(USERS).fetch_all(&mut **tx).await?;
-        Self::with_role(&rows, role)
+        rows.iter().map(Self::user_row).collect()
     }
 
     fn instance_row(r: &DB::Row) -> Result<StoredInstance, StoreError> {
@@ -249,8 +263,7 @@ where
         })
     }
 
-    const TASK_COLUMNS: &'static str =
-        "id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, sla_warn_at, sla_due_at, created_at";
+    const TASK_COLUMNS: &'static str = "id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, sla_warn_at, sla_due_at, created_at";
 
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
         let sql = format!("SELECT {} FROM tasks WHERE id = $1", Self::TASK_COLUMNS);
@@ -283,7 +296,10 @@ where
         if let Some(f) = q.sla {
             sql.push_str(&sla_condition(f, "sla_warn_at", "sla_due_at", &next(), &next()));
         }
-        sql.push_str(&format!(" ORDER BY CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, created_at LIMIT {}", next()));
+        sql.push_str(&format!(
+            " ORDER BY CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, created_at LIMIT {}",
+            next()
+        ));
         let mut query = sqlx::query::<DB>(&sql);
         for r in q.roles.iter().flatten() {
             query = query.bind(r.clone());
@@ -303,7 +319,12 @@ where
     }
 
     /// Running SLA clocks in a standing at `now`, most urgent first.
-    pub async fn sla_report(&self, state: Option<SlaFilter>, now: Timestamp, limit: i64) -> Result<Vec<SlaRow>, StoreError> {
+    pub async fn sla_report(
+        &self,
+        state: Option<SlaFilter>,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<SlaRow>, StoreError> {
         let mut sql = "SELECT instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at FROM slas WHERE stopped_at IS NULL".to_string();
         if let Some(f) = state {
             sql.push_str(&sla_condition(f, "warn_at", "due_at", "$1", "$2"));
@@ -332,12 +353,18 @@ where
     }
 
     /// Timers due at or before `now`, soonest first.
-    pub async fn due_timers(&self, now: Timestamp, limit: i64) -> Result<Vec<(String, TimerKey, Timestamp)>, StoreError> {
-        let rows = sqlx::query::<DB>("SELECT instance_id, timer, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2")
-            .bind(micros(now))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn due_timers(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, TimerKey, Timestamp)>, StoreError> {
+        let rows = sqlx::query::<DB>(
+            "SELECT instance_id, timer, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 let key: String = r.try_get("timer")?;
@@ -412,36 +439,60 @@ where
         Ok(())
     }
 
-    pub async fn advance_schedule(&self, process: &str, schedule: &str, from: Timestamp, to: Timestamp) -> Result<bool, StoreError> {
-        let done = sqlx::query::<DB>("UPDATE schedules SET next_run_at = $1 WHERE process = $2 AND schedule = $3 AND next_run_at = $4")
-            .bind(micros(to))
-            .bind(process.to_string())
-            .bind(schedule.to_string())
-            .bind(micros(from))
-            .execute(&self.pool)
-            .await?;
+    pub async fn advance_schedule(
+        &self,
+        process: &str,
+        schedule: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query::<DB>(
+            "UPDATE schedules SET next_run_at = $1 WHERE process = $2 AND schedule = $3 AND next_run_at = $4",
+        )
+        .bind(micros(to))
+        .bind(process.to_string())
+        .bind(schedule.to_string())
+        .bind(micros(from))
+        .execute(&self.pool)
+        .await?;
         Ok(sqlx_rows(done) == 1)
     }
 
     // ---- inside a transaction ------------------------------------------------------------------
 
-    pub async fn instance_by_key_tx(tx: &mut Transaction<'static, DB>, _d: Dialect, key: &str) -> Result<Option<StoredInstance>, StoreError> {
-        let row = sqlx::query::<DB>("SELECT id, process, version, seq, state, started_by FROM instances WHERE idempotency_key = $1")
-            .bind(key.to_string())
-            .fetch_optional(&mut **tx)
-            .await?;
+    pub async fn instance_by_key_tx(
+        tx: &mut Transaction<'static, DB>,
+        _d: Dialect,
+        key: &str,
+    ) -> Result<Option<StoredInstance>, StoreError> {
+        let row = sqlx::query::<DB>(
+            "SELECT id, process, version, seq, state, started_by FROM instances WHERE idempotency_key = $1",
+        )
+        .bind(key.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
         row.as_ref().map(Self::instance_row).transpose()
     }
 
-    pub async fn lock_instance(tx: &mut Transaction<'static, DB>, d: Dialect, id: &str) -> Result<Option<StoredInstance>, StoreError> {
-        let sql = format!("SELECT id, process, version, seq, state, started_by FROM instances WHERE id = $1{}", d.for_update);
+    pub async fn lock_instance(
+        tx: &mut Transaction<'static, DB>,
+        d: Dialect,
+        id: &str,
+    ) -> Result<Option<StoredInstance>, StoreError> {
+        let sql =
+            format!("SELECT id, process, version, seq, state, started_by FROM instances WHERE id = $1{}", d.for_update);
         let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?;
         row.as_ref().map(Self::instance_row).transpose()
     }
 
     /// Locks the instance of a due timer unless another node holds it, and checks the timer row
     /// is still there.
-    pub async fn claim_timer(tx: &mut Transaction<'static, DB>, d: Dialect, id: &str, timer: &TimerKey) -> Result<bool, StoreError> {
+    pub async fn claim_timer(
+        tx: &mut Transaction<'static, DB>,
+        d: Dialect,
+        id: &str,
+        timer: &TimerKey,
+    ) -> Result<bool, StoreError> {
         let sql = format!("SELECT id FROM instances WHERE id = $1{}", d.skip_locked);
         if sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?.is_none() {
             return Ok(false);
@@ -454,7 +505,12 @@ where
         Ok(row.is_some())
     }
 
-    pub async fn enqueue(tx: &mut Transaction<'static, DB>, _d: Dialect, m: &NewMessage, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn enqueue(
+        tx: &mut Transaction<'static, DB>,
+        _d: Dialect,
+        m: &NewMessage,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         sqlx::query::<DB>(
             "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -520,105 +576,163 @@ where
             }
         }
         let first = c.before_seq.unwrap_or(0);
-        for (i, r) in c.records.iter().enumerate() {
-            let kind = serde_json::to_value(&r.event).ok().and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_string))).unwrap_or_default();
-            sqlx::query::<DB>("INSERT INTO events (instance_id, seq, at, actor, kind, body) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(c.id.to_string())
-                .bind(first + i as i64 + 1)
-                .bind(micros(r.at))
-                .bind(r.by.clone())
-                .bind(kind)
-                .bind(json(r))
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| match StoreError::from_db(e, "event") {
-                    StoreError::Duplicate(_) => StoreError::Conflict,
-                    other => other,
-                })?;
+        let fresh = c.before_seq.is_none();
+        // One statement per table: on SQLite every statement is a round trip to the database
+        // thread, so a transition costs its statements more than its rows.
+        if !c.records.is_empty() {
+            let sql = format!(
+                "INSERT INTO events (instance_id, seq, at, actor, kind, body) VALUES {}",
+                values(c.records.len(), 6)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (i, r) in c.records.iter().enumerate() {
+                let body = serde_json::to_value(r).unwrap_or_default();
+                let kind = body.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+                q = q
+                    .bind(c.id.to_string())
+                    .bind(first + i as i64 + 1)
+                    .bind(micros(r.at))
+                    .bind(r.by.clone())
+                    .bind(kind)
+                    .bind(body.to_string());
+            }
+            q.execute(&mut **tx).await.map_err(|e| match StoreError::from_db(e, "event") {
+                StoreError::Duplicate(_) => StoreError::Conflict,
+                other => other,
+            })?;
         }
         Self::sync_tasks(tx, d, c).await?;
-        sqlx::query::<DB>("DELETE FROM timers WHERE instance_id = $1").bind(c.id.to_string()).execute(&mut **tx).await?;
-        for (at, key) in &c.timers {
-            sqlx::query::<DB>("INSERT INTO timers (instance_id, timer, due_at) VALUES ($1, $2, $3) ON CONFLICT (instance_id, timer) DO NOTHING")
+        if !fresh {
+            sqlx::query::<DB>("DELETE FROM timers WHERE instance_id = $1")
                 .bind(c.id.to_string())
-                .bind(json(key))
-                .bind(micros(*at))
                 .execute(&mut **tx)
                 .await?;
         }
-        sqlx::query::<DB>("DELETE FROM slas WHERE instance_id = $1").bind(c.id.to_string()).execute(&mut **tx).await?;
-        for s in &c.slas {
-            sqlx::query::<DB>(
-                "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(s.instance_id.clone())
-            .bind(s.sla.clone())
-            .bind(s.process.clone())
-            .bind(s.title.clone())
-            .bind(s.folio.clone())
-            .bind(micros(s.started_at))
-            .bind(s.warn_at.map(micros))
-            .bind(micros(s.due_at))
-            .bind(s.stopped_at.map(micros))
-            .execute(&mut **tx)
-            .await?;
+        if !c.timers.is_empty() {
+            let sql = format!(
+                "INSERT INTO timers (instance_id, timer, due_at) VALUES {} ON CONFLICT (instance_id, timer) DO NOTHING",
+                values(c.timers.len(), 3)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (at, key) in &c.timers {
+                q = q.bind(c.id.to_string()).bind(json(key)).bind(micros(*at));
+            }
+            q.execute(&mut **tx).await?;
         }
-        for m in &c.outbox {
-            Self::enqueue(tx, d, m, c.now).await?;
+        if !fresh {
+            sqlx::query::<DB>("DELETE FROM slas WHERE instance_id = $1")
+                .bind(c.id.to_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        if !c.slas.is_empty() {
+            let sql = format!(
+                "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at) VALUES {}",
+                values(c.slas.len(), 9)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for s in &c.slas {
+                q = q
+                    .bind(s.instance_id.clone())
+                    .bind(s.sla.clone())
+                    .bind(s.process.clone())
+                    .bind(s.title.clone())
+                    .bind(s.folio.clone())
+                    .bind(micros(s.started_at))
+                    .bind(s.warn_at.map(micros))
+                    .bind(micros(s.due_at))
+                    .bind(s.stopped_at.map(micros));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        if !c.outbox.is_empty() {
+            let sql = format!(
+                "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at) VALUES {}",
+                values(c.outbox.len(), 7)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for m in &c.outbox {
+                q = q
+                    .bind(m.instance_id.clone())
+                    .bind(m.kind.clone())
+                    .bind(m.recipient.clone())
+                    .bind(m.subject.clone())
+                    .bind(m.body.clone())
+                    .bind(micros(c.now))
+                    .bind(micros(c.now));
+            }
+            q.execute(&mut **tx).await?;
         }
         Ok(())
     }
 
+    /// Closes the instance's open tasks that are no longer open in the state, and upserts the
+    /// open ones.
     async fn sync_tasks(tx: &mut Transaction<'static, DB>, _d: Dialect, c: &Change<'_>) -> Result<(), StoreError> {
-        let open = sqlx::query::<DB>("SELECT id FROM tasks WHERE instance_id = $1 AND status = 'open'")
-            .bind(c.id.to_string())
-            .fetch_all(&mut **tx)
-            .await?;
-        let closer = c.records.last().and_then(|r| r.by.clone());
-        for row in open {
-            let id: String = row.try_get("id")?;
-            if !c.tasks.iter().any(|t| t.id == id) {
-                sqlx::query::<DB>("UPDATE tasks SET status = 'done', closed_at = $1, closed_by = $2 WHERE id = $3")
-                    .bind(micros(c.now))
-                    .bind(closer.clone())
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
+        if c.before_seq.is_some() {
+            let mut sql = "UPDATE tasks SET status = 'done', closed_at = $1, closed_by = $2 WHERE instance_id = $3 AND status = 'open'".to_string();
+            if !c.tasks.is_empty() {
+                let marks: Vec<String> = (0..c.tasks.len()).map(|i| format!("${}", i + 4)).collect();
+                sql.push_str(&format!(" AND id NOT IN ({})", marks.join(", ")));
             }
+            let mut q = sqlx::query::<DB>(&sql)
+                .bind(micros(c.now))
+                .bind(c.records.last().and_then(|r| r.by.clone()))
+                .bind(c.id.to_string());
+            for t in &c.tasks {
+                q = q.bind(t.id.clone());
+            }
+            q.execute(&mut **tx).await?;
         }
+        if c.tasks.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, sla_warn_at, sla_due_at, created_at) \
+             VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
+             sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at",
+            values(c.tasks.len(), 15)
+        );
+        let mut q = sqlx::query::<DB>(&sql);
         for t in &c.tasks {
-            sqlx::query::<DB>(
-                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, sla_warn_at, sla_due_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14) \
-                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
-                 sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at",
-            )
-            .bind(t.id.clone())
-            .bind(t.instance_id.clone())
-            .bind(t.token)
-            .bind(t.process.clone())
-            .bind(t.step.clone())
-            .bind(t.title.clone())
-            .bind(t.role.clone())
-            .bind(t.kind.clone())
-            .bind(t.folio.clone())
-            .bind(t.due_at.map(micros))
-            .bind(t.claimed_by.clone())
-            .bind(t.sla_warn_at.map(micros))
-            .bind(t.sla_due_at.map(micros))
-            .bind(micros(t.created_at))
-            .execute(&mut **tx)
-            .await?;
+            q = q
+                .bind(t.id.clone())
+                .bind(t.instance_id.clone())
+                .bind(t.token)
+                .bind(t.process.clone())
+                .bind(t.step.clone())
+                .bind(t.title.clone())
+                .bind(t.role.clone())
+                .bind(t.kind.clone())
+                .bind(t.folio.clone())
+                .bind("open".to_string())
+                .bind(t.due_at.map(micros))
+                .bind(t.claimed_by.clone())
+                .bind(t.sla_warn_at.map(micros))
+                .bind(t.sla_due_at.map(micros))
+                .bind(micros(t.created_at));
         }
+        q.execute(&mut **tx).await?;
         Ok(())
     }
+}
+
+/// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` placeholders.
+fn values(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=cols).map(|c| format!("${}", r * cols + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The SQL condition for an SLA standing at `now` (bound twice, as `$a` and `$b`).
 fn sla_condition(f: SlaFilter, warn: &str, due: &str, a: &str, b: &str) -> String {
     match f {
         SlaFilter::Breached => format!(" AND {due} IS NOT NULL AND {due} <= {a} AND {due} <= {b}"),
-        SlaFilter::Warning => format!(" AND {due} IS NOT NULL AND {due} > {a} AND {warn} IS NOT NULL AND {warn} <= {b}"),
+        SlaFilter::Warning => {
+            format!(" AND {due} IS NOT NULL AND {due} > {a} AND {warn} IS NOT NULL AND {warn} <= {b}")
+        }
         SlaFilter::Ok => format!(" AND ({due} IS NULL OR ({due} > {a} AND ({warn} IS NULL OR {warn} > {b})))"),
     }
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tramite");
 
@@ -19,7 +19,11 @@ pub fn repo() -> PathBuf {
 /// A scratch folder under `target/`, unique per test.
 pub fn scratch(name: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = repo().join("target").join("e2e").join(format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = repo().join("target").join("e2e").join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -42,7 +46,10 @@ pub fn database(db: &Db, dir: &Path) -> Option<String> {
             let admin = std::env::var("TRAMITE_TEST_POSTGRES")
                 .expect("TRAMITE_TEST_POSTGRES is not set: run scripts/test, which starts PostgreSQL and sets it");
             let name = format!("t_{}", dir.file_name().unwrap().to_string_lossy().replace('-', "_"));
-            let out = Command::new("psql").args([&admin, "-v", "ON_ERROR_STOP=1", "-qc", &format!("CREATE DATABASE {name}")]).output().unwrap();
+            let out = Command::new("psql")
+                .args([&admin, "-v", "ON_ERROR_STOP=1", "-qc", &format!("CREATE DATABASE {name}")])
+                .output()
+                .unwrap();
             assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
             Some(format!("{base}/{name}"))
@@ -89,7 +96,9 @@ impl Server {
             .arg(repo().join("templates"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(dir.join(format!("server-{}.log", std::process::id()))).unwrap()));
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join(format!("server-{}.log", std::process::id()))).unwrap(),
+            ));
         if let Some(s) = smtp {
             cmd.args(["--smtp", s]);
         }
@@ -97,7 +106,11 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("server did not start: {line:?}; see {}", dir.display())).to_string();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("server did not start: {line:?}; see {}", dir.display()))
+            .to_string();
         Server { child, base, db: db.to_string(), dir: dir.to_path_buf() }
     }
 

@@ -2,8 +2,8 @@
 //! and the loader that turns one into the other with file:line:column diagnostics ([`load`]).
 
 mod build;
-mod items;
 pub mod form;
+mod items;
 pub mod load;
 pub mod model;
 pub mod raw;
