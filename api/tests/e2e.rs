@@ -280,6 +280,41 @@ fn two_postgres_nodes_fire_each_timer_once() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), ids.len().to_string());
 }
 
+/// Deploying through the API: an invalid file is refused with file:line:column, a valid one
+/// becomes a new version while running instances stay on theirs.
+fn deploy_versions(db: Db) {
+    let Some(w) = world(&db, "deploy", None) else { return };
+    let (_, before) = w.ana.post(C45, correo("COR-4", &now_local()));
+    let source = std::fs::read_to_string(repo().join("processes/conocer/c45-correos.yaml")).unwrap();
+    let broken = source.replace("goto: solicitar_apoyo", "goto: solicitar_apoy");
+    assert_ne!(broken, source);
+    let (status, body) = w.admin.post_text("/api/processes", &broken);
+    assert_eq!(status, 422, "{body}");
+    let d = &body["error"]["details"]["diagnostics"][0];
+    assert!(d["message"].as_str().unwrap().contains("unknown step `solicitar_apoy`"), "{body}");
+    assert!(d["line"].as_u64().unwrap() > 1 && d["column"].as_u64().unwrap() > 1, "{body}");
+    let (status, _) = w.ana.post_text("/api/processes", &source);
+    assert_eq!(status, 403, "only admins deploy");
+    let (status, body) = w.admin.post_text("/api/processes", &source);
+    assert_eq!((status, &body["deployed"]), (200, &json!([])), "the same text is the same version");
+    let changed =
+        source.replace("title: Atender correos electrónicos de usuarios (C.4.5)", "title: Atender correos (C.4.5, v2)");
+    let (status, body) = w.admin.post_text("/api/processes", &changed);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["deployed"][0]["version"], 2);
+    let (_, after) = w.ana.post(C45, correo("COR-5", &now_local()));
+    assert_eq!((before["version"].as_i64(), after["version"].as_i64()), (Some(1), Some(2)));
+    let (_, p) = w.ana.get("/api/processes/conocer.c45-correos");
+    assert_eq!(p["versions"], json!([1, 2]));
+    // The first instance carries on under version 1.
+    let task = task_at(&before, "determinar_tipo");
+    let (status, inst) = w.ana.post(
+        &format!("/api/tasks/{task}/complete"),
+        json!({ "data": { "tipo": "otro", "tema": "t", "atencion_inmediata": true } }),
+    );
+    assert_eq!((status, inst["version"].as_i64()), (200, Some(1)), "{inst}");
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -291,4 +326,4 @@ macro_rules! on_both {
     };
 }
 
-on_both!(c45_flow, breach_mail, concurrent_completions, idempotent_start, kill_during_load);
+on_both!(c45_flow, breach_mail, concurrent_completions, idempotent_start, kill_during_load, deploy_versions);

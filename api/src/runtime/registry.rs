@@ -50,8 +50,10 @@ impl Bundle {
         Some(Bundle { file: process.file.clone(), process: text, forms })
     }
 
+    /// The version identity: the texts, not where they were read from (a file posted to the API
+    /// and the same file on disk are one version).
     pub fn hash(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
+        let json = serde_json::to_string(&(&self.process, self.forms.values().collect::<Vec<_>>())).unwrap_or_default();
         let digest = Sha256::digest(json.as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }

@@ -147,6 +147,18 @@ impl Api {
         self.post_with(path, body, None)
     }
 
+    /// Posts a text body (a YAML process file).
+    pub fn post_text(&self, path: &str, body: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    }
+
     /// Like `post`, but a refused connection (a killed server) is `None` instead of a panic.
     pub fn try_post(&self, path: &str, body: Value) -> Option<(u16, Value)> {
         let r = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().ok()?;
