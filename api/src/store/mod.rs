@@ -264,10 +264,6 @@ impl Store {
         dispatch!(self, r => r.user_by_token(token_hash).await)
     }
 
-    pub async fn users_with_role(&self, role: &str) -> Result<Vec<UserRow>, StoreError> {
-        dispatch!(self, r => r.users_with_role(role).await)
-    }
-
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
         dispatch!(self, r => r.instance(id).await)
     }
@@ -296,10 +292,6 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<SlaRow>, StoreError> {
         dispatch!(self, r => r.sla_report(state, now, limit).await)
-    }
-
-    pub async fn running_instances(&self, limit: i64) -> Result<Vec<StoredInstance>, StoreError> {
-        dispatch!(self, r => r.running_instances(limit).await)
     }
 
     /// Instance ids with a timer due at or before `now`, soonest first.
@@ -369,10 +361,6 @@ impl Tx {
     /// connection: with every connection in a transaction, that wait never ends).
     pub async fn users(&mut self) -> Result<Vec<UserRow>, StoreError> {
         dispatch_tx!(self, tx, d => Repo::users_tx(tx, d).await)
-    }
-
-    pub async fn enqueue(&mut self, m: &NewMessage, now: Timestamp) -> Result<(), StoreError> {
-        dispatch_tx!(self, tx, d => Repo::enqueue(tx, d, m, now).await)
     }
 
     /// Marks a point to roll back to (one level: the group-commit writer's unit of work).

@@ -10,9 +10,11 @@ use sqlx::{
 use tramite_engine::machine::{Instance, Record, Status, TimerKey};
 
 use super::{
-    Change, DefinitionRow, InboxQuery, NewMessage, OutboxRow, SlaFilter, SlaRow, StoreError, StoredInstance, TaskRow,
-    UserRow, from_micros, micros,
+    Change, DefinitionRow, InboxQuery, OutboxRow, SlaFilter, SlaRow, StoreError, StoredInstance, TaskRow, UserRow,
+    from_micros, micros,
 };
+
+const INSTANCE_COLUMNS: &str = "id, process, version, seq, state, started_by";
 
 const USERS: &str = "SELECT name, email, roles, admin FROM users ORDER BY name";
 
@@ -180,17 +182,6 @@ where
         row.as_ref().map(Self::user_row).transpose()
     }
 
-    /// Users holding a role (admins are not implied).
-    pub async fn users_with_role(&self, role: &str) -> Result<Vec<UserRow>, StoreError> {
-        let rows = sqlx::query::<DB>(USERS).fetch_all(&self.pool).await?;
-        Self::with_role(&rows, role)
-    }
-
-    fn with_role(rows: &[DB::Row], role: &str) -> Result<Vec<UserRow>, StoreError> {
-        let users: Result<Vec<UserRow>, StoreError> = rows.iter().map(Self::user_row).collect();
-        Ok(users?.into_iter().filter(|u| u.roles.iter().any(|r| r == role)).collect())
-    }
-
     /// Every user, read inside a transaction.
     pub async fn users_tx(tx: &mut Transaction<'static, DB>, _d: Dialect) -> Result<Vec<UserRow>, StoreError> {
         let rows = sqlx::query::<DB>(USERS).fetch_all(&mut **tx).await?;
@@ -210,7 +201,7 @@ where
     }
 
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
-        let row = sqlx::query::<DB>("SELECT id, process, version, seq, state, started_by FROM instances WHERE id = $1")
+        let row = sqlx::query::<DB>(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -224,14 +215,6 @@ where
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get("id")).transpose()?)
-    }
-
-    pub async fn running_instances(&self, limit: i64) -> Result<Vec<StoredInstance>, StoreError> {
-        let rows = sqlx::query::<DB>("SELECT id, process, version, seq, state, started_by FROM instances WHERE status = 'running' ORDER BY started_at LIMIT $1")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(Self::instance_row).collect()
     }
 
     /// An instance's events in order.
@@ -465,12 +448,10 @@ where
         _d: Dialect,
         key: &str,
     ) -> Result<Option<StoredInstance>, StoreError> {
-        let row = sqlx::query::<DB>(
-            "SELECT id, process, version, seq, state, started_by FROM instances WHERE idempotency_key = $1",
-        )
-        .bind(key.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
+        let row = sqlx::query::<DB>(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE idempotency_key = $1"))
+            .bind(key.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
         row.as_ref().map(Self::instance_row).transpose()
     }
 
@@ -479,8 +460,7 @@ where
         d: Dialect,
         id: &str,
     ) -> Result<Option<StoredInstance>, StoreError> {
-        let sql =
-            format!("SELECT id, process, version, seq, state, started_by FROM instances WHERE id = $1{}", d.for_update);
+        let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1{}", d.for_update);
         let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?;
         row.as_ref().map(Self::instance_row).transpose()
     }
@@ -503,27 +483,6 @@ where
             .fetch_optional(&mut **tx)
             .await?;
         Ok(row.is_some())
-    }
-
-    pub async fn enqueue(
-        tx: &mut Transaction<'static, DB>,
-        _d: Dialect,
-        m: &NewMessage,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        sqlx::query::<DB>(
-            "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(m.instance_id.clone())
-        .bind(m.kind.clone())
-        .bind(m.recipient.clone())
-        .bind(m.subject.clone())
-        .bind(m.body.clone())
-        .bind(micros(now))
-        .bind(micros(now))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
     }
 
     /// One transition: events appended, instance row updated (or created), tasks, timers and
