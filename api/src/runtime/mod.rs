@@ -5,7 +5,7 @@ mod deploy;
 pub mod registry;
 mod writer;
 
-pub use writer::{Done, Work};
+pub use writer::{Done, Prepared, Work};
 
 pub use deploy::Deployment;
 
@@ -183,33 +183,31 @@ impl Runtime {
         Ok(fired)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn change<'a>(
-        &self,
-        d: &'a Deployed,
-        inst: &'a Instance,
-        records: &'a [Record],
-        before_seq: Option<i64>,
-        outbox: Vec<NewMessage>,
-        now: Timestamp,
-        key: Option<&'a str>,
-        started_by: Option<&'a str>,
-    ) -> Change<'a> {
+    /// The rows a prepared transition writes.
+    fn change<'a>(&self, p: &'a Prepared) -> Change<'a> {
+        let (d, inst) = (&p.deployed, &p.inst);
+        let tasks = task_rows(d, inst);
+        let closed = p
+            .prev
+            .as_ref()
+            .map(|prev| task_rows(d, prev).into_iter().filter(|t| !tasks.iter().any(|n| n.id == t.id)).collect())
+            .unwrap_or_default();
         Change {
             id: &inst.id,
             process: &d.process.id,
             version: d.version,
-            before_seq,
+            before_seq: p.before_seq,
             state: inst,
-            records,
-            tasks: task_rows(d, inst),
+            records: &p.records,
+            tasks,
+            closed,
             timers: machine::timers(d.env(), inst),
             slas: sla_rows(d, inst),
-            outbox,
-            idempotency_key: key,
-            started_by,
+            outbox: p.outbox.clone(),
+            idempotency_key: p.key.as_deref(),
+            started_by: p.started_by.as_deref(),
             folio: folio(inst),
-            now,
+            now: p.now,
         }
     }
 

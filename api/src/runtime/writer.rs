@@ -1,24 +1,31 @@
-//! How transitions reach the database. Each unit of work (start, command, timer) runs inside a
-//! transaction without committing; [`Runtime::run`] either gives it a transaction of its own
-//! (PostgreSQL: many connections commit in parallel), or hands it to the group-commit writer
-//! (SQLite: one writer; many units share one transaction and one fsync, each inside a
-//! savepoint so a failing unit rolls back alone, and nobody hears "done" before the commit).
+//! How transitions reach the database. A unit of work (start, command, timer) is first
+//! *prepared*: the instance is read and locked, the pure machine decides, the messages are
+//! rendered — nothing is written. Then:
+//!
+//! - PostgreSQL: each unit writes and commits in a transaction of its own (many connections
+//!   commit in parallel; the row lock and the `seq` check keep them apart).
+//! - SQLite (one writer): the group-commit writer prepares many units one after the other on one
+//!   transaction, each seeing the state the previous ones left (an in-memory overlay), then
+//!   writes them all with a fixed number of statements and one fsync. Nobody hears "done"
+//!   before that commit. A unit the machine refuses is answered at once and writes nothing; if
+//!   the batch write itself fails, each unit is retried alone.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
-use tramite_engine::machine::{self, Actor, Command, Instance, TimerKey};
+use tramite_engine::machine::{self, Actor, Command, Instance, Record, TimerKey};
 
-use super::{Runtime, RuntimeError};
-use crate::store::{Store, StoreError, Tx};
+use super::{Deployed, Runtime, RuntimeError};
+use crate::store::{NewMessage, Store, StoreError, StoredInstance, Tx};
 
 /// Most units sharing one commit.
 const MAX_BATCH: usize = 256;
 
 /// A unit of work.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Work {
     Start { process: String, data: Map<String, Value>, actor: Actor, key: Option<String> },
     Act { id: String, actor: Option<Actor>, cmd: Command },
@@ -26,7 +33,7 @@ pub enum Work {
 }
 
 /// What a unit produced.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Done {
     Started(Instance, bool),
     Acted(Instance),
@@ -38,6 +45,28 @@ pub enum Done {
 pub struct Job {
     work: Work,
     reply: oneshot::Sender<Result<Done, RuntimeError>>,
+}
+
+/// A decided transition, not yet written.
+#[derive(Debug)]
+pub struct Prepared {
+    pub deployed: Arc<Deployed>,
+    pub inst: Instance,
+    /// The state before, for an existing instance.
+    pub prev: Option<Instance>,
+    pub before_seq: Option<i64>,
+    pub records: Vec<Record>,
+    pub outbox: Vec<NewMessage>,
+    pub key: Option<String>,
+    pub started_by: Option<String>,
+    pub now: Timestamp,
+}
+
+/// What earlier units of the same batch did, as later units must see it.
+#[derive(Debug, Default)]
+struct Overlay {
+    instances: HashMap<String, StoredInstance>,
+    keys: HashMap<String, Instance>,
 }
 
 impl Runtime {
@@ -60,11 +89,29 @@ impl Runtime {
             w.send(Job { work, reply }).await.map_err(|_| RuntimeError::Internal("the writer stopped".into()))?;
             return answer.await.map_err(|_| RuntimeError::Internal("the writer dropped a job".into()))?;
         }
+        self.run_alone(work).await
+    }
+
+    /// One unit, one transaction.
+    async fn run_alone(&self, work: Work) -> Result<Done, RuntimeError> {
         let mut tx = self.store.begin().await?;
-        let done = self.unit(&mut tx, work).await?;
+        let (done, prepared) = self.prepare(&mut tx, work, None).await?;
+        if let Some(p) = &prepared {
+            let change = self.change(p);
+            tx.save(&change).await.map_err(|e| self.save_error(e, p))?;
+        }
         tx.commit().await?;
         self.wake();
         Ok(done)
+    }
+
+    fn save_error(&self, e: StoreError, p: &Prepared) -> RuntimeError {
+        match e {
+            StoreError::Duplicate(_) if p.key.is_some() => {
+                RuntimeError::Conflict("an instance with this Idempotency-Key is being created; retry".into())
+            }
+            other => other.into(),
+        }
     }
 
     async fn write_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Job>) {
@@ -91,48 +138,60 @@ impl Runtime {
                 return;
             }
         };
-        let mut waiting = Vec::new();
+        let mut overlay = Overlay::default();
+        let mut ready: Vec<(Job, Done, Option<Prepared>)> = Vec::new();
         for job in jobs {
-            let result = match tx.savepoint().await {
-                Ok(()) => self.unit(&mut tx, job.work).await,
-                Err(e) => Err(e.into()),
-            };
-            let undo = if result.is_ok() { tx.release().await } else { tx.rollback_to().await };
-            match (result, undo) {
-                (Ok(done), Ok(())) => waiting.push((job.reply, done)),
-                (Err(e), _) => {
+            match self.prepare(&mut tx, job.work.clone(), Some(&mut overlay)).await {
+                Ok((done, prepared)) => ready.push((job, done, prepared)),
+                Err(e) => {
                     let _ = job.reply.send(Err(e));
-                }
-                (Ok(_), Err(e)) => {
-                    let _ = job.reply.send(Err(e.into()));
                 }
             }
         }
-        match tx.commit().await {
+        let changes: Vec<_> = ready.iter().filter_map(|(_, _, p)| p.as_ref().map(|p| self.change(p))).collect();
+        let refs: Vec<_> = changes.iter().collect();
+        let written = match tx.save_batch(&refs).await {
+            Ok(()) => tx.commit().await,
+            Err(e) => Err(e),
+        };
+        drop(refs);
+        drop(changes);
+        match written {
             Ok(()) => {
-                for (reply, done) in waiting {
-                    let _ = reply.send(Ok(done));
+                for (job, done, _) in ready {
+                    let _ = job.reply.send(Ok(done));
                 }
                 self.wake();
             }
             Err(e) => {
-                let msg = e.to_string();
-                for (reply, _) in waiting {
-                    let _ = reply.send(Err(RuntimeError::Internal(msg.clone())));
+                // The batch could not be written (the transaction is rolled back): try each unit
+                // on its own so one bad unit does not sink the others.
+                tracing::warn!(error = %e, units = ready.len(), "batch write failed; retrying units one by one");
+                for (job, _, _) in ready {
+                    let result = self.run_alone(job.work).await;
+                    let _ = job.reply.send(result);
                 }
             }
         }
     }
 
-    /// One unit inside an open transaction; the caller commits.
-    async fn unit(&self, tx: &mut Tx, work: Work) -> Result<Done, RuntimeError> {
+    /// Reads what a unit needs (through `overlay` for earlier units of a batch) and decides.
+    async fn prepare(
+        &self,
+        tx: &mut Tx,
+        work: Work,
+        mut overlay: Option<&mut Overlay>,
+    ) -> Result<(Done, Option<Prepared>), RuntimeError> {
         let now = Timestamp::now();
         match work {
             Work::Start { process, data, actor, key } => {
-                if let Some(k) = &key
-                    && let Some(existing) = tx.instance_by_key(k).await?
-                {
-                    return Ok(Done::Started(existing.state, false));
+                if let Some(k) = &key {
+                    if let Some(inst) = overlay.as_ref().and_then(|o| o.keys.get(k)) {
+                        return Ok((Done::Started(inst.clone(), false), None));
+                    }
+                    if let Some(existing) = tx.instance_by_key(k).await? {
+                        return Ok((Done::Started(existing.state, false), None));
+                    }
                 }
                 let d = self
                     .deployed(&process, None)
@@ -141,52 +200,119 @@ impl Runtime {
                 let (inst, records) =
                     machine::start(d.env(), &id, data, Some(&actor), now).map_err(RuntimeError::from_command)?;
                 let outbox = self.messages(tx, &d, &inst, &records).await?;
-                let change = self.change(&d, &inst, &records, None, outbox, now, key.as_deref(), Some(&actor.user));
-                tx.save(&change).await.map_err(|e| match e {
-                    StoreError::Duplicate(_) if key.is_some() => {
-                        RuntimeError::Conflict("an instance with this Idempotency-Key is being created; retry".into())
+                if let Some(o) = overlay.as_mut() {
+                    let stored = StoredInstance {
+                        id: id.clone(),
+                        process: process.clone(),
+                        version: d.version,
+                        seq: inst.version as i64,
+                        state: inst.clone(),
+                        started_by: Some(actor.user.clone()),
+                    };
+                    o.instances.insert(id.clone(), stored);
+                    if let Some(k) = &key {
+                        o.keys.insert(k.clone(), inst.clone());
                     }
-                    other => other.into(),
-                })?;
-                Ok(Done::Started(inst, true))
+                }
+                let done = Done::Started(inst.clone(), true);
+                let p = Prepared {
+                    deployed: d,
+                    inst,
+                    prev: None,
+                    before_seq: None,
+                    records,
+                    outbox,
+                    key,
+                    started_by: Some(actor.user),
+                    now,
+                };
+                Ok((done, Some(p)))
             }
             Work::Act { id, actor, cmd } => {
-                let stored = tx
-                    .lock_instance(&id)
+                let stored = self
+                    .read(tx, &id, overlay.as_deref())
                     .await?
                     .ok_or_else(|| RuntimeError::NotFound(format!("no instance `{id}`")))?;
-                let d = self.deployed(&stored.process, Some(stored.version)).ok_or_else(|| {
-                    RuntimeError::Internal(format!("version {} of {} is not loaded", stored.version, stored.process))
-                })?;
+                let d = self.version_of(&stored)?;
                 let (inst, records) = machine::execute(d.env(), &stored.state, actor.as_ref(), cmd, now)
                     .map_err(RuntimeError::from_command)?;
-                let outbox = self.messages(tx, &d, &inst, &records).await?;
-                tx.save(&self.change(&d, &inst, &records, Some(stored.seq), outbox, now, None, None)).await?;
-                Ok(Done::Acted(inst))
+                let done = Done::Acted(inst.clone());
+                Ok((done, Some(self.transition(tx, d, stored, inst, records, now, overlay).await?)))
             }
             Work::Fire { id, key } => {
-                if !tx.claim_timer(&id, &key).await? {
-                    return Ok(Done::Fired(false));
+                let in_batch = overlay.as_ref().is_some_and(|o| o.instances.contains_key(&id));
+                if !in_batch && !tx.claim_timer(&id, &key).await? {
+                    return Ok((Done::Fired(false), None));
                 }
-                let Some(stored) = tx.lock_instance(&id).await? else { return Ok(Done::Fired(false)) };
-                let Some(d) = self.deployed(&stored.process, Some(stored.version)) else {
-                    return Ok(Done::Fired(false));
+                let Some(stored) = self.read(tx, &id, overlay.as_deref()).await? else {
+                    return Ok((Done::Fired(false), None));
                 };
+                let d = self.version_of(&stored)?;
                 match machine::execute(d.env(), &stored.state, None, Command::Fire { timer: key.clone() }, now) {
                     Ok((inst, records)) => {
-                        let outbox = self.messages(tx, &d, &inst, &records).await?;
-                        tx.save(&self.change(&d, &inst, &records, Some(stored.seq), outbox, now, None, None)).await?;
-                        Ok(Done::Fired(true))
+                        let p = self.transition(tx, d, stored, inst, records, now, overlay).await?;
+                        Ok((Done::Fired(true), Some(p)))
                     }
                     Err(e) => {
                         // A stale row (the state moved on): rewrite the instance's timers from its state.
                         tracing::debug!(instance = %id, ?key, error = %e, "timer no longer pending");
-                        tx.save(&self.change(&d, &stored.state, &[], Some(stored.seq), Vec::new(), now, None, None))
-                            .await?;
-                        Ok(Done::Fired(false))
+                        let state = stored.state.clone();
+                        let p = self.transition(tx, d, stored, state, Vec::new(), now, overlay).await?;
+                        Ok((Done::Fired(false), Some(p)))
                     }
                 }
             }
         }
+    }
+
+    async fn read(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        overlay: Option<&Overlay>,
+    ) -> Result<Option<StoredInstance>, RuntimeError> {
+        if let Some(s) = overlay.and_then(|o| o.instances.get(id)) {
+            return Ok(Some(s.clone()));
+        }
+        Ok(tx.lock_instance(id).await?)
+    }
+
+    fn version_of(&self, stored: &StoredInstance) -> Result<Arc<Deployed>, RuntimeError> {
+        self.deployed(&stored.process, Some(stored.version)).ok_or_else(|| {
+            RuntimeError::Internal(format!("version {} of {} is not loaded", stored.version, stored.process))
+        })
+    }
+
+    /// A transition of an existing instance, remembered in the overlay for later units.
+    #[allow(clippy::too_many_arguments)]
+    async fn transition(
+        &self,
+        tx: &mut Tx,
+        d: Arc<Deployed>,
+        stored: StoredInstance,
+        inst: Instance,
+        records: Vec<Record>,
+        now: Timestamp,
+        overlay: Option<&mut Overlay>,
+    ) -> Result<Prepared, RuntimeError> {
+        let outbox = self.messages(tx, &d, &inst, &records).await?;
+        let before_seq = Some(stored.seq);
+        if let Some(o) = overlay {
+            o.instances.insert(
+                stored.id.clone(),
+                StoredInstance { seq: inst.version as i64, state: inst.clone(), ..stored.clone() },
+            );
+        }
+        Ok(Prepared {
+            deployed: d,
+            inst,
+            prev: Some(stored.state),
+            before_seq,
+            records,
+            outbox,
+            key: None,
+            started_by: None,
+            now,
+        })
     }
 }

@@ -143,7 +143,10 @@ pub struct Change<'a> {
     pub before_seq: Option<i64>,
     pub state: &'a Instance,
     pub records: &'a [Record],
+    /// The open tasks after the transition.
     pub tasks: Vec<TaskRow>,
+    /// Tasks that were open before the transition and are not any more.
+    pub closed: Vec<TaskRow>,
     pub timers: Vec<(Timestamp, TimerKey)>,
     pub slas: Vec<SlaRow>,
     pub outbox: Vec<NewMessage>,
@@ -388,6 +391,11 @@ impl Tx {
     /// The instance an idempotency key started, read inside the transaction.
     pub async fn instance_by_key(&mut self, key: &str) -> Result<Option<StoredInstance>, StoreError> {
         dispatch_tx!(self, tx, d => Repo::instance_by_key_tx(tx, d, key).await)
+    }
+
+    /// Many transitions serialized by one writer, in a fixed number of statements.
+    pub async fn save_batch(&mut self, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        dispatch_tx!(self, tx, d => Repo::save_batch(tx, d, changes).await)
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

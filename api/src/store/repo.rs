@@ -10,8 +10,8 @@ use sqlx::{
 use tramite_engine::machine::{Instance, Record, Status, TimerKey};
 
 use super::{
-    Change, DefinitionRow, InboxQuery, OutboxRow, SlaFilter, SlaRow, StoreError, StoredInstance, TaskRow, UserRow,
-    from_micros, micros,
+    Change, DefinitionRow, InboxQuery, NewMessage, OutboxRow, SlaFilter, SlaRow, StoreError, StoredInstance, TaskRow,
+    UserRow, from_micros, micros,
 };
 
 const INSTANCE_COLUMNS: &str = "id, process, version, seq, state, started_by";
@@ -485,46 +485,23 @@ where
         Ok(row.is_some())
     }
 
-    /// One transition: events appended, instance row updated (or created), tasks, timers and
-    /// outbox brought in line with the new state.
-    pub async fn save(tx: &mut Transaction<'static, DB>, d: Dialect, c: &Change<'_>) -> Result<(), StoreError> {
-        let (status, outcome) = status_of(c.state);
-        let state = json(c.state);
-        let seq = c.state.version as i64;
-        let ended = c.state.ended_at.map(micros);
+    /// One transition: events appended, instance row updated (or created, or refused when
+    /// someone else changed it since `before_seq`), tasks, timers, SLAs and outbox brought in
+    /// line with the new state.
+    pub async fn save(tx: &mut Transaction<'static, DB>, _d: Dialect, c: &Change<'_>) -> Result<(), StoreError> {
         match c.before_seq {
-            None => {
-                sqlx::query::<DB>(
-                    "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, idempotency_key) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(c.id.to_string())
-                .bind(c.process.to_string())
-                .bind(c.version)
-                .bind(status.to_string())
-                .bind(outcome)
-                .bind(c.folio.clone())
-                .bind(state)
-                .bind(seq)
-                .bind(micros(c.state.started_at))
-                .bind(micros(c.now))
-                .bind(ended)
-                .bind(c.started_by.map(str::to_string))
-                .bind(c.idempotency_key.map(str::to_string))
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| StoreError::from_db(e, "instance"))?;
-            }
+            None => Self::upsert_instances(tx, &[c]).await?,
             Some(before) => {
+                let (status, outcome) = status_of(c.state);
                 let done = sqlx::query::<DB>(
                     "UPDATE instances SET status = $1, outcome = $2, state = $3, seq = $4, updated_at = $5, ended_at = $6 WHERE id = $7 AND seq = $8",
                 )
                 .bind(status.to_string())
                 .bind(outcome)
-                .bind(state)
-                .bind(seq)
+                .bind(json(c.state))
+                .bind(c.state.version as i64)
                 .bind(micros(c.now))
-                .bind(ended)
+                .bind(c.state.ended_at.map(micros))
                 .bind(c.id.to_string())
                 .bind(before)
                 .execute(&mut **tx)
@@ -534,22 +511,91 @@ where
                 }
             }
         }
-        let first = c.before_seq.unwrap_or(0);
-        let fresh = c.before_seq.is_none();
-        // One statement per table: on SQLite every statement is a round trip to the database
-        // thread, so a transition costs its statements more than its rows.
-        if !c.records.is_empty() {
+        Self::write_rows(tx, &[c]).await
+    }
+
+    /// Many transitions already serialized by one writer (the SQLite group commit), in a fixed
+    /// number of statements whatever their count.
+    pub async fn save_batch(
+        tx: &mut Transaction<'static, DB>,
+        _d: Dialect,
+        changes: &[&Change<'_>],
+    ) -> Result<(), StoreError> {
+        // Each instance's row: its final state, with the creation data of its first change.
+        let mut rows: Vec<(&Change<'_>, Option<&str>, Option<&str>)> = Vec::new();
+        for c in changes {
+            match rows.iter_mut().find(|(l, _, _)| l.id == c.id) {
+                Some(row) => row.0 = c,
+                None => rows.push((c, c.started_by, c.idempotency_key)),
+            }
+        }
+        for chunk in rows.chunks(500) {
+            Self::upsert_rows(tx, chunk).await?;
+        }
+        Self::write_rows(tx, changes).await
+    }
+
+    async fn upsert_instances(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        let rows: Vec<_> = changes.iter().map(|c| (*c, c.started_by, c.idempotency_key)).collect();
+        Self::upsert_rows(tx, &rows).await
+    }
+
+    /// Inserts instance rows, or updates the state of those that exist.
+    async fn upsert_rows(
+        tx: &mut Transaction<'static, DB>,
+        rows: &[(&Change<'_>, Option<&str>, Option<&str>)],
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, idempotency_key) \
+             VALUES {} ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, folio = excluded.folio, \
+             state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at",
+            values(rows.len(), 13)
+        );
+        let mut q = sqlx::query::<DB>(&sql);
+        for (c, started_by, key) in rows {
+            let (status, outcome) = status_of(c.state);
+            q = q
+                .bind(c.id.to_string())
+                .bind(c.process.to_string())
+                .bind(c.version)
+                .bind(status.to_string())
+                .bind(outcome)
+                .bind(c.folio.clone())
+                .bind(json(c.state))
+                .bind(c.state.version as i64)
+                .bind(micros(c.state.started_at))
+                .bind(micros(c.now))
+                .bind(c.state.ended_at.map(micros))
+                .bind(started_by.map(str::to_string))
+                .bind(key.map(str::to_string));
+        }
+        q.execute(&mut **tx).await.map_err(|e| StoreError::from_db(e, "instance"))?;
+        Ok(())
+    }
+
+    /// Events, tasks, timers, SLA clocks and messages of some transitions, one statement per
+    /// table (and per few hundred rows): on SQLite every statement is a round trip to the
+    /// database thread, so a transition costs its statements more than its rows.
+    async fn write_rows(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        let mut events = Vec::new();
+        for c in changes {
+            let first = c.before_seq.unwrap_or(0);
+            for (i, r) in c.records.iter().enumerate() {
+                events.push((c.id, first + i as i64 + 1, r));
+            }
+        }
+        for chunk in events.chunks(500) {
             let sql = format!(
                 "INSERT INTO events (instance_id, seq, at, actor, kind, body) VALUES {}",
-                values(c.records.len(), 6)
+                values(chunk.len(), 6)
             );
             let mut q = sqlx::query::<DB>(&sql);
-            for (i, r) in c.records.iter().enumerate() {
+            for (id, seq, r) in chunk {
                 let body = serde_json::to_value(r).unwrap_or_default();
                 let kind = body.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
                 q = q
-                    .bind(c.id.to_string())
-                    .bind(first + i as i64 + 1)
+                    .bind(id.to_string())
+                    .bind(*seq)
                     .bind(micros(r.at))
                     .bind(r.by.clone())
                     .bind(kind)
@@ -560,37 +606,97 @@ where
                 other => other,
             })?;
         }
-        Self::sync_tasks(tx, d, c).await?;
-        if !fresh {
-            sqlx::query::<DB>("DELETE FROM timers WHERE instance_id = $1")
-                .bind(c.id.to_string())
-                .execute(&mut **tx)
-                .await?;
+
+        // Tasks: the open ones, and those the transition closed (status `done`); a task seen
+        // several times in a batch keeps its last row.
+        let mut tasks: Vec<(&TaskRow, Option<(Timestamp, Option<String>)>)> = Vec::new();
+        for c in changes {
+            let by = c.records.last().and_then(|r| r.by.clone());
+            tasks.extend(c.closed.iter().map(|t| (t, Some((c.now, by.clone())))));
+            tasks.extend(c.tasks.iter().map(|t| (t, None)));
         }
-        if !c.timers.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        let mut unique: Vec<_> = tasks.into_iter().rev().filter(|(t, _)| seen.insert(t.id.as_str())).collect();
+        unique.reverse();
+        for chunk in unique.chunks(300) {
             let sql = format!(
-                "INSERT INTO timers (instance_id, timer, due_at) VALUES {} ON CONFLICT (instance_id, timer) DO NOTHING",
-                values(c.timers.len(), 3)
+                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, sla_warn_at, sla_due_at, created_at, closed_at, closed_by) \
+                 VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
+                 sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at, status = excluded.status, \
+                 closed_at = excluded.closed_at, closed_by = excluded.closed_by",
+                values(chunk.len(), 17)
             );
             let mut q = sqlx::query::<DB>(&sql);
-            for (at, key) in &c.timers {
-                q = q.bind(c.id.to_string()).bind(json(key)).bind(micros(*at));
+            for (t, closed) in chunk {
+                let status = if closed.is_some() { "done" } else { "open" };
+                q = q
+                    .bind(t.id.clone())
+                    .bind(t.instance_id.clone())
+                    .bind(t.token)
+                    .bind(t.process.clone())
+                    .bind(t.step.clone())
+                    .bind(t.title.clone())
+                    .bind(t.role.clone())
+                    .bind(t.kind.clone())
+                    .bind(t.folio.clone())
+                    .bind(status.to_string())
+                    .bind(t.due_at.map(micros))
+                    .bind(t.claimed_by.clone())
+                    .bind(t.sla_warn_at.map(micros))
+                    .bind(t.sla_due_at.map(micros))
+                    .bind(micros(t.created_at))
+                    .bind(closed.as_ref().map(|(at, _)| micros(*at)))
+                    .bind(closed.as_ref().and_then(|(_, by)| by.clone()));
             }
             q.execute(&mut **tx).await?;
         }
-        if !fresh {
-            sqlx::query::<DB>("DELETE FROM slas WHERE instance_id = $1")
-                .bind(c.id.to_string())
-                .execute(&mut **tx)
-                .await?;
+
+        // Timers and SLA clocks: each instance's final set replaces what was stored.
+        let mut finals: Vec<&Change<'_>> = Vec::new();
+        for c in changes {
+            match finals.iter_mut().find(|f| f.id == c.id) {
+                Some(f) => *f = c,
+                None => finals.push(c),
+            }
         }
-        if !c.slas.is_empty() {
+        let stored: Vec<&str> = finals
+            .iter()
+            .filter(|f| changes.iter().any(|c| c.id == f.id && (c.before_seq.is_some() || !std::ptr::eq(*c, **f))))
+            .map(|f| f.id)
+            .collect();
+        for table in ["timers", "slas"] {
+            for chunk in stored.chunks(500) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("DELETE FROM {table} WHERE instance_id IN ({})", marks.join(", "));
+                let mut q = sqlx::query::<DB>(&sql);
+                for id in chunk {
+                    q = q.bind(id.to_string());
+                }
+                q.execute(&mut **tx).await?;
+            }
+        }
+        let timers: Vec<(&str, &Timestamp, &TimerKey)> =
+            finals.iter().flat_map(|c| c.timers.iter().map(move |(at, k)| (c.id, at, k))).collect();
+        for chunk in timers.chunks(500) {
             let sql = format!(
-                "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at) VALUES {}",
-                values(c.slas.len(), 9)
+                "INSERT INTO timers (instance_id, timer, due_at) VALUES {} ON CONFLICT (instance_id, timer) DO NOTHING",
+                values(chunk.len(), 3)
             );
             let mut q = sqlx::query::<DB>(&sql);
-            for s in &c.slas {
+            for (id, at, key) in chunk {
+                q = q.bind(id.to_string()).bind(json(key)).bind(micros(**at));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        let slas: Vec<&SlaRow> = finals.iter().flat_map(|c| c.slas.iter()).collect();
+        for chunk in slas.chunks(300) {
+            let sql = format!(
+                "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at) VALUES {}",
+                values(chunk.len(), 9)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for s in chunk {
                 q = q
                     .bind(s.instance_id.clone())
                     .bind(s.sla.clone())
@@ -604,75 +710,27 @@ where
             }
             q.execute(&mut **tx).await?;
         }
-        if !c.outbox.is_empty() {
+
+        let messages: Vec<(&NewMessage, Timestamp)> =
+            changes.iter().flat_map(|c| c.outbox.iter().map(move |m| (m, c.now))).collect();
+        for chunk in messages.chunks(500) {
             let sql = format!(
                 "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at) VALUES {}",
-                values(c.outbox.len(), 7)
+                values(chunk.len(), 7)
             );
             let mut q = sqlx::query::<DB>(&sql);
-            for m in &c.outbox {
+            for (m, now) in chunk {
                 q = q
                     .bind(m.instance_id.clone())
                     .bind(m.kind.clone())
                     .bind(m.recipient.clone())
                     .bind(m.subject.clone())
                     .bind(m.body.clone())
-                    .bind(micros(c.now))
-                    .bind(micros(c.now));
+                    .bind(micros(*now))
+                    .bind(micros(*now));
             }
             q.execute(&mut **tx).await?;
         }
-        Ok(())
-    }
-
-    /// Closes the instance's open tasks that are no longer open in the state, and upserts the
-    /// open ones.
-    async fn sync_tasks(tx: &mut Transaction<'static, DB>, _d: Dialect, c: &Change<'_>) -> Result<(), StoreError> {
-        if c.before_seq.is_some() {
-            let mut sql = "UPDATE tasks SET status = 'done', closed_at = $1, closed_by = $2 WHERE instance_id = $3 AND status = 'open'".to_string();
-            if !c.tasks.is_empty() {
-                let marks: Vec<String> = (0..c.tasks.len()).map(|i| format!("${}", i + 4)).collect();
-                sql.push_str(&format!(" AND id NOT IN ({})", marks.join(", ")));
-            }
-            let mut q = sqlx::query::<DB>(&sql)
-                .bind(micros(c.now))
-                .bind(c.records.last().and_then(|r| r.by.clone()))
-                .bind(c.id.to_string());
-            for t in &c.tasks {
-                q = q.bind(t.id.clone());
-            }
-            q.execute(&mut **tx).await?;
-        }
-        if c.tasks.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, sla_warn_at, sla_due_at, created_at) \
-             VALUES {} \
-             ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
-             sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at",
-            values(c.tasks.len(), 15)
-        );
-        let mut q = sqlx::query::<DB>(&sql);
-        for t in &c.tasks {
-            q = q
-                .bind(t.id.clone())
-                .bind(t.instance_id.clone())
-                .bind(t.token)
-                .bind(t.process.clone())
-                .bind(t.step.clone())
-                .bind(t.title.clone())
-                .bind(t.role.clone())
-                .bind(t.kind.clone())
-                .bind(t.folio.clone())
-                .bind("open".to_string())
-                .bind(t.due_at.map(micros))
-                .bind(t.claimed_by.clone())
-                .bind(t.sla_warn_at.map(micros))
-                .bind(t.sla_due_at.map(micros))
-                .bind(micros(t.created_at));
-        }
-        q.execute(&mut **tx).await?;
         Ok(())
     }
 }
