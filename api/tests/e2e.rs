@@ -315,6 +315,42 @@ fn deploy_versions(db: Db) {
     assert_eq!((status, inst["version"].as_i64()), (200, Some(1)), "{inst}");
 }
 
+/// An approval's result reaches whoever started the instance, with the reviewer's comment.
+#[test]
+fn approval_result_is_mailed_to_the_requester() {
+    let dir = scratch("approval");
+    let url = database(&Db::Sqlite, &dir).unwrap();
+    let rosa = add_user(&url, "rosa", &["responsable_canales"], Some("rosa@example.org"), false);
+    let dir_token = add_user(&url, "dir", &["direccion"], Some("dir@example.org"), false);
+    let server = Server::start(&url, &dir, None);
+    let (rosa, direccion) = (Api::new(&server.base, &rosa), Api::new(&server.base, &dir_token));
+    let (status, inst) = rosa.post(
+        "/api/processes/conocer.c42-campanas/instances",
+        json!({ "data": { "area_solicitante": "Certificación", "necesidad": "Convocatoria" } }),
+    );
+    assert_eq!(status, 201, "{inst}");
+    let t = task_at(&inst, "elaborar_plan").to_string();
+    let (_, inst) = rosa.post(
+        &format!("/api/tasks/{t}/complete"),
+        json!({ "data": { "objetivos": "O", "estrategia": "E", "plan_accion": "P" } }),
+    );
+    let t = task_at(&inst, "preparar_presentacion").to_string();
+    let (_, inst) = rosa.post(&format!("/api/tasks/{t}/complete"), json!({}));
+    let t = task_at(&inst, "autorizar_plan").to_string();
+    let (status, body) = direccion.post(&format!("/api/tasks/{t}/complete"), json!({ "decision": "reject" }));
+    assert_eq!(status, 422, "a rejection needs a comment: {body}");
+    let (status, inst) = direccion
+        .post(&format!("/api/tasks/{t}/complete"), json!({ "decision": "reject", "comment": "Precisar metas" }));
+    assert_eq!(status, 200, "{inst}");
+    assert_eq!(inst["active_steps"], json!(["elaborar_plan"]));
+    assert_eq!(inst["last_rejection"]["comment"], "Precisar metas");
+    let mail = eventually(10, || {
+        let files = std::fs::read_dir(dir.join("outbox")).ok()?;
+        files.flatten().map(|f| std::fs::read_to_string(f.path()).unwrap_or_default()).find(|m| m.contains("Rechazado"))
+    });
+    assert!(mail.contains("rosa@example.org") && mail.contains("Precisar metas"), "{mail}");
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {

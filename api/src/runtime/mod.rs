@@ -228,6 +228,51 @@ impl Runtime {
         Ok(users)
     }
 
+    /// The result of an approval, for whoever started the instance (when it was not them who
+    /// decided and they have an e-mail address).
+    async fn approval_messages(
+        &self,
+        tx: &mut Tx,
+        d: &Deployed,
+        before: &StoredInstance,
+        inst: &Instance,
+        records: &[Record],
+    ) -> Result<Vec<NewMessage>, RuntimeError> {
+        let mut out = Vec::new();
+        let Some(starter) = before.started_by.as_deref() else { return Ok(out) };
+        for r in records {
+            let (token, approved, comment) = match &r.event {
+                Event::Approved { token, comment, .. } => (*token, true, comment.clone()),
+                Event::Rejected { token, comment } => (*token, false, Some(comment.clone())),
+                _ => continue,
+            };
+            if r.by.as_deref() == Some(starter) {
+                continue;
+            }
+            let users = self.users(tx).await?;
+            let Some(email) = users.iter().find(|u| u.name == starter).and_then(|u| u.email.clone()) else { continue };
+            let step = before.state.tokens.get(&token).and_then(|t| d.process.step(&t.step));
+            let values = json!({
+                "user": starter,
+                "approved": approved,
+                "step_title": step.map(|s| s.title.clone()),
+                "folio": folio(inst).unwrap_or_else(|| inst.id.clone()),
+                "by": r.by,
+                "comment": comment,
+                "process_title": d.process.title,
+            });
+            let (subject, body) = self.templates.render("approval-result", &values).map_err(RuntimeError::Internal)?;
+            out.push(NewMessage {
+                instance_id: Some(inst.id.clone()),
+                kind: "approval-result".into(),
+                recipient: email,
+                subject,
+                body,
+            });
+        }
+        Ok(out)
+    }
+
     async fn messages(
         &self,
         tx: &mut Tx,

@@ -295,7 +295,8 @@ impl Runtime {
         now: Timestamp,
         overlay: Option<&mut Overlay>,
     ) -> Result<Prepared, RuntimeError> {
-        let outbox = self.messages(tx, &d, &inst, &records).await?;
+        let mut outbox = self.messages(tx, &d, &inst, &records).await?;
+        outbox.extend(self.approval_messages(tx, &d, &stored, &inst, &records).await?);
         let before_seq = Some(stored.seq);
         if let Some(o) = overlay {
             o.instances.insert(
