@@ -300,8 +300,13 @@ pub fn display(f: Option<&Field>, v: &Value, lang: Lang) -> String {
 /// Instance data as (label, text) lines, form fields first in the order the process asks.
 pub fn data_lines(d: &Deployed, data: &Map<String, Value>, lang: Lang) -> Vec<(String, String)> {
     let fields = process_fields(d);
+    // Instants in the calendar's local time, as everywhere else on the page.
+    let shown = |f: &Field, v: &Value| match (f.kind, v.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok())) {
+        (FieldType::DateTime, Some(t)) => super::page::local(t, &d.calendar),
+        _ => display(Some(f), v, lang),
+    };
     let mut out: Vec<(String, String)> =
-        fields.iter().filter_map(|f| data.get(&f.name).map(|v| (f.label.clone(), display(Some(f), v, lang)))).collect();
+        fields.iter().filter_map(|f| data.get(&f.name).map(|v| (f.label.clone(), shown(f, v)))).collect();
     for (k, v) in data {
         if !fields.iter().any(|f| f.name == *k) {
             out.push((k.clone(), display(None, v, lang)));

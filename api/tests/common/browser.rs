@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use super::common::{free_port, repo, BIN};
+use super::common::{BIN, free_port, repo};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -35,23 +35,45 @@ pub fn add_user_with_password(db: &str, name: &str, roles: &[&str], admin: bool)
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-/// A chromedriver (and the Chromium it starts) in its own process group, ended when dropped.
+/// A chromedriver (and the Chromium it starts), ended when dropped. As root (CI, the shared
+/// development machine) it runs in a PID namespace of its own (`unshare --pid`): whatever
+/// signals chromedriver or Chromium send cannot reach processes outside, and ending the
+/// namespace's first process ends all of them.
 pub struct Driver {
     child: Child,
+    contained: bool,
     pub url: String,
     pub dir: PathBuf,
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
 }
 
 impl Driver {
     /// Starts chromedriver on a free loopback port. Fails (never skips) when Chromium is missing.
     pub fn start(dir: &Path) -> Driver {
-        assert!(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(), "install Debian's chromium and chromium-driver (scripts/test does)");
+        assert!(
+            Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
+            "install Debian's chromium and chromium-driver (scripts/test does)"
+        );
+        // Chromium hangs at start when its profile path holds `..`.
+        let dir = dir.canonicalize().unwrap();
         let port = free_port();
-        let log = std::fs::File::create(dir.join("chromedriver.log")).unwrap();
-        let child = Command::new(CHROMEDRIVER)
+        let contained = is_root() && Path::new("/usr/bin/unshare").exists();
+        let mut cmd = if contained {
+            let mut c = Command::new("/usr/bin/unshare");
+            c.args(["--pid", "--fork", "--kill-child", "--mount-proc", CHROMEDRIVER]);
+            c
+        } else {
+            Command::new(CHROMEDRIVER)
+        };
+        let child = cmd
             .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", dir.join("chromedriver.log").display()))
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .expect("chromedriver");
@@ -60,7 +82,7 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not start; see {}", dir.display());
             std::thread::sleep(Duration::from_millis(100));
         }
-        Driver { child, url: format!("http://127.0.0.1:{port}"), dir: dir.to_path_buf() }
+        Driver { child, contained, url: format!("http://127.0.0.1:{port}"), dir }
     }
 
     /// A new headless browser session with a fresh profile, downloading into `downloads()`.
@@ -77,6 +99,8 @@ impl Driver {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--no-first-run".into(),
+            "--disable-breakpad".into(),
+            "--disable-crash-reporter".into(),
             "--hide-scrollbars".into(),
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.display()),
@@ -91,12 +115,15 @@ impl Driver {
                     "download.prompt_for_download": false,
                     "download.directory_upgrade": true,
                     "safebrowsing.enabled": false,
+                    // People in Mexico: the UI must come up in Spanish.
+                    "intl.accept_languages": "es-MX,es",
                 },
             },
         });
         let caps = caps.as_object().unwrap().clone();
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector).capabilities(caps).connect(&self.url).await.expect("a WebDriver session");
+        let client =
+            ClientBuilder::new(connector).capabilities(caps).connect(&self.url).await.expect("a WebDriver session");
         client.set_window_size(width, height).await.unwrap();
         client
     }
@@ -108,10 +135,36 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // The group holds chromedriver and every Chromium process it started.
-        let _ = Command::new("kill").args(["-TERM", &format!("-{}", self.child.id())]).status();
+        // Contained: killing `unshare` kills chromedriver (--kill-child), the namespace's first
+        // process, and with it every process in the namespace. Otherwise chromedriver leads its
+        // own process group, which holds the Chromium processes it started: each is ended by
+        // its own positive pid. Never signal a group or -1 from here.
+        let group = self.child.id();
+        let members = if self.contained { Vec::new() } else { group_members(group) };
+        let _ = self.child.kill();
         let _ = self.child.wait();
+        for pid in members.into_iter().filter(|p| *p > 1 && *p != group && *p != std::process::id()) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+        }
     }
+}
+
+/// Pids whose process group is `pgid`, read from `/proc`.
+fn group_members(pgid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return out };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // state ppid pgrp …
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
+            out.push(pid);
+        }
+    }
+    out
 }
 
 /// Signs in through the form and waits for the inbox.
@@ -143,7 +196,14 @@ pub async fn wait_path(c: &Client, path: &str) {
 
 /// The text of the first element matching `css`.
 pub async fn text(c: &Client, css: &str) -> String {
-    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no `{css}`: {e}")).text().await.unwrap()
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
+        .text()
+        .await
+        .unwrap()
 }
 
 /// The current value of a form control.
@@ -224,7 +284,12 @@ impl WebClient {
     }
 
     pub fn get(&mut self, path: &str) -> Page {
-        let r = self.http.get(format!("{}{path}", self.base)).header(reqwest::header::COOKIE, self.cookie_header()).send().unwrap();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .send()
+            .unwrap();
         self.finish(r)
     }
 
