@@ -117,6 +117,11 @@ fn operator_works_a_c45_email_in_the_browser() {
         c.find(Locator::Css("#complete")).await.unwrap().click().await.unwrap();
         wait_path(&c, "/inbox").await;
 
+        // Filters refresh the list in place (htmx, served by the binary, under the strict CSP).
+        c.find(Locator::Css("#f-sla")).await.unwrap().select_by_value("breached").await.unwrap();
+        assert!(text(&c, "#tasks .empty").await.contains("No hay tareas"));
+        assert!(c.current_url().await.unwrap().query().is_some_and(|q| q.contains("sla=breached")), "the URL follows");
+
         // English on request.
         c.goto(&format!("{}/inbox?lang=en", server.base)).await.unwrap();
         assert!(text(&c, "h1").await.contains("My task inbox"));
@@ -331,6 +336,7 @@ fn security(db: Db, name: &str) {
     let url = database(&db, &dir).unwrap();
     let ana = add_user_with_password(&url, "ana", &["operador"], false);
     add_user_with_password(&url, "rosa", &["responsable_canales"], false);
+    add_user_with_password(&url, "diana", &["direccion"], false);
     let server = Server::start(&url, &dir, None);
     let api = Api::new(&server.base, &ana);
     let mut start = correo("COR-666", &recent());
@@ -398,6 +404,8 @@ fn security(db: Db, name: &str) {
     let page = rosa.post(&format!("/tasks/{task}/release"), &[("_csrf", &rosa_csrf)]);
     assert_eq!(page.status, 403);
     assert_eq!(rosa.get("/admin").status, 403);
+    let mut diana = signed_in(&server.base, "diana");
+    assert_eq!(diana.get(&format!("/instances/{}", inst["id"].as_str().unwrap())).status, 403, "no role in C.4.5");
     assert_eq!(rosa.get("/admin/export/sla.xlsx").status, 403);
 
     // Sign-out ends the session on the server, not only in the browser.

@@ -111,3 +111,17 @@ pub async fn logout(State(rt): State<Arc<Runtime>>, headers: HeaderMap) -> Resul
 /// An Argon2id hash of a random password, verified against when the user does not exist.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0vQ3wXJ3Gk2n3mFq1bQp2a8s8oV6m5tE1K2pQ0rYx4E";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash() {
+        use argon2::password_hash::PasswordHash;
+        let h = PasswordHash::new(super::DUMMY_HASH);
+        assert!(
+            h.is_ok_and(|h| h.algorithm.as_str() == "argon2id"),
+            "an unparsable hash would answer unknown users faster"
+        );
+        assert!(!super::session::verify_password("anything", super::DUMMY_HASH));
+    }
+}

@@ -124,7 +124,7 @@ async fn render(rt: &Runtime, s: &Session, id: &str, uri: &Uri, attempt: Attempt
     let mut form_errors: Vec<String> = attempt
         .errors
         .iter()
-        .filter(|(k, _)| *k == "" || (*k != "comment" && !views.iter().any(|v| field_shown(v, k))))
+        .filter(|(k, _)| k.is_empty() || (*k != "comment" && !views.iter().any(|v| field_shown(v, k))))
         .map(|(_, m)| m.clone())
         .collect();
     form_errors.dedup();
