@@ -246,6 +246,12 @@ fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
     );
     assert_eq!(status, 200, "{done}");
     let late_task = task_at(&late, "determinar_tipo");
+    // The scheduler raises the breach alert as soon as it runs.
+    let history = format!("/api/instances/{}/history", late["id"].as_str().unwrap());
+    eventually(30, || {
+        let (_, h) = api.get(&history);
+        h["events"].as_array()?.iter().any(|e| e["type"] == "alerted" && e["kind"] == "sla-breach").then_some(())
+    });
 
     let driver = Driver::start(&dir);
     let rt = runtime();
@@ -266,9 +272,13 @@ fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let alerts = text(&c, "#alerts").await;
+        assert!(alerts.contains("SLA incumplido") && alerts.contains("COR-900"), "{alerts}");
         let chart = text(&c, "#chart").await;
         assert!(chart.contains("Información"), "counts by request type: {chart}");
         both_widths(&c, "dashboard").await;
+        c.execute("document.getElementById('chart').scrollIntoView()", vec![]).await.unwrap();
+        screenshot(&c, "dashboard-chart-desktop").await;
         c.find(Locator::Css("#export-instances-xlsx")).await.unwrap().click().await.unwrap();
         let file = wait_download(&driver.downloads(), "xlsx");
         c.close().await.unwrap();

@@ -64,7 +64,8 @@ pub struct AlertLine {
     pub process: String,
     pub instance: String,
     pub folio: String,
-    pub kind: String,
+    /// The kind's text key and badge class.
+    pub kind: (&'static str, &'static str),
     pub roles: String,
     pub about: String,
 }
@@ -106,6 +107,16 @@ pub struct Params {
     pub to: Option<String>,
     pub process: Option<String>,
     pub field: Option<String>,
+}
+
+fn alert_kind(k: tramite_engine::machine::AlertKind) -> (&'static str, &'static str) {
+    use tramite_engine::machine::AlertKind;
+    match k {
+        AlertKind::Assigned => ("alert.assigned", "badge none"),
+        AlertKind::SlaWarning => ("alert.sla-warning", "badge warn"),
+        AlertKind::SlaBreach => ("alert.sla-breach", "badge bad"),
+        AlertKind::Overdue => ("alert.overdue", "badge bad"),
+    }
 }
 
 /// The zone dates are read in: the calendar of the first deployed process (all ship on one).
@@ -307,9 +318,9 @@ pub async fn page(
                             })
                         })
                         .unwrap_or_default();
-                    (kind.as_str().to_string(), roles, about)
+                    (alert_kind(*kind), roles, about)
                 }
-                _ => (String::new(), String::new(), String::new()),
+                _ => (("none", "badge none"), String::new(), String::new()),
             };
             AlertLine {
                 when: cal_of(&a.process).map(|c| local(a.record.at, &c)).unwrap_or_else(|| a.record.at.to_string()),
