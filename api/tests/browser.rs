@@ -279,6 +279,14 @@ fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
         both_widths(&c, "dashboard").await;
         c.execute("document.getElementById('chart').scrollIntoView()", vec![]).await.unwrap();
         screenshot(&c, "dashboard-chart-desktop").await;
+        // The late e-mail's instance page: its SLA breached, with the business time it ran over.
+        c.goto(&format!("{}/instances/{}", server.base, late["id"].as_str().unwrap())).await.unwrap();
+        let slas = text(&c, "#slas").await;
+        assert!(slas.contains("Incumplido") && slas.contains("vencido por"), "{slas}");
+        assert!(text(&c, "#timeline").await.contains("Se incumplió el SLA"));
+        both_widths(&c, "instance-sla").await;
+        c.back().await.unwrap();
+        wait_path(&c, "/admin").await;
         c.find(Locator::Css("#export-instances-xlsx")).await.unwrap().click().await.unwrap();
         let file = wait_download(&driver.downloads(), "xlsx");
         c.close().await.unwrap();
