@@ -105,7 +105,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("inbox.all_states", "Todos", "All"),
     ("inbox.apply", "Filtrar", "Filter"),
     ("inbox.empty", "No hay tareas pendientes con estos filtros.", "No open tasks match these filters."),
-    ("inbox.count", "tareas", "tasks"),
+    ("inbox.count", "Tareas abiertas:", "Open tasks:"),
     ("inbox.done", "Listo: tarea terminada.", "Done: task finished."),
     ("col.task", "Tarea", "Task"),
     ("col.process", "Proceso", "Process"),
