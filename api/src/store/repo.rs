@@ -609,7 +609,7 @@ where
 
         // Tasks: the open ones, and those the transition closed (status `done`); a task seen
         // several times in a batch keeps its last row.
-        let mut tasks: Vec<(&TaskRow, Option<(Timestamp, Option<String>)>)> = Vec::new();
+        let mut tasks: Vec<(&TaskRow, Option<Closing>)> = Vec::new();
         for c in changes {
             let by = c.records.last().and_then(|r| r.by.clone());
             tasks.extend(c.closed.iter().map(|t| (t, Some((c.now, by.clone())))));
@@ -734,6 +734,9 @@ where
         Ok(())
     }
 }
+
+/// When and by whom a task was closed.
+type Closing = (Timestamp, Option<String>);
 
 /// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` placeholders.
 fn values(rows: usize, cols: usize) -> String {
