@@ -297,6 +297,11 @@ impl Store {
         dispatch!(self, r => r.sla_report(state, now, limit).await)
     }
 
+    /// SLA clocks started in `[from, to)`, stopped or not, oldest first.
+    pub async fn slas_started_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<SlaRow>, StoreError> {
+        dispatch!(self, r => r.slas_started_between(from, to).await)
+    }
+
     /// Instance ids with a timer due at or before `now`, soonest first.
     pub async fn due_timers(
         &self,

@@ -318,21 +318,34 @@ where
             query = query.bind(micros(now)).bind(micros(now));
         }
         let rows = query.bind(limit).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SlaRow {
-                    instance_id: r.try_get("instance_id")?,
-                    sla: r.try_get("sla")?,
-                    process: r.try_get("process")?,
-                    title: r.try_get("title")?,
-                    folio: r.try_get("folio")?,
-                    started_at: from_micros(r.try_get("started_at")?),
-                    warn_at: r.try_get::<Option<i64>, _>("warn_at")?.map(from_micros),
-                    due_at: from_micros(r.try_get("due_at")?),
-                    stopped_at: r.try_get::<Option<i64>, _>("stopped_at")?.map(from_micros),
-                })
-            })
-            .collect()
+        rows.iter().map(Self::sla_row).collect()
+    }
+
+    /// SLA clocks started in `[from, to)`, stopped or not, oldest first (dashboard, exports).
+    pub async fn slas_started_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<SlaRow>, StoreError> {
+        let rows = sqlx::query::<DB>(
+            "SELECT instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at FROM slas \
+             WHERE started_at >= $1 AND started_at < $2 ORDER BY started_at LIMIT 20000",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::sla_row).collect()
+    }
+
+    fn sla_row(r: &DB::Row) -> Result<SlaRow, StoreError> {
+        Ok(SlaRow {
+            instance_id: r.try_get("instance_id")?,
+            sla: r.try_get("sla")?,
+            process: r.try_get("process")?,
+            title: r.try_get("title")?,
+            folio: r.try_get("folio")?,
+            started_at: from_micros(r.try_get("started_at")?),
+            warn_at: r.try_get::<Option<i64>, _>("warn_at")?.map(from_micros),
+            due_at: from_micros(r.try_get("due_at")?),
+            stopped_at: r.try_get::<Option<i64>, _>("stopped_at")?.map(from_micros),
+        })
     }
 
     /// Timers due at or before `now`, soonest first.

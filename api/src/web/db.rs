@@ -105,30 +105,7 @@ pub async fn delete_session(store: &Store, id_hash: &str) -> Result<(), StoreErr
 
 /// SLA clocks started in `[from, to)`, stopped or not, oldest first.
 pub async fn slas_started_between(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<SlaRow>, StoreError> {
-    on_pool!(store, pool => {
-        let rows = sqlx::query(
-            "SELECT instance_id, sla, process, title, folio, started_at, warn_at, due_at, stopped_at FROM slas WHERE started_at >= $1 AND started_at < $2 ORDER BY started_at LIMIT 20000",
-        )
-        .bind(micros(from))
-        .bind(micros(to))
-        .fetch_all(pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SlaRow {
-                    instance_id: r.try_get("instance_id")?,
-                    sla: r.try_get("sla")?,
-                    process: r.try_get("process")?,
-                    title: r.try_get("title")?,
-                    folio: r.try_get("folio")?,
-                    started_at: from_micros(r.try_get("started_at")?),
-                    warn_at: r.try_get::<Option<i64>, _>("warn_at")?.map(from_micros),
-                    due_at: from_micros(r.try_get("due_at")?),
-                    stopped_at: r.try_get::<Option<i64>, _>("stopped_at")?.map(from_micros),
-                })
-            })
-            .collect()
-    })
+    store.slas_started_between(from, to).await
 }
 
 /// A task with a deadline, for per-step compliance.
