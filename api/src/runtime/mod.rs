@@ -134,11 +134,6 @@ impl Runtime {
         actor: &Actor,
         key: Option<&str>,
     ) -> Result<(Instance, bool), RuntimeError> {
-        if let Some(k) = key
-            && let Some(id) = self.store.instance_by_key(k).await?
-        {
-            return Ok((self.instance(&id).await?.state, false));
-        }
         let work =
             Work::Start { process: process.to_string(), data, actor: actor.clone(), key: key.map(str::to_string) };
         match self.run(work).await {
@@ -186,12 +181,15 @@ impl Runtime {
     /// The rows a prepared transition writes.
     fn change<'a>(&self, p: &'a Prepared) -> Change<'a> {
         let (d, inst) = (&p.deployed, &p.inst);
-        let tasks = task_rows(d, inst);
-        let closed = p
-            .prev
-            .as_ref()
-            .map(|prev| task_rows(d, prev).into_iter().filter(|t| !tasks.iter().any(|n| n.id == t.id)).collect())
-            .unwrap_or_default();
+        let slas = sla_rows(d, inst);
+        let tasks = task_rows_with(d, inst, &slas, |_| true);
+        // Tasks open before and gone now; their rows are only built when there are some.
+        let closed = match &p.prev {
+            Some(prev) if prev.tasks().any(|(t, _)| !inst.tokens.contains_key(&t.id)) => {
+                task_rows_with(d, prev, &sla_rows(d, prev), |token| !inst.tokens.contains_key(&token))
+            }
+            _ => Vec::new(),
+        };
         Change {
             id: &inst.id,
             process: &d.process.id,
@@ -202,7 +200,7 @@ impl Runtime {
             tasks,
             closed,
             timers: machine::timers(d.env(), inst),
-            slas: sla_rows(d, inst),
+            slas,
             outbox: p.outbox.clone(),
             idempotency_key: p.key.as_deref(),
             started_by: p.started_by.as_deref(),
@@ -358,8 +356,15 @@ pub fn sla_rows(d: &Deployed, inst: &Instance) -> Vec<SlaRow> {
 
 /// The open tasks of an instance as inbox rows.
 pub fn task_rows(d: &Deployed, inst: &Instance) -> Vec<TaskRow> {
-    let urgent = sla_rows(d, inst).into_iter().filter(|s| s.stopped_at.is_none()).min_by_key(|s| s.due_at);
+    task_rows_with(d, inst, &sla_rows(d, inst), |_| true)
+}
+
+/// The tasks of `inst` that `keep` selects, stamped with the most urgent running clock of `slas`
+/// (the instance's SLA rows, computed once by the caller).
+fn task_rows_with(d: &Deployed, inst: &Instance, slas: &[SlaRow], keep: impl Fn(u64) -> bool) -> Vec<TaskRow> {
+    let urgent = slas.iter().filter(|s| s.stopped_at.is_none()).min_by_key(|s| s.due_at);
     inst.tasks()
+        .filter(|(tok, _)| keep(tok.id))
         .map(|(tok, task)| {
             let step = d.process.step(&tok.step);
             TaskRow {
