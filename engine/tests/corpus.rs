@@ -197,6 +197,8 @@ broken! {
     b59_expression_too_deep => "59-expression-too-deep.yaml",
     b60_call_result_not_a_date => "60-call-result-not-a-date.yaml",
     b61_form_invalid_id => "61-form-invalid-id.yaml",
+    b62_call_cycle => "62-call-cycle.yaml",
+    b63_call_input_misfit => "63-call-input-misfit.yaml",
 }
 
 #[test]

@@ -70,6 +70,8 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
             ),
             Event::Withdrawn { token } => ("event.withdrawn", on(token), None, false),
             Event::CallStarted { process, .. } => ("event.call_started", process.clone(), None, false),
+            Event::CallLinked { child, .. } => ("event.call_linked", child.clone(), None, false),
+            Event::CallFailed { token, message } => ("event.call_failed", on(token), Some(message.clone()), false),
             Event::CallEnded { token, outcome, .. } => ("event.call_ended", on(token), Some(outcome.clone()), false),
             Event::SlaStarted { sla, .. } => ("event.sla_started", sla_title(d, sla), None, true),
             Event::SlaPaused { sla } => ("event.sla_paused", sla_title(d, sla), None, true),

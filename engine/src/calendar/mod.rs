@@ -19,7 +19,7 @@ pub use builtin::{BUILTIN, builtin, builtin_source};
 pub use duration::{Duration, DurationError, Offset, Unit};
 pub use easter::easter_sunday;
 pub use rules::{Holiday, HolidayDate, Move, WEEKDAYS, parse_weekday};
-pub use sla::{SlaClock, SlaState, Warn, WarnError};
+pub use sla::{SlaClock, SlaState, Standing, Warn, WarnError};
 
 use jiff::civil::{Date, Time, Weekday};
 use std::collections::{HashMap, HashSet};

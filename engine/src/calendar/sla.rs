@@ -219,10 +219,52 @@ impl SlaClock {
         self.running_state(cal, warn, due, now)
     }
 
+    /// When a running clock's state next changes if nothing else happens: the instants it turns
+    /// `warning` and `breached`. An open pause freezes the state as of its start, so a paused
+    /// clock turns nothing it has not turned already. `None` once the clock stopped (met or
+    /// met late for good). [`Standing::at`] then gives the same state as [`SlaClock::state`] at
+    /// any instant from the last event on — which is what lets a database filter by standing.
+    pub fn standing(&self, cal: &Calendar, warn: Option<Warn>) -> Option<Standing> {
+        if self.stopped.is_some() {
+            return None;
+        }
+        let due = self.due(cal);
+        let warn_at = warn.map(|w| self.warn_at(cal, w));
+        let paused_at = self.pauses.last().filter(|(_, end)| end.is_none()).map(|(a, _)| *a);
+        Some(match paused_at {
+            None => Standing { warn_at, breach_at: Some(due) },
+            Some(p) => match self.running_state(cal, warn, due, p) {
+                SlaState::Breached => Standing { warn_at, breach_at: Some(due) },
+                SlaState::Warning => Standing { warn_at, breach_at: None },
+                _ => Standing { warn_at: None, breach_at: None },
+            },
+        })
+    }
+
     fn running_state(&self, cal: &Calendar, warn: Option<Warn>, due: Timestamp, now: Timestamp) -> SlaState {
         if now >= due {
             SlaState::Breached
         } else if warn.is_some_and(|w| now >= self.warn_at(cal, w)) {
+            SlaState::Warning
+        } else {
+            SlaState::Ok
+        }
+    }
+}
+
+/// The instants a running clock turns `warning` and `breached` (see [`SlaClock::standing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Standing {
+    pub warn_at: Option<Timestamp>,
+    pub breach_at: Option<Timestamp>,
+}
+
+impl Standing {
+    /// The state at `now`: `ok`, `warning` or `breached`.
+    pub fn at(&self, now: Timestamp) -> SlaState {
+        if self.breach_at.is_some_and(|b| b <= now) {
+            SlaState::Breached
+        } else if self.warn_at.is_some_and(|w| w <= now) {
             SlaState::Warning
         } else {
             SlaState::Ok
@@ -372,6 +414,51 @@ mod tests {
         late.pause(at(&cal, "2026-03-12T10:00"));
         late.resume(at(&cal, "2026-03-12T12:00"));
         assert_eq!(late.warn_at(&cal, after), at(&cal, "2026-03-11T18:00"));
+    }
+
+    /// The standing instants give the clock's own state at every instant after its last
+    /// event, running or paused, with every kind of warning.
+    #[test]
+    fn standing_agrees_with_the_clock_after_the_last_event() {
+        let cal = mx();
+        let warns = [
+            None,
+            Some(Warn::Before(Duration::new(1, Unit::BusinessDays))),
+            Some(Warn::After(Duration::new(1, Unit::BusinessDays))),
+            Some(Warn::Percent(80)),
+        ];
+        let pauses =
+            ["2026-03-13T17:00", "2026-03-17T12:00", "2026-03-18T12:00", "2026-03-18T17:30", "2026-03-19T10:00"];
+        let probes = [
+            "2026-03-13T16:30",
+            "2026-03-16T12:00",
+            "2026-03-17T17:00",
+            "2026-03-18T17:59",
+            "2026-03-18T18:00",
+            "2026-03-25T09:00",
+        ];
+        for warn in warns {
+            let mut clocks = vec![clock(&cal)];
+            for p in pauses {
+                let mut paused = clock(&cal);
+                paused.pause(at(&cal, p));
+                clocks.push(paused.clone());
+                let mut resumed = clock(&cal);
+                resumed.pause(at(&cal, "2026-03-13T16:30"));
+                resumed.resume(at(&cal, p));
+                clocks.push(resumed);
+            }
+            for c in &clocks {
+                let last = c.pauses.last().map(|(a, b)| b.unwrap_or(*a)).unwrap_or(c.started);
+                let standing = c.standing(&cal, warn).unwrap();
+                for probe in probes.iter().map(|p| at(&cal, p)).filter(|t| *t >= last) {
+                    assert_eq!(standing.at(probe), c.state(&cal, warn, probe), "{c:?} {warn:?} at {probe}");
+                }
+            }
+        }
+        let mut stopped = clock(&cal);
+        stopped.stop(at(&cal, "2026-03-17T10:00"));
+        assert_eq!(stopped.standing(&cal, None), None);
     }
 
     #[test]

@@ -511,10 +511,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 let mut input = Vec::new();
                 for (k, v) in s.input.as_ref().map(|i| i.0.as_slice()).unwrap_or(&[]) {
                     if let Some(e) = self.expr(v) {
-                        input.push((k.value.clone(), e));
+                        input.push((k.value.clone(), e, loc(k)));
                     }
                 }
-                StepKind::Call { process: head.value.clone(), input, next: self.next(id, s.next.as_ref(), true)? }
+                let next = self.next(id, s.next.as_ref(), true)?;
+                StepKind::Call { process: head.value.clone(), input, next, at: loc(head) }
             }
             _ => {
                 check_ident(self.ctx, head, "outcome");

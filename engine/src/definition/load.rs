@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde_saphyr::Spanned;
 
+use super::calls::Known;
 use super::form::{Field, FieldType, Form, Rule};
 use super::model::*;
 use super::raw::*;
@@ -72,6 +73,16 @@ pub(crate) fn loc<T>(s: &Spanned<T>) -> Loc {
 /// Reads forms and processes (calendars are given, already loaded) into a catalog.
 /// Files that fail are left out; every problem found is returned.
 pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Catalog, Vec<Diagnostic>) {
+    load_with(files, calendars, &Known::new())
+}
+
+/// [`load`], where a `call:` may also name the `known` processes, deployed already (a file
+/// posted to the server, a stored version compiled again).
+pub fn load_with(
+    files: &[SourceFile],
+    calendars: BTreeMap<String, Calendar>,
+    known: &Known,
+) -> (Catalog, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut catalog = Catalog { calendars, ..Catalog::default() };
     let mut seen_forms: BTreeMap<String, String> = BTreeMap::new();
@@ -98,7 +109,8 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
             Err(e) => diags.push(Diagnostic::from_yaml_in(&f.path, &f.text, &e)),
         }
     }
-    let process_ids: BTreeSet<String> = raws.iter().map(|(_, r)| r.process.value.clone()).collect();
+    let mut process_ids: BTreeSet<String> = raws.iter().map(|(_, r)| r.process.value.clone()).collect();
+    process_ids.extend(known.keys().cloned());
     for (f, raw) in raws {
         let mut ctx = Ctx { file: &f.path, text: &f.text, diags: Vec::new() };
         let id = raw.process.value.clone();
@@ -116,6 +128,7 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
             catalog.processes.insert(id, p);
         }
     }
+    super::calls::check(&mut catalog, known, &mut diags);
     diags.sort_by(|a, b| (a.file.as_str(), a.loc).cmp(&(b.file.as_str(), b.loc)));
     (catalog, diags)
 }

@@ -2,6 +2,7 @@
 //! and the loader that turns one into the other with file:line:column diagnostics ([`load`]).
 
 mod build;
+pub mod calls;
 pub mod form;
 mod items;
 pub mod load;
@@ -10,6 +11,7 @@ pub mod raw;
 pub mod schema;
 pub mod validate;
 
+pub use calls::{Known, MAX_CALL_DEPTH};
 pub use form::{Field, FieldError, FieldType, Form};
-pub use load::{Catalog, FileKind, SourceFile, load};
+pub use load::{Catalog, FileKind, SourceFile, load, load_with};
 pub use model::*;

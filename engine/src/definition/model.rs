@@ -104,8 +104,9 @@ pub enum StepKind {
     Parallel { branches: Vec<Branch>, join: JoinMode, next: Next, for_each: Option<Expr> },
     /// Waits until an instant, then continues.
     Wait { until: When, next: Next },
-    /// Starts another process and waits for it to end.
-    Call { process: String, input: Vec<(String, Expr)>, next: Next },
+    /// Starts another process and waits for it to end. `at` is where `call:` is written, and
+    /// each input value is the field name, the expression and where the name is written.
+    Call { process: String, input: Vec<(String, Expr, Loc)>, next: Next, at: Loc },
     /// Ends the instance with an outcome.
     End { outcome: String },
 }

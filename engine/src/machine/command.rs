@@ -56,14 +56,51 @@ pub enum TimerKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
-    Complete { task: u64, data: Map<String, Value> },
-    Approve { task: u64, comment: Option<String>, data: Map<String, Value> },
-    Reject { task: u64, comment: String },
-    Claim { task: u64 },
-    Unclaim { task: u64 },
-    Fire { timer: TimerKey },
-    CallEnded { task: u64, outcome: String, data: Map<String, Value> },
-    Cancel { reason: String },
+    Complete {
+        task: u64,
+        data: Map<String, Value>,
+    },
+    Approve {
+        task: u64,
+        comment: Option<String>,
+        data: Map<String, Value>,
+    },
+    Reject {
+        task: u64,
+        comment: String,
+    },
+    Claim {
+        task: u64,
+    },
+    Unclaim {
+        task: u64,
+    },
+    Fire {
+        timer: TimerKey,
+    },
+    /// The sub-process of a call step ended (sent by the host when `child` ends, or by hand for
+    /// a call that has no sub-process running).
+    CallEnded {
+        task: u64,
+        outcome: String,
+        data: Map<String, Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child: Option<String>,
+    },
+    /// The host started the sub-process of a call step.
+    LinkCall {
+        task: u64,
+        child: String,
+        version: i64,
+    },
+    /// The host could not run the sub-process of a call step.
+    FailCall {
+        task: u64,
+        message: String,
+    },
+    Cancel {
+        reason: String,
+    },
 }
 
 /// Why a command was refused. Nothing has changed when one is returned.
@@ -91,6 +128,8 @@ pub enum CommandError {
     Expression { step: String, message: String },
     #[error("unknown process `{0}`")]
     UnknownProcess(String),
+    #[error("the call at step `{step}` waits for its sub-process `{child}`: work that instance's tasks")]
+    CallRunning { step: String, child: String },
 }
 
 impl CommandError {
@@ -108,6 +147,7 @@ impl CommandError {
             CommandError::TimerNotDue => "timer_not_due",
             CommandError::Expression { .. } => "expression",
             CommandError::UnknownProcess(_) => "unknown_process",
+            CommandError::CallRunning { .. } => "call_running",
         }
     }
 }

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::call::ParentLink;
 use crate::calendar::SlaClock;
 
 /// One thing that happened to an instance, with when and by whom.
@@ -53,10 +54,12 @@ pub struct BranchOpen {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// The instance began with this data.
+    /// The instance began with this data; a sub-process names the call that started it.
     Started {
         process: String,
         data: Map<String, Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ParentLink>,
     },
     /// A token arrived at a step. Human steps open a task for `role`, due at `due`.
     Entered {
@@ -139,17 +142,31 @@ pub enum Event {
     Withdrawn {
         token: u64,
     },
-    /// A call step started a sub-process.
+    /// A call step asked for a sub-process of `process` with this input.
     CallStarted {
         token: u64,
         process: String,
         data: Map<String, Value>,
     },
-    /// The sub-process of a call step ended.
+    /// The sub-process of a call step started: instance `child`, on `version` of its process.
+    CallLinked {
+        token: u64,
+        child: String,
+        version: i64,
+    },
+    /// The sub-process of a call step could not start, or was cancelled on its own: an incident
+    /// the call waits on until it is retried.
+    CallFailed {
+        token: u64,
+        message: String,
+    },
+    /// The sub-process of a call step ended with `outcome` and its data.
     CallEnded {
         token: u64,
         outcome: String,
         data: Map<String, Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child: Option<String>,
     },
     /// An SLA clock started.
     SlaStarted {

@@ -3,14 +3,18 @@
 //! `start`/`execute` decide; `Instance::apply` remembers. Nothing here reads the clock or does
 //! IO: `now` is an argument and the caller persists the returned records.
 
+mod call;
 mod command;
 mod event;
+mod notice;
 mod run;
 mod state;
 
+pub use call::{CallState, Knock, ParentLink, knocks, parent_command};
 pub use command::{Actor, Command, CommandError, TimerKey};
 pub use event::{AlertKind, BranchOpen, Event, Record};
-pub use run::{Env, execute, parse_instant, start};
+pub use notice::{Audience, Notice, notices};
+pub use run::{Env, execute, parse_instant, start, start_call};
 pub use state::{BranchState, Fork, Instance, Rejection, SlaRun, Status, Task, Token};
 
 use jiff::Timestamp;

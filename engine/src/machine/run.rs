@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+use super::call::ParentLink;
 use super::command::{Actor, Command, CommandError, TimerKey};
 use super::event::{AlertKind, BranchOpen, Event, Record};
 use super::state::{Instance, Token};
@@ -29,9 +30,9 @@ pub struct Env<'a> {
 /// Most automatic steps one command may pass through: a guard against loops of decisions.
 const MAX_AUTOMATIC_STEPS: usize = 10_000;
 
-struct Run<'a> {
-    env: Env<'a>,
-    inst: Instance,
+pub(super) struct Run<'a> {
+    pub(super) env: Env<'a>,
+    pub(super) inst: Instance,
     records: Vec<Record>,
     now: Timestamp,
     by: Option<String>,
@@ -46,6 +47,28 @@ pub fn start(
     actor: Option<&Actor>,
     now: Timestamp,
 ) -> Result<(Instance, Vec<Record>), CommandError> {
+    begin(env, id, data, actor, None, now)
+}
+
+/// Starts the sub-process of a call step (`parent`) with the call's input as its start data.
+pub fn start_call(
+    env: Env<'_>,
+    id: &str,
+    data: Map<String, Value>,
+    parent: ParentLink,
+    now: Timestamp,
+) -> Result<(Instance, Vec<Record>), CommandError> {
+    begin(env, id, data, None, Some(parent), now)
+}
+
+fn begin(
+    env: Env<'_>,
+    id: &str,
+    data: Map<String, Value>,
+    actor: Option<&Actor>,
+    parent: Option<ParentLink>,
+    now: Timestamp,
+) -> Result<(Instance, Vec<Record>), CommandError> {
     if let Some(a) = actor
         && !env.process.start.roles.is_empty()
         && !env.process.start.roles.iter().any(|r| a.has_role(r))
@@ -57,7 +80,7 @@ pub fn start(
         None => data,
     };
     let mut run = Run::new(env, Instance::empty(id, now), actor, now);
-    run.emit(Event::Started { process: env.process.id.clone(), data });
+    run.emit(Event::Started { process: env.process.id.clone(), data, parent });
     run.start_slas_on(|a| matches!(a, Anchor::Started | Anchor::Data(_)))?;
     run.enter(env.process.first_step(), Vec::new())?;
     Ok((run.inst, run.records))
@@ -88,7 +111,9 @@ pub fn execute(
             run.emit(Event::Unclaimed { token: task });
         }
         Command::Fire { timer } => run.fire(timer)?,
-        Command::CallEnded { task, outcome, data } => run.call_ended(task, outcome, data)?,
+        Command::CallEnded { task, outcome, data, child } => run.call_ended(task, outcome, data, child)?,
+        Command::LinkCall { task, child, version } => run.link_call(task, child, version)?,
+        Command::FailCall { task, message } => run.fail_call(task, message)?,
         Command::Cancel { reason } => {
             if !actor.is_some_and(|a| a.admin) {
                 return Err(CommandError::AdminOnly);
@@ -105,7 +130,7 @@ impl<'a> Run<'a> {
         Run { env, inst, records: Vec::new(), now, by: actor.map(|a| a.user.clone()), budget: MAX_AUTOMATIC_STEPS }
     }
 
-    fn emit(&mut self, event: Event) {
+    pub(super) fn emit(&mut self, event: Event) {
         let r = Record { at: self.now, by: self.by.clone(), event };
         self.inst.apply(&r);
         self.records.push(r);
@@ -142,7 +167,7 @@ impl<'a> Run<'a> {
         Ok(actor.map(|a| a.user.clone()).unwrap_or_default())
     }
 
-    fn wrong_kind(&self, ix: StepIx, wanted: &'static str) -> CommandError {
+    pub(super) fn wrong_kind(&self, ix: StepIx, wanted: &'static str) -> CommandError {
         let s = &self.env.process.steps[ix];
         CommandError::WrongKind { step: s.id.clone(), kind: s.kind.name(), wanted }
     }
@@ -197,18 +222,6 @@ impl<'a> Run<'a> {
         self.go(*reject, tok.scope)
     }
 
-    fn call_ended(&mut self, task: u64, outcome: String, data: Map<String, Value>) -> Result<(), CommandError> {
-        let tok = self.inst.tokens.get(&task).cloned().ok_or(CommandError::UnknownTask(task))?;
-        let ix = self.step(&tok.step).ok_or(CommandError::UnknownTask(task))?;
-        let StepKind::Call { next, .. } = &self.env.process.steps[ix].kind else {
-            return Err(self.wrong_kind(ix, "call"));
-        };
-        self.emit(Event::CallEnded { token: task, outcome, data });
-        self.left(ix)?;
-        let target = self.route(ix, next, &tok.scope)?;
-        self.go(target, tok.scope)
-    }
-
     /// Evaluates an expression over the instance, with `item` when given.
     fn eval(&self, e: &Expr, item: Option<&Value>) -> Result<Value, String> {
         let now = self.now.to_string();
@@ -218,7 +231,7 @@ impl<'a> Run<'a> {
     }
 
     /// The first arm of `next` whose condition holds, for a token with `scope`.
-    fn route(&self, ix: StepIx, next: &Next, scope: &[u64]) -> Result<Target, CommandError> {
+    pub(super) fn route(&self, ix: StepIx, next: &Next, scope: &[u64]) -> Result<Target, CommandError> {
         let item = self.inst.item(scope);
         for arm in &next.0 {
             let Some(cond) = &arm.when else { return Ok(arm.target) };
@@ -238,7 +251,7 @@ impl<'a> Run<'a> {
         })
     }
 
-    fn go(&mut self, target: Target, scope: Vec<u64>) -> Result<(), CommandError> {
+    pub(super) fn go(&mut self, target: Target, scope: Vec<u64>) -> Result<(), CommandError> {
         match target {
             Target::Step(i) => self.enter(i, scope),
             Target::End => self.end("completed".into()),
@@ -406,7 +419,7 @@ impl<'a> Run<'a> {
                     self.inst.data.clone()
                 } else {
                     let mut m = Map::new();
-                    for (k, e) in input {
+                    for (k, e, _) in input {
                         let v = self
                             .eval(e, item)
                             .map_err(|message| CommandError::Expression { step: step.id.clone(), message })?;
@@ -475,7 +488,7 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn left(&mut self, ix: StepIx) -> Result<(), CommandError> {
+    pub(super) fn left(&mut self, ix: StepIx) -> Result<(), CommandError> {
         self.stop_slas_on(&Anchor::Left(ix));
         self.start_slas_on(|a| *a == Anchor::Left(ix))?;
         // A data field an SLA counts from may have just been filled in.

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::call::{CallState, ParentLink};
 use super::event::{Event, Record};
 use crate::calendar::SlaClock;
 
@@ -39,6 +40,9 @@ pub struct Instance {
     pub last_rejection: Option<Rejection>,
     /// Next free id for tokens, forks and branches.
     pub next_id: u64,
+    /// For a sub-process: the call step waiting for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
     /// Number of events applied.
     pub version: u64,
 }
@@ -53,6 +57,9 @@ pub struct Token {
     pub entered_at: Timestamp,
     pub task: Option<Task>,
     pub wake: Option<Timestamp>,
+    /// At a call step: the sub-process it waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallState>,
 }
 
 /// A human task waiting in an inbox.
@@ -119,6 +126,7 @@ impl Instance {
             slas: BTreeMap::new(),
             last_rejection: None,
             next_id: 1,
+            parent: None,
             version: 0,
         }
     }
@@ -141,6 +149,27 @@ impl Instance {
     /// Open human tasks.
     pub fn tasks(&self) -> impl Iterator<Item = (&Token, &Task)> {
         self.tokens.values().filter_map(|t| t.task.as_ref().map(|task| (t, task)))
+    }
+
+    /// Call steps waiting on an incident (a sub-process that could not start or was cancelled).
+    pub fn incidents(&self) -> impl Iterator<Item = (&Token, &CallState)> {
+        self.tokens.values().filter_map(|t| t.call.as_ref().filter(|c| c.incident.is_some()).map(|c| (t, c)))
+    }
+
+    /// Whether the call at `token` is waiting for sub-process `child`.
+    pub fn awaits(&self, token: u64, child: &str) -> bool {
+        self.is_running()
+            && self.tokens.get(&token).and_then(|t| t.call.as_ref()).and_then(|c| c.child.as_deref()) == Some(child)
+    }
+
+    /// When the work at `token` is due: its task's deadline, or else the deadline of the
+    /// innermost branch it runs in.
+    pub fn deadline_of(&self, token: u64) -> Option<Timestamp> {
+        let t = self.tokens.get(&token)?;
+        t.task
+            .as_ref()
+            .and_then(|task| task.due)
+            .or_else(|| t.scope.iter().rev().find_map(|b| self.branches.get(b).and_then(|b| b.due)))
     }
 
     /// Steps where control currently is, sorted.
@@ -196,17 +225,25 @@ impl Instance {
         self.version += 1;
         self.updated_at = r.at;
         match &r.event {
-            Event::Started { process, data } => {
+            Event::Started { process, data, parent } => {
                 self.process = process.clone();
                 self.data = data.clone();
                 self.started_at = r.at;
+                self.parent = parent.clone();
             }
             Event::Entered { token, step, scope, role, due, wake } => {
                 self.take_id(*token);
                 let task =
                     role.as_ref().map(|role| Task { role: role.clone(), due: *due, overdue: false, claimed_by: None });
-                let t =
-                    Token { id: *token, step: step.clone(), scope: scope.clone(), entered_at: r.at, task, wake: *wake };
+                let t = Token {
+                    id: *token,
+                    step: step.clone(),
+                    scope: scope.clone(),
+                    entered_at: r.at,
+                    task,
+                    wake: *wake,
+                    call: None,
+                };
                 self.tokens.insert(*token, t);
             }
             Event::Claimed { token, user } => {
@@ -285,8 +322,26 @@ impl Instance {
                     task.claimed_by = None;
                 }
             }
-            Event::CallStarted { .. } => {}
-            Event::CallEnded { token, outcome, data } => {
+            Event::CallStarted { token, process, data } => {
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.call = Some(CallState::new(process, data));
+                }
+            }
+            Event::CallLinked { token, child, version } => {
+                if let Some(c) = self.tokens.get_mut(token).and_then(|t| t.call.as_mut()) {
+                    c.child = Some(child.clone());
+                    c.version = Some(*version);
+                    c.incident = None;
+                }
+            }
+            Event::CallFailed { token, message } => {
+                if let Some(c) = self.tokens.get_mut(token).and_then(|t| t.call.as_mut()) {
+                    c.child = None;
+                    c.version = None;
+                    c.incident = Some(message.clone());
+                }
+            }
+            Event::CallEnded { token, outcome, data, .. } => {
                 if let Some(t) = self.tokens.remove(token) {
                     let mut result = Map::new();
                     result.insert("outcome".into(), Value::String(outcome.clone()));

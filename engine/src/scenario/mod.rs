@@ -1,0 +1,607 @@
+//! Scenario tests for process owners: start an instance, act as users, move a virtual clock,
+//! and check where the instance is. `tramite test` runs them on the pure engine
+//! ([`MachineDriver`]) and, with `--store`, through the server's API and store on a manual
+//! clock: both read the file here and compare what they observe with the same expectations.
+//!
+//! ```yaml
+//! test: conocer.c45-correos
+//! users: { ana: [operador], admin: admin }
+//! scenarios:
+//!   - name: Respuesta a tiempo
+//!     start: { at: 2026-03-13T16:00:00-06:00, data: { folio: C-1 } }
+//!     steps:
+//!       - complete: determinar_tipo
+//!         as: ana
+//!         data: { atencion_inmediata: true }
+//!       - advance: 1 business day
+//!       - expect: { active: [responder], sla: { respuesta: warning } }
+//!       - expect: { emails: ["sla-warning -> ana"] }
+//! ```
+//!
+//! Inside a `for_each` step one step has a task per element: `item: 2` on a command picks the
+//! second element's, and `due:` / `tasks:` keys take the element after `#` (`ejecutar_accion#2`).
+//! `due:` is the task's own deadline or, when it has none, that of the branch it runs in.
+//!
+//! A `call` step runs its sub-process: the scenario works the child's tasks like any others
+//! (a step name is looked up in the instance first, then in its sub-processes). `end_call`
+//! ends by hand a call that has no sub-process running (one that could not start).
+//!
+//! `start: { schedule: mensual, at: … }` starts the instance as that schedule would: `at` must be
+//! an instant its cron line fires at, and the data is the schedule's. `sla_due:` checks the
+//! instant each named SLA is due. `emails:` lists the messages sent since the previous
+//! `emails:` check (or the start), as `template -> user`, for the instance and its
+//! sub-processes; every user of the scenario is taken to have an e-mail address.
+
+mod pure;
+
+pub use pure::MachineDriver;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use serde_saphyr::Spanned;
+
+use crate::calendar::{Calendar, Duration};
+use crate::definition::load::Catalog;
+use crate::definition::{Process, Schedule};
+use crate::diagnostic::{Diagnostic, Loc};
+use crate::machine::{self, Actor, AlertKind, CommandError, Event, Record};
+
+type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    test: S<String>,
+    #[serde(default)]
+    users: BTreeMap<String, UserRoles>,
+    scenarios: Vec<S<RawScenario>>,
+}
+
+/// A user's roles, or the word `admin`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum UserRoles {
+    Roles(Vec<String>),
+    Admin(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    start: RawStart,
+    #[serde(default)]
+    steps: Vec<S<RawAct>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStart {
+    at: S<String>,
+    /// Start as this schedule of the process does: `at` must be an instant it fires at, and the
+    /// data is the schedule's.
+    schedule: Option<S<String>>,
+    #[serde(rename = "as")]
+    as_: Option<S<String>>,
+    #[serde(default)]
+    data: Map<String, Value>,
+    expect_error: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAct {
+    complete: Option<S<String>>,
+    approve: Option<S<String>>,
+    reject: Option<S<String>>,
+    claim: Option<S<String>>,
+    unclaim: Option<S<String>>,
+    end_call: Option<S<String>>,
+    cancel: Option<S<String>>,
+    advance: Option<S<String>>,
+    advance_to: Option<S<String>>,
+    expect: Option<RawExpect>,
+    #[serde(rename = "as")]
+    as_: Option<S<String>>,
+    #[serde(default)]
+    data: Map<String, Value>,
+    comment: Option<String>,
+    outcome: Option<String>,
+    /// Which `for_each` element's task, counted from 1.
+    item: Option<usize>,
+    expect_error: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    active: Option<Vec<String>>,
+    status: Option<String>,
+    outcome: Option<String>,
+    #[serde(default)]
+    sla: BTreeMap<String, String>,
+    #[serde(default)]
+    due: BTreeMap<String, String>,
+    /// SLA id → the instant it is due (pauses included).
+    #[serde(default)]
+    sla_due: BTreeMap<String, String>,
+    #[serde(default)]
+    tasks: BTreeMap<String, String>,
+    alerts: Option<Vec<String>>,
+    /// Messages since the previous `emails:` check, as `template -> user`.
+    emails: Option<Vec<String>>,
+    #[serde(default)]
+    data: Map<String, Value>,
+    rejection: Option<String>,
+}
+
+/// The result of one scenario.
+#[derive(Debug, Clone)]
+pub struct ScenarioResult {
+    pub file: String,
+    pub name: String,
+    pub loc: Loc,
+    /// Empty when the scenario passed.
+    pub failures: Vec<Diagnostic>,
+}
+
+// ---- what a driver does and shows ---------------------------------------------------------------
+
+/// What a scenario runs on: the pure machine ([`MachineDriver`]) or the server.
+pub trait Driver {
+    /// Starts the scenario's instance at `at` (the clock first set to `at`).
+    fn start(&mut self, at: Timestamp, start: Start<'_>) -> Result<(), Refusal>;
+    /// Does one thing to the instance (or the sub-process holding the step's task).
+    fn act(&mut self, act: Act<'_>) -> Result<(), Refusal>;
+    /// Moves the clock to `until`, firing every timer due by then, earliest first.
+    fn advance_to(&mut self, until: Timestamp) -> Result<(), String>;
+    /// How the instance and its sub-processes stand now.
+    fn observe(&mut self) -> Result<Observation, String>;
+}
+
+/// How the instance starts.
+#[derive(Debug, Clone)]
+pub enum Start<'a> {
+    /// Started by `actor` (or by the system) with `data`.
+    Data { actor: Option<&'a Actor>, data: &'a Map<String, Value> },
+    /// Started by the process's schedule `id`, which fires at this very instant.
+    Schedule { schedule: &'a Schedule },
+}
+
+/// One thing a user (or an admin) does.
+#[derive(Debug, Clone)]
+pub struct Act<'a> {
+    pub actor: Option<&'a Actor>,
+    pub action: Action<'a>,
+}
+
+/// What is done. Task actions name the step (and the `for_each` element, from 1).
+#[derive(Debug, Clone)]
+pub enum Action<'a> {
+    Complete { step: &'a str, item: Option<usize>, data: &'a Map<String, Value> },
+    Approve { step: &'a str, item: Option<usize>, comment: Option<&'a str>, data: &'a Map<String, Value> },
+    Reject { step: &'a str, item: Option<usize>, comment: &'a str },
+    Claim { step: &'a str, item: Option<usize> },
+    Unclaim { step: &'a str, item: Option<usize> },
+    EndCall { step: &'a str, item: Option<usize>, outcome: &'a str, data: &'a Map<String, Value> },
+    Cancel { reason: &'a str },
+}
+
+/// Why an action did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The engine (or server) refused it with this error code (`forbidden`, `invalid_data`…).
+    Refused { code: String, message: String },
+    /// The driver could not even try (no task at that step, a transport failure).
+    Failed(String),
+}
+
+impl Refusal {
+    pub fn of(e: &CommandError) -> Refusal {
+        Refusal::Refused { code: e.code().to_string(), message: describe(e) }
+    }
+}
+
+/// An open task of the instance or one of its sub-processes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSeen {
+    pub step: String,
+    /// The `for_each` element it works on, from 1.
+    pub item: Option<usize>,
+    pub role: String,
+    /// Its deadline, or else that of the branch it runs in.
+    pub due: Option<Timestamp>,
+}
+
+/// What the expectations compare.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    /// The instance's active steps, sorted.
+    pub active: Vec<String>,
+    /// `running`, `ended` or `cancelled`.
+    pub status: String,
+    pub outcome: Option<String>,
+    /// SLA id → state (`ok`, `warning`, …) and due instant.
+    pub slas: BTreeMap<String, (String, Timestamp)>,
+    /// Open tasks, the instance's first, then its sub-processes'.
+    pub tasks: Vec<TaskSeen>,
+    /// `sla-warning:respuesta -> operador`, `overdue:responder -> responsable` (no assignments).
+    pub alerts: Vec<String>,
+    pub data: Map<String, Value>,
+    pub rejection: Option<String>,
+    /// Every message sent so far, as `template -> user`.
+    pub emails: Vec<String>,
+}
+
+impl Observation {
+    fn task(&self, key: &str) -> Option<&TaskSeen> {
+        let (step, item) = split_item(key);
+        self.tasks.iter().find(|t| t.step == step && item.is_none_or(|n| t.item == Some(n)))
+    }
+}
+
+/// A scenario's context, for drivers that need to prepare one (a database, its users).
+#[derive(Debug)]
+pub struct Setup<'a> {
+    pub process: &'a Process,
+    pub users: &'a BTreeMap<String, Actor>,
+}
+
+// ---- running files ---------------------------------------------------------------------------
+
+/// Runs every scenario of a file on the pure machine.
+pub fn run_file(file: &str, text: &str, catalog: &Catalog) -> Vec<ScenarioResult> {
+    run_file_with(file, text, catalog, &mut |setup| Ok(MachineDriver::new(catalog, setup)))
+}
+
+/// Runs every scenario of a file with a fresh driver from `driver` for each. A file that cannot
+/// be read gives one failed pseudo-scenario carrying the diagnostic.
+pub fn run_file_with<D: Driver>(
+    file: &str,
+    text: &str,
+    catalog: &Catalog,
+    driver: &mut dyn FnMut(&Setup<'_>) -> Result<D, String>,
+) -> Vec<ScenarioResult> {
+    let broken = |d: Diagnostic| {
+        vec![ScenarioResult { file: file.to_string(), name: "(file)".into(), loc: d.loc, failures: vec![d] }]
+    };
+    let raw: RawFile = match serde_saphyr::from_str(text) {
+        Ok(r) => r,
+        Err(e) => return broken(Diagnostic::from_yaml(file, &e)),
+    };
+    let Some(process) = catalog.processes.get(&raw.test.value) else {
+        let known = catalog.processes.keys().map(String::as_str);
+        let mut d =
+            Diagnostic::new(file, Loc::from(raw.test.referenced), format!("unknown process `{}`", raw.test.value));
+        d.help = crate::diagnostic::did_you_mean(&raw.test.value, known).map(|b| format!("did you mean `{b}`?"));
+        return broken(d);
+    };
+    let Some(calendar) = catalog.calendar_of(process) else {
+        return broken(Diagnostic::new(
+            file,
+            Loc::from(raw.test.referenced),
+            format!("process `{}` has no loaded calendar", process.id),
+        ));
+    };
+    let users: BTreeMap<String, Actor> = raw
+        .users
+        .iter()
+        .map(|(name, r)| {
+            let actor = match r {
+                UserRoles::Roles(roles) => Actor { user: name.clone(), roles: roles.clone(), admin: false },
+                UserRoles::Admin(word) if word == "admin" => Actor::admin(name),
+                UserRoles::Admin(role) => Actor { user: name.clone(), roles: vec![role.clone()], admin: false },
+            };
+            (name.clone(), actor)
+        })
+        .collect();
+    raw.scenarios
+        .iter()
+        .map(|sc| {
+            let mut runner = Runner {
+                file,
+                process,
+                calendar,
+                users: &users,
+                failures: Vec::new(),
+                now: Timestamp::UNIX_EPOCH,
+                emails_seen: Vec::new(),
+            };
+            match driver(&Setup { process, users: &users }) {
+                Ok(mut d) => runner.run(&mut d, &sc.value),
+                Err(e) => runner.fail(Loc::from(sc.referenced), format!("cannot prepare the scenario: {e}")),
+            }
+            ScenarioResult {
+                file: file.to_string(),
+                name: sc.value.name.clone(),
+                loc: Loc::from(sc.referenced),
+                failures: runner.failures,
+            }
+        })
+        .collect()
+}
+
+struct Runner<'a> {
+    file: &'a str,
+    process: &'a Process,
+    calendar: &'a Calendar,
+    users: &'a BTreeMap<String, Actor>,
+    failures: Vec<Diagnostic>,
+    now: Timestamp,
+    /// The messages already checked by an `emails:` expectation.
+    emails_seen: Vec<String>,
+}
+
+impl Runner<'_> {
+    fn fail(&mut self, at: Loc, message: String) {
+        self.failures.push(Diagnostic::new(self.file, at, message));
+    }
+
+    fn instant(&self, s: &S<String>) -> Result<Timestamp, String> {
+        machine::parse_instant(&s.value, self.calendar)
+            .ok_or_else(|| format!("`{}` is not a date-time (use RFC 3339, e.g. 2026-03-13T16:00:00-06:00)", s.value))
+    }
+
+    fn actor(&self, name: Option<&S<String>>) -> Result<Option<&Actor>, String> {
+        match name {
+            None => Ok(None),
+            Some(n) => self
+                .users
+                .get(&n.value)
+                .map(Some)
+                .ok_or_else(|| format!("unknown user `{}`; declare it under `users:`", n.value)),
+        }
+    }
+
+    fn run<D: Driver>(&mut self, d: &mut D, sc: &RawScenario) {
+        let at = Loc::from(sc.start.at.referenced);
+        match self.instant(&sc.start.at) {
+            Ok(t) => self.now = t,
+            Err(e) => return self.fail(at, e),
+        }
+        let actor = match self.actor(sc.start.as_.as_ref()) {
+            Ok(a) => a,
+            Err(e) => return self.fail(at, e),
+        };
+        let start = match &sc.start.schedule {
+            None => Start::Data { actor, data: &sc.start.data },
+            Some(id) => match self.schedule(&sc.start, id) {
+                Ok(schedule) => Start::Schedule { schedule },
+                Err(e) => return self.fail(Loc::from(id.referenced), e),
+            },
+        };
+        match (d.start(self.now, start), &sc.start.expect_error) {
+            (Ok(()), None) => {}
+            (Err(e), Some(want)) => return self.check_error(Loc::from(want.referenced), &want.value, e),
+            (Ok(()), Some(want)) => {
+                return self.fail(
+                    Loc::from(want.referenced),
+                    format!("expected error `{}`, but the instance started", want.value),
+                );
+            }
+            (Err(e), None) => return self.fail(at, format!("start failed: {}", refusal_text(&e))),
+        }
+        for act in &sc.steps {
+            let at = Loc::from(act.referenced);
+            if let Err(message) = self.act(d, at, &act.value) {
+                self.fail(at, message);
+                return;
+            }
+        }
+    }
+
+    /// The schedule a start names, once `at` is known to be an instant it fires at.
+    fn schedule(&self, start: &RawStart, id: &S<String>) -> Result<&Schedule, String> {
+        let schedules = &self.process.schedules;
+        let Some(schedule) = schedules.iter().find(|s| s.id == id.value) else {
+            let known = schedules.iter().map(|s| s.id.as_str());
+            let hint = match crate::diagnostic::did_you_mean(&id.value, known) {
+                Some(b) => format!("; did you mean `{b}`?"),
+                None => String::new(),
+            };
+            return Err(format!("process `{}` has no schedule `{}`{hint}", self.process.id, id.value));
+        };
+        if start.as_.is_some() || !start.data.is_empty() {
+            return Err(
+                "a scheduled start has no user and takes its data from the schedule: remove `as` and `data`".into()
+            );
+        }
+        let just_before = self.now.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(self.now);
+        let fires = schedule.next_after(just_before);
+        if fires != Some(self.now) {
+            let next = schedule.next_after(self.now).map(|t| self.show(t)).unwrap_or_else(|| "never".into());
+            return Err(format!(
+                "schedule `{}` (`{}`, {}) does not fire at {}; it next fires at {next}",
+                schedule.id,
+                schedule.cron,
+                schedule.timezone,
+                self.show(self.now)
+            ));
+        }
+        Ok(schedule)
+    }
+
+    fn show(&self, t: Timestamp) -> String {
+        t.to_zoned(self.calendar.zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    }
+
+    fn check_error(&mut self, at: Loc, want: &str, got: Refusal) {
+        match got {
+            Refusal::Refused { code, .. } if code == want => {}
+            Refusal::Refused { code, message } => {
+                self.fail(at, format!("expected error `{want}`, got `{code}` ({message})"))
+            }
+            Refusal::Failed(message) => self.fail(at, message),
+        }
+    }
+
+    fn act<D: Driver>(&mut self, d: &mut D, at: Loc, a: &RawAct) -> Result<(), String> {
+        if let Some(text) = &a.advance {
+            let by = Duration::parse(text.value.trim()).map_err(|e| format!("bad duration `{}`: {e}", text.value))?;
+            self.now = self.calendar.add(self.now, by);
+            return d.advance_to(self.now);
+        }
+        if let Some(t) = &a.advance_to {
+            let until = self.instant(t)?;
+            if until < self.now {
+                return Err(format!("cannot move the clock back to {}", t.value));
+            }
+            self.now = until;
+            return d.advance_to(until);
+        }
+        if let Some(e) = &a.expect {
+            let seen = d.observe()?;
+            return self.expect(at, e, &seen);
+        }
+        let actor = self.actor(a.as_.as_ref())?;
+        let item = a.item;
+        let action = if let Some(s) = &a.complete {
+            Action::Complete { step: &s.value, item, data: &a.data }
+        } else if let Some(s) = &a.approve {
+            Action::Approve { step: &s.value, item, comment: a.comment.as_deref(), data: &a.data }
+        } else if let Some(s) = &a.reject {
+            Action::Reject { step: &s.value, item, comment: a.comment.as_deref().unwrap_or_default() }
+        } else if let Some(s) = &a.claim {
+            Action::Claim { step: &s.value, item }
+        } else if let Some(s) = &a.unclaim {
+            Action::Unclaim { step: &s.value, item }
+        } else if let Some(s) = &a.end_call {
+            Action::EndCall {
+                step: &s.value,
+                item,
+                outcome: a.outcome.as_deref().unwrap_or("completed"),
+                data: &a.data,
+            }
+        } else if let Some(reason) = &a.cancel {
+            Action::Cancel { reason: &reason.value }
+        } else {
+            return Err("this entry does nothing: use complete, approve, reject, claim, unclaim, end_call, cancel, advance, advance_to or expect".into());
+        };
+        match (d.act(Act { actor, action }), &a.expect_error) {
+            (Ok(()), None) => Ok(()),
+            (Err(e), Some(want)) => {
+                self.check_error(Loc::from(want.referenced), &want.value, e);
+                Ok(())
+            }
+            (Ok(()), Some(want)) => Err(format!("expected error `{}`, but the command succeeded", want.value)),
+            (Err(e), None) => Err(format!("command failed: {}", refusal_text(&e))),
+        }
+    }
+
+    fn expect(&mut self, at: Loc, e: &RawExpect, seen: &Observation) -> Result<(), String> {
+        let mut problems = Vec::new();
+        let mut compare = |what: &str, expected: String, actual: String| {
+            if expected != actual {
+                problems.push(format!("{what}: expected {expected}, got {actual}"));
+            }
+        };
+        if let Some(active) = &e.active {
+            let mut want = active.clone();
+            want.sort();
+            compare("active steps", format!("{want:?}"), format!("{:?}", seen.active));
+        }
+        if let Some(s) = &e.status {
+            compare("status", s.clone(), seen.status.clone());
+        }
+        if let Some(o) = &e.outcome {
+            compare("outcome", o.clone(), seen.outcome.clone().unwrap_or_else(|| "(none)".into()));
+        }
+        for (sla, want) in &e.sla {
+            let got = seen.slas.get(sla).map(|(state, _)| state.clone()).unwrap_or_else(|| "(not started)".into());
+            compare(&format!("SLA `{sla}`"), want.clone(), got);
+        }
+        for (step, want) in &e.due {
+            let got = seen.task(step).and_then(|t| t.due);
+            if machine::parse_instant(want, self.calendar) != got {
+                let shown = got.map(|t| self.show(t)).unwrap_or_else(|| "(no deadline)".into());
+                compare(&format!("due date of `{step}`"), want.clone(), shown);
+            }
+        }
+        for (sla, want) in &e.sla_due {
+            let got = seen.slas.get(sla).map(|(_, due)| *due);
+            if got != machine::parse_instant(want, self.calendar) {
+                let shown = got.map(|t| self.show(t)).unwrap_or_else(|| "(not started)".into());
+                compare(&format!("due instant of SLA `{sla}`"), want.clone(), shown);
+            }
+        }
+        for (step, role) in &e.tasks {
+            let got = seen.task(step).map(|t| t.role.clone()).unwrap_or_else(|| "(no task)".into());
+            compare(&format!("role of the task at `{step}`"), role.clone(), got);
+        }
+        if let Some(want) = &e.alerts {
+            compare("alerts", format!("{want:?}"), format!("{:?}", seen.alerts));
+        }
+        if let Some(want) = &e.emails {
+            let mut new = seen.emails.clone();
+            for old in &self.emails_seen {
+                if let Some(i) = new.iter().position(|m| m == old) {
+                    new.remove(i);
+                }
+            }
+            new.sort();
+            let mut want = want.clone();
+            want.sort();
+            compare("e-mails since the last check", format!("{want:?}"), format!("{new:?}"));
+            self.emails_seen = seen.emails.clone();
+        }
+        for (k, v) in &e.data {
+            compare(
+                &format!("data.{k}"),
+                v.to_string(),
+                seen.data.get(k).map(|v| v.to_string()).unwrap_or_else(|| "(missing)".into()),
+            );
+        }
+        if let Some(c) = &e.rejection {
+            compare("last rejection comment", c.clone(), seen.rejection.clone().unwrap_or_else(|| "(none)".into()));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            for p in &problems[1..] {
+                self.fail(at, p.clone());
+            }
+            Err(problems[0].clone())
+        }
+    }
+}
+
+/// `ejecutar_accion#2` → (`ejecutar_accion`, element 2); a plain step name has no element.
+fn split_item(key: &str) -> (&str, Option<usize>) {
+    match key.rsplit_once('#') {
+        Some((step, n)) => match n.parse() {
+            Ok(n) => (step, Some(n)),
+            Err(_) => (key, None),
+        },
+        None => (key, None),
+    }
+}
+
+fn refusal_text(r: &Refusal) -> String {
+    match r {
+        Refusal::Refused { message, .. } => message.clone(),
+        Refusal::Failed(message) => message.clone(),
+    }
+}
+
+fn describe(e: &CommandError) -> String {
+    match e {
+        CommandError::InvalidData(errs) => {
+            let list: Vec<String> = errs.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+            format!("{e}: {}", list.join("; "))
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// `sla-warning:respuesta -> operador`, `overdue:responder -> responsable`; assignments are left out.
+pub fn alert_line(r: &Record) -> Option<String> {
+    let Event::Alerted { kind, sla, step, roles } = &r.event else { return None };
+    if *kind == AlertKind::Assigned {
+        return None;
+    }
+    let subject = sla.clone().or_else(|| step.clone()).unwrap_or_default();
+    Some(format!("{}:{subject} -> {}", kind.as_str(), roles.join(", ")))
+}
