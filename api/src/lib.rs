@@ -1,7 +1,9 @@
 //! Trámite's IO body around the pure engine: reading definition trees, storage, the runtime
 //! (transitions in transactions, timers, outbox), notifications and the command line.
 
+pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod files;
 pub mod http;
 pub mod notify;

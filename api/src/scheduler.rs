@@ -1,32 +1,34 @@
 //! The scheduler: fires due timers (deadlines, SLA warnings and breaches, waits) and starts
-//! instances from cron schedules. Timers are rows with a due time, so those that fell due while
-//! the engine was down fire at start-up, and several nodes share the work without firing a
-//! timer twice (see `Runtime::fire_due`).
+//! instances from cron schedules, reading time from the runtime's clock. Timers are rows with a
+//! due time, so those that fell due while the engine was down fire at start-up, and several
+//! nodes share the work without firing a timer twice (see `Runtime::fire_due`).
+//!
+//! A timer fires *at the instant it fell due* (or at the instance's last event, if that is
+//! later), whenever the scheduler gets to it — the instant the scenario runner fires it at — so
+//! what a firing computes (an overdue step's new deadline, an alert's time) does not depend on
+//! how late the scheduler was.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use serde_json::Map;
 use tramite_engine::machine::Actor;
 
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeError};
 
 /// Longest sleep between passes: timers written by another node are seen within this time.
 const MAX_SLEEP: Duration = Duration::from_millis(500);
 
-/// Runs until the process stops.
+/// Runs until the process stops (on a real clock; with a manual clock, whoever moves it calls
+/// [`tick`]).
 pub async fn run(rt: Arc<Runtime>) {
     loop {
-        if let Err(e) = rt.fire_due().await {
-            tracing::error!(error = %e, "firing timers failed");
-        }
-        if let Err(e) = run_schedules(&rt).await {
-            tracing::error!(error = %e, "running schedules failed");
+        if let Err(e) = pass(&rt).await {
+            tracing::error!(error = %e, "scheduler pass failed");
         }
         let sleep = match rt.store.next_timer().await {
             Ok(Some(next)) => {
-                let wait = next.duration_since(Timestamp::now());
+                let wait = next.duration_since(rt.now());
                 Duration::try_from(wait).unwrap_or(Duration::ZERO).min(MAX_SLEEP)
             }
             _ => MAX_SLEEP,
@@ -35,12 +37,33 @@ pub async fn run(rt: Arc<Runtime>) {
     }
 }
 
+/// One pass: due timers, then due schedules.
+async fn pass(rt: &Runtime) -> Result<(usize, Vec<(String, String)>), RuntimeError> {
+    let fired = rt.fire_due().await?;
+    let started = run_schedules(rt).await?;
+    Ok((fired, started))
+}
+
+/// Runs passes until nothing is due at the clock's instant; returns the instances started by
+/// schedules, as `(process, instance)`.
+pub async fn tick(rt: &Runtime) -> Result<Vec<(String, String)>, RuntimeError> {
+    let mut started = Vec::new();
+    loop {
+        let (fired, mut new) = pass(rt).await?;
+        let done = fired == 0 && new.is_empty();
+        started.append(&mut new);
+        if done {
+            return Ok(started);
+        }
+    }
+}
+
 /// Starts an instance for every schedule whose time has come; the conditional update of
-/// `next_run_at` makes one node win each occurrence.
-pub async fn run_schedules(rt: &Runtime) -> Result<usize, crate::runtime::RuntimeError> {
-    let now = Timestamp::now();
-    let latest = rt.registry.read().map(|r| r.all_latest()).unwrap_or_default();
-    let mut started = 0;
+/// `next_run_at` makes one node win each occurrence. Returns `(process, instance)` of each start.
+pub async fn run_schedules(rt: &Runtime) -> Result<Vec<(String, String)>, RuntimeError> {
+    let now = rt.now();
+    let latest = rt.registry().all_latest();
+    let mut started = Vec::new();
     for d in latest {
         for s in &d.process.schedules {
             let Some(next) = rt.store.schedule_next(&d.process.id, &s.id).await? else {
@@ -60,7 +83,7 @@ pub async fn run_schedules(rt: &Runtime) -> Result<usize, crate::runtime::Runtim
             let key = format!("schedule:{}:{}:{}", d.process.id, s.id, next.as_second());
             let data: Map<String, serde_json::Value> = s.data.clone();
             match rt.start(&d.process.id, data, &actor, Some(&key)).await {
-                Ok(_) => started += 1,
+                Ok((inst, _)) => started.push((d.process.id.clone(), inst.id)),
                 Err(e) => {
                     tracing::error!(process = %d.process.id, schedule = %s.id, error = %e, "scheduled start failed")
                 }

@@ -228,7 +228,7 @@ fn cancelling_the_parent_cancels_the_child_and_a_child_cancelled_alone_is_an_inc
     assert!(knocks.is_empty(), "the cancelled child is not cancelled again: {knocks:?}");
     let (t, call) = p.incidents().next().unwrap();
     assert_eq!(t.id, token);
-    assert!(call.incident.as_deref().unwrap().contains("duplicado"));
+    assert!(call.incident.as_ref().unwrap().message.contains("duplicado"));
     assert!(matches!(&p.retries()[..], [Knock::Start { token: t, .. }] if *t == token));
 
     // Retried: a new child runs; cancelling the parent now cancels that child.

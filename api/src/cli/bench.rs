@@ -1,13 +1,14 @@
 //! `tramite bench`: throughput and latency of task completions on the shipped C.4.5 process —
 //! on the pure engine, and through the runtime and store (SQLite, PostgreSQL).
 
+use crate::clock::{Clock, SystemClock};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use jiff::Timestamp;
+
 use serde_json::{Map, Value, json};
 use tramite_engine::machine::{self, Actor, Command, Env};
 
@@ -38,7 +39,7 @@ pub struct BenchArgs {
 
 fn start_data(i: usize) -> Map<String, Value> {
     let v = json!({
-        "folio": format!("BN-{i}"), "fecha_recepcion": Timestamp::now().to_string(), "nombre_contacto": "Bench",
+        "folio": format!("BN-{i}"), "fecha_recepcion": SystemClock.now().to_string(), "nombre_contacto": "Bench",
         "correo": "bench@example.org", "pregunta": "¿?"
     });
     v.as_object().cloned().unwrap_or_default()
@@ -131,7 +132,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
 /// The pure transition function: start, then complete both tasks of each instance.
 fn bench_engine(env: Env<'_>, n: usize) {
     let actor = Actor::new("bench", &["operador"]);
-    let now = Timestamp::now();
+    let now = SystemClock.now();
     // Sample at most ~100 000 latencies so the bench's own memory stays flat too.
     let stride = (n * 2 / 100_000).max(1);
     let mut lat = Vec::with_capacity(n * 2 / stride + 1);
@@ -168,7 +169,7 @@ fn bench_engine(env: Env<'_>, n: usize) {
 
 async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
     let store = Store::open(url).await.map_err(|e| e.to_string())?;
-    let rt = Arc::new(Runtime::new(store, Templates::load(None)?));
+    let rt = Arc::new(Runtime::new(store, Templates::load(None)?, Arc::new(SystemClock)));
     rt.start_writer();
     rt.deploy_paths(std::slice::from_ref(&args.processes)).await.map_err(|e| e.to_string())?;
     let actor = Actor::new("bench", &["operador"]);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::clock::{Clock, SystemClock};
 use crate::notify::{self, Templates, Transport};
 use crate::runtime::{Deployment, Runtime};
 use crate::store::Store;
@@ -44,25 +45,33 @@ pub fn tree(processes: &Path) -> Vec<PathBuf> {
     vec![processes.to_path_buf()]
 }
 
-pub async fn open_runtime(database: &str, templates: &Path) -> Result<Runtime, String> {
+/// A runtime over the database, reading time from `clock` (no definitions deployed yet).
+pub async fn open_runtime(database: &str, templates: &Path, clock: Arc<dyn Clock>) -> Result<Runtime, String> {
     let store = Store::open(database).await.map_err(|e| format!("database {database}: {e}"))?;
     let templates = Templates::load(Some(templates))?;
-    let rt = Runtime::new(store, templates);
-    rt.load_versions().await.map_err(|e| e.to_string())?;
-    Ok(rt)
+    Ok(Runtime::new(store, templates, clock))
 }
 
-fn report(d: &Deployment) {
-    for text in &d.rendered {
-        tracing::error!("definition refused:\n{text}");
+/// Logs what a deployment did: each file that does not load as an error with its
+/// `path:line:column` diagnostics, each new version served, and what is served in all.
+pub fn report(rt: &Runtime, d: &Deployment) {
+    for n in &d.not_deployed {
+        let what = match (&n.process, n.version) {
+            (Some(p), Some(v)) => format!("version {v} of `{p}`"),
+            (Some(p), None) => format!("process `{p}`"),
+            _ => "file".to_string(),
+        };
+        tracing::error!(file = %n.file, "{what} not deployed:\n{}", n.rendered);
     }
     for (p, v) in &d.deployed {
         tracing::info!(process = %p, version = v, "deployed");
     }
+    let served = rt.registry().all_latest().len();
+    tracing::info!(processes = served, not_deployed = d.not_deployed.len(), "serving");
 }
 
 pub async fn run(args: ServeArgs) -> ExitCode {
-    let rt = match open_runtime(&args.database, &args.templates).await {
+    let rt = match open_runtime(&args.database, &args.templates, Arc::new(SystemClock)).await {
         Ok(rt) => Arc::new(rt),
         Err(e) => {
             eprintln!("error: {e}");
@@ -71,7 +80,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     };
     rt.start_writer();
     match rt.deploy_paths(&tree(&args.processes)).await {
-        Ok(d) => report(&d),
+        Ok(d) => report(&rt, &d),
         Err(e) => {
             eprintln!("error: deploying {}: {e}", args.processes.display());
             return ExitCode::FAILURE;
@@ -85,7 +94,13 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     tokio::spawn(crate::scheduler::run(rt.clone()));
-    tokio::spawn(notify::run_worker(rt.store.clone(), transport, args.mail_from.clone(), rt.outbox_changed.clone()));
+    tokio::spawn(notify::run_worker(
+        rt.store.clone(),
+        rt.clock.clone(),
+        transport,
+        args.mail_from.clone(),
+        rt.outbox_changed.clone(),
+    ));
     if !args.no_watch {
         tokio::spawn(watch(rt.clone(), args.processes.clone()));
     }
@@ -141,7 +156,7 @@ async fn watch(rt: Arc<Runtime>, processes: PathBuf) {
         tokio::time::sleep(Duration::from_millis(300)).await;
         while rx.try_recv().is_ok() {}
         match rt.deploy_paths(&tree(&processes)).await {
-            Ok(d) => report(&d),
+            Ok(d) => report(&rt, &d),
             Err(e) => tracing::error!(error = %e, "redeploy failed"),
         }
     }

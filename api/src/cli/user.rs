@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
+use crate::clock::{Clock, SystemClock};
 use clap::{Args, Subcommand};
-use jiff::Timestamp;
 
 use crate::http::auth::{new_token, token_hash};
 use crate::store::{Store, UserRow};
@@ -70,7 +70,7 @@ pub async fn run(cmd: UserCmd) -> ExitCode {
     };
     let token = new_token();
     let user = UserRow { name: a.name.clone(), email: a.email, roles: a.roles, admin: a.admin };
-    match store.add_user(&user, &token_hash(&token), password_hash.as_deref(), Timestamp::now()).await {
+    match store.add_user(&user, &token_hash(&token), password_hash.as_deref(), SystemClock.now()).await {
         Ok(()) => {
             println!("{token}");
             eprintln!("user `{}` created; keep the token above, it is not shown again", a.name);

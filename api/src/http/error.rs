@@ -1,12 +1,13 @@
-//! One JSON error shape for every failure: `{"error": {"code", "message", "details"}}`.
-//! Database and internal causes are logged here and never sent to the client.
+//! One JSON error shape for every failure: `{"error": {"code", "message", "details"}}`, with
+//! `details.fields.<name>.{code, message}` for invalid data. Internal causes are logged here
+//! and never sent to the client.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::runtime::RuntimeError;
+use crate::app::AppError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -26,27 +27,25 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in: send `Authorization: Bearer <token>`")
     }
 
-    pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
 
-impl From<RuntimeError> for ApiError {
-    fn from(e: RuntimeError) -> ApiError {
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        let code = e.code();
         match e {
-            RuntimeError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            RuntimeError::Forbidden(m) => ApiError::forbidden(m),
-            RuntimeError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            RuntimeError::Invalid { code, message, details } => {
+            AppError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, code, m),
+            AppError::Forbidden { message, .. } => ApiError::new(StatusCode::FORBIDDEN, code, message),
+            AppError::Conflict { message, .. } => ApiError::new(StatusCode::CONFLICT, code, message),
+            AppError::Invalid { message, fields, .. } => {
+                let details = if fields.is_empty() { Value::Null } else { json!({ "fields": fields }) };
                 ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code, message, details }
             }
-            RuntimeError::Internal(cause) => {
+            AppError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, "something went wrong on our side")
             }
         }
     }
@@ -54,7 +53,7 @@ impl From<RuntimeError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        RuntimeError::from(e).into()
+        AppError::from(e).into()
     }
 }
 

@@ -1,21 +1,19 @@
-//! Task inboxes and work on tasks: claim, release, complete, approve, reject.
+//! Task inboxes and work on tasks: claim, release, complete, approve, reject — each the
+//! application layer's rule, answered in JSON.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tramite_engine::machine::{Actor, Command};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::instances::{is_approval, sla_filter, view};
-use crate::runtime::{Runtime, split_task_id};
-use crate::store::{InboxQuery, TaskRow};
+use crate::app::{self, Answer, AppError, InboxFilter};
+use crate::runtime::Runtime;
 
 pub fn router() -> Router<Arc<Runtime>> {
     Router::new()
@@ -39,85 +37,57 @@ async fn inbox(
     Caller(actor): Caller,
     Query(p): Query<InboxParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let due_before = match p.due_before.as_deref() {
-        None | Some("") => None,
-        Some(s) => {
-            Some(s.parse::<Timestamp>().map_err(|_| ApiError::bad_request("due_before must be an RFC 3339 instant"))?)
-        }
-    };
-    let q = InboxQuery {
-        roles: if actor.admin { None } else { Some(actor.roles.clone()) },
+    let due_before =
+        match p.due_before.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(s.parse::<Timestamp>().map_err(|_| {
+                AppError::field("invalid_query", "due_before", "due_before must be an RFC 3339 instant")
+            })?),
+        };
+    let filter = InboxFilter {
         process: p.process.filter(|s| !s.is_empty()),
         due_before,
-        sla: sla_filter(p.sla.as_deref())?,
-        now: Timestamp::now(),
-        limit: p.limit.unwrap_or(100).clamp(1, 1000),
+        sla: app::sla_filter(p.sla.as_deref())?,
+        limit: p.limit.unwrap_or(100),
     };
-    let tasks = rt.store.inbox(&q).await?;
+    let tasks = app::inbox(&rt, &actor, filter).await?;
     Ok(Json(json!({ "tasks": tasks })))
-}
-
-/// The open task `id`, if the caller may work on it.
-async fn open_task(rt: &Runtime, actor: &Actor, id: &str) -> Result<TaskRow, ApiError> {
-    let t = rt
-        .store
-        .task(id)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no task `{id}`")))?;
-    if !actor.has_role(&t.role) {
-        return Err(ApiError::forbidden(format!("this task belongs to role `{}`", t.role)));
-    }
-    if t.status != "open" {
-        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the task is already done"));
-    }
-    Ok(t)
 }
 
 async fn task(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let t = rt
-        .store
-        .task(&id)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no task `{id}`")))?;
-    if !actor.has_role(&t.role) {
-        return Err(ApiError::forbidden(format!("this task belongs to role `{}`", t.role)));
-    }
-    Ok(Json(json!(t)))
+) -> Result<Json<app::TaskView>, ApiError> {
+    let t = app::task(&rt, &actor, &id).await?;
+    Ok(Json(app::task_view(t, rt.now())))
 }
 
-async fn act(
+/// The instance after an action, as `GET /api/instances/{id}` shows it.
+async fn after(
     rt: &Runtime,
-    actor: &Actor,
-    t: TaskRow,
-    make: impl FnOnce(u64) -> Command,
-) -> Result<Json<Value>, ApiError> {
-    let (inst_id, token) = split_task_id(&t.id).ok_or_else(|| ApiError::bad_request("malformed task id"))?;
-    let inst = rt.act(inst_id, Some(actor), make(token)).await?;
-    let stored = rt.instance(&inst.id).await?;
-    let d = rt.deployed(&t.process, Some(stored.version)).ok_or_else(|| ApiError::bad_request("version not loaded"))?;
-    Ok(Json(view(&d, &inst)))
+    actor: &tramite_engine::machine::Actor,
+    id: &str,
+) -> Result<Json<app::InstanceView>, ApiError> {
+    Ok(Json(app::instance_view(rt, actor, id).await?))
 }
 
 async fn claim(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let t = open_task(&rt, &actor, &id).await?;
-    act(&rt, &actor, t, |task| Command::Claim { task }).await
+) -> Result<Json<app::InstanceView>, ApiError> {
+    let inst = app::claim(&rt, &actor, &id).await?;
+    after(&rt, &actor, &inst.id).await
 }
 
 async fn unclaim(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let t = open_task(&rt, &actor, &id).await?;
-    act(&rt, &actor, t, |task| Command::Unclaim { task }).await
+) -> Result<Json<app::InstanceView>, ApiError> {
+    let inst = app::release(&rt, &actor, &id).await?;
+    after(&rt, &actor, &inst.id).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,17 +104,8 @@ async fn complete(
     Caller(actor): Caller,
     Path(id): Path<String>,
     Json(body): Json<CompleteBody>,
-) -> Result<Json<Value>, ApiError> {
-    let t = open_task(&rt, &actor, &id).await?;
-    let d = rt.deployed(&t.process, None).ok_or_else(|| ApiError::bad_request("process not loaded"))?;
-    let approval = is_approval(&d, &t.step);
-    let CompleteBody { data, decision, comment } = body;
-    let cmd: Box<dyn FnOnce(u64) -> Command + Send> = match (approval, decision.as_deref()) {
-        (false, None) => Box::new(|task| Command::Complete { task, data }),
-        (false, Some(_)) => return Err(ApiError::bad_request("this task is not an approval; send `data` only")),
-        (true, Some("approve")) => Box::new(|task| Command::Approve { task, comment, data }),
-        (true, Some("reject")) => Box::new(|task| Command::Reject { task, comment: comment.unwrap_or_default() }),
-        (true, _) => return Err(ApiError::bad_request("an approval needs `decision`: `approve` or `reject`")),
-    };
-    act(&rt, &actor, t, cmd).await
+) -> Result<Json<app::InstanceView>, ApiError> {
+    let answer = Answer { data: body.data, decision: body.decision, comment: body.comment };
+    let inst = app::submit(&rt, &actor, &id, answer).await?;
+    after(&rt, &actor, &inst.id).await
 }

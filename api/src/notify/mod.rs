@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use handlebars::Handlebars;
-use jiff::Timestamp;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::Value;
 use tokio::sync::Notify;
 
+use crate::clock::Clock;
 use crate::store::{OutboxRow, Store};
 
 /// The kinds of message, each a template.
@@ -110,9 +110,9 @@ pub fn backoff(attempts: i64) -> jiff::SignedDuration {
 }
 
 /// Sends pending outbox rows until the process stops.
-pub async fn run_worker(store: Store, transport: Transport, from: String, wake: Arc<Notify>) {
+pub async fn run_worker(store: Store, clock: Arc<dyn Clock>, transport: Transport, from: String, wake: Arc<Notify>) {
     loop {
-        match send_pending(&store, &transport, &from).await {
+        match send_pending(&store, clock.as_ref(), &transport, &from).await {
             Ok(0) | Err(_) => {
                 let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
             }
@@ -122,14 +122,19 @@ pub async fn run_worker(store: Store, transport: Transport, from: String, wake: 
 }
 
 /// One pass over the due messages; returns how many were tried.
-pub async fn send_pending(store: &Store, transport: &Transport, from: &str) -> Result<usize, crate::store::StoreError> {
-    let now = Timestamp::now();
+pub async fn send_pending(
+    store: &Store,
+    clock: &dyn Clock,
+    transport: &Transport,
+    from: &str,
+) -> Result<usize, crate::store::StoreError> {
+    let now = clock.now();
     let pending = store.pending_messages(now, 50).await?;
     for m in &pending {
         match transport.send(from, m).await {
-            Ok(()) => store.mark_sent(m.id, Timestamp::now()).await?,
+            Ok(()) => store.mark_sent(m.id, clock.now()).await?,
             Err(e) => {
-                let retry = Timestamp::now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);
+                let retry = clock.now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);
                 tracing::warn!(message = m.id, recipient = %m.recipient, error = %e, "sending failed; will retry");
                 store.mark_failed(m.id, &e, retry).await?;
             }

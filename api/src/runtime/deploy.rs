@@ -1,130 +1,203 @@
-//! Deploying definitions: files on disk (at start and when they change) or YAML posted to the
-//! API become new versions when their bundle changed; invalid files are refused with
-//! file:line:column diagnostics and the previous version keeps running.
+//! Deploying definitions. Deploying *is* `tramite check`: the tree is read with the same loader
+//! and the same catalogue (processes that call each other resolved together), every process
+//! that loads becomes a new version when its bundle changed, and every file that does not load
+//! is kept as *not deployed* with its diagnostics — logged with `path:line:column`, shown to
+//! admins — while the previous version, if any, keeps running. A file posted to the API is
+//! checked against the forms of the tree and the processes already served.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use jiff::Timestamp;
-use tramite_engine::definition::{self, FileKind, SourceFile};
-use tramite_engine::diagnostic::Diagnostic;
+use tramite_engine::definition::{self, FileKind, Known, SourceFile};
+use tramite_engine::diagnostic::{Diagnostic, Loc};
 
-use super::{Bundle, Runtime, RuntimeError};
+use super::registry::NotDeployed;
+use super::{Bundle, Runtime, RuntimeError, read, write};
 use crate::files::{self, Loaded};
 use crate::store::{DefinitionRow, StoreError};
 
 /// What a deployment did.
 #[derive(Debug, Default)]
 pub struct Deployment {
-    /// `(process, version)` of every new version.
+    /// `(process, version)` of every new version now served.
     pub deployed: Vec<(String, i64)>,
-    /// Problems in the files; their processes were not deployed.
-    pub diagnostics: Vec<Diagnostic>,
-    pub rendered: Vec<String>,
+    /// Files (or stored versions) that are not served, with their diagnostics.
+    pub not_deployed: Vec<NotDeployed>,
+}
+
+/// The process id a file declares, read from its `process:` line (when the YAML is too broken
+/// for the loader to say).
+fn declared_process(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("process:"))
+        .map(|v| v.split('#').next().unwrap_or("").trim().trim_matches(['"', '\'']).to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The files with problems, each with its diagnostics rendered as process owners read them.
+fn refused(diagnostics: &[Diagnostic], sources: &BTreeMap<String, String>) -> Vec<NotDeployed> {
+    let files: BTreeSet<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
+    files
+        .into_iter()
+        .map(|file| {
+            let text = sources.get(file).map(String::as_str);
+            let diagnostics: Vec<Diagnostic> = diagnostics.iter().filter(|d| d.file == file).cloned().collect();
+            let rendered = diagnostics.iter().map(|d| d.render(text)).collect::<Vec<_>>().join("\n\n");
+            NotDeployed {
+                file: file.to_string(),
+                process: text.and_then(declared_process),
+                version: None,
+                diagnostics,
+                rendered,
+            }
+        })
+        .collect()
 }
 
 impl Runtime {
-    /// Loads every stored version into the registry (compiling each bundle once).
+    /// Loads every stored version not loaded yet into the registry, compiling each bundle once.
+    /// A version that no longer compiles is listed as not deployed.
     pub async fn load_versions(&self) -> Result<(), RuntimeError> {
         let rows = self.store.definitions().await?;
-        let calendars = self.calendars.read().map(|c| c.clone()).unwrap_or_default();
+        let calendars = read(&self.calendars).clone();
+        // Every stored version was checked when it was deployed: its calls name processes
+        // deployed then, whose own calls were checked with them.
+        let known: Known = rows.iter().map(|r| (r.process.clone(), Vec::new())).collect();
         for row in rows {
-            let known = self.registry.read().map(|r| r.version(&row.process, row.version).is_some()).unwrap_or(false);
-            if known {
+            if self.registry().version(&row.process, row.version).is_some() {
                 continue;
             }
-            let bundle: Bundle = match serde_json::from_str(&row.bundle) {
-                Ok(b) => b,
+            let compiled = match serde_json::from_str::<Bundle>(&row.bundle) {
+                Ok(b) => b.compile(row.version, &calendars, &known).map_err(|diags| (diags, b.sources())),
                 Err(e) => {
-                    tracing::error!(process = %row.process, version = row.version, error = %e, "stored definition unreadable");
-                    continue;
+                    let d =
+                        Diagnostic::new(&row.file, Loc::new(1, 1), format!("the stored version is unreadable: {e}"));
+                    Err((vec![d], BTreeMap::new()))
                 }
             };
-            match bundle.compile(row.version, &calendars) {
-                Ok(d) => {
-                    if let Ok(mut reg) = self.registry.write() {
-                        reg.insert(d);
-                    }
-                }
-                Err(diags) => {
-                    for d in diags {
-                        tracing::error!(process = %row.process, version = row.version, "{d}");
-                    }
+            match compiled {
+                Ok(d) => write(&self.registry).insert(d),
+                Err((diagnostics, sources)) => {
+                    let rendered = diagnostics
+                        .iter()
+                        .map(|d| d.render(sources.get(&d.file).map(String::as_str)))
+                        .collect::<Vec<_>>()
+                        .join("\n\n");
+                    tracing::error!(process = %row.process, version = row.version, "stored version not deployed:\n{rendered}");
+                    write(&self.registry).refuse_version(NotDeployed {
+                        file: row.file.clone(),
+                        process: Some(row.process.clone()),
+                        version: Some(row.version),
+                        diagnostics,
+                        rendered,
+                    });
                 }
             }
         }
         Ok(())
     }
 
-    /// Deploys the processes of a definition tree (processes, forms, calendars).
+    /// Deploys the definition tree under `paths` (processes, forms, calendars), as
+    /// `tramite check` reads it.
     pub async fn deploy_paths(&self, paths: &[PathBuf]) -> Result<Deployment, RuntimeError> {
         let loaded = files::load(paths);
-        self.deploy_loaded(loaded).await
-    }
-
-    /// Deploys one process file posted as text, against the forms and calendars already known.
-    pub async fn deploy_text(&self, name: &str, text: &str) -> Result<Deployment, RuntimeError> {
-        if FileKind::of(text) != FileKind::Process {
-            let d = Diagnostic::new(name, tramite_engine::diagnostic::Loc::new(1, 1), "not a process definition")
-                .help("a process file starts with `process: <id>`");
-            return Ok(Deployment {
-                rendered: vec![d.render(Some(text))],
-                diagnostics: vec![d],
-                ..Deployment::default()
-            });
-        }
-        let mut files: Vec<SourceFile> = self.form_sources.read().map(|f| f.clone()).unwrap_or_default();
-        files.push(SourceFile { path: name.to_string(), text: text.to_string() });
-        let calendars = self.calendars.read().map(|c| c.clone()).unwrap_or_default();
-        let (catalog, diagnostics) = definition::load(&files, calendars);
-        let diagnostics: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.file == name).collect();
-        let sources = files.into_iter().map(|f| (f.path, f.text)).collect();
-        let loaded = Loaded { catalog, diagnostics, sources, scenario_files: Vec::new() };
-        self.deploy_loaded(loaded).await
-    }
-
-    async fn deploy_loaded(&self, loaded: Loaded) -> Result<Deployment, RuntimeError> {
-        let rendered = loaded.render();
-        let mut out = Deployment { diagnostics: loaded.diagnostics.clone(), rendered, ..Deployment::default() };
-        if let Ok(mut c) = self.calendars.write() {
+        {
+            let mut cals = write(&self.calendars);
             for (name, cal) in &loaded.catalog.calendars {
-                c.insert(name.clone(), cal.clone());
+                cals.insert(name.clone(), cal.clone());
             }
         }
-        if let Ok(mut f) = self.form_sources.write() {
-            let mut by_path: BTreeMap<String, String> = f.drain(..).map(|s| (s.path, s.text)).collect();
+        {
+            let mut forms = write(&self.form_sources);
+            let mut by_path: BTreeMap<String, String> = forms.drain(..).map(|s| (s.path, s.text)).collect();
             for form in loaded.catalog.forms.values() {
                 if let Some(text) = loaded.sources.get(&form.file) {
                     by_path.insert(form.file.clone(), text.clone());
                 }
             }
-            *f = by_path.into_iter().map(|(path, text)| SourceFile { path, text }).collect();
+            *forms = by_path.into_iter().map(|(path, text)| SourceFile { path, text }).collect();
         }
+        let refused_files = refused(&loaded.diagnostics, &loaded.sources);
+        write(&self.registry).set_refused_files(refused_files);
+        self.deploy_loaded(&loaded).await
+    }
+
+    /// Deploys one process file posted as text, checked against the forms and calendars of the
+    /// tree and the processes already served (which its calls may name).
+    pub async fn deploy_text(&self, name: &str, text: &str) -> Result<Deployment, RuntimeError> {
+        let sources = BTreeMap::from([(name.to_string(), text.to_string())]);
+        if FileKind::of(text) != FileKind::Process {
+            let d = Diagnostic::new(name, Loc::new(1, 1), "not a process definition")
+                .help("a process file starts with `process: <id>`");
+            return Ok(Deployment { not_deployed: refused(&[d], &sources), ..Deployment::default() });
+        }
+        let mut files: Vec<SourceFile> = read(&self.form_sources).clone();
+        files.push(SourceFile { path: name.to_string(), text: text.to_string() });
+        let calendars = read(&self.calendars).clone();
+        let known = self.registry().known();
+        let (catalog, diagnostics) = definition::load_with(&files, calendars, &known);
+        let mine: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.file == name).collect();
+        if !mine.is_empty() {
+            return Ok(Deployment { not_deployed: refused(&mine, &sources), ..Deployment::default() });
+        }
+        let sources = files.into_iter().map(|f| (f.path, f.text)).collect();
+        let loaded = Loaded { catalog, diagnostics: Vec::new(), sources, scenario_files: Vec::new() };
+        self.deploy_loaded(&loaded).await
+    }
+
+    /// Stores a new version of every loaded process whose bundle changed, loads it, and retries
+    /// the incidents of calls waiting for a process that is now served.
+    async fn deploy_loaded(&self, loaded: &Loaded) -> Result<Deployment, RuntimeError> {
         self.load_versions().await?;
+        let stored = self.store.definitions().await?;
+        let mut inserted = Vec::new();
         for p in loaded.catalog.processes.values() {
-            let Some(bundle) = Bundle::of(p, &loaded.sources, &loaded.catalog) else { continue };
+            let Some(bundle) = Bundle::of(p, &loaded.sources, &loaded.catalog) else {
+                return Err(RuntimeError::Internal(format!("the files of `{}` went missing while deploying", p.id)));
+            };
             let hash = bundle.hash();
-            let stored = self.store.definitions().await?;
             let latest = stored.iter().filter(|r| r.process == p.id).max_by_key(|r| r.version);
             if latest.is_some_and(|r| r.hash == hash) {
                 continue;
             }
             let version = latest.map(|r| r.version + 1).unwrap_or(1);
-            let row = DefinitionRow {
-                process: p.id.clone(),
-                version,
-                hash,
-                bundle: serde_json::to_string(&bundle).unwrap_or_default(),
-                file: p.file.clone(),
-            };
-            match self.store.insert_definition(&row, Timestamp::now()).await {
-                Ok(()) => out.deployed.push((p.id.clone(), version)),
+            let bundle = serde_json::to_string(&bundle)
+                .map_err(|e| RuntimeError::Internal(format!("bundle of `{}`: {e}", p.id)))?;
+            let row = DefinitionRow { process: p.id.clone(), version, hash, bundle, file: p.file.clone() };
+            match self.store.insert_definition(&row, self.now()).await {
+                Ok(()) => inserted.push((p.id.clone(), version)),
                 // Another node deployed the same change a moment earlier: take theirs.
                 Err(StoreError::Duplicate(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
         self.load_versions().await?;
+        let mut out = Deployment { not_deployed: self.registry().not_deployed(), ..Deployment::default() };
+        for (process, version) in inserted {
+            if self.deployed(&process, Some(version)).is_some() {
+                out.deployed.push((process, version));
+            }
+        }
+        for (process, _) in &out.deployed {
+            self.retry_incidents(process).await?;
+        }
         Ok(out)
+    }
+
+    /// Starts the sub-processes that calls to `process` are stuck waiting for.
+    pub async fn retry_incidents(&self, process: &str) -> Result<usize, RuntimeError> {
+        let waiting = self.store.incidents(Some(process), 10_000).await?;
+        let instances: BTreeSet<String> = waiting.into_iter().map(|i| i.instance_id).collect();
+        let mut retried = 0;
+        for id in instances {
+            match self.retry(&id).await {
+                Ok(n) => retried += n,
+                Err(e) => tracing::error!(instance = %id, error = %e, "retrying a call failed"),
+            }
+        }
+        if retried > 0 {
+            tracing::info!(%process, calls = retried, "calls waiting for this process retried");
+        }
+        Ok(retried)
     }
 }

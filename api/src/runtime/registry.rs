@@ -1,13 +1,15 @@
 //! Deployed definitions, versioned. A process file plus the forms it names is a *bundle*; a new
-//! bundle hash is a new version. Running instances stay on the version they started with.
+//! bundle hash is a new version. Running instances stay on the version they started with; a
+//! `call` starts the latest version of the process it names. Files that do not load are kept
+//! here too, as *not deployed*, with their diagnostics, for admins to see.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tramite_engine::calendar::Calendar;
-use tramite_engine::definition::{self, Catalog, Form, Process, SourceFile};
-use tramite_engine::diagnostic::Diagnostic;
+use tramite_engine::definition::{self, Catalog, Form, Known, Process, SourceFile, StepKind};
+use tramite_engine::diagnostic::{Diagnostic, Loc};
 use tramite_engine::machine::Env;
 
 /// One deployed version of a process, ready to run.
@@ -22,6 +24,18 @@ pub struct Deployed {
 impl Deployed {
     pub fn env(&self) -> Env<'_> {
         Env { process: &self.process, calendar: &self.calendar, forms: &self.forms }
+    }
+
+    /// The processes its call steps name.
+    pub fn calls(&self) -> Vec<String> {
+        self.process
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Call { process, .. } => Some(process.clone()),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -53,35 +67,69 @@ impl Bundle {
     /// The version identity: the texts, not where they were read from (a file posted to the API
     /// and the same file on disk are one version).
     pub fn hash(&self) -> String {
-        let json = serde_json::to_string(&(&self.process, self.forms.values().collect::<Vec<_>>())).unwrap_or_default();
-        let digest = Sha256::digest(json.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        // `[process, [form, …]]` as JSON text: strings only, so it always serialises.
+        let texts = serde_json::json!([self.process, self.forms.values().collect::<Vec<_>>()]);
+        Sha256::digest(texts.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Compiles the bundle against the given calendars.
-    pub fn compile(&self, version: i64, calendars: &BTreeMap<String, Calendar>) -> Result<Deployed, Vec<Diagnostic>> {
+    /// Path → text of every file of the bundle.
+    pub fn sources(&self) -> BTreeMap<String, String> {
+        let mut out = self.forms.clone();
+        out.insert(self.file.clone(), self.process.clone());
+        out
+    }
+
+    /// Compiles the bundle with the loader `tramite check` uses, against the given calendars;
+    /// `known` are the processes deployed elsewhere that its calls may name.
+    pub fn compile(
+        &self,
+        version: i64,
+        calendars: &BTreeMap<String, Calendar>,
+        known: &Known,
+    ) -> Result<Deployed, Vec<Diagnostic>> {
         let mut files = vec![SourceFile { path: self.file.clone(), text: self.process.clone() }];
         files.extend(self.forms.iter().map(|(path, text)| SourceFile { path: path.clone(), text: text.clone() }));
-        let (mut catalog, diags) = definition::load(&files, calendars.clone());
-        // A `call:` to another process is resolved at run time, so its absence here is fine.
-        let diags: Vec<Diagnostic> = diags.into_iter().filter(|d| !d.message.starts_with("unknown process")).collect();
+        let (mut catalog, diags) = definition::load_with(&files, calendars.clone(), known);
         if !diags.is_empty() {
             return Err(diags);
         }
-        let process = catalog.processes.pop_first().map(|(_, p)| p).ok_or_else(Vec::new)?;
-        let calendar = calendars.get(&process.calendar).cloned().ok_or_else(Vec::new)?;
+        let here = |m: &str| vec![Diagnostic::new(&self.file, Loc::new(1, 1), m)];
+        let process = catalog.processes.pop_first().map(|(_, p)| p).ok_or_else(|| here("the file holds no process"))?;
+        let calendar = calendars
+            .get(&process.calendar)
+            .cloned()
+            .ok_or_else(|| here(&format!("unknown calendar `{}`", process.calendar)))?;
         Ok(Deployed { version, process, forms: catalog.forms, calendar })
     }
 }
 
-/// Every deployed version of every process.
+/// A definition file (or a stored version) that is not served, and why.
+#[derive(Debug, Clone)]
+pub struct NotDeployed {
+    pub file: String,
+    /// The process it defines, when that much could be read.
+    pub process: Option<String>,
+    /// For a stored version that no longer compiles.
+    pub version: Option<i64>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The diagnostics as process owners read them (`path:line:column: error: …`, caret, help).
+    pub rendered: String,
+}
+
+/// Every deployed version of every process, and what is not deployed.
 #[derive(Debug, Default)]
 pub struct Registry {
     versions: BTreeMap<String, BTreeMap<i64, Arc<Deployed>>>,
+    /// Files of the definition tree that do not load, as of its last deployment.
+    refused_files: Vec<NotDeployed>,
+    /// Stored versions that do not compile any more.
+    refused_versions: Vec<NotDeployed>,
 }
 
 impl Registry {
     pub fn insert(&mut self, d: Deployed) {
+        self.refused_versions
+            .retain(|r| !(r.process.as_deref() == Some(&d.process.id) && r.version == Some(d.version)));
         self.versions.entry(d.process.id.clone()).or_default().insert(d.version, Arc::new(d));
     }
 
@@ -101,5 +149,26 @@ impl Registry {
     /// Version numbers of a process, oldest first.
     pub fn versions(&self, process: &str) -> Vec<i64> {
         self.versions.get(process).map(|v| v.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// The served processes with the processes each calls (latest versions), for checking a
+    /// new definition's calls against them.
+    pub fn known(&self) -> Known {
+        self.all_latest().iter().map(|d| (d.process.id.clone(), d.calls())).collect()
+    }
+
+    /// What is not deployed: files of the tree that do not load, stored versions that do not
+    /// compile.
+    pub fn not_deployed(&self) -> Vec<NotDeployed> {
+        self.refused_files.iter().chain(&self.refused_versions).cloned().collect()
+    }
+
+    pub(super) fn set_refused_files(&mut self, files: Vec<NotDeployed>) {
+        self.refused_files = files;
+    }
+
+    pub(super) fn refuse_version(&mut self, r: NotDeployed) {
+        self.refused_versions.retain(|x| !(x.process == r.process && x.version == r.version));
+        self.refused_versions.push(r);
     }
 }

@@ -1,14 +1,16 @@
-//! How transitions reach the database. A unit of work (start, command, timer) is first
-//! *prepared*: the instance is read and locked, the pure machine decides, the messages are
-//! rendered — nothing is written. Then:
+//! How units of work reach the database. A unit (a start, a command, a timer, a retry) is
+//! first *prepared*: the instances it touches are read and locked, the pure machine decides —
+//! for the instance itself and for every parent or sub-process its transition knocks on
+//! (`family.rs`) — and the messages are rendered; nothing is written. Then:
 //!
 //! - PostgreSQL: each unit writes and commits in a transaction of its own (many connections
-//!   commit in parallel; the row lock and the `seq` check keep them apart).
+//!   commit in parallel; the row locks and the `seq` checks keep them apart).
 //! - SQLite (one writer): the group-commit writer prepares many units one after the other on one
 //!   transaction, each seeing the state the previous ones left (an in-memory overlay), then
 //!   writes them all with a fixed number of statements and one fsync. Nobody hears "done"
-//!   before that commit. A unit the machine refuses is answered at once and writes nothing; if
-//!   the batch write itself fails, each unit is retried alone.
+//!   before that commit. A unit the machine refuses is answered at once, writes nothing and
+//!   leaves the overlay as it found it; if the batch write itself fails, each unit is retried
+//!   alone.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,10 +18,11 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
-use tramite_engine::machine::{self, Actor, Command, Instance, Record, TimerKey};
+use tramite_engine::machine::{self, Actor, Command, Instance, Knock, Record, TimerKey};
 
+use super::rows::{folio, incident_rows, sla_rows, task_rows_with};
 use super::{Deployed, Runtime, RuntimeError};
-use crate::store::{NewMessage, Store, StoreError, StoredInstance, Tx};
+use crate::store::{Change, NewMessage, Store, StoredInstance, Tx};
 
 /// Most units sharing one commit.
 const MAX_BATCH: usize = 256;
@@ -27,9 +30,27 @@ const MAX_BATCH: usize = 256;
 /// A unit of work.
 #[derive(Debug, Clone)]
 pub enum Work {
-    Start { process: String, data: Map<String, Value>, actor: Actor, key: Option<String> },
-    Act { id: String, actor: Option<Actor>, cmd: Command },
-    Fire { id: String, key: TimerKey },
+    Start {
+        process: String,
+        data: Map<String, Value>,
+        actor: Actor,
+        key: Option<String>,
+    },
+    Act {
+        id: String,
+        actor: Option<Actor>,
+        cmd: Command,
+    },
+    /// Fire a timer that fell `due`, at that instant (or the instance's last event, if later).
+    Fire {
+        id: String,
+        key: TimerKey,
+        due: Timestamp,
+    },
+    /// Start again the sub-processes of an instance's incidents.
+    Retry {
+        id: String,
+    },
 }
 
 /// What a unit produced.
@@ -39,6 +60,8 @@ pub enum Done {
     Acted(Instance),
     /// Whether the timer fired (false: another node had it, or it was stale).
     Fired(bool),
+    /// How many sub-processes were asked for again.
+    Retried(usize),
 }
 
 #[derive(Debug)]
@@ -47,9 +70,9 @@ pub struct Job {
     reply: oneshot::Sender<Result<Done, RuntimeError>>,
 }
 
-/// A decided transition, not yet written.
+/// A decided transition of one instance, not yet written.
 #[derive(Debug)]
-pub struct Prepared {
+pub(super) struct Prepared {
     pub deployed: Arc<Deployed>,
     pub inst: Instance,
     /// The state before, for an existing instance.
@@ -62,11 +85,61 @@ pub struct Prepared {
     pub now: Timestamp,
 }
 
-/// What earlier units of the same batch did, as later units must see it.
+/// Instances as earlier units of a batch (and the unit at hand) left them, for later reads.
+/// A unit that fails is undone: what it put is taken back.
 #[derive(Debug, Default)]
-struct Overlay {
+pub(super) struct Overlay {
     instances: HashMap<String, StoredInstance>,
-    keys: HashMap<String, Instance>,
+    keys: HashMap<String, String>,
+    undo: Vec<Undo>,
+}
+
+#[derive(Debug)]
+enum Undo {
+    Instance(String, Option<StoredInstance>),
+    Key(String),
+}
+
+impl Overlay {
+    fn put(&mut self, s: StoredInstance) {
+        let id = s.id.clone();
+        let old = self.instances.insert(id.clone(), s);
+        self.undo.push(Undo::Instance(id, old));
+    }
+
+    fn put_key(&mut self, key: &str, id: &str) {
+        self.keys.insert(key.to_string(), id.to_string());
+        self.undo.push(Undo::Key(key.to_string()));
+    }
+
+    fn keep_unit(&mut self) {
+        self.undo.clear();
+    }
+
+    fn undo_unit(&mut self) {
+        while let Some(u) = self.undo.pop() {
+            match u {
+                Undo::Instance(id, Some(old)) => {
+                    self.instances.insert(id, old);
+                }
+                Undo::Instance(id, None) => {
+                    self.instances.remove(&id);
+                }
+                Undo::Key(k) => {
+                    self.keys.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+/// A unit being prepared: its transaction, the batch's overlay, what it decided so far.
+pub(super) struct Unit<'a> {
+    pub tx: &'a mut Tx,
+    pub overlay: &'a mut Overlay,
+    pub prepared: Vec<Prepared>,
+    /// The unit's instant: the clock's, or the instant a fired timer fell due.
+    pub now: Timestamp,
 }
 
 impl Runtime {
@@ -95,23 +168,14 @@ impl Runtime {
     /// One unit, one transaction.
     async fn run_alone(&self, work: Work) -> Result<Done, RuntimeError> {
         let mut tx = self.store.begin().await?;
-        let (done, prepared) = self.prepare(&mut tx, work, None).await?;
-        if let Some(p) = &prepared {
-            let change = self.change(p);
-            tx.save(&change).await.map_err(|e| self.save_error(e, p))?;
+        let mut overlay = Overlay::default();
+        let (done, prepared) = self.prepare(&mut tx, work, &mut overlay).await?;
+        for p in &prepared {
+            tx.save(&self.change(p)).await?;
         }
         tx.commit().await?;
         self.wake();
         Ok(done)
-    }
-
-    fn save_error(&self, e: StoreError, p: &Prepared) -> RuntimeError {
-        match e {
-            StoreError::Duplicate(_) if p.key.is_some() => {
-                RuntimeError::Conflict("an instance with this Idempotency-Key is being created; retry".into())
-            }
-            other => other.into(),
-        }
     }
 
     async fn write_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Job>) {
@@ -139,16 +203,16 @@ impl Runtime {
             }
         };
         let mut overlay = Overlay::default();
-        let mut ready: Vec<(Job, Done, Option<Prepared>)> = Vec::new();
+        let mut ready: Vec<(Job, Done, Vec<Prepared>)> = Vec::new();
         for job in jobs {
-            match self.prepare(&mut tx, job.work.clone(), Some(&mut overlay)).await {
+            match self.prepare(&mut tx, job.work.clone(), &mut overlay).await {
                 Ok((done, prepared)) => ready.push((job, done, prepared)),
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
                 }
             }
         }
-        let changes: Vec<_> = ready.iter().filter_map(|(_, _, p)| p.as_ref().map(|p| self.change(p))).collect();
+        let changes: Vec<_> = ready.iter().flat_map(|(_, _, p)| p.iter().map(|p| self.change(p))).collect();
         let refs: Vec<_> = changes.iter().collect();
         let written = match tx.save_batch(&refs).await {
             Ok(()) => tx.commit().await,
@@ -175,145 +239,208 @@ impl Runtime {
         }
     }
 
-    /// Reads what a unit needs (through `overlay` for earlier units of a batch) and decides.
+    /// Reads what a unit needs (through `overlay` for earlier units of a batch) and decides,
+    /// for its instance and for every instance its transitions knock on.
     async fn prepare(
         &self,
         tx: &mut Tx,
         work: Work,
-        mut overlay: Option<&mut Overlay>,
-    ) -> Result<(Done, Option<Prepared>), RuntimeError> {
-        let now = Timestamp::now();
+        overlay: &mut Overlay,
+    ) -> Result<(Done, Vec<Prepared>), RuntimeError> {
+        let now = match &work {
+            Work::Fire { due, .. } => *due,
+            _ => self.now(),
+        };
+        let mut unit = Unit { tx, overlay, prepared: Vec::new(), now };
+        match self.decide(&mut unit, work).await {
+            Ok(done) => {
+                unit.overlay.keep_unit();
+                Ok((done, unit.prepared))
+            }
+            Err(e) => {
+                unit.overlay.undo_unit();
+                Err(e)
+            }
+        }
+    }
+
+    async fn decide(&self, unit: &mut Unit<'_>, work: Work) -> Result<Done, RuntimeError> {
         match work {
             Work::Start { process, data, actor, key } => {
                 if let Some(k) = &key {
-                    if let Some(inst) = overlay.as_ref().and_then(|o| o.keys.get(k)) {
-                        return Ok((Done::Started(inst.clone(), false), None));
+                    if let Some(id) = unit.overlay.keys.get(k).cloned() {
+                        let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
+                        return Ok(Done::Started(inst, false));
                     }
-                    if let Some(existing) = tx.instance_by_key(k).await? {
-                        return Ok((Done::Started(existing.state, false), None));
+                    if let Some(existing) = unit.tx.instance_by_key(k).await? {
+                        return Ok(Done::Started(existing.state, false));
                     }
                 }
                 let d = self
                     .deployed(&process, None)
-                    .ok_or_else(|| RuntimeError::NotFound(format!("unknown process `{process}`")))?;
-                let id = super::new_id();
-                let (inst, records) =
-                    machine::start(d.env(), &id, data, Some(&actor), now).map_err(RuntimeError::from_command)?;
-                let outbox = self.messages(tx, &d, &inst, &records).await?;
-                if let Some(o) = overlay.as_mut() {
-                    let stored = StoredInstance {
-                        id: id.clone(),
-                        process: process.clone(),
-                        version: d.version,
-                        seq: inst.version as i64,
-                        state: inst.clone(),
-                        started_by: Some(actor.user.clone()),
-                    };
-                    o.instances.insert(id.clone(), stored);
-                    if let Some(k) = &key {
-                        o.keys.insert(k.clone(), inst.clone());
-                    }
+                    .ok_or_else(|| RuntimeError::NotFound(format!("process `{process}`")))?;
+                let id = self.new_id();
+                let (inst, records) = machine::start(d.env(), &id, data, Some(&actor), unit.now)?;
+                if let Some(k) = &key {
+                    unit.overlay.put_key(k, &id);
                 }
-                let done = Done::Started(inst.clone(), true);
-                let p = Prepared {
-                    deployed: d,
-                    inst,
-                    prev: None,
-                    before_seq: None,
-                    records,
-                    outbox,
-                    key,
-                    started_by: Some(actor.user),
-                    now,
-                };
-                Ok((done, Some(p)))
+                let knocks = self.adopt(unit, d, inst, records, Some(actor.user), key).await?;
+                self.answer(unit, &id, knocks).await?;
+                let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
+                Ok(Done::Started(inst, true))
             }
             Work::Act { id, actor, cmd } => {
-                let stored = self
-                    .read(tx, &id, overlay.as_deref())
-                    .await?
-                    .ok_or_else(|| RuntimeError::NotFound(format!("no instance `{id}`")))?;
-                let d = self.version_of(&stored)?;
-                let (inst, records) = machine::execute(d.env(), &stored.state, actor.as_ref(), cmd, now)
-                    .map_err(RuntimeError::from_command)?;
-                let done = Done::Acted(inst.clone());
-                Ok((done, Some(self.transition(tx, d, stored, inst, records, now, overlay).await?)))
+                let stored =
+                    self.read(unit, &id).await?.ok_or_else(|| RuntimeError::NotFound(format!("instance `{id}`")))?;
+                let (_, knocks) = self.apply(unit, stored, actor.as_ref(), cmd).await?;
+                self.answer(unit, &id, knocks).await?;
+                let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
+                Ok(Done::Acted(inst))
             }
-            Work::Fire { id, key } => {
-                let in_batch = overlay.as_ref().is_some_and(|o| o.instances.contains_key(&id));
-                if !in_batch && !tx.claim_timer(&id, &key).await? {
-                    return Ok((Done::Fired(false), None));
+            Work::Fire { id, key, due } => {
+                let in_batch = unit.overlay.instances.contains_key(&id);
+                if !in_batch && !unit.tx.claim_timer(&id, &key).await? {
+                    return Ok(Done::Fired(false));
                 }
-                let Some(stored) = self.read(tx, &id, overlay.as_deref()).await? else {
-                    return Ok((Done::Fired(false), None));
-                };
-                let d = self.version_of(&stored)?;
-                match machine::execute(d.env(), &stored.state, None, Command::Fire { timer: key.clone() }, now) {
-                    Ok((inst, records)) => {
-                        let p = self.transition(tx, d, stored, inst, records, now, overlay).await?;
-                        Ok((Done::Fired(true), Some(p)))
+                let Some(stored) = self.read(unit, &id).await? else { return Ok(Done::Fired(false)) };
+                unit.now = due.max(stored.state.updated_at);
+                match self.apply(unit, stored.clone(), None, Command::Fire { timer: key.clone() }).await {
+                    Ok((_, knocks)) => {
+                        self.answer(unit, &id, knocks).await?;
+                        Ok(Done::Fired(true))
                     }
-                    Err(e) => {
+                    Err(RuntimeError::Refused(e)) => {
                         // A stale row (the state moved on): rewrite the instance's timers from its state.
                         tracing::debug!(instance = %id, ?key, error = %e, "timer no longer pending");
-                        let state = stored.state.clone();
-                        let p = self.transition(tx, d, stored, state, Vec::new(), now, overlay).await?;
-                        Ok((Done::Fired(false), Some(p)))
+                        let d = self.version_of(&stored)?;
+                        unit.prepared.push(Prepared {
+                            deployed: d,
+                            inst: stored.state.clone(),
+                            prev: Some(stored.state),
+                            before_seq: Some(stored.seq),
+                            records: Vec::new(),
+                            outbox: Vec::new(),
+                            key: None,
+                            started_by: None,
+                            now: unit.now,
+                        });
+                        Ok(Done::Fired(false))
                     }
+                    Err(e) => Err(e),
                 }
+            }
+            Work::Retry { id } => {
+                let stored =
+                    self.read(unit, &id).await?.ok_or_else(|| RuntimeError::NotFound(format!("instance `{id}`")))?;
+                let knocks = stored.state.retries();
+                let n = knocks.len();
+                self.answer(unit, &id, knocks).await?;
+                Ok(Done::Retried(n))
             }
         }
     }
 
-    async fn read(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        overlay: Option<&Overlay>,
-    ) -> Result<Option<StoredInstance>, RuntimeError> {
-        if let Some(s) = overlay.and_then(|o| o.instances.get(id)) {
+    /// An instance as this unit sees it (locked for the transaction when read from the store).
+    pub(super) async fn read(&self, unit: &mut Unit<'_>, id: &str) -> Result<Option<StoredInstance>, RuntimeError> {
+        if let Some(s) = unit.overlay.instances.get(id) {
             return Ok(Some(s.clone()));
         }
-        Ok(tx.lock_instance(id).await?)
+        Ok(unit.tx.lock_instance(id).await?)
     }
 
-    fn version_of(&self, stored: &StoredInstance) -> Result<Arc<Deployed>, RuntimeError> {
-        self.deployed(&stored.process, Some(stored.version)).ok_or_else(|| {
-            RuntimeError::Internal(format!("version {} of {} is not loaded", stored.version, stored.process))
-        })
-    }
-
-    /// A transition of an existing instance, remembered in the overlay for later units.
-    #[allow(clippy::too_many_arguments)]
-    async fn transition(
+    /// Runs `cmd` on a stored instance at the unit's instant (never before its last event) and
+    /// remembers the transition; returns the new state and what it asks of other instances.
+    pub(super) async fn apply(
         &self,
-        tx: &mut Tx,
-        d: Arc<Deployed>,
+        unit: &mut Unit<'_>,
         stored: StoredInstance,
-        inst: Instance,
-        records: Vec<Record>,
-        now: Timestamp,
-        overlay: Option<&mut Overlay>,
-    ) -> Result<Prepared, RuntimeError> {
-        let mut outbox = self.messages(tx, &d, &inst, &records).await?;
-        outbox.extend(self.approval_messages(tx, &d, &stored, &inst, &records).await?);
-        let before_seq = Some(stored.seq);
-        if let Some(o) = overlay {
-            o.instances.insert(
-                stored.id.clone(),
-                StoredInstance { seq: inst.version as i64, state: inst.clone(), ..stored.clone() },
-            );
-        }
-        Ok(Prepared {
+        actor: Option<&Actor>,
+        cmd: Command,
+    ) -> Result<(Instance, Vec<Knock>), RuntimeError> {
+        let d = self.version_of(&stored)?;
+        let at = unit.now.max(stored.state.updated_at);
+        let (inst, records) = machine::execute(d.env(), &stored.state, actor, cmd, at)?;
+        let knocks = machine::knocks(Some(&stored.state), &inst, &records);
+        let outbox =
+            self.messages(unit.tx, &d, Some(&stored.state), &inst, &records, stored.started_by.as_deref()).await?;
+        unit.overlay.put(StoredInstance { seq: inst.version as i64, state: inst.clone(), ..stored.clone() });
+        unit.prepared.push(Prepared {
             deployed: d,
-            inst,
+            inst: inst.clone(),
             prev: Some(stored.state),
-            before_seq,
+            before_seq: Some(stored.seq),
             records,
             outbox,
             key: None,
             started_by: None,
-            now,
-        })
+            now: at,
+        });
+        Ok((inst, knocks))
+    }
+
+    /// Remembers a new instance; returns what its start asks of other instances.
+    pub(super) async fn adopt(
+        &self,
+        unit: &mut Unit<'_>,
+        d: Arc<Deployed>,
+        inst: Instance,
+        records: Vec<Record>,
+        started_by: Option<String>,
+        key: Option<String>,
+    ) -> Result<Vec<Knock>, RuntimeError> {
+        let knocks = machine::knocks(None, &inst, &records);
+        let outbox = self.messages(unit.tx, &d, None, &inst, &records, started_by.as_deref()).await?;
+        unit.overlay.put(StoredInstance {
+            id: inst.id.clone(),
+            process: d.process.id.clone(),
+            version: d.version,
+            seq: inst.version as i64,
+            state: inst.clone(),
+            started_by: started_by.clone(),
+        });
+        unit.prepared.push(Prepared {
+            deployed: d,
+            inst,
+            prev: None,
+            before_seq: None,
+            records,
+            outbox,
+            key,
+            started_by,
+            now: unit.now,
+        });
+        Ok(knocks)
+    }
+
+    /// The rows a prepared transition writes.
+    fn change<'a>(&self, p: &'a Prepared) -> Change<'a> {
+        let (d, inst) = (&p.deployed, &p.inst);
+        let slas = sla_rows(d, inst);
+        let tasks = task_rows_with(d, inst, &slas, |_| true);
+        // Tasks open before and gone now; their rows are only built when there are some.
+        let closed = match &p.prev {
+            Some(prev) if prev.tasks().any(|(t, _)| !inst.tokens.contains_key(&t.id)) => {
+                task_rows_with(d, prev, &sla_rows(d, prev), |token| !inst.tokens.contains_key(&token))
+            }
+            _ => Vec::new(),
+        };
+        Change {
+            id: &inst.id,
+            process: &d.process.id,
+            version: d.version,
+            before_seq: p.before_seq,
+            state: inst,
+            records: &p.records,
+            tasks,
+            closed,
+            timers: machine::timers(d.env(), inst),
+            slas,
+            incidents: incident_rows(d, inst),
+            outbox: p.outbox.clone(),
+            idempotency_key: p.key.as_deref(),
+            started_by: p.started_by.as_deref(),
+            folio: folio(inst),
+            now: p.now,
+        }
     }
 }

@@ -1,11 +1,15 @@
 //! Durable storage with sqlx: SQLite (default, one file, WAL) or PostgreSQL (several nodes).
+//! All of the server's SQL lives under this module.
 //!
 //! One generic repository ([`repo::Repo`]) holds every query, written once with `$N`
 //! placeholders that both backends read; [`Store`] and [`Tx`] pick the backend at run time.
-//! Every change to an instance goes through [`Tx::save`], which appends its events and updates
-//! the current-state rows (instance, tasks, timers, outbox) in the same transaction.
+//! Every change to an instance goes through [`Tx::save`] (or [`Tx::save_batch`]), which appends
+//! its events and updates the current-state rows (instance, tasks, timers, SLA clocks,
+//! incidents, outbox) in the same transaction. A new query goes in the `repo/` file of what it
+//! is about, with a one-line doc comment, and gets its `Store` (or `Tx`) method here.
 
 mod repo;
+mod rows;
 
 use jiff::Timestamp;
 
@@ -15,6 +19,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tramite_engine::machine::{Instance, Record, TimerKey};
 
 pub use repo::Repo;
+pub use rows::*;
 
 /// Storage errors. `Conflict` means another writer changed the row first; the rest are logged
 /// and shown to clients as a generic failure.
@@ -30,143 +35,21 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    #[error("a value cannot be stored: {0}")]
+    Encode(String),
 }
 
 impl StoreError {
-    /// Unique-constraint violations become [`StoreError::Duplicate`] here, once.
+    /// Unique-constraint violations become [`StoreError::Duplicate`] here, once; a deadlock or a
+    /// serialization failure (PostgreSQL aborted one of two crossing transactions) is a
+    /// [`StoreError::Conflict`] to retry.
     pub(crate) fn from_db(e: sqlx::Error, what: &str) -> StoreError {
         match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate(what.to_string()),
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")) => StoreError::Conflict,
             _ => StoreError::Db(e),
         }
     }
-}
-
-/// A deployed definition version: the process file and the forms it names.
-#[derive(Debug, Clone)]
-pub struct DefinitionRow {
-    pub process: String,
-    pub version: i64,
-    pub hash: String,
-    pub bundle: String,
-    pub file: String,
-}
-
-/// An instance as stored.
-#[derive(Debug, Clone)]
-pub struct StoredInstance {
-    pub id: String,
-    pub process: String,
-    pub version: i64,
-    pub seq: i64,
-    pub state: Instance,
-    pub started_by: Option<String>,
-}
-
-/// A task row: the inbox's view of an open (or done) human task.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct TaskRow {
-    pub id: String,
-    pub instance_id: String,
-    pub token: i64,
-    pub process: String,
-    pub step: String,
-    pub title: String,
-    pub role: String,
-    pub kind: String,
-    pub folio: Option<String>,
-    pub status: String,
-    pub due_at: Option<Timestamp>,
-    pub claimed_by: Option<String>,
-    /// Warning and due instants of the instance's most urgent running SLA.
-    pub sla_warn_at: Option<Timestamp>,
-    pub sla_due_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-}
-
-/// One SLA clock of an instance.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct SlaRow {
-    pub instance_id: String,
-    pub sla: String,
-    pub process: String,
-    pub title: String,
-    pub folio: Option<String>,
-    pub started_at: Timestamp,
-    pub warn_at: Option<Timestamp>,
-    pub due_at: Timestamp,
-    pub stopped_at: Option<Timestamp>,
-}
-
-/// SLA standing, as filtered in queries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlaFilter {
-    Ok,
-    Warning,
-    Breached,
-}
-
-/// A message waiting in the outbox.
-#[derive(Debug, Clone)]
-pub struct NewMessage {
-    pub instance_id: Option<String>,
-    pub kind: String,
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
-    pub attempts: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct UserRow {
-    pub name: String,
-    pub email: Option<String>,
-    pub roles: Vec<String>,
-    pub admin: bool,
-}
-
-/// Everything one transition writes.
-#[derive(Debug)]
-pub struct Change<'a> {
-    pub id: &'a str,
-    pub process: &'a str,
-    pub version: i64,
-    /// `None` when the instance is new; otherwise the `seq` read before the command.
-    pub before_seq: Option<i64>,
-    pub state: &'a Instance,
-    pub records: &'a [Record],
-    /// The open tasks after the transition.
-    pub tasks: Vec<TaskRow>,
-    /// Tasks that were open before the transition and are not any more.
-    pub closed: Vec<TaskRow>,
-    pub timers: Vec<(Timestamp, TimerKey)>,
-    pub slas: Vec<SlaRow>,
-    pub outbox: Vec<NewMessage>,
-    pub idempotency_key: Option<&'a str>,
-    pub started_by: Option<&'a str>,
-    pub folio: Option<String>,
-    pub now: Timestamp,
-}
-
-/// Inbox filters.
-#[derive(Debug, Clone, Default)]
-pub struct InboxQuery {
-    /// `None` for an admin: every role.
-    pub roles: Option<Vec<String>>,
-    pub process: Option<String>,
-    pub due_before: Option<Timestamp>,
-    /// SLA standing at `now`.
-    pub sla: Option<SlaFilter>,
-    pub now: Timestamp,
-    pub limit: i64,
 }
 
 /// The database, whichever it is.
@@ -193,14 +76,14 @@ macro_rules! dispatch {
 }
 
 macro_rules! dispatch_tx {
-    ($self:expr, $t:ident, $r:ident => $body:expr) => {
+    ($self:expr, $t:ident, $repo:ident => $body:expr) => {
         match $self {
             Tx::Sqlite($t) => {
-                let $r = Repo::<Sqlite>::dialect();
+                type $repo = Repo<Sqlite>;
                 $body
             }
             Tx::Postgres($t) => {
-                let $r = Repo::<Postgres>::dialect();
+                type $repo = Repo<Postgres>;
                 $body
             }
         }
@@ -223,8 +106,9 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(std::time::Duration::from_secs(10))
                 .foreign_keys(true);
-            // One writer connection: SQLite takes one writer at a time anyway, and queuing in the
-            // pool is cheaper than retrying on SQLITE_BUSY.
+            // Writers take the one write lock in turn (`BEGIN IMMEDIATE`, and the group-commit
+            // writer is the only writer of transitions); the other connections serve reads,
+            // which WAL lets run beside the writer.
             let pool: SqlitePool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
             Store::Sqlite(Repo::new(pool))
@@ -245,14 +129,17 @@ impl Store {
         })
     }
 
+    /// Every deployed definition version, oldest first.
     pub async fn definitions(&self) -> Result<Vec<DefinitionRow>, StoreError> {
         dispatch!(self, r => r.definitions().await)
     }
 
+    /// Records a new definition version (a Duplicate when another node took the number).
     pub async fn insert_definition(&self, d: &DefinitionRow, now: Timestamp) -> Result<(), StoreError> {
         dispatch!(self, r => r.insert_definition(d, now).await)
     }
 
+    /// Creates a user with a hashed API token (and optionally a hashed password).
     pub async fn add_user(
         &self,
         u: &UserRow,
@@ -263,26 +150,69 @@ impl Store {
         dispatch!(self, r => r.add_user(u, token_hash, password_hash, now).await)
     }
 
+    /// The user holding an API token (by its SHA-256).
     pub async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
         dispatch!(self, r => r.user_by_token(token_hash).await)
     }
 
+    /// A user and their password hash, for sign-in.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<(UserRow, Option<String>)>, StoreError> {
+        dispatch!(self, r => r.user_by_name(name).await)
+    }
+
+    /// Stores a new browser session and drops expired ones.
+    pub async fn insert_session(
+        &self,
+        id_hash: &str,
+        user: &str,
+        csrf: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, r => r.insert_session(id_hash, user, csrf, now, expires).await)
+    }
+
+    /// The live session with this token hash, and its user.
+    pub async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionRow>, StoreError> {
+        dispatch!(self, r => r.session(id_hash, now).await)
+    }
+
+    /// Ends a browser session.
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        dispatch!(self, r => r.delete_session(id_hash).await)
+    }
+
+    /// An instance with its state.
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
         dispatch!(self, r => r.instance(id).await)
     }
 
+    /// The instance an idempotency key started.
     pub async fn instance_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
         dispatch!(self, r => r.instance_by_key(key).await)
     }
 
+    /// The sub-processes an instance started.
+    pub async fn children(&self, parent: &str) -> Result<Vec<InstanceRow>, StoreError> {
+        dispatch!(self, r => r.children(parent).await)
+    }
+
+    /// An instance's events in order.
     pub async fn history(&self, id: &str) -> Result<Vec<Record>, StoreError> {
         dispatch!(self, r => r.history(id).await)
     }
 
+    /// Open incidents, oldest first (only those calling `called`, when given).
+    pub async fn incidents(&self, called: Option<&str>, limit: i64) -> Result<Vec<IncidentRow>, StoreError> {
+        dispatch!(self, r => r.incidents(called, limit).await)
+    }
+
+    /// One task, open or done.
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
         dispatch!(self, r => r.task(id).await)
     }
 
+    /// Open tasks matching the query, soonest due first.
     pub async fn inbox(&self, q: &InboxQuery) -> Result<Vec<TaskRow>, StoreError> {
         dispatch!(self, r => r.inbox(q).await)
     }
@@ -302,7 +232,48 @@ impl Store {
         dispatch!(self, r => r.slas_started_between(from, to).await)
     }
 
-    /// Instance ids with a timer due at or before `now`, soonest first.
+    /// Tasks with a deadline opened in `[from, to)`.
+    pub async fn deadlines_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<DeadlineRow>, StoreError> {
+        dispatch!(self, r => r.deadlines_between(from, to).await)
+    }
+
+    /// Alerts raised in `[from, to)`, newest first.
+    pub async fn alerts_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        dispatch!(self, r => r.alerts_between(from, to, limit).await)
+    }
+
+    /// Messages queued in `[from, to)`, newest first.
+    pub async fn messages_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        dispatch!(self, r => r.messages_between(from, to, limit).await)
+    }
+
+    /// The messages an instance produced, oldest first.
+    pub async fn messages_of(&self, instance: &str) -> Result<Vec<MessageRow>, StoreError> {
+        dispatch!(self, r => r.messages_of(instance).await)
+    }
+
+    /// Instances of a process started in `[from, to)`, oldest first, with version and state.
+    pub async fn instances_between(
+        &self,
+        process: &str,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(i64, Instance)>, StoreError> {
+        dispatch!(self, r => r.instances_between(process, from, to, limit).await)
+    }
+
+    /// Timers due at or before `now`, soonest first.
     pub async fn due_timers(
         &self,
         now: Timestamp,
@@ -311,26 +282,32 @@ impl Store {
         dispatch!(self, r => r.due_timers(now, limit).await)
     }
 
+    /// The soonest timer of all.
     pub async fn next_timer(&self) -> Result<Option<Timestamp>, StoreError> {
         dispatch!(self, r => r.next_timer().await)
     }
 
+    /// Messages due to be sent.
     pub async fn pending_messages(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         dispatch!(self, r => r.pending_messages(now, limit).await)
     }
 
+    /// Records a message as sent.
     pub async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
         dispatch!(self, r => r.mark_sent(id, now).await)
     }
 
+    /// Records a failed attempt and when to try again.
     pub async fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<(), StoreError> {
         dispatch!(self, r => r.mark_failed(id, error, retry_at).await)
     }
 
+    /// When a schedule next fires, once set.
     pub async fn schedule_next(&self, process: &str, schedule: &str) -> Result<Option<Timestamp>, StoreError> {
         dispatch!(self, r => r.schedule_next(process, schedule).await)
     }
 
+    /// Sets when a schedule next fires.
     pub async fn set_schedule(&self, process: &str, schedule: &str, next: Timestamp) -> Result<(), StoreError> {
         dispatch!(self, r => r.set_schedule(process, schedule, next).await)
     }
@@ -348,75 +325,53 @@ impl Store {
 }
 
 impl Tx {
+    fn dialect(&self) -> repo::Dialect {
+        match self {
+            Tx::Sqlite(_) => Repo::<Sqlite>::dialect(),
+            Tx::Postgres(_) => Repo::<Postgres>::dialect(),
+        }
+    }
+
     /// Reads an instance and locks it for this transaction (`FOR UPDATE` on PostgreSQL; SQLite's
     /// immediate transaction already holds the write lock).
     pub async fn lock_instance(&mut self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
-        dispatch_tx!(self, tx, d => Repo::lock_instance(tx, d, id).await)
+        let d = self.dialect();
+        dispatch_tx!(self, tx, R => R::lock_instance(tx, d, id).await)
     }
 
     /// Claims one due timer row so no other node fires it (`FOR UPDATE SKIP LOCKED` on
     /// PostgreSQL); returns whether it is still there.
     pub async fn claim_timer(&mut self, id: &str, timer: &TimerKey) -> Result<bool, StoreError> {
-        dispatch_tx!(self, tx, d => Repo::claim_timer(tx, d, id, timer).await)
+        let d = self.dialect();
+        dispatch_tx!(self, tx, R => R::claim_timer(tx, d, id, timer).await)
     }
 
     /// Appends the events and updates the current-state rows of one transition.
     pub async fn save(&mut self, c: &Change<'_>) -> Result<(), StoreError> {
-        dispatch_tx!(self, tx, d => Repo::save(tx, d, c).await)
+        dispatch_tx!(self, tx, R => R::save(tx, c).await)
+    }
+
+    /// Many transitions serialized by one writer, in a fixed number of statements.
+    pub async fn save_batch(&mut self, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        dispatch_tx!(self, tx, R => R::save_batch(tx, changes).await)
     }
 
     /// Every user, read inside the transaction (a transaction must not wait on a second pooled
     /// connection: with every connection in a transaction, that wait never ends).
     pub async fn users(&mut self) -> Result<Vec<UserRow>, StoreError> {
-        dispatch_tx!(self, tx, d => Repo::users_tx(tx, d).await)
-    }
-
-    /// Marks a point to roll back to (one level: the group-commit writer's unit of work).
-    pub async fn savepoint(&mut self) -> Result<(), StoreError> {
-        self.exec("SAVEPOINT unit").await
-    }
-
-    pub async fn release(&mut self) -> Result<(), StoreError> {
-        self.exec("RELEASE SAVEPOINT unit").await
-    }
-
-    pub async fn rollback_to(&mut self) -> Result<(), StoreError> {
-        self.exec("ROLLBACK TO SAVEPOINT unit").await?;
-        self.exec("RELEASE SAVEPOINT unit").await
-    }
-
-    async fn exec(&mut self, sql: &'static str) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(t) => sqlx::query(sql).execute(&mut **t).await.map(|_| ())?,
-            Tx::Postgres(t) => sqlx::query(sql).execute(&mut **t).await.map(|_| ())?,
-        }
-        Ok(())
+        dispatch_tx!(self, tx, R => R::users_tx(tx).await)
     }
 
     /// The instance an idempotency key started, read inside the transaction.
     pub async fn instance_by_key(&mut self, key: &str) -> Result<Option<StoredInstance>, StoreError> {
-        dispatch_tx!(self, tx, d => Repo::instance_by_key_tx(tx, d, key).await)
-    }
-
-    /// Many transitions serialized by one writer, in a fixed number of statements.
-    pub async fn save_batch(&mut self, changes: &[&Change<'_>]) -> Result<(), StoreError> {
-        dispatch_tx!(self, tx, d => Repo::save_batch(tx, d, changes).await)
+        dispatch_tx!(self, tx, R => R::instance_by_key_tx(tx, key).await)
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+            Tx::Sqlite(t) => t.commit().await.map_err(|e| StoreError::from_db(e, "commit"))?,
+            Tx::Postgres(t) => t.commit().await.map_err(|e| StoreError::from_db(e, "commit"))?,
         }
         Ok(())
     }
-}
-
-/// UTC microseconds since the epoch: how instants are stored in both backends.
-pub fn micros(t: Timestamp) -> i64 {
-    t.as_microsecond()
-}
-
-pub fn from_micros(m: i64) -> Timestamp {
-    Timestamp::from_microsecond(m).unwrap_or(Timestamp::UNIX_EPOCH)
 }

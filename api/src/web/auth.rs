@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::db;
 use super::error::WebError;
 use super::i18n::Lang;
 use super::page::Chrome;
@@ -78,7 +77,7 @@ pub async fn login(
     let lang = Lang::of_request(uri.query(), &headers);
     let next = safe_next(&f.next).unwrap_or("/inbox").to_string();
     let name = f.name.trim().to_string();
-    let found = db::user_by_name(&rt.store, &name).await?;
+    let found = rt.store.user_by_name(&name).await?;
     let password = f.password;
     // Verify even for an unknown user, so timing does not tell which names exist.
     let (user, hash) = match found {

@@ -12,17 +12,18 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::Deserialize;
+use tramite_engine::calendar::SlaState;
 use tramite_engine::definition::FieldType;
 
-use super::db;
 use super::error::WebError;
 use super::fields;
 use super::i18n::Lang;
 use super::inbox::{self, Choice, Row};
 use super::page::{Chrome, local, urlencode};
 use super::session::Session;
+use crate::app::{self, InboxFilter};
 use crate::runtime::{Deployed, Runtime};
-use crate::store::{InboxQuery, SlaFilter};
+use crate::store::SlaFilter;
 
 /// A compliance line: met on time out of those decided (met, late, or breached and still open).
 #[derive(Debug, Default, Clone)]
@@ -121,17 +122,13 @@ fn alert_kind(k: tramite_engine::machine::AlertKind) -> (&'static str, &'static 
 
 /// The zone dates are read in: the calendar of the first deployed process (all ship on one).
 pub fn zone(rt: &Runtime) -> TimeZone {
-    rt.registry
-        .read()
-        .ok()
-        .and_then(|r| r.all_latest().first().map(|d| d.calendar.zone().clone()))
-        .unwrap_or(TimeZone::UTC)
+    rt.registry().all_latest().first().map(|d| d.calendar.zone().clone()).unwrap_or(TimeZone::UTC)
 }
 
 /// `[from, to]` as dates (default: the start of the month two months back, through today) and as
 /// the instants `[from 00:00, the day after to 00:00)` in `tz`.
-pub fn range(p: &Params, tz: &TimeZone) -> (Date, Date, Timestamp, Timestamp) {
-    let today = Timestamp::now().to_zoned(tz.clone()).date();
+pub fn range(p: &Params, tz: &TimeZone, now: Timestamp) -> (Date, Date, Timestamp, Timestamp) {
+    let today = now.to_zoned(tz.clone()).date();
     let default_from = today.first_of_month().checked_sub(2.months()).unwrap_or(today);
     let parse = |s: &Option<String>| s.as_deref().and_then(|x| x.parse::<Date>().ok());
     let from = parse(&p.from).unwrap_or(default_from);
@@ -161,7 +158,7 @@ async fn chart(
     let defs = fields::process_fields(d);
     let def = defs.iter().find(|f| f.name == field).copied();
     let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for (_, inst) in db::instances_between(&rt.store, &d.process.id, from, to, 20_000).await? {
+    for (_, inst) in rt.store.instances_between(&d.process.id, from, to, 20_000).await? {
         let month = inst.started_at.to_zoned(d.calendar.zone().clone()).strftime("%Y-%m").to_string();
         let values: Vec<String> = match inst.data.get(field) {
             None | Some(serde_json::Value::Null) => vec![lang.t("dash.empty_value").to_string()],
@@ -193,49 +190,49 @@ pub async fn page(
     if !s.user.admin {
         return Err(WebError::Forbidden(s.lang, "error.admin_only"));
     }
-    let now = Timestamp::now();
+    let now = rt.now();
     let tz = zone(&rt);
-    let (from_d, to_d, from, to) = range(&p, &tz);
+    let (from_d, to_d, from, to) = range(&p, &tz, now);
 
     // Tasks whose SLA is breached or whose own deadline has passed, then those at risk.
-    let q = |sla: Option<SlaFilter>, due_before: Option<Timestamp>| InboxQuery {
-        roles: None,
+    let actor = s.actor();
+    let q = |sla: Option<SlaFilter>, due_before: Option<Timestamp>| InboxFilter {
         process: None,
         due_before,
         sla,
-        now,
         limit: 500,
     };
-    let mut breached = rt.store.inbox(&q(Some(SlaFilter::Breached), None)).await?;
-    for t in rt.store.inbox(&q(None, Some(now))).await? {
-        if !breached.iter().any(|b| b.id == t.id) {
+    let fail = |e| WebError::from_app(e, s.lang);
+    let mut breached = app::inbox(&rt, &actor, q(Some(SlaFilter::Breached), None)).await.map_err(fail)?;
+    for t in app::inbox(&rt, &actor, q(None, Some(now))).await.map_err(fail)? {
+        if !breached.iter().any(|b| b.row.id == t.row.id) {
             breached.push(t);
         }
     }
-    let at_risk = rt.store.inbox(&q(Some(SlaFilter::Warning), None)).await?;
+    let at_risk = app::inbox(&rt, &actor, q(Some(SlaFilter::Warning), None)).await.map_err(fail)?;
 
-    let deployed = rt.registry.read().map_err(|_| WebError::internal("registry lock"))?.all_latest();
+    let deployed = rt.registry().all_latest();
     let title_of = |id: &str| {
         deployed.iter().find(|d| d.process.id == id).map(|d| d.process.title.clone()).unwrap_or_else(|| id.to_string())
     };
 
     let mut by_process: BTreeMap<(String, String), Compliance> = BTreeMap::new();
-    for r in db::slas_started_between(&rt.store, from, to).await? {
+    for r in rt.store.slas_started_between(from, to).await? {
         let c = by_process.entry((r.process.clone(), r.title.clone())).or_insert_with(|| Compliance {
             label: title_of(&r.process),
             sub: r.title.clone(),
             ..Default::default()
         });
         c.total += 1;
-        match r.stopped_at {
-            Some(st) if st < r.due_at => c.met += 1,
-            Some(_) => c.late += 1,
-            None if r.due_at <= now => c.breached += 1,
-            None => c.open += 1,
+        match app::sla_row_standing(&r, now) {
+            SlaState::Met => c.met += 1,
+            SlaState::MetLate => c.late += 1,
+            SlaState::Breached => c.breached += 1,
+            SlaState::Ok | SlaState::Warning => c.open += 1,
         }
     }
     let mut by_step: BTreeMap<(String, String), Compliance> = BTreeMap::new();
-    for r in db::deadlines_between(&rt.store, from, to).await? {
+    for r in rt.store.deadlines_between(from, to).await? {
         let c = by_step.entry((r.process.clone(), r.step.clone())).or_insert_with(|| Compliance {
             label: title_of(&r.process),
             sub: r.title.clone(),
@@ -297,7 +294,9 @@ pub async fn page(
     };
 
     let cal_of = |process: &str| deployed.iter().find(|d| d.process.id == process).map(|d| d.calendar.clone());
-    let alerts = db::alerts_between(&rt.store, from, to, 100)
+    let alerts = rt
+        .store
+        .alerts_between(from, to, 100)
         .await?
         .into_iter()
         .map(|a| {
@@ -334,7 +333,9 @@ pub async fn page(
         })
         .collect();
     let zoned = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string();
-    let messages = db::messages_between(&rt.store, from, to, 100)
+    let messages = rt
+        .store
+        .messages_between(from, to, 100)
         .await?
         .into_iter()
         .map(|m| MessageLine {

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::i18n::Lang;
 use super::page::Chrome;
-use crate::runtime::RuntimeError;
+use crate::app::AppError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -20,6 +20,8 @@ pub enum WebError {
     NotFound(Lang),
     Csrf(Lang),
     Conflict(Lang, String),
+    /// 422: the request is wrong (the message says how).
+    Invalid(Lang, String),
     BadRequest(Lang),
     Internal(String),
 }
@@ -40,14 +42,15 @@ impl WebError {
         WebError::Forbidden(lang, "error.forbidden")
     }
 
-    /// A runtime refusal on a page in `lang`.
-    pub fn from_runtime(e: RuntimeError, lang: Lang) -> WebError {
+    /// The application's refusal on a page in `lang`, with the status the API gives it.
+    pub fn from_app(e: AppError, lang: Lang) -> WebError {
         match e {
-            RuntimeError::NotFound(_) => WebError::NotFound(lang),
-            RuntimeError::Forbidden(_) => WebError::forbidden(lang),
-            RuntimeError::Conflict(m) => WebError::Conflict(lang, m),
-            RuntimeError::Invalid { message, .. } => WebError::Conflict(lang, message),
-            RuntimeError::Internal(m) => WebError::Internal(m),
+            AppError::NotFound(_) => WebError::NotFound(lang),
+            AppError::Forbidden { code: "admin_only", .. } => WebError::Forbidden(lang, "error.admin_only"),
+            AppError::Forbidden { .. } => WebError::forbidden(lang),
+            AppError::Conflict { message, .. } => WebError::Conflict(lang, message),
+            AppError::Invalid { message, .. } => WebError::Invalid(lang, message),
+            AppError::Internal(m) => WebError::Internal(m),
         }
     }
 }
@@ -75,6 +78,7 @@ impl IntoResponse for WebError {
             WebError::NotFound(l) => (StatusCode::NOT_FOUND, l, l.t("error.not_found").to_string()),
             WebError::Csrf(l) => (StatusCode::FORBIDDEN, l, l.t("error.csrf").to_string()),
             WebError::Conflict(l, m) => (StatusCode::CONFLICT, l, format!("{} ({m})", l.t("error.conflict"))),
+            WebError::Invalid(l, m) => (StatusCode::UNPROCESSABLE_ENTITY, l, format!("{} ({m})", l.t("error.invalid"))),
             WebError::BadRequest(l) => (StatusCode::BAD_REQUEST, l, l.t("error.not_found").to_string()),
             WebError::Internal(cause) => {
                 tracing::error!(%cause, "web page failed");

@@ -19,9 +19,8 @@ use tramite_engine::machine::Status;
 use super::dashboard::{Params, range, zone};
 use super::error::WebError;
 use super::fields;
-use super::page::sla_state;
+use super::i18n::Lang;
 use super::session::Session;
-use super::{db, i18n::Lang};
 use crate::runtime::Runtime;
 
 /// One cell of an export.
@@ -89,9 +88,9 @@ async fn instances_sheet(rt: &Runtime, process: &str, from: Timestamp, to: Times
         headers.push(format!("{}: estado", s.title));
     }
     headers.extend(defs.iter().map(|f| f.label.clone()));
-    let now = Timestamp::now();
+    let now = rt.now();
     let mut rows = Vec::new();
-    for (version, inst) in db::instances_between(&rt.store, process, from, to, 100_000).await? {
+    for (version, inst) in rt.store.instances_between(process, from, to, 100_000).await? {
         let dv = rt.deployed(process, Some(version)).unwrap_or_else(|| d.clone());
         let (status, outcome) = match &inst.status {
             Status::Running => ("en curso", String::new()),
@@ -124,7 +123,7 @@ async fn instances_sheet(rt: &Runtime, process: &str, from: Timestamp, to: Times
 async fn sla_sheet(rt: &Runtime, from: Timestamp, to: Timestamp) -> Result<Sheet, WebError> {
     let tz = zone(rt);
     let zone_name = tz.iana_name().unwrap_or("UTC").to_string();
-    let now = Timestamp::now();
+    let now = rt.now();
     let headers = [
         "Proceso",
         "Folio",
@@ -143,17 +142,13 @@ async fn sla_sheet(rt: &Runtime, from: Timestamp, to: Timestamp) -> Result<Sheet
     })
     .collect();
     let mut rows = Vec::new();
-    for r in db::slas_started_between(&rt.store, from, to).await? {
+    for r in rt.store.slas_started_between(from, to).await? {
         let d = rt.deployed(&r.process, None);
         let cal = match &d {
             Some(d) => d.calendar.clone(),
             None => Calendar::weekends_only("utc", "UTC").map_err(WebError::internal)?,
         };
-        let state = match r.stopped_at {
-            Some(st) if st < r.due_at => "met",
-            Some(_) => "met-late",
-            None => sla_state(r.warn_at, Some(r.due_at), now),
-        };
+        let state = crate::app::sla_row_standing(&r, now).as_str();
         let hours = cal.working_time_between(r.started_at, r.stopped_at.unwrap_or(now)).as_secs_f64() / 3600.0;
         rows.push(vec![
             text(d.as_ref().map(|d| d.process.title.clone()).unwrap_or(r.process.clone())),
@@ -241,7 +236,7 @@ pub async fn download(
         return Err(WebError::Forbidden(s.lang, "error.admin_only"));
     }
     let (what, ext) = file.rsplit_once('.').ok_or(WebError::NotFound(s.lang))?;
-    let (from_d, to_d, from, to) = range(&p, &zone(&rt));
+    let (from_d, to_d, from, to) = range(&p, &zone(&rt), rt.now());
     let (sheet, stem) = match what {
         "instances" => {
             let process = p.process.clone().filter(|x| !x.is_empty()).ok_or(WebError::NotFound(s.lang))?;

@@ -10,13 +10,12 @@ use axum::http::Uri;
 use axum::response::{Html, Redirect};
 use jiff::Timestamp;
 use serde::Deserialize;
-use tramite_engine::machine::Command;
 
 use super::error::WebError;
-use super::page::{Badge, Chrome, local, safe_or};
+use super::page::{Badge, Chrome, item_line, local, safe_or};
 use super::session::Session;
-use crate::runtime::{Runtime, split_task_id};
-use crate::store::{InboxQuery, SlaFilter, TaskRow};
+use crate::app::{self, InboxFilter, TaskView};
+use crate::runtime::Runtime;
 
 /// One inbox line.
 #[derive(Debug)]
@@ -30,6 +29,8 @@ pub struct Row {
     pub badge: Badge,
     pub sla_due: Option<String>,
     pub role_title: String,
+    /// The `for_each` element the task works on, as one line.
+    pub item: Option<String>,
     pub claimed_by: Option<String>,
     pub mine: bool,
 }
@@ -60,20 +61,11 @@ pub struct InboxParams {
     done: Option<String>,
 }
 
-fn sla_filter(s: Option<&str>) -> Option<SlaFilter> {
-    match s {
-        Some("ok") => Some(SlaFilter::Ok),
-        Some("warning") => Some(SlaFilter::Warning),
-        Some("breached") => Some(SlaFilter::Breached),
-        _ => None,
-    }
-}
-
 /// Inbox rows for tasks, with due dates in each process's calendar time.
-pub fn rows(rt: &Runtime, s: &Session, tasks: Vec<TaskRow>, now: Timestamp) -> Vec<Row> {
+pub fn rows(rt: &Runtime, s: &Session, tasks: Vec<TaskView>, now: Timestamp) -> Vec<Row> {
     let mut out: Vec<(Option<Timestamp>, Row)> = tasks
         .into_iter()
-        .map(|t| {
+        .map(|TaskView { row: t, .. }| {
             let d = rt.deployed(&t.process, None);
             let (process_title, role_title) = match &d {
                 Some(d) => (d.process.title.clone(), d.process.role_title(&t.role).unwrap_or(&t.role).to_string()),
@@ -87,9 +79,10 @@ pub fn rows(rt: &Runtime, s: &Session, tasks: Vec<TaskRow>, now: Timestamp) -> V
                 folio: t.folio.clone().unwrap_or_default(),
                 due: t.due_at.map(fmt),
                 overdue: t.due_at.is_some_and(|x| x <= now),
-                badge: Badge::of_task(t.sla_warn_at, t.sla_due_at, now),
+                badge: Badge::of_task(&t, now),
                 sla_due: t.sla_due_at.map(fmt),
                 role_title,
+                item: t.item.as_ref().map(item_line),
                 mine: t.claimed_by.as_deref() == Some(s.user.name.as_str()),
                 claimed_by: t.claimed_by.clone(),
                 id: t.id,
@@ -108,21 +101,19 @@ pub async fn page(
     uri: Uri,
     Query(p): Query<InboxParams>,
 ) -> Result<Html<String>, WebError> {
-    let now = Timestamp::now();
+    let now = rt.now();
     let process = p.process.filter(|x| !x.is_empty());
     let sla = p.sla.filter(|x| !x.is_empty());
-    let q = InboxQuery {
-        roles: if s.user.admin { None } else { Some(s.user.roles.clone()) },
+    let filter = InboxFilter {
         process: process.clone(),
         due_before: None,
-        sla: sla_filter(sla.as_deref()),
-        now,
+        sla: app::sla_filter(sla.as_deref()).map_err(|e| WebError::from_app(e, s.lang))?,
         limit: 500,
     };
-    let tasks = rt.store.inbox(&q).await?;
+    let tasks = app::inbox(&rt, &s.actor(), filter).await.map_err(|e| WebError::from_app(e, s.lang))?;
     let rows = rows(&rt, &s, tasks, now);
     let mut processes: Vec<Choice> = {
-        let reg = rt.registry.read().map_err(|_| WebError::internal("registry lock"))?;
+        let reg = rt.registry();
         reg.all_latest()
             .iter()
             .filter(|d| s.user.admin || d.process.roles.iter().any(|(r, _)| s.user.roles.contains(r)))
@@ -156,14 +147,9 @@ pub struct Back {
 }
 
 async fn claim_or_release(rt: &Runtime, s: &Session, id: &str, claim: bool) -> Result<(), WebError> {
-    let t = rt.store.task(id).await?.ok_or(WebError::NotFound(s.lang))?;
-    if !s.actor().has_role(&t.role) {
-        return Err(WebError::forbidden(s.lang));
-    }
-    let (inst, token) = split_task_id(id).ok_or(WebError::NotFound(s.lang))?;
-    let cmd = if claim { Command::Claim { task: token } } else { Command::Unclaim { task: token } };
-    rt.act(inst, Some(&s.actor()), cmd).await.map_err(|e| WebError::from_runtime(e, s.lang))?;
-    Ok(())
+    let actor = s.actor();
+    let done = if claim { app::claim(rt, &actor, id).await } else { app::release(rt, &actor, id).await };
+    done.map(|_| ()).map_err(|e| WebError::from_app(e, s.lang))
 }
 
 pub async fn claim(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::Uri;
-use axum::response::Html;
+use axum::response::{Html, Redirect};
 use jiff::Timestamp;
 use tramite_engine::calendar::SlaClock;
 use tramite_engine::definition::{Next, Process, StepKind, Target};
@@ -18,6 +18,7 @@ use super::fields;
 use super::page::{Badge, Chrome, hours_minutes, local};
 use super::session::Session;
 use super::timeline::{self, Line};
+use crate::app;
 use crate::runtime::{Deployed, Runtime};
 
 /// A step in the flow list.
@@ -47,10 +48,26 @@ pub struct SlaView {
     pub overdue_by: Option<String>,
 }
 
+/// A sub-process as the page lists it.
+#[derive(Debug)]
+pub struct ChildView {
+    pub id: String,
+    pub title: String,
+    pub status_key: &'static str,
+    pub outcome: Option<String>,
+    pub version: i64,
+}
+
 #[derive(Template)]
 #[template(path = "web/instance.html")]
 struct InstancePage {
     c: Chrome,
+    id: String,
+    /// The calling instance and its process title.
+    parent: Option<(String, String)>,
+    children: Vec<ChildView>,
+    /// Call steps stuck on an incident: (step title, message).
+    incidents: Vec<(String, String)>,
     process_title: String,
     folio: String,
     status_key: &'static str,
@@ -144,25 +161,23 @@ fn sla_view(d: &Deployed, title: String, clock: &SlaClock, state: &str, now: Tim
     }
 }
 
+fn status_key(status: &str) -> &'static str {
+    match status {
+        "ended" => "instance.ended",
+        "cancelled" => "instance.cancelled",
+        _ => "instance.running",
+    }
+}
+
 pub async fn page(
     State(rt): State<Arc<Runtime>>,
     s: Session,
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
-    let stored = rt.instance(&id).await.map_err(|e| WebError::from_runtime(e, s.lang))?;
-    let d = rt
-        .deployed(&stored.process, Some(stored.version))
-        .ok_or_else(|| WebError::internal("definition version not loaded"))?;
-    let actor = s.actor();
-    let may_read = actor.admin
-        || stored.started_by.as_deref() == Some(s.user.name.as_str())
-        || d.process.roles.iter().any(|(r, _)| actor.has_role(r));
-    if !may_read {
-        return Err(WebError::forbidden(s.lang));
-    }
+    let (d, stored) = app::readable(&rt, &s.actor(), &id).await.map_err(|e| WebError::from_app(e, s.lang))?;
     let inst = &stored.state;
-    let now = Timestamp::now();
+    let now = rt.now();
     let history = rt.store.history(&id).await?;
     let visited: Vec<String> = history
         .iter()
@@ -182,11 +197,34 @@ pub async fn page(
             sla_view(&d, title, &run.clock, state, now)
         })
         .collect();
-    let (status_key, outcome) = match &inst.status {
-        Status::Running => ("instance.running", None),
-        Status::Ended { outcome } => ("instance.ended", Some(outcome.clone())),
-        Status::Cancelled { reason } => ("instance.cancelled", Some(reason.clone())),
+    let outcome = match &inst.status {
+        Status::Running => None,
+        Status::Ended { outcome } => Some(outcome.clone()),
+        Status::Cancelled { reason } => Some(reason.clone()),
     };
+    let title_of = |process: &str| {
+        rt.deployed(process, None).map(|x| x.process.title.clone()).unwrap_or_else(|| process.to_string())
+    };
+    let parent = inst.parent.as_ref().map(|p| (p.instance.clone(), title_of(&p.process)));
+    let children = app::children(&rt, &id)
+        .await
+        .map_err(|e| WebError::from_app(e, s.lang))?
+        .into_iter()
+        .map(|ch| ChildView {
+            title: title_of(&ch.process),
+            status_key: status_key(&ch.status),
+            outcome: ch.outcome,
+            version: ch.version,
+            id: ch.id,
+        })
+        .collect();
+    let incidents = inst
+        .incidents()
+        .filter_map(|(t, call)| {
+            let title = d.process.step(&t.step).map(|x| x.title.clone()).unwrap_or_else(|| t.step.clone());
+            Some((title, call.incident.as_ref()?.message.clone()))
+        })
+        .collect();
     let folio = crate::runtime::folio(inst).unwrap_or_default();
     let tasks = crate::runtime::task_rows(&d, inst).into_iter().map(|t| (t.id, t.title)).collect();
     let here = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
@@ -194,9 +232,13 @@ pub async fn page(
         if folio.is_empty() { d.process.title.clone() } else { format!("{} {folio}", s.lang.t("instance.title")) };
     let page = InstancePage {
         c: Chrome::new(&s, title, &here, ""),
+        id: id.clone(),
+        parent,
+        children,
+        incidents,
         process_title: d.process.title.clone(),
         folio,
-        status_key,
+        status_key: status_key(app::status_name(&inst.status)),
         outcome,
         started: local(inst.started_at, &d.calendar),
         zone: d.calendar.zone().iana_name().unwrap_or("UTC").to_string(),
@@ -208,4 +250,10 @@ pub async fn page(
         tasks,
     };
     Ok(Html(page.render()?))
+}
+
+/// Starts again the sub-processes of the instance's incidents (admins), then shows it.
+pub async fn retry(State(rt): State<Arc<Runtime>>, s: Session, Path(id): Path<String>) -> Result<Redirect, WebError> {
+    app::retry(&rt, &s.actor(), &id).await.map_err(|e| WebError::from_app(e, s.lang))?;
+    Ok(Redirect::to(&format!("/instances/{id}")))
 }

@@ -9,7 +9,6 @@
 
 mod auth;
 mod dashboard;
-mod db;
 mod error;
 mod export;
 mod fields;
@@ -43,6 +42,7 @@ pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
         .route("/tasks/{id}/claim", post(inbox::claim))
         .route("/tasks/{id}/release", post(inbox::release))
         .route("/instances/{id}", get(instance::page))
+        .route("/instances/{id}/retry", post(instance::retry))
         .route("/admin", get(dashboard::page))
         .route("/admin/export/{file}", get(export::download))
         .route_layer(axum::middleware::from_fn_with_state(rt, session::csrf_guard))

@@ -108,19 +108,28 @@ impl Badge {
         }
     }
 
-    /// The standing of a task's most urgent SLA at `now`.
-    pub fn of_task(warn_at: Option<Timestamp>, due_at: Option<Timestamp>, now: Timestamp) -> Badge {
-        Badge::of_state(sla_state(warn_at, due_at, now))
+    /// The standing of a task's most urgent SLA at `now` (the application layer's).
+    pub fn of_task(t: &crate::store::TaskRow, now: Timestamp) -> Badge {
+        Badge::of_state(crate::app::task_standing(t, now).as_str())
     }
 }
 
-/// `ok`, `warning`, `breached`, or `none` without an SLA: as the store's filters count it.
-pub fn sla_state(warn_at: Option<Timestamp>, due_at: Option<Timestamp>, now: Timestamp) -> &'static str {
-    match due_at {
-        None => "none",
-        Some(d) if d <= now => "breached",
-        Some(_) if warn_at.is_some_and(|w| w <= now) => "warning",
-        Some(_) => "ok",
+/// A `for_each` element as one line: its position (from 1) and its first few values.
+pub fn item_line(item: &crate::store::ItemRef) -> String {
+    let values: Vec<String> = match &item.data {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter(|(_, v)| !v.is_null() && !v.is_object() && !v.is_array())
+            .take(3)
+            .map(|(k, v)| format!("{k}: {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .collect(),
+        serde_json::Value::Null => Vec::new(),
+        other => vec![other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string())],
+    };
+    if values.is_empty() {
+        format!("#{}", item.index + 1)
+    } else {
+        format!("#{} · {}", item.index + 1, values.join(", "))
     }
 }
 
@@ -135,13 +144,13 @@ mod tests {
     }
 
     #[test]
-    fn sla_standing_matches_the_store_filters() {
-        let t = |s: i64| Timestamp::from_second(s).unwrap_or(Timestamp::UNIX_EPOCH);
-        assert_eq!(sla_state(None, None, t(5)), "none");
-        assert_eq!(sla_state(Some(t(3)), Some(t(10)), t(2)), "ok");
-        assert_eq!(sla_state(Some(t(3)), Some(t(10)), t(3)), "warning");
-        assert_eq!(sla_state(Some(t(3)), Some(t(10)), t(10)), "breached");
+    fn formats_durations_urls_and_items() {
         assert_eq!(hours_minutes(SignedDuration::from_mins(125)), "2 h 05 min");
+        let item = crate::store::ItemRef {
+            index: 1,
+            data: serde_json::json!({"accion": "Capacitar", "responsable": "gerente"}),
+        };
+        assert_eq!(item_line(&item), "#2 · accion: Capacitar, responsable: gerente");
         assert_eq!(urlencode("/tasks/a.1?x=ñ"), "/tasks/a.1%3Fx%3D%C3%B1");
     }
 }

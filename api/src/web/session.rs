@@ -13,10 +13,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use jiff::{Timestamp, ToSpan};
+use jiff::ToSpan;
 use tramite_engine::machine::Actor;
 
-use super::db;
 use super::error::WebError;
 use super::i18n::Lang;
 use crate::http::auth::{new_token, token_hash};
@@ -76,16 +75,16 @@ impl Session {
 /// Creates a session for `user`; returns the `Set-Cookie` value.
 pub async fn sign_in(rt: &Runtime, user: &str, secure: bool) -> Result<String, WebError> {
     let token = new_token();
-    let now = Timestamp::now();
+    let now = rt.now();
     let expires = now.checked_add(SESSION_HOURS.hours()).unwrap_or(now);
-    db::insert_session(&rt.store, &token_hash(&token), user, &new_token(), now, expires).await?;
+    rt.store.insert_session(&token_hash(&token), user, &new_token(), now, expires).await?;
     Ok(set_cookie(SESSION_COOKIE, &token, "/", Some(SESSION_HOURS * 3600), "Lax", secure))
 }
 
 /// Ends the request's session; returns the `Set-Cookie` value that clears the cookie.
 pub async fn sign_out(rt: &Runtime, headers: &HeaderMap) -> Result<String, WebError> {
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        db::delete_session(&rt.store, &token_hash(&token)).await?;
+        rt.store.delete_session(&token_hash(&token)).await?;
     }
     Ok(set_cookie(SESSION_COOKIE, "", "/", Some(0), "Lax", is_https(headers)))
 }
@@ -94,11 +93,7 @@ pub async fn sign_out(rt: &Runtime, headers: &HeaderMap) -> Result<String, WebEr
 pub async fn load(rt: &Runtime, parts_headers: &HeaderMap, query: Option<&str>) -> Result<Option<Session>, WebError> {
     let Some(token) = cookie(parts_headers, SESSION_COOKIE) else { return Ok(None) };
     let lang = Lang::of_request(query, parts_headers);
-    Ok(db::session(&rt.store, &token_hash(&token), Timestamp::now()).await?.map(|s| Session {
-        user: s.user,
-        csrf: s.csrf,
-        lang,
-    }))
+    Ok(rt.store.session(&token_hash(&token), rt.now()).await?.map(|s| Session { user: s.user, csrf: s.csrf, lang }))
 }
 
 impl FromRequestParts<Arc<Runtime>> for Session {

@@ -12,13 +12,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 use tramite_engine::definition::{Form, StepKind};
-use tramite_engine::machine::{Command, Event};
+use tramite_engine::machine::Event;
 
 use super::error::WebError;
 use super::fields::{self, FieldView, Raw};
-use super::page::{Badge, Chrome, local};
+use super::page::{Badge, Chrome, item_line, local};
 use super::session::Session;
-use crate::runtime::{Deployed, Runtime, RuntimeError, split_task_id};
+use crate::app::{self, Answer, AppError};
+use crate::runtime::{Deployed, Runtime};
 use crate::store::{StoredInstance, TaskRow};
 
 /// The last rejection, as the next assignee reads it.
@@ -40,6 +41,7 @@ struct TaskPage {
     process_title: String,
     folio: String,
     role_title: String,
+    item: Option<String>,
     due: Option<String>,
     badge: Badge,
     sla_due: Option<String>,
@@ -60,17 +62,15 @@ struct TaskPage {
     comment_error: Option<String>,
 }
 
-/// The task, its deployed version and instance, if `s` may see it (404 / 403 otherwise).
+/// The task, the version its instance runs on and the instance, if `s` may see it (404 / 403
+/// otherwise).
 async fn load(rt: &Runtime, s: &Session, id: &str) -> Result<(TaskRow, Arc<Deployed>, StoredInstance), WebError> {
-    let t = rt.store.task(id).await?.ok_or(WebError::NotFound(s.lang))?;
-    if !s.actor().has_role(&t.role) {
-        tracing::warn!(user = %s.user.name, task = %id, role = %t.role, "task page refused");
-        return Err(WebError::forbidden(s.lang));
-    }
-    let stored = rt.instance(&t.instance_id).await.map_err(|e| WebError::from_runtime(e, s.lang))?;
-    let d = rt
-        .deployed(&stored.process, Some(stored.version))
-        .ok_or_else(|| WebError::internal("definition version not loaded"))?;
+    let t = app::task(rt, &s.actor(), id).await.map_err(|e| {
+        tracing::warn!(user = %s.user.name, task = %id, error = %e, "task page refused");
+        WebError::from_app(e, s.lang)
+    })?;
+    let stored = rt.instance(&t.instance_id).await.map_err(|e| WebError::from_app(e.into(), s.lang))?;
+    let d = rt.version_of(&stored).map_err(|e| WebError::from_app(e.into(), s.lang))?;
     Ok((t, d, stored))
 }
 
@@ -116,7 +116,7 @@ struct Attempt {
 
 async fn render(rt: &Runtime, s: &Session, id: &str, uri: &Uri, attempt: Attempt) -> Result<TaskPage, WebError> {
     let (t, d, stored) = load(rt, s, id).await?;
-    let now = Timestamp::now();
+    let now = rt.now();
     let step = d.process.step(&t.step);
     let form = step_form(&d, &t.step);
     let raw = attempt.raw.unwrap_or_else(|| form.map(|f| fields::raw_of(f, &stored.state.data)).unwrap_or_default());
@@ -138,8 +138,9 @@ async fn render(rt: &Runtime, s: &Session, id: &str, uri: &Uri, attempt: Attempt
         process_title: d.process.title.clone(),
         folio: t.folio.clone().unwrap_or_default(),
         role_title: d.process.role_title(&t.role).unwrap_or(&t.role).to_string(),
+        item: t.item.as_ref().map(item_line),
         due: t.due_at.map(fmt),
-        badge: Badge::of_task(t.sla_warn_at, t.sla_due_at, now),
+        badge: Badge::of_task(&t, now),
         sla_due: t.sla_due_at.map(fmt),
         mine: t.claimed_by.as_deref() == Some(s.user.name.as_str()),
         claimed_by: t.claimed_by.clone(),
@@ -182,39 +183,24 @@ pub async fn submit(
     PostForm(pairs): PostForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let (t, d, _) = load(&rt, &s, &id).await?;
-    if t.status != "open" {
-        return Err(WebError::Conflict(s.lang, s.lang.t("task.done_already").to_string()));
-    }
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let action = get("_action");
     let comment = get("_comment");
     let raw = fields::raw_of_pairs(&pairs);
     let data: Map<String, Value> = step_form(&d, &t.step).map(|f| fields::data_of(f, &raw)).unwrap_or_default();
-    let (inst, token) = split_task_id(&id).ok_or(WebError::NotFound(s.lang))?;
-    let approval = d.process.step(&t.step).is_some_and(|s| matches!(s.kind, StepKind::Approval { .. }));
-    let cmd = match (approval, action.as_str()) {
-        (false, _) => Command::Complete { task: token, data },
-        (true, "approve") => {
-            Command::Approve { task: token, comment: Some(comment.clone()).filter(|c| !c.trim().is_empty()), data }
-        }
-        (true, "reject") => Command::Reject { task: token, comment: comment.clone() },
-        (true, _) => return Err(WebError::BadRequest(s.lang)),
-    };
-    match rt.act(inst, Some(&s.actor()), cmd).await {
+    // `complete` is the button of a plain task; the application judges the rest against the
+    // version the instance runs on, as it does for the API.
+    let decision = Some(get("_action")).filter(|a| !a.is_empty() && a != "complete");
+    let answer = Answer { data, decision, comment: Some(comment.clone()) };
+    match app::submit(&rt, &s.actor(), &id, answer).await {
         Ok(_) => Ok(Redirect::to("/inbox?done=1").into_response()),
-        Err(RuntimeError::Invalid { details, message, .. }) => {
-            let mut errors = BTreeMap::new();
-            if let Some(fields) = details.get("fields").and_then(Value::as_object) {
-                for (k, v) in fields {
-                    errors.insert(k.clone(), v.get("message").and_then(Value::as_str).unwrap_or(&message).to_string());
-                }
-            }
+        Err(AppError::Invalid { message, fields: problems, .. }) => {
+            let mut errors: BTreeMap<String, String> = problems.into_iter().map(|(k, p)| (k, p.message)).collect();
             if errors.is_empty() {
                 errors.insert(String::new(), message);
             }
             let page = render(&rt, &s, &id, &uri, Attempt { raw: Some(raw), errors, comment }).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }
-        Err(e) => Err(WebError::from_runtime(e, s.lang)),
+        Err(e) => Err(WebError::from_app(e, s.lang)),
     }
 }

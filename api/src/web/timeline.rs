@@ -21,6 +21,8 @@ pub struct Line {
     pub note: Option<String>,
     /// Engine bookkeeping (automatic passes, SLA starts), shown muted.
     pub minor: bool,
+    /// A link to the instance it concerns (the parent or a sub-process).
+    pub href: Option<String>,
 }
 
 fn step_title(d: &Deployed, step: &str) -> String {
@@ -41,7 +43,13 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
     let mut out = Vec::new();
     for r in history {
         let on = |token: &u64| steps.get(token).map(|s| step_title(d, s)).unwrap_or_default();
+        let link = |id: &str| Some(format!("/instances/{id}"));
+        let mut href = None;
         let (what, object, note, minor): (&'static str, String, Option<String>, bool) = match &r.event {
+            Event::Started { parent: Some(p), .. } => {
+                href = link(&p.instance);
+                ("event.started_by_call", format!("{} ({})", p.process, p.step), None, false)
+            }
             Event::Started { .. } => ("event.started", d.process.title.clone(), None, false),
             Event::Entered { token, step, role, .. } => {
                 steps.insert(*token, step.clone());
@@ -70,9 +78,15 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
             ),
             Event::Withdrawn { token } => ("event.withdrawn", on(token), None, false),
             Event::CallStarted { process, .. } => ("event.call_started", process.clone(), None, false),
-            Event::CallLinked { child, .. } => ("event.call_linked", child.clone(), None, false),
+            Event::CallLinked { child, version, .. } => {
+                href = link(child);
+                ("event.call_linked", format!("{child} (v{version})"), None, false)
+            }
             Event::CallFailed { token, message } => ("event.call_failed", on(token), Some(message.clone()), false),
-            Event::CallEnded { token, outcome, .. } => ("event.call_ended", on(token), Some(outcome.clone()), false),
+            Event::CallEnded { token, outcome, child, .. } => {
+                href = child.as_deref().and_then(link);
+                ("event.call_ended", on(token), Some(outcome.clone()), false)
+            }
             Event::SlaStarted { sla, .. } => ("event.sla_started", sla_title(d, sla), None, true),
             Event::SlaPaused { sla } => ("event.sla_paused", sla_title(d, sla), None, true),
             Event::SlaResumed { sla } => ("event.sla_resumed", sla_title(d, sla), None, true),
@@ -92,6 +106,7 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
             object,
             note,
             minor,
+            href,
         });
     }
     out

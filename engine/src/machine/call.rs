@@ -40,7 +40,14 @@ pub struct CallState {
     pub version: Option<i64>,
     /// Why no child runs (not deployed, refused its input, cancelled on its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub incident: Option<String>,
+    pub incident: Option<CallIncident>,
+}
+
+/// A call step stuck until its sub-process can be started again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallIncident {
+    pub message: String,
+    pub since: jiff::Timestamp,
 }
 
 impl CallState {

@@ -10,7 +10,7 @@ mod notice;
 mod run;
 mod state;
 
-pub use call::{CallState, Knock, ParentLink, knocks, parent_command};
+pub use call::{CallIncident, CallState, Knock, ParentLink, knocks, parent_command};
 pub use command::{Actor, Command, CommandError, TimerKey};
 pub use event::{AlertKind, BranchOpen, Event, Record};
 pub use notice::{Audience, Notice, notices};

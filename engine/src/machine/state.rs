@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::call::{CallState, ParentLink};
+use super::call::{CallIncident, CallState, ParentLink};
 use super::event::{Event, Record};
 use crate::calendar::SlaClock;
 
@@ -338,7 +338,7 @@ impl Instance {
                 if let Some(c) = self.tokens.get_mut(token).and_then(|t| t.call.as_mut()) {
                     c.child = None;
                     c.version = None;
-                    c.incident = Some(message.clone());
+                    c.incident = Some(CallIncident { message: message.clone(), since: r.at });
                 }
             }
             Event::CallEnded { token, outcome, data, .. } => {

@@ -19,7 +19,7 @@ const MAX_FIRINGS: usize = 10_000;
 struct Member {
     inst: Instance,
     records: Vec<Record>,
-    /// Who started it (the scenario's instance only): approval results go to them.
+    /// Who started it (for a sub-process: who started its parent): approval results go to them.
     started_by: Option<String>,
 }
 
@@ -99,7 +99,9 @@ impl<'c> MachineDriver<'c> {
                         Ok((inst, records)) => {
                             let cmd = Command::LinkCall { task: *token, child: child.clone(), version: 1 };
                             self.run(from, None, cmd, self.now)?;
-                            self.adopt(inst, records, None)?;
+                            // A sub-process is on behalf of whoever started its parent.
+                            let starter = self.member(from).and_then(|i| self.family[i].started_by.clone());
+                            self.adopt(inst, records, starter)?;
                         }
                         Err(message) => self.run(from, None, Command::FailCall { task: *token, message }, self.now)?,
                     }

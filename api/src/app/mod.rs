@@ -1,0 +1,122 @@
+//! The application layer: what a user may do and see, written once for the REST API (`http/`)
+//! and the web pages (`web/`), so both give the same answer for the same act — task actions,
+//! who may read an instance, the inbox and its SLA filter, SLA standing, status names.
+//!
+//! Errors are [`AppError`]: a kind (each front end maps it to its status), a stable code (the
+//! engine's own code when the engine refused) and, for invalid data, each field's problem.
+
+mod instances;
+mod processes;
+mod standing;
+mod tasks;
+
+pub use instances::{
+    InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
+};
+pub use processes::{ProcessSummary, process, processes};
+pub use standing::{Standing, sla_filter, sla_row_standing, status_name, task_standing};
+pub use tasks::{Answer, InboxFilter, TaskView, claim, inbox, open_task, release, submit, task, task_view};
+
+use std::collections::BTreeMap;
+
+use tramite_engine::machine::CommandError;
+
+use crate::runtime::RuntimeError;
+use crate::store::StoreError;
+
+/// One field's problem with submitted data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldProblem {
+    pub code: String,
+    pub message: String,
+}
+
+/// Why the application refused, or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 404: no such instance, task or process.
+    #[error("{0}")]
+    NotFound(String),
+    /// 403: not for this user.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 409: the state does not allow it now (done already, claimed by another, a race).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 422: the request is well-formed but wrong; `fields` names each field's problem.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String, fields: BTreeMap<String, FieldProblem> },
+    /// 500: ours; logged by the front end, never shown.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn forbidden(message: impl Into<String>) -> AppError {
+        AppError::Forbidden { code: "forbidden", message: message.into() }
+    }
+
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Invalid { code, message: message.into(), fields: BTreeMap::new() }
+    }
+
+    /// A 422 with one field's problem.
+    pub fn field(code: &'static str, field: &str, message: &str) -> AppError {
+        let problem = FieldProblem { code: code.to_string(), message: message.to_string() };
+        AppError::Invalid { code, message: message.to_string(), fields: BTreeMap::from([(field.to_string(), problem)]) }
+    }
+
+    /// The stable code clients read.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound(_) => "not_found",
+            AppError::Forbidden { code, .. } | AppError::Conflict { code, .. } | AppError::Invalid { code, .. } => code,
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<CommandError> for AppError {
+    fn from(e: CommandError) -> AppError {
+        let (code, message) = (e.code(), e.to_string());
+        match e {
+            CommandError::Forbidden { .. } | CommandError::AdminOnly => AppError::Forbidden { code, message },
+            CommandError::UnknownTask(_) => {
+                AppError::Conflict { code, message: "la tarea ya no está abierta (the task is no longer open)".into() }
+            }
+            CommandError::NotRunning
+            | CommandError::ClaimedByOther(_)
+            | CommandError::TimerNotDue
+            | CommandError::CallRunning { .. } => AppError::Conflict { code, message },
+            CommandError::InvalidData(errors) => {
+                let fields = errors
+                    .into_iter()
+                    .map(|f| (f.field, FieldProblem { code: f.code.to_string(), message: f.message }))
+                    .collect();
+                AppError::Invalid { code, message, fields }
+            }
+            CommandError::CommentRequired => AppError::field(code, "comment", "Indique el motivo del rechazo."),
+            CommandError::WrongKind { .. } | CommandError::Expression { .. } | CommandError::UnknownProcess(_) => {
+                AppError::Invalid { code, message, fields: BTreeMap::new() }
+            }
+        }
+    }
+}
+
+impl From<RuntimeError> for AppError {
+    fn from(e: RuntimeError) -> AppError {
+        match e {
+            RuntimeError::Refused(c) => c.into(),
+            RuntimeError::NotFound(what) => AppError::NotFound(format!("no {what}")),
+            RuntimeError::Busy => AppError::Conflict { code: "busy", message: e.to_string() },
+            RuntimeError::Store(s) => AppError::Internal(s.to_string()),
+            RuntimeError::Internal(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        RuntimeError::from(e).into()
+    }
+}

@@ -1,0 +1,88 @@
+//! The processes served, and — for admins — the definition files that are not.
+
+use serde_json::{Value, json};
+use tramite_engine::machine::Actor;
+
+use super::AppError;
+use crate::runtime::{Deployed, Runtime};
+
+/// A served process, latest version.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProcessSummary {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub source: Option<String>,
+    pub calendar: String,
+    pub version: i64,
+    pub versions: Vec<i64>,
+    /// Roles that may start it by hand (empty: anyone signed in).
+    pub start_roles: Vec<String>,
+    /// Whether this user may start it.
+    pub may_start: bool,
+}
+
+fn summary(d: &Deployed, versions: Vec<i64>, actor: &Actor) -> ProcessSummary {
+    let p = &d.process;
+    ProcessSummary {
+        id: p.id.clone(),
+        title: p.title.clone(),
+        description: p.description.clone(),
+        source: p.source.clone(),
+        calendar: p.calendar.clone(),
+        version: d.version,
+        versions,
+        start_roles: p.start.roles.clone(),
+        may_start: p.start.roles.is_empty() || p.start.roles.iter().any(|r| actor.has_role(r)),
+    }
+}
+
+/// The served processes and, for admins, what is not deployed (file, process, diagnostics).
+pub fn processes(rt: &Runtime, actor: &Actor) -> (Vec<ProcessSummary>, Option<Vec<Value>>) {
+    let reg = rt.registry();
+    let list = reg.all_latest().iter().map(|d| summary(d, reg.versions(&d.process.id), actor)).collect();
+    let not_deployed = actor.admin.then(|| {
+        reg.not_deployed()
+            .iter()
+            .map(|n| {
+                let diagnostics: Vec<Value> = n
+                    .diagnostics
+                    .iter()
+                    .map(|d| json!({ "file": d.file, "line": d.loc.line, "column": d.loc.column, "message": d.message, "help": d.help }))
+                    .collect();
+                json!({ "file": n.file, "process": n.process, "version": n.version, "diagnostics": diagnostics, "text": n.rendered })
+            })
+            .collect()
+    });
+    (list, not_deployed)
+}
+
+/// One served process in detail: versions, roles, steps, SLAs, schedules.
+pub fn process(rt: &Runtime, actor: &Actor, id: &str) -> Result<Value, AppError> {
+    let (d, versions) = {
+        let reg = rt.registry();
+        (reg.latest(id), reg.versions(id))
+    };
+    let d = d.ok_or_else(|| AppError::NotFound(format!("unknown process `{id}`")))?;
+    let p = &d.process;
+    let steps: Vec<Value> = p
+        .steps
+        .iter()
+        .map(|s| {
+            let call = match &s.kind {
+                tramite_engine::definition::StepKind::Call { process, .. } => Some(process.clone()),
+                _ => None,
+            };
+            json!({ "id": s.id, "kind": s.kind.name(), "title": s.title, "role": s.kind.work().map(|w| w.role.clone()), "form": s.kind.work().and_then(|w| w.form.clone()), "calls": call })
+        })
+        .collect();
+    let mut out = serde_json::to_value(summary(&d, versions, actor)).map_err(|e| AppError::Internal(e.to_string()))?;
+    out["roles"] = json!(p.roles.iter().map(|(id, t)| json!({ "id": id, "title": t })).collect::<Vec<_>>());
+    out["start_form"] = json!(p.start.form);
+    out["steps"] = json!(steps);
+    out["slas"] = json!(p.slas.iter().map(|s| json!({ "id": s.id, "title": s.title })).collect::<Vec<_>>());
+    out["schedules"] = json!(
+        p.schedules.iter().map(|s| json!({ "id": s.id, "cron": s.cron, "timezone": s.timezone })).collect::<Vec<_>>()
+    );
+    Ok(out)
+}

@@ -1,0 +1,137 @@
+//! Task inboxes and work on tasks: read, claim, release, complete, approve, reject. Who may
+//! act is the engine's rule (the task's role, claims); what an answer means is judged against
+//! the instance's own version of the process.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+use tramite_engine::definition::StepKind;
+use tramite_engine::machine::{Actor, Command, Instance};
+
+use super::AppError;
+use super::standing::task_standing;
+use crate::runtime::{Deployed, Runtime, split_task_id};
+use crate::store::{InboxQuery, SlaFilter, StoredInstance, TaskRow};
+
+/// A task as users see it: its row and its SLA standing now.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TaskView {
+    #[serde(flatten)]
+    pub row: TaskRow,
+    /// `ok`, `warning`, `breached`, or `none` without a running SLA.
+    pub sla_state: &'static str,
+}
+
+/// A task row as seen at `now`.
+pub fn task_view(row: TaskRow, now: Timestamp) -> TaskView {
+    let sla_state = task_standing(&row, now).as_str();
+    TaskView { row, sla_state }
+}
+
+/// What an inbox shows.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub process: Option<String>,
+    pub due_before: Option<Timestamp>,
+    pub sla: Option<SlaFilter>,
+    pub limit: i64,
+}
+
+/// Open tasks of the actor's roles (every role for an admin), soonest due first.
+pub async fn inbox(rt: &Runtime, actor: &Actor, f: InboxFilter) -> Result<Vec<TaskView>, AppError> {
+    let now = rt.now();
+    let q = InboxQuery {
+        roles: if actor.admin { None } else { Some(actor.roles.clone()) },
+        process: f.process,
+        due_before: f.due_before,
+        sla: f.sla,
+        now,
+        limit: f.limit.clamp(1, 1000),
+    };
+    Ok(rt.store.inbox(&q).await?.into_iter().map(|t| task_view(t, now)).collect())
+}
+
+/// A task the actor may see (one of their roles; admins all).
+pub async fn task(rt: &Runtime, actor: &Actor, id: &str) -> Result<TaskRow, AppError> {
+    let t = rt.store.task(id).await?.ok_or_else(|| AppError::NotFound(format!("no task `{id}`")))?;
+    if !actor.has_role(&t.role) {
+        return Err(AppError::forbidden(format!("this task belongs to role `{}`", t.role)));
+    }
+    Ok(t)
+}
+
+/// An open task the actor may work on, with its instance and that instance's version.
+pub async fn open_task(
+    rt: &Runtime,
+    actor: &Actor,
+    id: &str,
+) -> Result<(TaskRow, Arc<Deployed>, StoredInstance), AppError> {
+    let t = task(rt, actor, id).await?;
+    if t.status != "open" {
+        return Err(AppError::Conflict {
+            code: "task_done",
+            message: "la tarea ya está hecha (the task is already done)".into(),
+        });
+    }
+    let stored = rt.instance(&t.instance_id).await?;
+    let d = rt.version_of(&stored)?;
+    Ok((t, d, stored))
+}
+
+fn token(id: &str) -> Result<(&str, u64), AppError> {
+    split_task_id(id).ok_or_else(|| AppError::NotFound(format!("no task `{id}`")))
+}
+
+/// Takes a task for oneself.
+pub async fn claim(rt: &Runtime, actor: &Actor, id: &str) -> Result<Instance, AppError> {
+    open_task(rt, actor, id).await?;
+    let (inst, task) = token(id)?;
+    Ok(rt.act(inst, Some(actor), Command::Claim { task }).await?)
+}
+
+/// Gives a claimed task back to its role.
+pub async fn release(rt: &Runtime, actor: &Actor, id: &str) -> Result<Instance, AppError> {
+    open_task(rt, actor, id).await?;
+    let (inst, task) = token(id)?;
+    Ok(rt.act(inst, Some(actor), Command::Unclaim { task }).await?)
+}
+
+/// An answer to a task: form data, and for an approval the decision (`approve` or `reject`)
+/// with a comment (required to reject).
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub data: Map<String, Value>,
+    pub decision: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// Completes a task, or decides an approval; the step's kind is read from the version the
+/// instance runs on.
+pub async fn submit(rt: &Runtime, actor: &Actor, id: &str, answer: Answer) -> Result<Instance, AppError> {
+    let (t, d, _) = open_task(rt, actor, id).await?;
+    let approval = d.process.step(&t.step).is_some_and(|s| matches!(s.kind, StepKind::Approval { .. }));
+    let (inst, task) = token(id)?;
+    let Answer { data, decision, comment } = answer;
+    let comment = comment.filter(|c| !c.trim().is_empty());
+    let cmd = match (approval, decision.as_deref().map(str::trim).filter(|d| !d.is_empty())) {
+        (false, None) => Command::Complete { task, data },
+        (false, Some(_)) => {
+            return Err(AppError::field(
+                "not_an_approval",
+                "decision",
+                "Esta tarea no es una aprobación: envíe solo los datos del formulario.",
+            ));
+        }
+        (true, Some("approve")) => Command::Approve { task, comment, data },
+        (true, Some("reject")) => Command::Reject { task, comment: comment.unwrap_or_default() },
+        (true, _) => {
+            return Err(AppError::field(
+                "decision_required",
+                "decision",
+                "Indique si aprueba (`approve`) o rechaza (`reject`).",
+            ));
+        }
+    };
+    Ok(rt.act(inst, Some(actor), cmd).await?)
+}

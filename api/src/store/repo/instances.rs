@@ -1,0 +1,181 @@
+//! Reading instances: their state, history, sub-processes, incidents and due timers; and the
+//! reads a transition makes inside its transaction (locking the instance, claiming a timer).
+
+use jiff::Timestamp;
+use sqlx::{Row, Transaction};
+use tramite_engine::machine::{Record, TimerKey};
+
+use super::{Dialect, decode, encode, instant, maybe_instant, micros};
+use crate::store::{IncidentRow, InstanceRow, StoreError, StoredInstance};
+
+const INSTANCE_COLUMNS: &str = "id, process, version, seq, state, started_by";
+const LIST_COLUMNS: &str =
+    "id, process, version, status, outcome, folio, started_at, ended_at, parent_id, parent_token";
+
+queries! {
+    fn instance_row(r: &DB::Row) -> Result<StoredInstance, StoreError> {
+        let state: String = r.try_get("state")?;
+        Ok(StoredInstance {
+            id: r.try_get("id")?,
+            process: r.try_get("process")?,
+            version: r.try_get("version")?,
+            seq: r.try_get("seq")?,
+            state: decode(&state, "instance state")?,
+            started_by: r.try_get("started_by")?,
+        })
+    }
+
+    fn list_row(r: &DB::Row) -> Result<InstanceRow, StoreError> {
+        Ok(InstanceRow {
+            id: r.try_get("id")?,
+            process: r.try_get("process")?,
+            version: r.try_get("version")?,
+            status: r.try_get("status")?,
+            outcome: r.try_get("outcome")?,
+            folio: r.try_get("folio")?,
+            started_at: instant(r.try_get("started_at")?, "instances.started_at")?,
+            ended_at: maybe_instant(r.try_get("ended_at")?, "instances.ended_at")?,
+            parent_id: r.try_get("parent_id")?,
+            parent_token: r.try_get("parent_token")?,
+        })
+    }
+
+    /// An instance with its state.
+    pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
+        let row = sqlx::query::<DB>(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(Self::instance_row).transpose()
+    }
+
+    /// The instance an idempotency key started, if any.
+    pub async fn instance_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT id FROM instances WHERE idempotency_key = $1")
+            .bind(key.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    /// The sub-processes an instance's call steps started, oldest first.
+    pub async fn children(&self, parent: &str) -> Result<Vec<InstanceRow>, StoreError> {
+        let sql = format!("SELECT {LIST_COLUMNS} FROM instances WHERE parent_id = $1 ORDER BY started_at, id");
+        let rows = sqlx::query::<DB>(&sql).bind(parent.to_string()).fetch_all(self.pool()).await?;
+        rows.iter().map(Self::list_row).collect()
+    }
+
+    /// An instance's events in order.
+    pub async fn history(&self, id: &str) -> Result<Vec<Record>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT body FROM events WHERE instance_id = $1 ORDER BY seq")
+            .bind(id.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| decode(&r.try_get::<String, _>("body")?, "event")).collect()
+    }
+
+    fn incident_row(r: &DB::Row) -> Result<IncidentRow, StoreError> {
+        Ok(IncidentRow {
+            instance_id: r.try_get("instance_id")?,
+            token: r.try_get("token")?,
+            process: r.try_get("process")?,
+            step: r.try_get("step")?,
+            called: r.try_get("called")?,
+            message: r.try_get("message")?,
+            created_at: instant(r.try_get("created_at")?, "incidents.created_at")?,
+        })
+    }
+
+    /// Open incidents, oldest first; only those calling `called` when given.
+    pub async fn incidents(&self, called: Option<&str>, limit: i64) -> Result<Vec<IncidentRow>, StoreError> {
+        let cols = "instance_id, token, process, step, called, message, created_at";
+        let rows = match called {
+            Some(c) => {
+                sqlx::query::<DB>(&format!("SELECT {cols} FROM incidents WHERE called = $1 ORDER BY created_at LIMIT $2"))
+                    .bind(c.to_string())
+                    .bind(limit)
+                    .fetch_all(self.pool())
+                    .await?
+            }
+            None => {
+                sqlx::query::<DB>(&format!("SELECT {cols} FROM incidents ORDER BY created_at LIMIT $1"))
+                    .bind(limit)
+                    .fetch_all(self.pool())
+                    .await?
+            }
+        };
+        rows.iter().map(Self::incident_row).collect()
+    }
+
+    /// Timers due at or before `now`, soonest first.
+    pub async fn due_timers(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, TimerKey, Timestamp)>, StoreError> {
+        let rows = sqlx::query::<DB>(
+            "SELECT instance_id, timer, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at, instance_id, timer LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let key: String = r.try_get("timer")?;
+                Ok((r.try_get("instance_id")?, decode(&key, "timer")?, instant(r.try_get("due_at")?, "timers.due_at")?))
+            })
+            .collect()
+    }
+
+    /// The soonest timer of all.
+    pub async fn next_timer(&self) -> Result<Option<Timestamp>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT MIN(due_at) AS due FROM timers").fetch_one(self.pool()).await?;
+        maybe_instant(row.try_get("due")?, "timers.due_at")
+    }
+
+    // ---- inside a transaction ------------------------------------------------------------------
+
+    /// The instance an idempotency key started, read inside the transaction.
+    pub async fn instance_by_key_tx(
+        tx: &mut Transaction<'static, DB>,
+        key: &str,
+    ) -> Result<Option<StoredInstance>, StoreError> {
+        let row = sqlx::query::<DB>(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE idempotency_key = $1"))
+            .bind(key.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(Self::instance_row).transpose()
+    }
+
+    /// Reads an instance and locks it for the transaction.
+    pub async fn lock_instance(
+        tx: &mut Transaction<'static, DB>,
+        d: Dialect,
+        id: &str,
+    ) -> Result<Option<StoredInstance>, StoreError> {
+        let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1{}", d.for_update);
+        let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?;
+        row.as_ref().map(Self::instance_row).transpose()
+    }
+
+    /// Locks the instance of a due timer unless another node holds it, and checks the timer row
+    /// is still there.
+    pub async fn claim_timer(
+        tx: &mut Transaction<'static, DB>,
+        d: Dialect,
+        id: &str,
+        timer: &TimerKey,
+    ) -> Result<bool, StoreError> {
+        let sql = format!("SELECT id FROM instances WHERE id = $1{}", d.skip_locked);
+        if sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?.is_none() {
+            return Ok(false);
+        }
+        let row = sqlx::query::<DB>("SELECT due_at FROM timers WHERE instance_id = $1 AND timer = $2")
+            .bind(id.to_string())
+            .bind(encode(timer, "timer")?)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.is_some())
+    }
+}

@@ -1,0 +1,158 @@
+//! Every SQL statement, written once for both backends (`$N` placeholders, portable types:
+//! TEXT, BIGINT microseconds, BOOLEAN). Backend differences are the few in [`Dialect`]. The
+//! queries are split by what they are about; each file adds to [`Repo`] through [`queries!`].
+
+use std::marker::PhantomData;
+
+use jiff::Timestamp;
+use sqlx::{Database, Pool, Postgres, Sqlite};
+
+use super::StoreError;
+
+/// What differs between the backends.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    pub name: &'static str,
+    /// Appended to a SELECT that locks the row it reads.
+    pub for_update: &'static str,
+    /// Appended to a SELECT that takes only rows nobody else holds.
+    pub skip_locked: &'static str,
+}
+
+/// A backend Trámite runs on.
+pub trait Backend: Database {
+    const DIALECT: Dialect;
+}
+
+impl Backend for Sqlite {
+    // SQLite has one writer at a time: the immediate transaction is the lock.
+    const DIALECT: Dialect = Dialect { name: "sqlite", for_update: "", skip_locked: "" };
+}
+
+impl Backend for Postgres {
+    const DIALECT: Dialect =
+        Dialect { name: "postgres", for_update: " FOR UPDATE", skip_locked: " FOR UPDATE SKIP LOCKED" };
+}
+
+/// The queries, over one pool.
+#[derive(Debug)]
+pub struct Repo<DB: Database> {
+    pool: Pool<DB>,
+    _db: PhantomData<DB>,
+}
+
+impl<DB: Database> Clone for Repo<DB> {
+    fn clone(&self) -> Self {
+        Repo { pool: self.pool.clone(), _db: PhantomData }
+    }
+}
+
+impl<DB: Backend> Repo<DB> {
+    pub fn new(pool: Pool<DB>) -> Self {
+        Repo { pool, _db: PhantomData }
+    }
+
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    pub fn name(&self) -> &'static str {
+        DB::DIALECT.name
+    }
+
+    pub fn dialect() -> Dialect {
+        DB::DIALECT
+    }
+}
+
+/// `impl Repo<DB>` with the bounds every query needs (sqlx spells them per type), written once.
+macro_rules! queries {
+    ($($body:tt)*) => {
+        impl<DB> super::Repo<DB>
+        where
+            DB: super::Backend,
+            for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+            for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+            for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+            for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'r> String: sqlx::Decode<'r, DB>,
+            for<'r> i64: sqlx::Decode<'r, DB>,
+            for<'r> bool: sqlx::Decode<'r, DB>,
+            for<'r> Option<String>: sqlx::Decode<'r, DB>,
+            for<'r> Option<i64>: sqlx::Decode<'r, DB>,
+            for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
+            DB::QueryResult: super::RowsAffected,
+        {
+            $($body)*
+        }
+    };
+}
+
+mod definitions;
+mod instances;
+mod outbox;
+mod reports;
+mod tasks;
+mod users;
+mod write;
+
+/// JSON text of a value for a TEXT column; a value that does not serialise is an error naming
+/// what it was, never `null`.
+pub(super) fn encode<T: serde::Serialize>(v: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Encode(format!("{what}: {e}")))
+}
+
+/// A JSON column read back; unreadable text is an error naming what it was.
+pub(super) fn decode<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// An instant column (UTC microseconds) read back; a value out of range is an error naming the
+/// column, never the epoch.
+pub(super) fn instant(micros: i64, what: &str) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(micros)
+        .map_err(|e| StoreError::Corrupt(format!("{what}: {micros} µs is not an instant: {e}")))
+}
+
+pub(super) fn maybe_instant(micros: Option<i64>, what: &str) -> Result<Option<Timestamp>, StoreError> {
+    micros.map(|m| instant(m, what)).transpose()
+}
+
+/// UTC microseconds since the epoch: how instants are stored in both backends.
+pub(super) fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+/// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` placeholders.
+pub(super) fn values(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=cols).map(|c| format!("${}", r * cols + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `$a, $b, …`: `n` placeholders from `$from`.
+pub(super) fn marks(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// sqlx has no backend-neutral `rows_affected`; this is it.
+pub trait RowsAffected {
+    fn rows(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}

@@ -1,0 +1,81 @@
+//! The outbox: messages written with the transition that caused them, sent by the worker.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use super::{instant, maybe_instant, micros};
+use crate::store::{MessageRow, OutboxRow, StoreError};
+
+const MESSAGE_COLUMNS: &str = "instance_id, kind, recipient, subject, created_at, sent_at, attempts, last_error";
+
+queries! {
+    /// Messages due to be sent (never sent, retry time reached), oldest first.
+    pub async fn pending_messages(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query::<DB>(
+            "SELECT id, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    id: r.try_get("id")?,
+                    recipient: r.try_get("recipient")?,
+                    subject: r.try_get("subject")?,
+                    body: r.try_get("body")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a message as sent.
+    pub async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2 AND sent_at IS NULL")
+            .bind(micros(now))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub async fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3 AND sent_at IS NULL")
+            .bind(error.to_string())
+            .bind(micros(retry_at))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    fn message_row(r: &DB::Row) -> Result<MessageRow, StoreError> {
+        Ok(MessageRow {
+            instance_id: r.try_get("instance_id")?,
+            kind: r.try_get("kind")?,
+            recipient: r.try_get("recipient")?,
+            subject: r.try_get("subject")?,
+            created_at: instant(r.try_get("created_at")?, "outbox.created_at")?,
+            sent_at: maybe_instant(r.try_get("sent_at")?, "outbox.sent_at")?,
+            attempts: r.try_get("attempts")?,
+            last_error: r.try_get("last_error")?,
+        })
+    }
+
+    /// Messages queued in `[from, to)`, newest first.
+    pub async fn messages_between(&self, from: Timestamp, to: Timestamp, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE created_at >= $1 AND created_at < $2 ORDER BY id DESC LIMIT $3");
+        let rows = sqlx::query::<DB>(&sql).bind(micros(from)).bind(micros(to)).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(Self::message_row).collect()
+    }
+
+    /// The messages an instance produced, oldest first.
+    pub async fn messages_of(&self, instance: &str) -> Result<Vec<MessageRow>, StoreError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE instance_id = $1 ORDER BY id");
+        let rows = sqlx::query::<DB>(&sql).bind(instance.to_string()).fetch_all(self.pool()).await?;
+        rows.iter().map(Self::message_row).collect()
+    }
+}

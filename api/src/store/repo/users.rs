@@ -1,0 +1,106 @@
+//! Users, their API tokens and passwords, and browser sessions.
+
+use jiff::Timestamp;
+use sqlx::{Row, Transaction};
+
+use super::{decode, encode, micros};
+use crate::store::{SessionRow, StoreError, UserRow};
+
+const USERS: &str = "SELECT name, email, roles, admin FROM users ORDER BY name";
+
+queries! {
+    /// Creates a user with a hashed API token (and optionally a hashed password).
+    pub async fn add_user(
+        &self,
+        u: &UserRow,
+        token_hash: &str,
+        password_hash: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>("INSERT INTO users (name, email, roles, admin, token_hash, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(u.name.clone())
+            .bind(u.email.clone())
+            .bind(encode(&u.roles, "user roles")?)
+            .bind(u.admin)
+            .bind(token_hash.to_string())
+            .bind(password_hash.map(str::to_string))
+            .bind(micros(now))
+            .execute(self.pool())
+            .await
+            .map_err(|e| StoreError::from_db(e, "user"))?;
+        Ok(())
+    }
+
+    fn user_row(r: &DB::Row) -> Result<UserRow, StoreError> {
+        let roles: String = r.try_get("roles")?;
+        Ok(UserRow {
+            name: r.try_get("name")?,
+            email: r.try_get("email")?,
+            roles: decode(&roles, "user roles")?,
+            admin: r.try_get("admin")?,
+        })
+    }
+
+    /// The user holding an API token (by its SHA-256).
+    pub async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT name, email, roles, admin FROM users WHERE token_hash = $1")
+            .bind(token_hash.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(Self::user_row).transpose()
+    }
+
+    /// A user and their password hash (PHC string), for sign-in.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<(UserRow, Option<String>)>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT name, email, roles, admin, password_hash FROM users WHERE name = $1")
+            .bind(name.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((Self::user_row(&r)?, r.try_get("password_hash")?))).transpose()
+    }
+
+    /// Every user, read inside a transaction.
+    pub async fn users_tx(tx: &mut Transaction<'static, DB>) -> Result<Vec<UserRow>, StoreError> {
+        let rows = sqlx::query::<DB>(USERS).fetch_all(&mut **tx).await?;
+        rows.iter().map(Self::user_row).collect()
+    }
+
+    /// Stores a new session (by the SHA-256 of its cookie token) and drops expired ones.
+    pub async fn insert_session(
+        &self,
+        id_hash: &str,
+        user: &str,
+        csrf: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>("DELETE FROM web_sessions WHERE expires_at <= $1").bind(micros(now)).execute(self.pool()).await?;
+        sqlx::query::<DB>("INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id_hash.to_string())
+            .bind(user.to_string())
+            .bind(csrf.to_string())
+            .bind(micros(now))
+            .bind(micros(expires))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash, and its user.
+    pub async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionRow>, StoreError> {
+        let row = sqlx::query::<DB>(
+            "SELECT s.csrf, u.name, u.email, u.roles, u.admin FROM web_sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(id_hash.to_string())
+        .bind(micros(now))
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok(SessionRow { user: Self::user_row(&r)?, csrf: r.try_get("csrf")? })).transpose()
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query::<DB>("DELETE FROM web_sessions WHERE id_hash = $1").bind(id_hash.to_string()).execute(self.pool()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,304 @@
+//! Writing transitions: events appended, the instance row updated (or created, or refused when
+//! someone else changed it first), and the rows derived from its state — tasks, timers, SLA
+//! clocks, incidents — brought in line, with the outbox messages, in the caller's transaction.
+
+use std::collections::HashSet;
+
+use jiff::Timestamp;
+use sqlx::Transaction;
+use tramite_engine::machine::{Instance, Status, TimerKey};
+
+use super::{RowsAffected, encode, marks, micros, values};
+use crate::store::{Change, IncidentRow, NewMessage, SlaRow, StoreError, TaskRow};
+
+fn status_of(inst: &Instance) -> (&'static str, Option<String>) {
+    match &inst.status {
+        Status::Running => ("running", None),
+        Status::Ended { outcome } => ("ended", Some(outcome.clone())),
+        Status::Cancelled { .. } => ("cancelled", None),
+    }
+}
+
+/// When and by whom a task was closed.
+struct Closing {
+    at: Timestamp,
+    by: Option<String>,
+}
+
+queries! {
+    /// One transition: events appended, instance row updated (or created, or refused when
+    /// someone else changed it since `before_seq`), tasks, timers, SLAs, incidents and outbox
+    /// brought in line with the new state.
+    pub async fn save(tx: &mut Transaction<'static, DB>, c: &Change<'_>) -> Result<(), StoreError> {
+        match c.before_seq {
+            None => Self::upsert_rows(tx, &[(c, c.started_by, c.idempotency_key)]).await?,
+            Some(before) => {
+                let (status, outcome) = status_of(c.state);
+                let done = sqlx::query::<DB>(
+                    "UPDATE instances SET status = $1, outcome = $2, state = $3, seq = $4, updated_at = $5, ended_at = $6 WHERE id = $7 AND seq = $8",
+                )
+                .bind(status.to_string())
+                .bind(outcome)
+                .bind(encode(c.state, "instance state")?)
+                .bind(c.state.version as i64)
+                .bind(micros(c.now))
+                .bind(c.state.ended_at.map(micros))
+                .bind(c.id.to_string())
+                .bind(before)
+                .execute(&mut **tx)
+                .await?;
+                if done.rows() != 1 {
+                    return Err(StoreError::Conflict);
+                }
+            }
+        }
+        Self::write_rows(tx, &[c]).await
+    }
+
+    /// Many transitions already serialized by one writer (the SQLite group commit), in a fixed
+    /// number of statements whatever their count.
+    pub async fn save_batch(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        // Each instance's row: its final state, with the creation data of its first change.
+        let mut rows: Vec<(&Change<'_>, Option<&str>, Option<&str>)> = Vec::new();
+        for c in changes {
+            match rows.iter_mut().find(|(l, _, _)| l.id == c.id) {
+                Some(row) => row.0 = c,
+                None => rows.push((c, c.started_by, c.idempotency_key)),
+            }
+        }
+        for chunk in rows.chunks(400) {
+            Self::upsert_rows(tx, chunk).await?;
+        }
+        Self::write_rows(tx, changes).await
+    }
+
+    /// Inserts instance rows, or updates the state of those that exist.
+    async fn upsert_rows(
+        tx: &mut Transaction<'static, DB>,
+        rows: &[(&Change<'_>, Option<&str>, Option<&str>)],
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, idempotency_key, parent_id, parent_token) \
+             VALUES {} ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, folio = excluded.folio, \
+             state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at",
+            values(rows.len(), 15)
+        );
+        let mut q = sqlx::query::<DB>(&sql);
+        for (c, started_by, key) in rows {
+            let (status, outcome) = status_of(c.state);
+            let parent = c.state.parent.as_ref();
+            q = q
+                .bind(c.id.to_string())
+                .bind(c.process.to_string())
+                .bind(c.version)
+                .bind(status.to_string())
+                .bind(outcome)
+                .bind(c.folio.clone())
+                .bind(encode(c.state, "instance state")?)
+                .bind(c.state.version as i64)
+                .bind(micros(c.state.started_at))
+                .bind(micros(c.now))
+                .bind(c.state.ended_at.map(micros))
+                .bind(started_by.map(str::to_string))
+                .bind(key.map(str::to_string))
+                .bind(parent.map(|p| p.instance.clone()))
+                .bind(parent.map(|p| p.token as i64));
+        }
+        q.execute(&mut **tx).await.map_err(|e| StoreError::from_db(e, "instance"))?;
+        Ok(())
+    }
+
+    /// Events, tasks, timers, SLA clocks, incidents and messages of some transitions, one
+    /// statement per table (and per few hundred rows): on SQLite every statement is a round
+    /// trip to the database thread, so a transition costs its statements more than its rows.
+    async fn write_rows(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        Self::write_events(tx, changes).await?;
+        Self::write_tasks(tx, changes).await?;
+
+        // Timers, SLA clocks and incidents: each instance's final set replaces what was stored.
+        let mut finals: Vec<&Change<'_>> = Vec::new();
+        for c in changes {
+            match finals.iter_mut().find(|f| f.id == c.id) {
+                Some(f) => *f = c,
+                None => finals.push(c),
+            }
+        }
+        let stored: Vec<&str> = finals
+            .iter()
+            .filter(|f| changes.iter().any(|c| c.id == f.id && (c.before_seq.is_some() || !std::ptr::eq(*c, **f))))
+            .map(|f| f.id)
+            .collect();
+        for table in ["timers", "slas", "incidents"] {
+            for chunk in stored.chunks(500) {
+                let sql = format!("DELETE FROM {table} WHERE instance_id IN ({})", marks(1, chunk.len()));
+                let mut q = sqlx::query::<DB>(&sql);
+                for id in chunk {
+                    q = q.bind(id.to_string());
+                }
+                q.execute(&mut **tx).await?;
+            }
+        }
+        let timers: Vec<(&str, &Timestamp, &TimerKey)> =
+            finals.iter().flat_map(|c| c.timers.iter().map(move |(at, k)| (c.id, at, k))).collect();
+        for chunk in timers.chunks(500) {
+            let sql = format!(
+                "INSERT INTO timers (instance_id, timer, due_at) VALUES {} ON CONFLICT (instance_id, timer) DO NOTHING",
+                values(chunk.len(), 3)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (id, at, key) in chunk {
+                q = q.bind(id.to_string()).bind(encode(*key, "timer")?).bind(micros(**at));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        let slas: Vec<&SlaRow> = finals.iter().flat_map(|c| c.slas.iter()).collect();
+        for chunk in slas.chunks(300) {
+            let sql = format!(
+                "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, breach_at, stopped_at) VALUES {}",
+                values(chunk.len(), 10)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for s in chunk {
+                q = q
+                    .bind(s.instance_id.clone())
+                    .bind(s.sla.clone())
+                    .bind(s.process.clone())
+                    .bind(s.title.clone())
+                    .bind(s.folio.clone())
+                    .bind(micros(s.started_at))
+                    .bind(s.warn_at.map(micros))
+                    .bind(micros(s.due_at))
+                    .bind(s.breach_at.map(micros))
+                    .bind(s.stopped_at.map(micros));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        let incidents: Vec<&IncidentRow> = finals.iter().flat_map(|c| c.incidents.iter()).collect();
+        for chunk in incidents.chunks(300) {
+            let sql = format!(
+                "INSERT INTO incidents (instance_id, token, process, step, called, message, created_at) VALUES {}",
+                values(chunk.len(), 7)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for i in chunk {
+                q = q
+                    .bind(i.instance_id.clone())
+                    .bind(i.token)
+                    .bind(i.process.clone())
+                    .bind(i.step.clone())
+                    .bind(i.called.clone())
+                    .bind(i.message.clone())
+                    .bind(micros(i.created_at));
+            }
+            q.execute(&mut **tx).await?;
+        }
+
+        let messages: Vec<(&NewMessage, Timestamp)> =
+            changes.iter().flat_map(|c| c.outbox.iter().map(move |m| (m, c.now))).collect();
+        for chunk in messages.chunks(500) {
+            let sql = format!(
+                "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at) VALUES {}",
+                values(chunk.len(), 7)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (m, now) in chunk {
+                q = q
+                    .bind(m.instance_id.clone())
+                    .bind(m.kind.clone())
+                    .bind(m.recipient.clone())
+                    .bind(m.subject.clone())
+                    .bind(m.body.clone())
+                    .bind(micros(*now))
+                    .bind(micros(*now));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends the events of each change after the `seq` it was read at.
+    async fn write_events(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        let mut events = Vec::new();
+        for c in changes {
+            let first = c.before_seq.unwrap_or(0);
+            for (i, r) in c.records.iter().enumerate() {
+                let body = serde_json::to_value(r).map_err(|e| StoreError::Encode(format!("event: {e}")))?;
+                let kind = body.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+                events.push((c.id, first + i as i64 + 1, r, kind, body.to_string()));
+            }
+        }
+        for chunk in events.chunks(500) {
+            let sql = format!(
+                "INSERT INTO events (instance_id, seq, at, actor, kind, body) VALUES {}",
+                values(chunk.len(), 6)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (id, seq, r, kind, body) in chunk {
+                q = q
+                    .bind(id.to_string())
+                    .bind(*seq)
+                    .bind(micros(r.at))
+                    .bind(r.by.clone())
+                    .bind(kind.clone())
+                    .bind(body.clone());
+            }
+            q.execute(&mut **tx).await.map_err(|e| match StoreError::from_db(e, "event") {
+                StoreError::Duplicate(_) => StoreError::Conflict,
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The open tasks, and those the transitions closed (status `done`); a task seen several
+    /// times in a batch keeps its last row.
+    async fn write_tasks(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        let mut tasks: Vec<(&TaskRow, Option<Closing>)> = Vec::new();
+        for c in changes {
+            let by = c.records.last().and_then(|r| r.by.clone());
+            tasks.extend(c.closed.iter().map(|t| (t, Some(Closing { at: c.now, by: by.clone() }))));
+            tasks.extend(c.tasks.iter().map(|t| (t, None)));
+        }
+        let mut seen = HashSet::new();
+        let mut unique: Vec<_> = tasks.into_iter().rev().filter(|(t, _)| seen.insert(t.id.as_str())).collect();
+        unique.reverse();
+        for chunk in unique.chunks(250) {
+            let sql = format!(
+                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at, closed_at, closed_by) \
+                 VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
+                 item = excluded.item, sla = excluded.sla, sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at, \
+                 status = excluded.status, closed_at = excluded.closed_at, closed_by = excluded.closed_by",
+                values(chunk.len(), 20)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (t, closed) in chunk {
+                let status = if closed.is_some() { "done" } else { "open" };
+                let item = t.item.as_ref().map(|i| encode(&i.data, "task item")).transpose()?;
+                q = q
+                    .bind(t.id.clone())
+                    .bind(t.instance_id.clone())
+                    .bind(t.token)
+                    .bind(t.process.clone())
+                    .bind(t.step.clone())
+                    .bind(t.title.clone())
+                    .bind(t.role.clone())
+                    .bind(t.kind.clone())
+                    .bind(t.folio.clone())
+                    .bind(status.to_string())
+                    .bind(t.due_at.map(micros))
+                    .bind(t.claimed_by.clone())
+                    .bind(t.item.as_ref().map(|i| i.index))
+                    .bind(item)
+                    .bind(t.sla.clone())
+                    .bind(t.sla_warn_at.map(micros))
+                    .bind(t.sla_due_at.map(micros))
+                    .bind(micros(t.created_at))
+                    .bind(closed.as_ref().map(|c| micros(c.at)))
+                    .bind(closed.as_ref().and_then(|c| c.by.clone()));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}

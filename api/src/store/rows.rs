@@ -1,0 +1,216 @@
+//! The rows the store reads and writes, as the rest of the server sees them.
+
+use jiff::Timestamp;
+use serde_json::Value;
+use tramite_engine::machine::{Instance, Record, TimerKey};
+
+/// A deployed definition version: the process file and the forms it names.
+#[derive(Debug, Clone)]
+pub struct DefinitionRow {
+    pub process: String,
+    pub version: i64,
+    pub hash: String,
+    pub bundle: String,
+    pub file: String,
+}
+
+/// An instance as stored.
+#[derive(Debug, Clone)]
+pub struct StoredInstance {
+    pub id: String,
+    pub process: String,
+    pub version: i64,
+    pub seq: i64,
+    pub state: Instance,
+    pub started_by: Option<String>,
+}
+
+/// An instance as lists show it (no state).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InstanceRow {
+    pub id: String,
+    pub process: String,
+    pub version: i64,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub folio: Option<String>,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub parent_id: Option<String>,
+    pub parent_token: Option<i64>,
+}
+
+/// The `for_each` element a task works on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ItemRef {
+    /// Its position in the list, from 0.
+    pub index: i64,
+    pub data: Value,
+}
+
+/// A task row: the inbox's view of an open (or done) human task.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub instance_id: String,
+    pub token: i64,
+    pub process: String,
+    pub step: String,
+    pub title: String,
+    pub role: String,
+    pub kind: String,
+    pub folio: Option<String>,
+    pub status: String,
+    /// The task's deadline, or else that of the parallel branch it runs in.
+    pub due_at: Option<Timestamp>,
+    pub claimed_by: Option<String>,
+    pub item: Option<ItemRef>,
+    /// The instance's most urgent running SLA, and the instants it turns warning and breached
+    /// (see `SlaClock::standing`).
+    pub sla: Option<String>,
+    pub sla_warn_at: Option<Timestamp>,
+    pub sla_due_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// One SLA clock of an instance.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SlaRow {
+    pub instance_id: String,
+    pub sla: String,
+    pub process: String,
+    pub title: String,
+    pub folio: Option<String>,
+    pub started_at: Timestamp,
+    /// When the running clock turns warning (NULL: it does not, e.g. paused while ok).
+    pub warn_at: Option<Timestamp>,
+    /// The due instant, pauses included.
+    pub due_at: Timestamp,
+    /// When the running clock turns breached (NULL: paused short of it, or stopped).
+    pub breach_at: Option<Timestamp>,
+    pub stopped_at: Option<Timestamp>,
+}
+
+/// SLA standing, as filtered in queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    Ok,
+    Warning,
+    Breached,
+}
+
+/// A call step waiting on a sub-process that could not run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IncidentRow {
+    pub instance_id: String,
+    pub token: i64,
+    pub process: String,
+    pub step: String,
+    pub called: String,
+    pub message: String,
+    pub created_at: Timestamp,
+}
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub instance_id: Option<String>,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A message to send.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// An outbox message as the dashboard and an instance's page list it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessageRow {
+    pub instance_id: Option<String>,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UserRow {
+    pub name: String,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+    pub admin: bool,
+}
+
+/// A signed-in browser session.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub user: UserRow,
+    pub csrf: String,
+}
+
+/// A task with a deadline, for per-step compliance.
+#[derive(Debug, Clone)]
+pub struct DeadlineRow {
+    pub process: String,
+    pub step: String,
+    pub title: String,
+    pub due_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+}
+
+/// An `alerted` event with its instance's process and folio.
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    pub instance_id: String,
+    pub process: String,
+    pub folio: Option<String>,
+    pub record: Record,
+}
+
+/// Everything one transition writes.
+#[derive(Debug)]
+pub struct Change<'a> {
+    pub id: &'a str,
+    pub process: &'a str,
+    pub version: i64,
+    /// `None` when the instance is new; otherwise the `seq` read before the command.
+    pub before_seq: Option<i64>,
+    pub state: &'a Instance,
+    pub records: &'a [Record],
+    /// The open tasks after the transition.
+    pub tasks: Vec<TaskRow>,
+    /// Tasks that were open before the transition and are not any more.
+    pub closed: Vec<TaskRow>,
+    pub timers: Vec<(Timestamp, TimerKey)>,
+    pub slas: Vec<SlaRow>,
+    pub incidents: Vec<IncidentRow>,
+    pub outbox: Vec<NewMessage>,
+    pub idempotency_key: Option<&'a str>,
+    pub started_by: Option<&'a str>,
+    pub folio: Option<String>,
+    pub now: Timestamp,
+}
+
+/// Inbox filters.
+#[derive(Debug, Clone, Default)]
+pub struct InboxQuery {
+    /// `None` for an admin: every role.
+    pub roles: Option<Vec<String>>,
+    pub process: Option<String>,
+    pub due_before: Option<Timestamp>,
+    /// SLA standing at `now`.
+    pub sla: Option<SlaFilter>,
+    pub now: Timestamp,
+    pub limit: i64,
+}
