@@ -37,16 +37,19 @@ pub async fn run(rt: Arc<Runtime>) {
     }
 }
 
+/// An instance a schedule started: process, schedule, instance.
+pub type ScheduledStart = (String, String, String);
+
 /// One pass: due timers, then due schedules.
-async fn pass(rt: &Runtime) -> Result<(usize, Vec<(String, String)>), RuntimeError> {
+async fn pass(rt: &Runtime) -> Result<(usize, Vec<ScheduledStart>), RuntimeError> {
     let fired = rt.fire_due().await?;
     let started = run_schedules(rt).await?;
     Ok((fired, started))
 }
 
-/// Runs passes until nothing is due at the clock's instant; returns the instances started by
-/// schedules, as `(process, instance)`.
-pub async fn tick(rt: &Runtime) -> Result<Vec<(String, String)>, RuntimeError> {
+/// Runs passes until nothing is due at the clock's instant; returns the instances schedules
+/// started.
+pub async fn tick(rt: &Runtime) -> Result<Vec<ScheduledStart>, RuntimeError> {
     let mut started = Vec::new();
     loop {
         let (fired, mut new) = pass(rt).await?;
@@ -59,8 +62,8 @@ pub async fn tick(rt: &Runtime) -> Result<Vec<(String, String)>, RuntimeError> {
 }
 
 /// Starts an instance for every schedule whose time has come; the conditional update of
-/// `next_run_at` makes one node win each occurrence. Returns `(process, instance)` of each start.
-pub async fn run_schedules(rt: &Runtime) -> Result<Vec<(String, String)>, RuntimeError> {
+/// `next_run_at` makes one node win each occurrence. Returns the instances started.
+pub async fn run_schedules(rt: &Runtime) -> Result<Vec<ScheduledStart>, RuntimeError> {
     let now = rt.now();
     let latest = rt.registry().all_latest();
     let mut started = Vec::new();
@@ -83,7 +86,7 @@ pub async fn run_schedules(rt: &Runtime) -> Result<Vec<(String, String)>, Runtim
             let key = format!("schedule:{}:{}:{}", d.process.id, s.id, next.as_second());
             let data: Map<String, serde_json::Value> = s.data.clone();
             match rt.start(&d.process.id, data, &actor, Some(&key)).await {
-                Ok((inst, _)) => started.push((d.process.id.clone(), inst.id)),
+                Ok((inst, _)) => started.push((d.process.id.clone(), s.id.clone(), inst.id)),
                 Err(e) => {
                     tracing::error!(process = %d.process.id, schedule = %s.id, error = %e, "scheduled start failed")
                 }

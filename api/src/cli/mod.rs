@@ -4,6 +4,7 @@ pub mod bench;
 pub mod calendar;
 mod check;
 pub mod serve;
+mod server_driver;
 mod test;
 pub mod user;
 
@@ -27,10 +28,16 @@ pub enum Cmd {
         /// Files or directories (default: processes forms calendars).
         paths: Vec<PathBuf>,
     },
-    /// Run scenario files (`test:` files) on the engine with a virtual clock.
+    /// Run scenario files (`test:` files) on the engine with a virtual clock, and through the
+    /// server on each `--store`.
     Test {
         /// Files or directories holding definitions and scenarios (default: processes).
         paths: Vec<PathBuf>,
+        /// Also run every scenario through the server's API, runtime, store and scheduler on a
+        /// manual clock: `sqlite` (temporary files), `sqlite://DIR`, or `postgres://…` (a user
+        /// that may create databases; one is created and dropped per scenario). Repeatable.
+        #[arg(long = "store", value_name = "URL")]
+        stores: Vec<String>,
     },
     /// Print a process as a Mermaid or Graphviz diagram.
     Diagram {
@@ -73,7 +80,7 @@ pub enum SchemaKind {
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Cmd::Check { paths } => check::run(&default_paths(paths, &["processes", "forms", "calendars"])),
-        Cmd::Test { paths } => test::run(&default_paths(paths, &["processes"])),
+        Cmd::Test { paths, stores } => test::run(&default_paths(paths, &["processes"]), &stores),
         Cmd::Bench(args) => block_on(bench::run(args)),
         Cmd::Serve(args) => block_on(serve::run(args)),
         Cmd::User(cmd) => block_on(user::run(cmd)),

@@ -100,7 +100,11 @@ impl Runtime {
     /// Deploys the definition tree under `paths` (processes, forms, calendars), as
     /// `tramite check` reads it.
     pub async fn deploy_paths(&self, paths: &[PathBuf]) -> Result<Deployment, RuntimeError> {
-        let loaded = files::load(paths);
+        self.deploy_tree(&files::load(paths)).await
+    }
+
+    /// Deploys a definition tree already read with [`files::load`].
+    pub async fn deploy_tree(&self, loaded: &Loaded) -> Result<Deployment, RuntimeError> {
         {
             let mut cals = write(&self.calendars);
             for (name, cal) in &loaded.catalog.calendars {
@@ -119,7 +123,7 @@ impl Runtime {
         }
         let refused_files = refused(&loaded.diagnostics, &loaded.sources);
         write(&self.registry).set_refused_files(refused_files);
-        self.deploy_loaded(&loaded).await
+        self.deploy_loaded(loaded).await
     }
 
     /// Deploys one process file posted as text, checked against the forms and calendars of the

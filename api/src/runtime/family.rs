@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use tramite_engine::machine::{self, Actor, Command, Knock, ParentLink};
+use tramite_engine::machine::{self, Command, Knock, ParentLink};
 
 use super::writer::Unit;
 use super::{Runtime, RuntimeError};
@@ -16,11 +16,6 @@ use super::{Runtime, RuntimeError};
 /// Most knocks one unit may answer: a guard, well above any real chain (calls nest at most
 /// `MAX_CALL_DEPTH` deep).
 const MAX_KNOCKS: usize = 1_000;
-
-/// Who cancels the sub-processes of a call that is gone.
-fn system() -> Actor {
-    Actor::admin("tramite")
-}
 
 impl Runtime {
     /// Answers the knocks of instance `from`, and those the answers raise, in order.
@@ -92,7 +87,7 @@ impl Runtime {
                     if !stored.state.is_running() {
                         continue;
                     }
-                    let (_, more) = self.apply(unit, stored, Some(&system()), Command::Cancel { reason }).await?;
+                    let (_, more) = self.apply(unit, stored, None, Command::Cancel { reason }).await?;
                     queue.extend(more.into_iter().map(|k| (child.clone(), k)));
                 }
             }

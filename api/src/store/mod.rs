@@ -116,6 +116,11 @@ impl Store {
         Ok(store)
     }
 
+    /// Closes every connection (waiting for those in use to come back).
+    pub async fn close(&self) {
+        dispatch!(self, r => r.pool().close().await)
+    }
+
     pub fn backend(&self) -> &'static str {
         dispatch!(self, r => r.name())
     }

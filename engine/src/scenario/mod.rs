@@ -228,7 +228,7 @@ pub struct Observation {
     pub slas: BTreeMap<String, (String, Timestamp)>,
     /// Open tasks, the instance's first, then its sub-processes'.
     pub tasks: Vec<TaskSeen>,
-    /// `sla-warning:respuesta -> operador`, `overdue:responder -> responsable` (no assignments).
+    /// An alert as scenarios list it: `sla-warning:respuesta -> operador`, `overdue:responder -> responsable` (no assignments).
     pub alerts: Vec<String>,
     pub data: Map<String, Value>,
     pub rejection: Option<String>,

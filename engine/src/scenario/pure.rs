@@ -117,7 +117,7 @@ impl<'c> MachineDriver<'c> {
                     let running = self.member(child).is_some_and(|i| self.family[i].inst.is_running());
                     if running {
                         let cmd = Command::Cancel { reason: reason.clone() };
-                        self.run(child, Some(&Actor::admin("tramite")), cmd, self.now)?;
+                        self.run(child, None, cmd, self.now)?;
                     }
                 }
             }
