@@ -73,13 +73,14 @@ impl Backend {
                 Ok(format!("sqlite://{}", file.display()))
             }
             Backend::Postgres(admin) => {
-                let name = format!("tramite_scenario_{}_{n}", std::process::id());
-                self.admin_sql(&format!("DROP DATABASE IF EXISTS {name}")).await?;
-                self.admin_sql(&format!("CREATE DATABASE {name}")).await?;
-                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-                Ok(format!("{base}/{name}"))
+                Store::create_postgres_database(admin, &Self::database(n)).await.map_err(|e| format!("{admin}: {e}"))
             }
         }
+    }
+
+    /// The PostgreSQL database of scenario number `n`.
+    fn database(n: usize) -> String {
+        format!("tramite_scenario_{}_{n}", std::process::id())
     }
 
     /// Drops scenario number `n`'s database.
@@ -91,22 +92,12 @@ impl Backend {
                     let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
                 }
             }
-            Backend::Postgres(_) => {
-                let name = format!("tramite_scenario_{}_{n}", std::process::id());
-                if let Err(e) = self.admin_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await {
-                    tracing::warn!(database = %name, error = %e, "could not drop a scenario database");
+            Backend::Postgres(admin) => {
+                if let Err(e) = Store::drop_postgres_database(admin, &Self::database(n)).await {
+                    tracing::warn!(database = %Self::database(n), error = %e, "could not drop a scenario database");
                 }
             }
         }
-    }
-
-    async fn admin_sql(&self, sql: &str) -> Result<(), String> {
-        use sqlx::Connection;
-        let Backend::Postgres(admin) = self else { return Ok(()) };
-        let mut c = sqlx::PgConnection::connect(admin).await.map_err(|e| format!("{admin}: {e}"))?;
-        sqlx::raw_sql(sql).execute(&mut c).await.map_err(|e| format!("{sql}: {e}"))?;
-        let _ = c.close().await;
-        Ok(())
     }
 }
 

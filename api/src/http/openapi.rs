@@ -75,7 +75,7 @@ pub fn document() -> Value {
         },
         "paths": {
             "/api/processes": {
-                "get": op("Deployed processes, latest versions", "200", None, &["401"]),
+                "get": op("Served processes, latest versions; for admins also `not_deployed`: files that do not load, with file:line:column diagnostics", "200", None, &["401"]),
                 "post": op("Deploy a process file (YAML body) as a new version", "201",
                     Some(json!({ "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } })), &["401", "403", "422"])
             },
@@ -91,15 +91,26 @@ pub fn document() -> Value {
             },
             "/api/instances/{id}": {
                 "parameters": [path_param("id")],
-                "get": op("An instance: status, active steps, data, tasks, SLA states", "200", None, &["401", "403", "404"])
+                "get": op("An instance: status, active steps, data, tasks (with the `for_each` item they work on), SLA states, its parent call, its calls and sub-processes", "200", None, &["401", "403", "404"])
             },
             "/api/instances/{id}/history": {
                 "parameters": [path_param("id")],
                 "get": op("The instance's events (who, when, what)", "200", None, &["401", "403", "404"])
             },
+            "/api/instances/{id}/messages": {
+                "parameters": [path_param("id")],
+                "get": op("The messages the instance produced (outbox: kind, recipient, subject, sent)", "200", None, &["401", "403", "404"])
+            },
             "/api/instances/{id}/cancel": {
                 "parameters": [path_param("id")],
-                "post": op("Cancel an instance (admin)", "200", json_body(json!({ "type": "object", "properties": { "reason": { "type": "string" } } })), &["401", "403", "404", "409"])
+                "post": op("Cancel an instance and its running sub-processes (admin)", "200", json_body(json!({ "type": "object", "properties": { "reason": { "type": "string" } } })), &["401", "403", "404", "409"])
+            },
+            "/api/instances/{id}/retry": {
+                "parameters": [path_param("id")],
+                "post": op("Start again the sub-processes of the instance's incidents (admin)", "200", None, &["401", "403", "404", "409"])
+            },
+            "/api/incidents": {
+                "get": op("Call steps stuck on an incident: the sub-process could not start or was cancelled (admin)", "200", None, &["401", "403"])
             },
             "/api/inbox": {
                 "get": {
@@ -111,7 +122,7 @@ pub fn document() -> Value {
                         { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
                     ],
                     "security": [{ "bearer": [] }],
-                    "responses": { "200": { "description": "tasks" }, "400": { "$ref": "#/components/responses/E400" }, "401": { "$ref": "#/components/responses/E401" } }
+                    "responses": { "200": { "description": "tasks" }, "401": { "$ref": "#/components/responses/E401" }, "422": { "$ref": "#/components/responses/E422" } }
                 }
             },
             "/api/tasks/{id}": {
@@ -135,7 +146,7 @@ pub fn document() -> Value {
                     "summary": "Running SLA clocks by standing (admin)",
                     "parameters": [{ "name": "state", "in": "query", "schema": { "enum": ["ok", "warning", "breached"] } }],
                     "security": [{ "bearer": [] }],
-                    "responses": { "200": { "description": "SLA rows" }, "403": { "$ref": "#/components/responses/E403" } }
+                    "responses": { "200": { "description": "SLA rows" }, "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "422": { "$ref": "#/components/responses/E422" } }
                 }
             },
             "/api/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3" } } } }

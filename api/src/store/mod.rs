@@ -116,6 +116,30 @@ impl Store {
         Ok(store)
     }
 
+    /// Creates database `name` on the PostgreSQL server `admin` reaches (dropping one left
+    /// behind) and returns its URL. `name` must be a plain identifier; it is checked, since a
+    /// database name cannot be bound as a value.
+    pub async fn create_postgres_database(admin: &str, name: &str) -> Result<String, StoreError> {
+        Self::postgres_admin(admin, &[&format!("DROP DATABASE IF EXISTS {}", ident(name)?), &format!("CREATE DATABASE {}", ident(name)?)]).await?;
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+        Ok(format!("{base}/{name}"))
+    }
+
+    /// Drops database `name` on the PostgreSQL server `admin` reaches, closing its connections.
+    pub async fn drop_postgres_database(admin: &str, name: &str) -> Result<(), StoreError> {
+        Self::postgres_admin(admin, &[&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name)?)]).await
+    }
+
+    async fn postgres_admin(admin: &str, statements: &[&str]) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(admin).await?;
+        for sql in statements {
+            sqlx::raw_sql(sql).execute(&mut c).await?;
+        }
+        c.close().await?;
+        Ok(())
+    }
+
     /// Closes every connection (waiting for those in use to come back).
     pub async fn close(&self) {
         dispatch!(self, r => r.pool().close().await)
@@ -327,6 +351,14 @@ impl Store {
     ) -> Result<bool, StoreError> {
         dispatch!(self, r => r.advance_schedule(process, schedule, from, to).await)
     }
+}
+
+/// `name` if it is a plain lower-case identifier (letters, digits, `_`), for the few statements
+/// that cannot bind it.
+fn ident(name: &str) -> Result<&str, StoreError> {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain { Ok(name) } else { Err(StoreError::Encode(format!("`{name}` is not a plain identifier"))) }
 }
 
 impl Tx {

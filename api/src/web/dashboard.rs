@@ -83,10 +83,24 @@ pub struct MessageLine {
     pub error: Option<String>,
 }
 
+/// A call step stuck on an incident, as the dashboard lists it.
+#[derive(Debug)]
+pub struct IncidentLine {
+    pub instance: String,
+    pub process: String,
+    pub step: String,
+    pub called: String,
+    pub message: String,
+    pub since: String,
+}
+
 #[derive(Template)]
 #[template(path = "web/dashboard.html")]
 struct DashboardPage {
     c: Chrome,
+    /// Definition files (or stored versions) not served: (file, what, diagnostics as text).
+    not_deployed: Vec<(String, String, String)>,
+    incidents: Vec<IncidentLine>,
     from: String,
     to: String,
     breached: Vec<Row>,
@@ -350,10 +364,44 @@ pub async fn page(
         })
         .collect();
 
+    let not_deployed = rt
+        .registry()
+        .not_deployed()
+        .into_iter()
+        .map(|n| {
+            let what = match (n.process, n.version) {
+                (Some(p), Some(v)) => format!("{p} v{v}"),
+                (Some(p), None) => p,
+                _ => String::new(),
+            };
+            (n.file, what, n.rendered)
+        })
+        .collect();
+    let incidents = app::incidents(&rt, &actor)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|i| IncidentLine {
+            since: zoned(i.created_at),
+            process: title_of(&i.process),
+            step: deployed
+                .iter()
+                .find(|d| d.process.id == i.process)
+                .and_then(|d| d.process.step(&i.step))
+                .map(|s| s.title.clone())
+                .unwrap_or(i.step),
+            instance: i.instance_id,
+            called: i.called,
+            message: i.message,
+        })
+        .collect();
+
     let here = uri.path_and_query().map(|x| x.as_str().to_string()).unwrap_or_default();
     let export_query = format!("from={from_d}&to={to_d}&process={}", urlencode(&process_id));
     let page = DashboardPage {
         c: Chrome::new(&s, s.lang.t("dash.title"), &here, "dashboard"),
+        not_deployed,
+        incidents,
         from: from_d.to_string(),
         to: to_d.to_string(),
         breached: inbox::rows(&rt, &s, breached, now),
