@@ -6,7 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod files;
 pub mod http;
-pub mod notify;
+pub mod mail;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use tramite_engine::machine::{self, Actor, Command, Env};
 
 use crate::files;
-use crate::notify::Templates;
+use crate::mail::Templates;
 use crate::runtime::Runtime;
 use crate::store::Store;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::clock::{Clock, SystemClock};
-use crate::notify::{self, Templates, Transport};
+use crate::mail::{self, Templates, Transport};
 use crate::runtime::{Deployment, Runtime};
 use crate::store::Store;
 
@@ -94,7 +94,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     tokio::spawn(crate::scheduler::run(rt.clone()));
-    tokio::spawn(notify::run_worker(
+    tokio::spawn(mail::run_worker(
         rt.store.clone(),
         rt.clock.clone(),
         transport,
@@ -128,9 +128,9 @@ async fn shutdown() {
 
 /// Redeploys the tree when a file under it (or the forms and calendars beside it) changes.
 async fn watch(rt: Arc<Runtime>, processes: PathBuf) {
-    use ::notify::{RecursiveMode, Watcher};
+    use notify::{RecursiveMode, Watcher};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut watcher = match ::notify::recommended_watcher(move |ev: ::notify::Result<::notify::Event>| {
+    let mut watcher = match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if ev.is_ok() {
             let _ = tx.send(());
         }

@@ -20,7 +20,7 @@ use tramite_engine::scenario::{self, Act, Action, Driver, Observation, Refusal, 
 use crate::clock::ManualClock;
 use crate::files::Loaded;
 use crate::http::auth::{new_token, token_hash};
-use crate::notify::Templates;
+use crate::mail::Templates;
 use crate::runtime::Runtime;
 use crate::store::{Store, UserRow};
 

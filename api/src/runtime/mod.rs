@@ -27,7 +27,7 @@ use tramite_engine::calendar::Calendar;
 use tramite_engine::machine::{Actor, Command, CommandError, Instance};
 
 use crate::clock::Clock;
-use crate::notify::Templates;
+use crate::mail::Templates;
 use crate::store::{Store, StoreError, StoredInstance, UserRow};
 
 /// Why the runtime did not do what it was asked.

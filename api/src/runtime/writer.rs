@@ -96,7 +96,7 @@ pub(super) struct Overlay {
 
 #[derive(Debug)]
 enum Undo {
-    Instance(String, Option<StoredInstance>),
+    Instance(String, Option<Box<StoredInstance>>),
     Key(String),
 }
 
@@ -104,7 +104,7 @@ impl Overlay {
     fn put(&mut self, s: StoredInstance) {
         let id = s.id.clone();
         let old = self.instances.insert(id.clone(), s);
-        self.undo.push(Undo::Instance(id, old));
+        self.undo.push(Undo::Instance(id, old.map(Box::new)));
     }
 
     fn put_key(&mut self, key: &str, id: &str) {
@@ -120,7 +120,7 @@ impl Overlay {
         while let Some(u) = self.undo.pop() {
             match u {
                 Undo::Instance(id, Some(old)) => {
-                    self.instances.insert(id, old);
+                    self.instances.insert(id, *old);
                 }
                 Undo::Instance(id, None) => {
                     self.instances.remove(&id);

@@ -120,7 +120,11 @@ impl Store {
     /// behind) and returns its URL. `name` must be a plain identifier; it is checked, since a
     /// database name cannot be bound as a value.
     pub async fn create_postgres_database(admin: &str, name: &str) -> Result<String, StoreError> {
-        Self::postgres_admin(admin, &[&format!("DROP DATABASE IF EXISTS {}", ident(name)?), &format!("CREATE DATABASE {}", ident(name)?)]).await?;
+        Self::postgres_admin(
+            admin,
+            &[&format!("DROP DATABASE IF EXISTS {}", ident(name)?), &format!("CREATE DATABASE {}", ident(name)?)],
+        )
+        .await?;
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
         Ok(format!("{base}/{name}"))
     }

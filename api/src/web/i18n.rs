@@ -216,7 +216,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("kind.call", "Subproceso", "Sub-process"),
     ("kind.end", "Fin", "End"),
     ("dash.not_deployed", "Definiciones no desplegadas", "Definitions not deployed"),
-    ("dash.incidents", "Incidentes: llamadas a subprocesos detenidas", "Incidents: calls to sub-processes that are stuck"),
+    (
+        "dash.incidents",
+        "Incidentes: llamadas a subprocesos detenidas",
+        "Incidents: calls to sub-processes that are stuck",
+    ),
     ("dash.title", "Panel de SLA", "SLA dashboard"),
     ("dash.range", "Periodo", "Period"),
     ("dash.from", "Desde", "From"),

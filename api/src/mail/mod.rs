@@ -1,4 +1,4 @@
-//! Notifications: alerts become outbox rows in the transition's transaction; a worker sends
+//! E-mail: alerts become outbox rows in the transition's transaction; a worker sends
 //! them with retries and back-off, so an SMTP outage loses no message.
 //!
 //! Templates are `templates/<kind>.hbs` (handlebars, Spanish): the first line is the subject,
