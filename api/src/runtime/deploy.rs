@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use tramite_engine::definition::{self, FileKind, Known, SourceFile};
+use tramite_engine::definition::{self, FileKind, SourceFile};
 use tramite_engine::diagnostic::{Diagnostic, Loc};
 
 use super::registry::NotDeployed;
@@ -25,15 +25,6 @@ pub struct Deployment {
     pub not_deployed: Vec<NotDeployed>,
 }
 
-/// The process id a file declares, read from its `process:` line (when the YAML is too broken
-/// for the loader to say).
-fn declared_process(text: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.strip_prefix("process:"))
-        .map(|v| v.split('#').next().unwrap_or("").trim().trim_matches(['"', '\'']).to_string())
-        .filter(|v| !v.is_empty())
-}
-
 /// The files with problems, each with its diagnostics rendered as process owners read them.
 fn refused(diagnostics: &[Diagnostic], sources: &BTreeMap<String, String>) -> Vec<NotDeployed> {
     let files: BTreeSet<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
@@ -45,7 +36,7 @@ fn refused(diagnostics: &[Diagnostic], sources: &BTreeMap<String, String>) -> Ve
             let rendered = diagnostics.iter().map(|d| d.render(text)).collect::<Vec<_>>().join("\n\n");
             NotDeployed {
                 file: file.to_string(),
-                process: text.and_then(declared_process),
+                process: text.and_then(FileKind::declared_process),
                 version: None,
                 diagnostics,
                 rendered,
@@ -60,15 +51,12 @@ impl Runtime {
     pub async fn load_versions(&self) -> Result<(), RuntimeError> {
         let rows = self.store.definitions().await?;
         let calendars = read(&self.calendars).clone();
-        // Every stored version was checked when it was deployed: its calls name processes
-        // deployed then, whose own calls were checked with them.
-        let known: Known = rows.iter().map(|r| (r.process.clone(), Vec::new())).collect();
         for row in rows {
             if self.registry().version(&row.process, row.version).is_some() {
                 continue;
             }
             let compiled = match serde_json::from_str::<Bundle>(&row.bundle) {
-                Ok(b) => b.compile(row.version, &calendars, &known).map_err(|diags| (diags, b.sources())),
+                Ok(b) => b.compile(row.version, &calendars).map_err(|diags| (diags, b.sources())),
                 Err(e) => {
                     let d =
                         Diagnostic::new(&row.file, Loc::new(1, 1), format!("the stored version is unreadable: {e}"));
@@ -123,7 +111,10 @@ impl Runtime {
         }
         let refused_files = refused(&loaded.diagnostics, &loaded.sources);
         write(&self.registry).set_refused_files(refused_files);
-        self.deploy_loaded(loaded).await
+        let deployed = self.deploy_loaded(loaded).await?;
+        // The tree's whole standing: every file that does not load, every version that does not
+        // compile.
+        Ok(Deployment { deployed, not_deployed: self.registry().not_deployed() })
     }
 
     /// Deploys one process file posted as text, checked against the forms and calendars of the
@@ -146,12 +137,22 @@ impl Runtime {
         }
         let sources = files.into_iter().map(|f| (f.path, f.text)).collect();
         let loaded = Loaded { catalog, diagnostics: Vec::new(), sources, scenario_files: Vec::new() };
-        self.deploy_loaded(&loaded).await
+        let deployed = self.deploy_loaded(&loaded).await?;
+        // What this file became: its new version, or why that version is not served.
+        let ids: BTreeSet<&str> = loaded.catalog.processes.keys().map(String::as_str).collect();
+        let not_deployed = self
+            .registry()
+            .not_deployed()
+            .into_iter()
+            .filter(|n| n.version.is_some() && n.process.as_deref().is_some_and(|p| ids.contains(p)))
+            .collect();
+        Ok(Deployment { deployed, not_deployed })
     }
 
     /// Stores a new version of every loaded process whose bundle changed, loads it, and retries
-    /// the incidents of calls waiting for a process that is now served.
-    async fn deploy_loaded(&self, loaded: &Loaded) -> Result<Deployment, RuntimeError> {
+    /// the incidents of calls waiting for a process that is now served. Returns the new
+    /// versions served.
+    async fn deploy_loaded(&self, loaded: &Loaded) -> Result<Vec<(String, i64)>, RuntimeError> {
         self.load_versions().await?;
         let stored = self.store.definitions().await?;
         let mut inserted = Vec::new();
@@ -176,16 +177,12 @@ impl Runtime {
             }
         }
         self.load_versions().await?;
-        let mut out = Deployment { not_deployed: self.registry().not_deployed(), ..Deployment::default() };
-        for (process, version) in inserted {
-            if self.deployed(&process, Some(version)).is_some() {
-                out.deployed.push((process, version));
-            }
-        }
-        for (process, _) in &out.deployed {
+        let served: Vec<(String, i64)> =
+            inserted.into_iter().filter(|(p, v)| self.deployed(p, Some(*v)).is_some()).collect();
+        for (process, _) in &served {
             self.retry_incidents(process).await?;
         }
-        Ok(out)
+        Ok(served)
     }
 
     /// Starts the sub-processes that calls to `process` are stuck waiting for.

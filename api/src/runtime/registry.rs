@@ -79,17 +79,12 @@ impl Bundle {
         out
     }
 
-    /// Compiles the bundle with the loader `tramite check` uses, against the given calendars;
-    /// `known` are the processes deployed elsewhere that its calls may name.
-    pub fn compile(
-        &self,
-        version: i64,
-        calendars: &BTreeMap<String, Calendar>,
-        known: &Known,
-    ) -> Result<Deployed, Vec<Diagnostic>> {
+    /// Compiles a deployed bundle with the loader `tramite check` uses, against the given
+    /// calendars. Its calls were checked when it was deployed; they resolve when they run.
+    pub fn compile(&self, version: i64, calendars: &BTreeMap<String, Calendar>) -> Result<Deployed, Vec<Diagnostic>> {
         let mut files = vec![SourceFile { path: self.file.clone(), text: self.process.clone() }];
         files.extend(self.forms.iter().map(|(path, text)| SourceFile { path: path.clone(), text: text.clone() }));
-        let (mut catalog, diags) = definition::load_with(&files, calendars.clone(), known);
+        let (mut catalog, diags) = definition::load_deployed(&files, calendars.clone());
         if !diags.is_empty() {
             return Err(diags);
         }

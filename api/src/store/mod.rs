@@ -135,8 +135,10 @@ impl Store {
     }
 
     async fn postgres_admin(admin: &str, statements: &[&str]) -> Result<(), StoreError> {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(admin).await?;
+        use sqlx::{ConnectOptions, Connection};
+        // Creating and dropping databases is slow by nature: not worth a warning.
+        let opts = admin.parse::<PgConnectOptions>()?.disable_statement_logging();
+        let mut c = sqlx::PgConnection::connect_with(&opts).await?;
         for sql in statements {
             sqlx::raw_sql(sql).execute(&mut c).await?;
         }

@@ -147,8 +147,10 @@ pub fn range(p: &Params, tz: &TimeZone, now: Timestamp) -> (Date, Date, Timestam
     let parse = |s: &Option<String>| s.as_deref().and_then(|x| x.parse::<Date>().ok());
     let from = parse(&p.from).unwrap_or(default_from);
     let to = parse(&p.to).unwrap_or(today).max(from);
-    let at = |d: Date| d.to_zoned(tz.clone()).map(|z| z.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH);
-    (from, to, at(from), at(to.tomorrow().unwrap_or(to)))
+    // A date at the edge of what can be represented reaches as far as time does.
+    let at = |d: Date, edge: Timestamp| d.to_zoned(tz.clone()).map(|z| z.timestamp()).unwrap_or(edge);
+    let end = to.tomorrow().map(|t| at(t, Timestamp::MAX)).unwrap_or(Timestamp::MAX);
+    (from, to, at(from, Timestamp::MIN), end)
 }
 
 /// The fields a chart can count by: choices and yes/no questions of the process's forms.

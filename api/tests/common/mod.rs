@@ -85,16 +85,23 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &str, dir: &Path, smtp: Option<&str>) -> Server {
+        Server::start_tree(db, dir, smtp, &repo().join("processes"), "warn")
+    }
+
+    /// Like `start`, over the definition tree at `processes` (with `forms/` and `calendars/`
+    /// beside it) and logging at `log` (a `RUST_LOG` filter), without colours.
+    pub fn start_tree(db: &str, dir: &Path, smtp: Option<&str>, processes: &Path, log: &str) -> Server {
         std::fs::create_dir_all(dir).unwrap();
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--database", db, "--listen", "127.0.0.1:0", "--no-watch"])
             .arg("--processes")
-            .arg(repo().join("processes"))
+            .arg(processes)
             .arg("--outbox")
             .arg(dir.join("outbox"))
             .arg("--templates")
             .arg(repo().join("templates"))
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log)
+            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(
                 std::fs::File::create(dir.join(format!("server-{}.log", std::process::id()))).unwrap(),
@@ -112,6 +119,11 @@ impl Server {
             .unwrap_or_else(|| panic!("server did not start: {line:?}; see {}", dir.display()))
             .to_string();
         Server { child, base, db: db.to_string(), dir: dir.to_path_buf() }
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join(format!("server-{}.log", std::process::id()))).unwrap_or_default()
     }
 
     pub fn kill(&mut self) {

@@ -32,6 +32,15 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    /// The id a process file declares on its top-level `process:` line, read without parsing
+    /// the rest (for a file whose YAML is too broken to load).
+    pub fn declared_process(text: &str) -> Option<String> {
+        text.lines()
+            .find_map(|l| l.strip_prefix("process:"))
+            .map(|v| v.split('#').next().unwrap_or("").trim().trim_matches(['"', '\'']).to_string())
+            .filter(|v| !v.is_empty())
+    }
+
     pub fn of(text: &str) -> FileKind {
         for line in text.lines() {
             let t = line.trim_end();
@@ -76,6 +85,23 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
     load_with(files, calendars, &Known::new())
 }
 
+/// [`load`] for a version deployed before: the processes its calls name were checked when it
+/// was deployed and are resolved when a call runs (the latest version then, or an incident), so
+/// here any process a `call:` names counts as known.
+pub fn load_deployed(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Catalog, Vec<Diagnostic>) {
+    let mut known = Known::new();
+    for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Process) {
+        if let Ok(raw) = serde_saphyr::from_str::<RawProcess>(&f.text) {
+            for (_, step) in &raw.steps.0 {
+                if let Some(callee) = &step.call {
+                    known.entry(callee.value.clone()).or_default();
+                }
+            }
+        }
+    }
+    load_with(files, calendars, &known)
+}
+
 /// [`load`], where a `call:` may also name the `known` processes, deployed already (a file
 /// posted to the server, a stored version compiled again).
 pub fn load_with(
@@ -103,13 +129,21 @@ pub fn load_with(
         diags.append(&mut ctx.diags);
     }
     let mut raws = Vec::new();
+    // Every process id a file declares, loadable or not: a call to a process whose file does
+    // not load is that file's problem (reported there), not an unknown process.
+    let mut process_ids: BTreeSet<String> = BTreeSet::new();
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Process) {
         match serde_saphyr::from_str::<RawProcess>(&f.text) {
-            Ok(raw) => raws.push((f, raw)),
-            Err(e) => diags.push(Diagnostic::from_yaml_in(&f.path, &f.text, &e)),
+            Ok(raw) => {
+                process_ids.insert(raw.process.value.clone());
+                raws.push((f, raw));
+            }
+            Err(e) => {
+                process_ids.extend(FileKind::declared_process(&f.text));
+                diags.push(Diagnostic::from_yaml_in(&f.path, &f.text, &e));
+            }
         }
     }
-    let mut process_ids: BTreeSet<String> = raws.iter().map(|(_, r)| r.process.value.clone()).collect();
     process_ids.extend(known.keys().cloned());
     for (f, raw) in raws {
         let mut ctx = Ctx { file: &f.path, text: &f.text, diags: Vec::new() };

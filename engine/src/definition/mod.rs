@@ -13,5 +13,5 @@ pub mod validate;
 
 pub use calls::{Known, MAX_CALL_DEPTH};
 pub use form::{Field, FieldError, FieldType, Form};
-pub use load::{Catalog, FileKind, SourceFile, load, load_with};
+pub use load::{Catalog, FileKind, SourceFile, load, load_deployed, load_with};
 pub use model::*;
