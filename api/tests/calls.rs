@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "common/browser.rs"]
+mod web;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -301,7 +303,7 @@ fn ces_improvement_plan(db: Db) {
     let url = database(&db, &dir).unwrap();
     let ana = add_user(&url, "ana", &["agente"], None, false);
     let adm = add_user(&url, "adm", &["area_responsable"], None, false);
-    let ger = add_user(&url, "ger", &["gerente_centros"], None, false);
+    let ger = web::add_user_with_password(&url, "ger", &["gerente_centros"], false);
     let jm = add_user(&url, "jm", &["jefe_mercadeo"], None, false);
     let server = Server::start(&url, &dir, None);
     let api = |t: &str| Api::new(&server.base, t);
@@ -379,6 +381,24 @@ fn ces_improvement_plan(db: Db) {
     let roles: Vec<(&Value, &Value)> = tasks.iter().map(|t| (&t["item"]["index"], &t["role"])).collect();
     assert!(roles.contains(&(&json!(0), &json!("gerente_centros"))), "{roles:?}");
     assert!(roles.contains(&(&json!(1), &json!("jefe_mercadeo"))), "{roles:?}");
+
+    // In the browser, the manager's inbox and task page say which action the task is for, and
+    // the sub-process's page links to the case that called it (and back).
+    let mut browser = web::WebClient::new(&server.base);
+    assert_eq!(browser.sign_in("ger", web::PASSWORD).status, 303);
+    let inbox = browser.get("/inbox");
+    assert!(
+        inbox.body.contains("Elemento #1 · accion: Protocolo de reprogramación con aviso al paciente"),
+        "{}",
+        inbox.body
+    );
+    let page = browser.get(&format!("/tasks/{}", task_id(&child, "ejecutar_accion", Some(0))));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"task-item\">#1 · accion: Protocolo de reprogramación"), "{}", page.body);
+    let page = browser.get(&format!("/instances/{child_id}"));
+    assert!(page.body.contains(&format!("href=\"/instances/{parent_id}\" id=\"parent-link\"")), "{}", page.body);
+    let page = browser.get(&format!("/instances/{parent_id}"));
+    assert!(page.body.contains(&format!("<a href=\"/instances/{child_id}\">")), "{}", page.body);
 
     // The first action is reported unfinished, then done; the second done.
     let child = complete_item(
@@ -505,7 +525,7 @@ fn broken_file_not_deployed(db: Db) {
     let line = broken.lines().position(|l| l.contains("goto: solicitar_apoy")).unwrap() + 1;
 
     let url = database(&db, &dir).unwrap();
-    let admin = add_user(&url, "admin", &[], None, true);
+    let admin = web::add_user_with_password(&url, "admin", &[], true);
     let ana = add_user(&url, "ana", &["operador"], None, false);
     let server = Server::start_tree(&url, &dir, None, &processes, "info,sqlx=warn");
     let (admin, ana) = (Api::new(&server.base, &admin), Api::new(&server.base, &ana));
@@ -537,6 +557,13 @@ fn broken_file_not_deployed(db: Db) {
     let (status, _) =
         ana.post("/api/processes/conocer.c45-correos/instances", correo("COR-1", "2026-03-02T10:00:00-06:00"));
     assert_eq!(status, 404);
+
+    // The admin dashboard lists it with the same diagnostics.
+    let mut browser = web::WebClient::new(&server.base);
+    assert_eq!(browser.sign_in("admin", web::PASSWORD).status, 303);
+    let page = browser.get("/admin");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"not-deployed\"") && page.body.contains(&at), "{}", page.body);
 
     let log = server.log();
     assert!(log.contains(&at), "the log names {at}:\n{log}");
