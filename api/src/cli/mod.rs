@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod calendar;
 mod check;
+mod scenario_db;
 pub mod serve;
 mod server_driver;
 mod test;

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use tramite_engine::scenario::{self, ScenarioResult};
 
-use super::server_driver::{Backend, ServerDriver};
+use super::scenario_db::Backend;
+use super::server_driver::ServerDriver;
 use crate::files::{self, Loaded};
 
 pub fn run(paths: &[PathBuf], stores: &[String]) -> ExitCode {

@@ -8,6 +8,7 @@
 mod deploy;
 mod family;
 mod messages;
+mod overlay;
 pub mod registry;
 mod rows;
 mod writer;

@@ -12,7 +12,6 @@
 //!   leaves the overlay as it found it; if the batch write itself fails, each unit is retried
 //!   alone.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -20,6 +19,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 use tramite_engine::machine::{self, Actor, Command, Instance, Knock, Record, TimerKey};
 
+use super::overlay::Overlay;
 use super::rows::{folio, incident_rows, sla_rows, task_rows_with};
 use super::{Deployed, Runtime, RuntimeError};
 use crate::store::{Change, NewMessage, Store, StoredInstance, Tx};
@@ -83,54 +83,6 @@ pub(super) struct Prepared {
     pub key: Option<String>,
     pub started_by: Option<String>,
     pub now: Timestamp,
-}
-
-/// Instances as earlier units of a batch (and the unit at hand) left them, for later reads.
-/// A unit that fails is undone: what it put is taken back.
-#[derive(Debug, Default)]
-pub(super) struct Overlay {
-    instances: HashMap<String, StoredInstance>,
-    keys: HashMap<String, String>,
-    undo: Vec<Undo>,
-}
-
-#[derive(Debug)]
-enum Undo {
-    Instance(String, Option<Box<StoredInstance>>),
-    Key(String),
-}
-
-impl Overlay {
-    fn put(&mut self, s: StoredInstance) {
-        let id = s.id.clone();
-        let old = self.instances.insert(id.clone(), s);
-        self.undo.push(Undo::Instance(id, old.map(Box::new)));
-    }
-
-    fn put_key(&mut self, key: &str, id: &str) {
-        self.keys.insert(key.to_string(), id.to_string());
-        self.undo.push(Undo::Key(key.to_string()));
-    }
-
-    fn keep_unit(&mut self) {
-        self.undo.clear();
-    }
-
-    fn undo_unit(&mut self) {
-        while let Some(u) = self.undo.pop() {
-            match u {
-                Undo::Instance(id, Some(old)) => {
-                    self.instances.insert(id, *old);
-                }
-                Undo::Instance(id, None) => {
-                    self.instances.remove(&id);
-                }
-                Undo::Key(k) => {
-                    self.keys.remove(&k);
-                }
-            }
-        }
-    }
 }
 
 /// A unit being prepared: its transaction, the batch's overlay, what it decided so far.

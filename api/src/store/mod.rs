@@ -8,6 +8,7 @@
 //! incidents, outbox) in the same transaction. A new query goes in the `repo/` file of what it
 //! is about, with a one-line doc comment, and gets its `Store` (or `Tx`) method here.
 
+mod admin;
 mod repo;
 mod rows;
 
@@ -114,36 +115,6 @@ impl Store {
             Store::Sqlite(Repo::new(pool))
         };
         Ok(store)
-    }
-
-    /// Creates database `name` on the PostgreSQL server `admin` reaches (dropping one left
-    /// behind) and returns its URL. `name` must be a plain identifier; it is checked, since a
-    /// database name cannot be bound as a value.
-    pub async fn create_postgres_database(admin: &str, name: &str) -> Result<String, StoreError> {
-        Self::postgres_admin(
-            admin,
-            &[&format!("DROP DATABASE IF EXISTS {}", ident(name)?), &format!("CREATE DATABASE {}", ident(name)?)],
-        )
-        .await?;
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-        Ok(format!("{base}/{name}"))
-    }
-
-    /// Drops database `name` on the PostgreSQL server `admin` reaches, closing its connections.
-    pub async fn drop_postgres_database(admin: &str, name: &str) -> Result<(), StoreError> {
-        Self::postgres_admin(admin, &[&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name)?)]).await
-    }
-
-    async fn postgres_admin(admin: &str, statements: &[&str]) -> Result<(), StoreError> {
-        use sqlx::{ConnectOptions, Connection};
-        // Creating and dropping databases is slow by nature: not worth a warning.
-        let opts = admin.parse::<PgConnectOptions>()?.disable_statement_logging();
-        let mut c = sqlx::PgConnection::connect_with(&opts).await?;
-        for sql in statements {
-            sqlx::raw_sql(sql).execute(&mut c).await?;
-        }
-        c.close().await?;
-        Ok(())
     }
 
     /// Closes every connection (waiting for those in use to come back).
@@ -357,14 +328,6 @@ impl Store {
     ) -> Result<bool, StoreError> {
         dispatch!(self, r => r.advance_schedule(process, schedule, from, to).await)
     }
-}
-
-/// `name` if it is a plain lower-case identifier (letters, digits, `_`), for the few statements
-/// that cannot bind it.
-fn ident(name: &str) -> Result<&str, StoreError> {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain { Ok(name) } else { Err(StoreError::Encode(format!("`{name}` is not a plain identifier"))) }
 }
 
 impl Tx {

@@ -32,15 +32,19 @@
 //! `emails:` check (or the start), as `template -> user`, for the instance and its
 //! sub-processes; every user of the scenario is taken to have an e-mail address.
 
+mod driver;
+mod file;
 mod pure;
 
+pub use driver::{Act, Action, Driver, Observation, Refusal, Setup, Start, TaskSeen};
 pub use pure::MachineDriver;
+
+use file::{RawAct, RawExpect, RawFile, RawScenario, RawStart, UserRoles};
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+
 use serde_saphyr::Spanned;
 
 use crate::calendar::{Calendar, Duration};
@@ -51,93 +55,6 @@ use crate::machine::{self, Actor, AlertKind, CommandError, Event, Record};
 
 type S<T> = Spanned<T>;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    test: S<String>,
-    #[serde(default)]
-    users: BTreeMap<String, UserRoles>,
-    scenarios: Vec<S<RawScenario>>,
-}
-
-/// A user's roles, or the word `admin`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum UserRoles {
-    Roles(Vec<String>),
-    Admin(String),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScenario {
-    name: String,
-    start: RawStart,
-    #[serde(default)]
-    steps: Vec<S<RawAct>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStart {
-    at: S<String>,
-    /// Start as this schedule of the process does: `at` must be an instant it fires at, and the
-    /// data is the schedule's.
-    schedule: Option<S<String>>,
-    #[serde(rename = "as")]
-    as_: Option<S<String>>,
-    #[serde(default)]
-    data: Map<String, Value>,
-    expect_error: Option<S<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAct {
-    complete: Option<S<String>>,
-    approve: Option<S<String>>,
-    reject: Option<S<String>>,
-    claim: Option<S<String>>,
-    unclaim: Option<S<String>>,
-    end_call: Option<S<String>>,
-    cancel: Option<S<String>>,
-    advance: Option<S<String>>,
-    advance_to: Option<S<String>>,
-    expect: Option<RawExpect>,
-    #[serde(rename = "as")]
-    as_: Option<S<String>>,
-    #[serde(default)]
-    data: Map<String, Value>,
-    comment: Option<String>,
-    outcome: Option<String>,
-    /// Which `for_each` element's task, counted from 1.
-    item: Option<usize>,
-    expect_error: Option<S<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawExpect {
-    active: Option<Vec<String>>,
-    status: Option<String>,
-    outcome: Option<String>,
-    #[serde(default)]
-    sla: BTreeMap<String, String>,
-    #[serde(default)]
-    due: BTreeMap<String, String>,
-    /// SLA id → the instant it is due (pauses included).
-    #[serde(default)]
-    sla_due: BTreeMap<String, String>,
-    #[serde(default)]
-    tasks: BTreeMap<String, String>,
-    alerts: Option<Vec<String>>,
-    /// Messages since the previous `emails:` check, as `template -> user`.
-    emails: Option<Vec<String>>,
-    #[serde(default)]
-    data: Map<String, Value>,
-    rejection: Option<String>,
-}
-
 /// The result of one scenario.
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
@@ -146,108 +63,6 @@ pub struct ScenarioResult {
     pub loc: Loc,
     /// Empty when the scenario passed.
     pub failures: Vec<Diagnostic>,
-}
-
-// ---- what a driver does and shows ---------------------------------------------------------------
-
-/// What a scenario runs on: the pure machine ([`MachineDriver`]) or the server.
-pub trait Driver {
-    /// Starts the scenario's instance at `at` (the clock first set to `at`).
-    fn start(&mut self, at: Timestamp, start: Start<'_>) -> Result<(), Refusal>;
-    /// Does one thing to the instance (or the sub-process holding the step's task).
-    fn act(&mut self, act: Act<'_>) -> Result<(), Refusal>;
-    /// Moves the clock to `until`, firing every timer due by then, earliest first.
-    fn advance_to(&mut self, until: Timestamp) -> Result<(), String>;
-    /// How the instance and its sub-processes stand now.
-    fn observe(&mut self) -> Result<Observation, String>;
-}
-
-/// How the instance starts.
-#[derive(Debug, Clone)]
-pub enum Start<'a> {
-    /// Started by `actor` (or by the system) with `data`.
-    Data { actor: Option<&'a Actor>, data: &'a Map<String, Value> },
-    /// Started by the process's schedule `id`, which fires at this very instant.
-    Schedule { schedule: &'a Schedule },
-}
-
-/// One thing a user (or an admin) does.
-#[derive(Debug, Clone)]
-pub struct Act<'a> {
-    pub actor: Option<&'a Actor>,
-    pub action: Action<'a>,
-}
-
-/// What is done. Task actions name the step (and the `for_each` element, from 1).
-#[derive(Debug, Clone)]
-pub enum Action<'a> {
-    Complete { step: &'a str, item: Option<usize>, data: &'a Map<String, Value> },
-    Approve { step: &'a str, item: Option<usize>, comment: Option<&'a str>, data: &'a Map<String, Value> },
-    Reject { step: &'a str, item: Option<usize>, comment: &'a str },
-    Claim { step: &'a str, item: Option<usize> },
-    Unclaim { step: &'a str, item: Option<usize> },
-    EndCall { step: &'a str, item: Option<usize>, outcome: &'a str, data: &'a Map<String, Value> },
-    Cancel { reason: &'a str },
-}
-
-/// Why an action did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The engine (or server) refused it with this error code (`forbidden`, `invalid_data`…).
-    Refused { code: String, message: String },
-    /// The driver could not even try (no task at that step, a transport failure).
-    Failed(String),
-}
-
-impl Refusal {
-    pub fn of(e: &CommandError) -> Refusal {
-        Refusal::Refused { code: e.code().to_string(), message: describe(e) }
-    }
-}
-
-/// An open task of the instance or one of its sub-processes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskSeen {
-    pub step: String,
-    /// The `for_each` element it works on, from 1.
-    pub item: Option<usize>,
-    pub role: String,
-    /// Its deadline, or else that of the branch it runs in.
-    pub due: Option<Timestamp>,
-}
-
-/// What the expectations compare.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Observation {
-    /// The instance's active steps, sorted.
-    pub active: Vec<String>,
-    /// `running`, `ended` or `cancelled`.
-    pub status: String,
-    pub outcome: Option<String>,
-    /// SLA id → state (`ok`, `warning`, …) and due instant.
-    pub slas: BTreeMap<String, (String, Timestamp)>,
-    /// Open tasks, the instance's first, then its sub-processes'.
-    pub tasks: Vec<TaskSeen>,
-    /// An alert as scenarios list it: `sla-warning:respuesta -> operador`, `overdue:responder -> responsable` (no assignments).
-    pub alerts: Vec<String>,
-    pub data: Map<String, Value>,
-    pub rejection: Option<String>,
-    /// Every message sent so far, as `template -> user`.
-    pub emails: Vec<String>,
-}
-
-impl Observation {
-    fn task(&self, key: &str) -> Option<&TaskSeen> {
-        let (step, item) = split_item(key);
-        self.tasks.iter().find(|t| t.step == step && item.is_none_or(|n| t.item == Some(n)))
-    }
-}
-
-/// A scenario's context, for drivers that need to prepare one (a database, its users).
-#[derive(Debug)]
-pub struct Setup<'a> {
-    pub process: &'a Process,
-    pub users: &'a BTreeMap<String, Actor>,
 }
 
 // ---- running files ---------------------------------------------------------------------------
