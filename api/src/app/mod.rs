@@ -81,9 +81,7 @@ impl From<CommandError> for AppError {
         let (code, message) = (e.code(), e.to_string());
         match e {
             CommandError::Forbidden { .. } | CommandError::AdminOnly => AppError::Forbidden { code, message },
-            CommandError::UnknownTask(_) => {
-                AppError::Conflict { code, message: "la tarea ya no está abierta (the task is no longer open)".into() }
-            }
+            CommandError::UnknownTask(_) => AppError::Conflict { code, message: "the task is no longer open".into() },
             CommandError::NotRunning
             | CommandError::ClaimedByOther(_)
             | CommandError::TimerNotDue
@@ -118,5 +116,25 @@ impl From<RuntimeError> for AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         RuntimeError::from(e).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_keep_the_engine_code_and_our_failures_are_internal() {
+        let e = AppError::from(RuntimeError::Refused(CommandError::ClaimedByOther("ana".into())));
+        assert!(matches!(e, AppError::Conflict { code: "claimed", .. }), "{e:?}");
+        let e = AppError::from(RuntimeError::Refused(CommandError::AdminOnly));
+        assert!(matches!(e, AppError::Forbidden { code: "admin_only", .. }), "{e:?}");
+        let e = AppError::from(RuntimeError::Refused(CommandError::CommentRequired));
+        let AppError::Invalid { fields, .. } = e else { panic!("not invalid") };
+        assert_eq!(fields["comment"].code, "comment_required");
+        // A version that is not loaded is the server's failure, never the client's.
+        let e = AppError::from(RuntimeError::Internal("version 3 of p is not loaded".into()));
+        assert_eq!(e.code(), "internal");
+        assert!(matches!(AppError::from(StoreError::Conflict), AppError::Conflict { code: "busy", .. }));
     }
 }

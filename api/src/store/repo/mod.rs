@@ -156,3 +156,24 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
         self.rows_affected()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_values_are_errors_that_name_the_column() {
+        let e = instant(i64::MAX, "tasks.due_at").unwrap_err();
+        assert!(matches!(&e, StoreError::Corrupt(m) if m.starts_with("tasks.due_at:")), "{e}");
+        assert!(matches!(maybe_instant(Some(i64::MIN), "slas.warn_at"), Err(StoreError::Corrupt(_))));
+        assert_eq!(maybe_instant(None, "slas.warn_at").ok(), Some(None));
+        let e = decode::<Vec<String>>("{not json", "user roles").unwrap_err();
+        assert!(matches!(&e, StoreError::Corrupt(m) if m.starts_with("user roles:")), "{e}");
+        // A map with non-string keys cannot be JSON: an error, not `null`.
+        let odd: std::collections::BTreeMap<(i32, i32), i32> = [((1, 2), 3)].into();
+        assert!(
+            matches!(encode(&odd, "instance state"), Err(StoreError::Encode(m)) if m.starts_with("instance state:"))
+        );
+    }
+}
