@@ -59,7 +59,7 @@ pub struct Token {
     pub wake: Option<Timestamp>,
     /// At a call step: the sub-process it waits for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call: Option<CallState>,
+    pub call: Option<Box<CallState>>,
 }
 
 /// A human task waiting in an inbox.
@@ -153,7 +153,7 @@ impl Instance {
 
     /// Call steps waiting on an incident (a sub-process that could not start or was cancelled).
     pub fn incidents(&self) -> impl Iterator<Item = (&Token, &CallState)> {
-        self.tokens.values().filter_map(|t| t.call.as_ref().filter(|c| c.incident.is_some()).map(|c| (t, c)))
+        self.tokens.values().filter_map(|t| t.call.as_ref().filter(|c| c.incident.is_some()).map(|c| (t, &**c)))
     }
 
     /// Whether the call at `token` is waiting for sub-process `child`.
@@ -324,7 +324,7 @@ impl Instance {
             }
             Event::CallStarted { token, process, data } => {
                 if let Some(t) = self.tokens.get_mut(token) {
-                    t.call = Some(CallState::new(process, data));
+                    t.call = Some(Box::new(CallState::new(process, data)));
                 }
             }
             Event::CallLinked { token, child, version } => {
