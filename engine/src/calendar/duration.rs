@@ -1,5 +1,7 @@
 //! `N unit` durations as process owners write them: `2 business days`, `4 business hours`,
-//! `90 days`, `36 hours`, `30 minutes`.
+//! `90 days`, `36 hours`, `30 minutes` — or in Spanish, the language of the manuals:
+//! `2 días hábiles`, `4 horas hábiles`, `90 días`, `36 horas`, `30 minutos` (singular or plural,
+//! with or without accents).
 
 use std::fmt;
 
@@ -48,7 +50,8 @@ impl Duration {
         }
     }
 
-    /// Reads `N unit`; words are case-insensitive and singular or plural (`1 business day`).
+    /// Reads `N unit`; words are case-insensitive, singular or plural (`1 business day`), in
+    /// English or Spanish (`1 día hábil`, accents optional).
     pub fn parse(text: &str) -> Result<Duration, DurationError> {
         let mut words = text.split_whitespace();
         let amount = words.next().ok_or(DurationError::Shape)?;
@@ -57,19 +60,45 @@ impl Duration {
         if unit_words.is_empty() {
             return Err(DurationError::Shape);
         }
-        let unit = match unit_words.join(" ").as_str() {
-            "business day" | "business days" => Unit::BusinessDays,
-            "business hour" | "business hours" => Unit::BusinessHours,
-            "day" | "days" => Unit::Days,
-            "hour" | "hours" => Unit::Hours,
-            "minute" | "minutes" => Unit::Minutes,
-            other => return Err(DurationError::Unit(other.to_string())),
+        let written = unit_words.join(" ");
+        let unit = match without_accents(&written).as_str() {
+            "business day" | "business days" | "dia habil" | "dias habiles" => Unit::BusinessDays,
+            "business hour" | "business hours" | "hora habil" | "horas habiles" => Unit::BusinessHours,
+            "day" | "days" | "dia" | "dias" => Unit::Days,
+            "hour" | "hours" | "hora" | "horas" => Unit::Hours,
+            "minute" | "minutes" | "minuto" | "minutos" => Unit::Minutes,
+            _ => return Err(DurationError::Unit(written)),
         };
         Ok(Duration { amount, unit })
     }
 
     /// The unit words as written in definitions, for hints.
-    pub const UNITS: &'static [&'static str] = &["business days", "business hours", "days", "hours", "minutes"];
+    pub const UNITS: &'static [&'static str] = &[
+        "business days",
+        "business hours",
+        "days",
+        "hours",
+        "minutes",
+        "días hábiles",
+        "horas hábiles",
+        "días",
+        "horas",
+        "minutos",
+    ];
+}
+
+/// Lower-case Spanish vowels without their accents (`hábiles` → `habiles`).
+fn without_accents(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'á' => 'a',
+            'é' => 'e',
+            'í' => 'i',
+            'ó' => 'o',
+            'ú' | 'ü' => 'u',
+            other => other,
+        })
+        .collect()
 }
 
 impl fmt::Display for Duration {
@@ -131,6 +160,20 @@ mod tests {
         assert_eq!(Duration::parse("90 days"), Ok(Duration::new(90, Unit::Days)));
         assert_eq!(Duration::parse("2 fortnights"), Err(DurationError::Unit("fortnights".into())));
         assert_eq!(Duration::parse("two days"), Err(DurationError::Amount("two".into())));
+    }
+
+    #[test]
+    fn parses_spanish_units_with_or_without_accents() {
+        assert_eq!(Duration::parse("2 días hábiles"), Ok(Duration::new(2, Unit::BusinessDays)));
+        assert_eq!(Duration::parse("1 dia habil"), Ok(Duration::new(1, Unit::BusinessDays)));
+        assert_eq!(Duration::parse("1 Día Hábil"), Ok(Duration::new(1, Unit::BusinessDays)));
+        assert_eq!(Duration::parse("4 horas hábiles"), Ok(Duration::new(4, Unit::BusinessHours)));
+        assert_eq!(Duration::parse("90 días"), Ok(Duration::new(90, Unit::Days)));
+        assert_eq!(Duration::parse("36 horas"), Ok(Duration::new(36, Unit::Hours)));
+        assert_eq!(Duration::parse("1 hora"), Ok(Duration::new(1, Unit::Hours)));
+        assert_eq!(Duration::parse("30 minutos"), Ok(Duration::new(30, Unit::Minutes)));
+        assert_eq!(Duration::parse("2 semanas"), Err(DurationError::Unit("semanas".into())));
+        assert_eq!(Offset::parse("10 días hábiles before").map(|o| o.before), Ok(true));
     }
 
     #[test]

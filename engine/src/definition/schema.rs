@@ -26,7 +26,7 @@ fn actions() -> Value {
 
 /// A duration, a date field, an offset from one, or an instant computed by an expression
 /// (`item.fecha`, `add_days(data.fecha, 2)`), which `tramite check` reads in full.
-const DURATION: &str = r"^\d+ (business days?|business hours?|days?|hours?|minutes?)( (before|after) (data\.[a-z][a-z0-9_]*|item\..+|.*\(.*))?$|^(data|item)\.[a-z][a-z0-9_]*$|\(";
+const DURATION: &str = r"^\d+ (business days?|business hours?|days?|hours?|minutes?|[dD][ií]as? [hH][aá]bil(es)?|[hH]oras? [hH][aá]bil(es)?|[dD][ií]as?|[hH]oras?|[mM]inutos?)( (before|after) (data\.[a-z][a-z0-9_]*|item\..+|.*\(.*))?$|^(data|item)\.[a-z][a-z0-9_]*$|\(";
 
 /// Step keys, each with its schema.
 pub fn step_properties() -> serde_json::Map<String, Value> {
