@@ -199,6 +199,8 @@ broken! {
     b61_form_invalid_id => "61-form-invalid-id.yaml",
     b62_call_cycle => "62-call-cycle.yaml",
     b63_call_input_misfit => "63-call-input-misfit.yaml",
+    b64_warn_after_due => "64-warn-after-due.yaml",
+    b65_sla_warn_after_due => "65-sla-warn-after-due.yaml",
 }
 
 #[test]

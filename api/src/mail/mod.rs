@@ -18,10 +18,11 @@ use crate::clock::Clock;
 use crate::store::{OutboxRow, Store};
 
 /// The kinds of message, each a template.
-pub const KINDS: [(&str, &str); 5] = [
+pub const KINDS: [(&str, &str); 6] = [
     ("assigned", include_str!("../../../templates/assigned.hbs")),
     ("sla-warning", include_str!("../../../templates/sla-warning.hbs")),
     ("sla-breach", include_str!("../../../templates/sla-breach.hbs")),
+    ("due-warning", include_str!("../../../templates/due-warning.hbs")),
     ("overdue", include_str!("../../../templates/overdue.hbs")),
     ("approval-result", include_str!("../../../templates/approval-result.hbs")),
 ];

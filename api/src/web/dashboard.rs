@@ -130,6 +130,7 @@ fn alert_kind(k: tramite_engine::machine::AlertKind) -> (&'static str, &'static 
         AlertKind::Assigned => ("alert.assigned", "badge none"),
         AlertKind::SlaWarning => ("alert.sla-warning", "badge warn"),
         AlertKind::SlaBreach => ("alert.sla-breach", "badge bad"),
+        AlertKind::DueWarning => ("alert.due-warning", "badge warn"),
         AlertKind::Overdue => ("alert.overdue", "badge bad"),
     }
 }

@@ -69,6 +69,8 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
             Event::BranchJoined { .. } => ("event.branch_joined", String::new(), None, true),
             Event::BranchOverdue { .. } => ("event.branch_overdue", String::new(), None, false),
             Event::Joined { .. } => ("event.joined", String::new(), None, true),
+            Event::DueWarned { token } => ("event.due_warned", on(token), None, false),
+            Event::BranchWarned { .. } => ("event.branch_warned", String::new(), None, false),
             Event::Overdue { token } => ("event.overdue", on(token), None, false),
             Event::Reassigned { token, role } => (
                 "event.reassigned",

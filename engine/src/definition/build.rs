@@ -9,7 +9,43 @@ use super::items::ItemUse;
 use super::load::{Catalog, Ctx, check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when};
 use super::model::*;
 use super::raw::*;
+use crate::calendar::{Duration, Warn};
 use crate::diagnostic::Loc;
+
+/// The deadline keys of a step or a branch, as written.
+struct DueKeys<'r> {
+    due: Option<&'r Spanned<String>>,
+    on_overdue: Option<&'r Vec<Spanned<RawAction>>>,
+    warn: Option<&'r Spanned<String>>,
+    on_warning: Option<&'r Vec<Spanned<RawAction>>>,
+}
+
+/// Refuses a warning that can only come after its limit (`after 3 business days` within
+/// `2 business days`), or before the clock even starts (`3 days before` within `2 days`), when
+/// both are counted in the same unit.
+fn warn_fits(ctx: &mut Ctx, at: &Spanned<String>, warn: Warn, limit: Duration, what: &str) -> Option<()> {
+    let (d, after) = match warn {
+        Warn::After(d) => (d, true),
+        Warn::Before(d) => (d, false),
+        Warn::Percent(_) => return Some(()),
+    };
+    if d.unit != limit.unit || d.amount < limit.amount {
+        return Some(());
+    }
+    let (message, help) = if after {
+        (
+            format!("the warning comes after the {what} is due ({d} after the start, due in {limit})"),
+            "warn before the limit, e.g. `after 1 business day` or `1 business day before`",
+        )
+    } else {
+        (
+            format!("the warning comes before the {what} starts ({d} before a limit of {limit})"),
+            "warn closer to the limit, e.g. `1 business day before`",
+        )
+    };
+    ctx.err(loc(at), message, help);
+    None
+}
 
 /// Step names with a meaning of their own in `next`/`goto`.
 const RESERVED: [&str; 2] = ["end", "join"];
@@ -326,24 +362,47 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         out
     }
 
-    fn due(
-        &mut self,
-        due: Option<&Spanned<String>>,
-        on_overdue: Option<&Vec<Spanned<RawAction>>>,
-        at: Loc,
-    ) -> Option<Due> {
-        match (due, on_overdue) {
-            (Some(d), actions) => {
-                let at = self.when(d)?;
-                let on_overdue = self.actions(actions.map(Vec::as_slice).unwrap_or(&[]), true);
-                Some(Due { at, on_overdue })
+    /// A step's or a branch's `due:`, with `on_overdue:`, `warn:` and `on_warning:`.
+    fn due(&mut self, keys: DueKeys<'_>, at: Loc) -> Option<Due> {
+        let Some(d) = keys.due else {
+            let stray =
+                [("on_overdue", keys.on_overdue.and_then(|v| v.first()).map(loc)), ("warn", keys.warn.map(loc))]
+                    .into_iter()
+                    .chain([("on_warning", keys.on_warning.and_then(|v| v.first()).map(loc))])
+                    .find_map(|(k, l)| l.map(|l| (k, l)));
+            if let Some((key, l)) = stray {
+                let (l, help) = match key {
+                    "on_overdue" => (at, "add `due: <duration>` so the step can become overdue"),
+                    _ => (l, "add `due: <duration>`: a warning counts toward the deadline"),
+                };
+                self.ctx.err(l, format!("`{key}` without `due`"), help);
             }
-            (None, Some(_)) => {
-                self.ctx.err(at, "`on_overdue` without `due`", "add `due: <duration>` so the step can become overdue");
-                None
+            return None;
+        };
+        let when = self.when(d)?;
+        let on_overdue = self.actions(keys.on_overdue.map(Vec::as_slice).unwrap_or(&[]), true);
+        let warn = match keys.warn {
+            Some(w) => {
+                let warn = parse_warn(self.ctx, w)?;
+                if let When::After(limit) = &when {
+                    warn_fits(self.ctx, w, warn, *limit, "deadline")?;
+                }
+                Some(warn)
             }
-            (None, None) => None,
+            None => None,
+        };
+        if warn.is_none()
+            && let Some(first) = keys.on_warning.and_then(|v| v.first())
+        {
+            self.ctx.err(
+                loc(first),
+                "`on_warning` without `warn`",
+                "add `warn: 1 business day before` (or `after …`, or `70%`)",
+            );
+            return None;
         }
+        let on_warning = self.actions(keys.on_warning.map(Vec::as_slice).unwrap_or(&[]), false);
+        Some(Due { at: when, on_overdue, warn, on_warning })
     }
 
     fn step(&mut self, id: &Spanned<String>, s: &RawStep) -> Option<Step> {
@@ -405,7 +464,13 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                     );
                 }
                 let form = s.form.as_ref().and_then(|f| self.form_ref(f));
-                let due = self.due(s.due.as_ref(), s.on_overdue.as_ref(), loc(head));
+                let keys = DueKeys {
+                    due: s.due.as_ref(),
+                    on_overdue: s.on_overdue.as_ref(),
+                    warn: s.warn.as_ref(),
+                    on_warning: s.on_warning.as_ref(),
+                };
+                let due = self.due(keys, loc(head));
                 let (role, role_from) = role?;
                 let work = Work { role, role_from, form, due };
                 if kind == "task" {
@@ -455,15 +520,24 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 }
                 let mut branches = Vec::new();
                 for b in raw_branches {
-                    let (start, due, over) = match &b.value {
-                        RawBranch::Short(name) => (Spanned::new(name.clone(), b.referenced, b.defined), None, None),
-                        RawBranch::Long(l) => (l.start.clone(), l.due.as_ref(), l.on_overdue.as_ref()),
+                    let none = DueKeys { due: None, on_overdue: None, warn: None, on_warning: None };
+                    let (start, keys) = match &b.value {
+                        RawBranch::Short(name) => (Spanned::new(name.clone(), b.referenced, b.defined), none),
+                        RawBranch::Long(l) => (
+                            l.start.clone(),
+                            DueKeys {
+                                due: l.due.as_ref(),
+                                on_overdue: l.on_overdue.as_ref(),
+                                warn: l.warn.as_ref(),
+                                on_warning: l.on_warning.as_ref(),
+                            },
+                        ),
                     };
                     let start = self.step_ref(&start);
                     // A branch's deadline reads `item` as its first step does.
                     let parallel = self.current;
                     self.current = start.or(parallel);
-                    let due = self.due(due, over, loc(b));
+                    let due = self.due(keys, loc(b));
                     self.current = parallel;
                     branches.push(Branch { start: start?, due });
                 }
@@ -534,15 +608,15 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     /// Reports every key that does not belong to this kind of step.
     fn keys_fit(&mut self, kind: &str, s: &RawStep) -> bool {
         let allowed: &[&str] = match kind {
-            "task" => &["role", "form", "next", "due", "on_overdue"],
-            "approval" => &["role", "form", "approve", "reject", "due", "on_overdue"],
+            "task" => &["role", "form", "next", "due", "on_overdue", "warn", "on_warning"],
+            "approval" => &["role", "form", "approve", "reject", "due", "on_overdue", "warn", "on_warning"],
             "decision" => &["next"],
             "parallel" => &["branches", "join", "next", "for_each"],
             "wait" => &["for", "until", "next"],
             "call" => &["title", "input", "next"],
             _ => &["title"],
         };
-        let present: [(&str, Option<Loc>); 14] = [
+        let present: [(&str, Option<Loc>); 16] = [
             ("title", s.title.as_ref().map(loc)),
             ("role", s.role.as_ref().map(loc)),
             ("form", s.form.as_ref().map(loc)),
@@ -551,6 +625,8 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             ("reject", s.reject.as_ref().map(loc)),
             ("due", s.due.as_ref().map(loc)),
             ("on_overdue", s.on_overdue.as_ref().and_then(|v| v.first()).map(loc)),
+            ("warn", s.warn.as_ref().map(loc)),
+            ("on_warning", s.on_warning.as_ref().and_then(|v| v.first()).map(loc)),
             ("branches", s.branches.as_ref().and_then(|v| v.first()).map(loc)),
             ("join", s.join.as_ref().map(loc)),
             ("for", s.for_.as_ref().map(loc)),
@@ -647,7 +723,13 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             }
         };
         let warn = match &s.warn {
-            Some(w) => Some(parse_warn(self.ctx, w)?),
+            Some(w) => {
+                let warn = parse_warn(self.ctx, w)?;
+                if let Some(SlaTarget::Within(limit) | SlaTarget::Deadline(When::After(limit))) = &target {
+                    warn_fits(self.ctx, w, warn, *limit, "SLA")?;
+                }
+                Some(warn)
+            }
             None => None,
         };
         let pause: Vec<Option<StepIx>> = s.pause.iter().map(|p| self.step_ref(p)).collect();

@@ -145,11 +145,15 @@ pub struct Work {
     pub due: Option<Due>,
 }
 
-/// A deadline on a step and what happens when it passes.
+/// A deadline on a step and what happens when it passes; optionally a warning before it.
 #[derive(Debug, Clone)]
 pub struct Due {
     pub at: When,
     pub on_overdue: Vec<Action>,
+    /// When to warn, counted like an SLA's warning (from the step's start to its deadline).
+    pub warn: Option<Warn>,
+    /// What the warning does; empty: tell the task's role.
+    pub on_warning: Vec<Action>,
 }
 
 /// A branch of a parallel step.

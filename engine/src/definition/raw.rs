@@ -92,6 +92,9 @@ pub struct RawStep {
     pub reject: Option<S<String>>,
     pub due: Option<S<String>>,
     pub on_overdue: Option<Vec<S<RawAction>>>,
+    /// A warning before the step's deadline, like an SLA's.
+    pub warn: Option<S<String>>,
+    pub on_warning: Option<Vec<S<RawAction>>>,
     pub branches: Option<Vec<S<RawBranch>>>,
     pub join: Option<S<String>>,
     #[serde(rename = "for")]
@@ -106,7 +109,7 @@ pub struct RawStep {
 #[derive(Debug)]
 pub enum RawBranch {
     Short(String),
-    Long(RawBranchLong),
+    Long(Box<RawBranchLong>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +118,8 @@ pub struct RawBranchLong {
     pub start: S<String>,
     pub due: Option<S<String>>,
     pub on_overdue: Option<Vec<S<RawAction>>>,
+    pub warn: Option<S<String>>,
+    pub on_warning: Option<Vec<S<RawAction>>>,
 }
 
 impl<'de> Deserialize<'de> for RawBranch {
@@ -129,7 +134,7 @@ impl<'de> Deserialize<'de> for RawBranch {
                 Ok(RawBranch::Short(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawBranch, A::Error> {
-                RawBranchLong::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawBranch::Long)
+                RawBranchLong::deserialize(de::value::MapAccessDeserializer::new(map)).map(|l| RawBranch::Long(Box::new(l)))
             }
         }
         d.deserialize_any(V_)

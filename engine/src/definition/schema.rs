@@ -14,6 +14,11 @@ fn texts() -> Value {
     json!({ "type": "array", "items": { "type": "string" } })
 }
 
+/// A warning threshold: `1 business day before`, `after 7 business days` or `70%`.
+fn warn() -> Value {
+    json!({ "type": "string", "pattern": r"^(\d+ .+ before|after \d+ .+|\d{1,2}%)$" })
+}
+
 fn actions() -> Value {
     json!({
         "type": "array",
@@ -43,7 +48,7 @@ pub fn step_properties() -> serde_json::Map<String, Value> {
         "oneOf": [
             text(),
             { "type": "object", "additionalProperties": false, "required": ["start"],
-              "properties": { "start": text(), "due": text(), "on_overdue": actions() } }
+              "properties": { "start": text(), "due": text(), "on_overdue": actions(), "warn": warn(), "on_warning": actions() } }
         ]
     });
     let due = json!({ "type": "string", "pattern": DURATION });
@@ -65,6 +70,8 @@ pub fn step_properties() -> serde_json::Map<String, Value> {
         ("reject", text()),
         ("due", due.clone()),
         ("on_overdue", actions()),
+        ("warn", warn()),
+        ("on_warning", actions()),
         ("branches", json!({ "type": "array", "minItems": 2, "items": branch })),
         ("join", json!({ "enum": ["all", "any"] })),
         ("for", due.clone()),
@@ -102,7 +109,7 @@ pub fn process_schema() -> Value {
                 "type": "object", "additionalProperties": false, "required": ["title", "from", "until"],
                 "properties": {
                     "title": text(), "from": text(), "until": text(), "within": text(), "deadline": text(),
-                    "warn": { "type": "string", "pattern": r"^(\d+ .+ before|after \d+ .+|\d{1,2}%)$" },
+                    "warn": warn(),
                     "pause": texts(), "on_warning": actions(), "on_breach": actions(),
                     "when": { "type": "string", "description": "CEL condition: the SLA applies only when it holds as the clock starts" }
                 }

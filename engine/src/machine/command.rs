@@ -40,6 +40,14 @@ pub enum TimerKey {
     BranchDue {
         branch: u64,
     },
+    /// The warning before a task's deadline.
+    DueWarning {
+        token: u64,
+    },
+    /// The warning before a branch's deadline.
+    BranchWarning {
+        branch: u64,
+    },
     /// A wait step's wake-up.
     Wake {
         token: u64,

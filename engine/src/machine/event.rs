@@ -28,6 +28,8 @@ pub enum AlertKind {
     Assigned,
     SlaWarning,
     SlaBreach,
+    /// A step's (or branch's) deadline is near.
+    DueWarning,
     Overdue,
 }
 
@@ -37,6 +39,7 @@ impl AlertKind {
             AlertKind::Assigned => "assigned",
             AlertKind::SlaWarning => "sla-warning",
             AlertKind::SlaBreach => "sla-breach",
+            AlertKind::DueWarning => "due-warning",
             AlertKind::Overdue => "overdue",
         }
     }
@@ -48,6 +51,9 @@ pub struct BranchOpen {
     pub id: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<Timestamp>,
+    /// When to warn that the branch's deadline is near.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<Timestamp>,
 }
 
 /// What happened.
@@ -71,6 +77,9 @@ pub enum Event {
         role: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         due: Option<Timestamp>,
+        /// When to warn that the task's deadline is near.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warn: Option<Timestamp>,
         /// For waits: when the token moves on.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         wake: Option<Timestamp>,
@@ -128,6 +137,14 @@ pub enum Event {
     Joined {
         fork: u64,
         cancelled: Vec<u64>,
+    },
+    /// A step's deadline is near (its warning instant came).
+    DueWarned {
+        token: u64,
+    },
+    /// A branch's deadline is near.
+    BranchWarned {
+        branch: u64,
     },
     /// A step's deadline passed.
     Overdue {

@@ -6,6 +6,7 @@
 mod call;
 mod command;
 mod event;
+mod fire;
 mod notice;
 mod run;
 mod state;
@@ -32,6 +33,9 @@ pub fn timers(env: Env<'_>, inst: &Instance) -> Vec<(Timestamp, TimerKey)> {
             && let Some(due) = task.due.filter(|_| !task.overdue)
         {
             out.push((due, TimerKey::Due { token: t.id }));
+            if let Some(w) = task.warn.filter(|w| !task.warned && *w < due) {
+                out.push((w, TimerKey::DueWarning { token: t.id }));
+            }
         }
         if let Some(w) = t.wake {
             out.push((w, TimerKey::Wake { token: t.id }));
@@ -40,6 +44,9 @@ pub fn timers(env: Env<'_>, inst: &Instance) -> Vec<(Timestamp, TimerKey)> {
     for (id, b) in &inst.branches {
         if let Some(due) = b.due.filter(|_| !b.overdue) {
             out.push((due, TimerKey::BranchDue { branch: *id }));
+            if let Some(w) = b.warn.filter(|w| !b.warned && *w < due) {
+                out.push((w, TimerKey::BranchWarning { branch: *id }));
+            }
         }
     }
     for (id, run) in &inst.slas {

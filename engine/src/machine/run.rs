@@ -10,13 +10,11 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use super::call::ParentLink;
-use super::command::{Actor, Command, CommandError, TimerKey};
+use super::command::{Actor, Command, CommandError};
 use super::event::{AlertKind, BranchOpen, Event, Record};
 use super::state::{Instance, Token};
 use crate::calendar::{Calendar, SlaClock};
-use crate::definition::{
-    Action, Anchor, Form, JoinMode, Next, Process, SlaTarget, StepIx, StepKind, Target, When, Work,
-};
+use crate::definition::{Anchor, Form, JoinMode, Next, Process, SlaTarget, StepIx, StepKind, Target, When, Work};
 use crate::expr::{Expr, Scope};
 
 /// What a transition needs to know besides the instance.
@@ -34,7 +32,7 @@ pub(super) struct Run<'a> {
     pub(super) env: Env<'a>,
     pub(super) inst: Instance,
     records: Vec<Record>,
-    now: Timestamp,
+    pub(super) now: Timestamp,
     by: Option<String>,
     budget: usize,
 }
@@ -137,7 +135,7 @@ impl<'a> Run<'a> {
         self.records.push(r);
     }
 
-    fn step(&self, id: &str) -> Option<StepIx> {
+    pub(super) fn step(&self, id: &str) -> Option<StepIx> {
         self.env.process.step_ix(id)
     }
 
@@ -317,28 +315,30 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn enter(&mut self, ix: StepIx, scope: Vec<u64>) -> Result<(), CommandError> {
+    pub(super) fn enter(&mut self, ix: StepIx, scope: Vec<u64>) -> Result<(), CommandError> {
         self.budget = self.budget.checked_sub(1).ok_or_else(|| CommandError::Expression {
             step: self.env.process.steps[ix].id.clone(),
             message: "too many automatic steps in one go: the conditions loop".into(),
         })?;
         let step = &self.env.process.steps[ix];
         let token = self.alloc();
-        let (mut role, mut due, mut wake) = (None, None, None);
+        let (mut role, mut due, mut warn, mut wake) = (None, None, None, None);
         let item: Option<Value> = self.inst.item(&scope).cloned();
         let item = item.as_ref();
         match &step.kind {
             StepKind::Task { work, .. } | StepKind::Approval { work, .. } => {
                 role = Some(self.role_of(ix, work, &scope)?);
-                due = match &work.due {
-                    Some(d) => self.instant(&step.id, &d.at, item, false)?,
-                    None => None,
-                };
+                if let Some(d) = &work.due {
+                    due = self.instant(&step.id, &d.at, item, false)?;
+                    warn = self.warn_instant(d, due);
+                }
             }
             StepKind::Wait { until, .. } => wake = Some(self.instant(&step.id, until, item, true)?.unwrap_or(self.now)),
             _ => {}
         }
-        self.emit(Event::Entered { token, step: step.id.clone(), scope: scope.clone(), role: role.clone(), due, wake });
+        let entered =
+            Event::Entered { token, step: step.id.clone(), scope: scope.clone(), role: role.clone(), due, warn, wake };
+        self.emit(entered);
         self.entered(ix)?;
         if let Some(role) = role {
             self.emit(Event::Alerted {
@@ -387,14 +387,17 @@ impl<'a> Run<'a> {
                 let mut dues = Vec::new();
                 for (def, element) in &plan {
                     dues.push(match &branches[*def].due {
-                        Some(d) => self.instant(&step.id, &d.at, *element, false)?,
-                        None => None,
+                        Some(d) => {
+                            let due = self.instant(&step.id, &d.at, *element, false)?;
+                            (due, self.warn_instant(d, due))
+                        }
+                        None => (None, None),
                     });
                 }
                 let defs: Vec<usize> = plan.iter().map(|(d, _)| *d).collect();
                 let fork = self.alloc();
                 let opened: Vec<BranchOpen> =
-                    dues.into_iter().map(|due| BranchOpen { id: self.alloc(), due }).collect();
+                    dues.into_iter().map(|(due, warn)| BranchOpen { id: self.alloc(), due, warn }).collect();
                 let starts: Vec<(StepIx, u64)> =
                     defs.iter().zip(&opened).map(|(d, o)| (branches[*d].start, o.id)).collect();
                 self.emit(Event::Forked { token, fork, branches: opened, items });
@@ -438,7 +441,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn pass(&mut self, token: u64, ix: StepIx) -> Result<(), CommandError> {
+    /// When to warn before a deadline starting now, if the deadline asks for a warning: counted
+    /// as an SLA clock from now to `due` counts it (working time for business units).
+    fn warn_instant(&self, d: &crate::definition::Due, due: Option<Timestamp>) -> Option<Timestamp> {
+        let (warn, due) = (d.warn?, due?);
+        let clock = SlaClock::until(self.env.calendar, self.now, due, d.at.is_business());
+        Some(clock.warn_at(self.env.calendar, warn))
+    }
+
+    pub(super) fn pass(&mut self, token: u64, ix: StepIx) -> Result<(), CommandError> {
         self.emit(Event::Passed { token });
         self.left(ix)
     }
@@ -466,13 +477,13 @@ impl<'a> Run<'a> {
         self.go(target, fork.scope)
     }
 
-    fn end(&mut self, outcome: String) -> Result<(), CommandError> {
+    pub(super) fn end(&mut self, outcome: String) -> Result<(), CommandError> {
         self.stop_all_slas();
         self.emit(Event::Ended { outcome });
         Ok(())
     }
 
-    fn stop_all_slas(&mut self) {
+    pub(super) fn stop_all_slas(&mut self) {
         let running: Vec<String> =
             self.inst.slas.iter().filter(|(_, s)| s.clock.stopped.is_none()).map(|(k, _)| k.clone()).collect();
         for sla in running {
@@ -482,7 +493,7 @@ impl<'a> Run<'a> {
 
     // ---- SLA clocks -------------------------------------------------------------------------
 
-    fn entered(&mut self, ix: StepIx) -> Result<(), CommandError> {
+    pub(super) fn entered(&mut self, ix: StepIx) -> Result<(), CommandError> {
         self.start_slas_on(|a| *a == Anchor::Entered(ix))?;
         self.stop_slas_on(&Anchor::Entered(ix));
         self.update_pauses();
@@ -564,117 +575,6 @@ impl<'a> Run<'a> {
                 _ => {}
             }
         }
-    }
-
-    // ---- timers -----------------------------------------------------------------------------
-
-    fn fire(&mut self, timer: TimerKey) -> Result<(), CommandError> {
-        let due = super::timers(self.env, &self.inst).into_iter().any(|(at, k)| k == timer && at <= self.now);
-        if !due {
-            return Err(CommandError::TimerNotDue);
-        }
-        match timer {
-            TimerKey::Due { token } => {
-                let tok = self.inst.tokens.get(&token).cloned().ok_or(CommandError::TimerNotDue)?;
-                let ix = self.step(&tok.step).ok_or(CommandError::TimerNotDue)?;
-                let actions = self.env.process.steps[ix]
-                    .kind
-                    .work()
-                    .and_then(|w| w.due.as_ref())
-                    .map(|d| d.on_overdue.clone())
-                    .unwrap_or_default();
-                self.emit(Event::Overdue { token });
-                self.run_actions(AlertKind::Overdue, None, Some(ix), &[token], &actions)
-            }
-            TimerKey::BranchDue { branch } => {
-                let b = self.inst.branches.get(&branch).cloned().ok_or(CommandError::TimerNotDue)?;
-                let fork = self.inst.forks.get(&b.fork).cloned().ok_or(CommandError::TimerNotDue)?;
-                let ix = self.step(&fork.step).ok_or(CommandError::TimerNotDue)?;
-                let StepKind::Parallel { branches, .. } = &self.env.process.steps[ix].kind else {
-                    return Err(CommandError::TimerNotDue);
-                };
-                // Every branch of a `for_each` step is its one branch definition.
-                let def = if fork.items.is_some() { 0 } else { b.index };
-                let actions =
-                    branches.get(def).and_then(|d| d.due.as_ref()).map(|d| d.on_overdue.clone()).unwrap_or_default();
-                let tokens: Vec<u64> =
-                    self.inst.tokens.values().filter(|t| t.scope.contains(&branch)).map(|t| t.id).collect();
-                self.emit(Event::BranchOverdue { branch });
-                let start = branches.get(def).map(|d| d.start);
-                self.run_actions(AlertKind::Overdue, None, start, &tokens, &actions)
-            }
-            TimerKey::Wake { token } => {
-                let tok = self.inst.tokens.get(&token).cloned().ok_or(CommandError::TimerNotDue)?;
-                let ix = self.step(&tok.step).ok_or(CommandError::TimerNotDue)?;
-                let StepKind::Wait { next, .. } = &self.env.process.steps[ix].kind else {
-                    return Err(CommandError::TimerNotDue);
-                };
-                let target = self.route(ix, next, &tok.scope)?;
-                self.pass(token, ix)?;
-                self.go(target, tok.scope)
-            }
-            TimerKey::SlaWarning { sla } => {
-                let def = self.env.process.sla(&sla).ok_or(CommandError::TimerNotDue)?;
-                self.emit(Event::SlaWarned { sla: sla.clone() });
-                // A warning that comes after the breach is already due warns nobody of anything.
-                let breach_due = self.inst.slas.get(&sla).is_some_and(|r| r.clock.due(self.env.calendar) <= self.now);
-                if breach_due {
-                    return Ok(());
-                }
-                let open: Vec<u64> = self.inst.tasks().map(|(t, _)| t.id).collect();
-                self.run_actions(AlertKind::SlaWarning, Some(sla), None, &open, &def.on_warning)
-            }
-            TimerKey::SlaBreach { sla } => {
-                let def = self.env.process.sla(&sla).ok_or(CommandError::TimerNotDue)?;
-                self.emit(Event::SlaBreached { sla: sla.clone() });
-                let open: Vec<u64> = self.inst.tasks().map(|(t, _)| t.id).collect();
-                self.run_actions(AlertKind::SlaBreach, Some(sla), None, &open, &def.on_breach)
-            }
-        }
-    }
-
-    /// Runs overdue / SLA actions on the given tokens.
-    fn run_actions(
-        &mut self,
-        kind: AlertKind,
-        sla: Option<String>,
-        step: Option<StepIx>,
-        tokens: &[u64],
-        actions: &[Action],
-    ) -> Result<(), CommandError> {
-        let step_id = step.map(|i| self.env.process.steps[i].id.clone());
-        let notify: Vec<String> =
-            actions.iter().filter_map(|a| if let Action::Notify(r) = a { Some(r.clone()) } else { None }).collect();
-        if !notify.is_empty() {
-            self.emit(Event::Alerted { kind, sla, step: step_id, roles: notify });
-        }
-        for a in actions {
-            match a {
-                Action::Notify(_) => {}
-                Action::Reassign(role) => {
-                    let open: Vec<u64> = tokens
-                        .iter()
-                        .copied()
-                        .filter(|t| self.inst.tokens.get(t).is_some_and(|t| t.task.is_some()))
-                        .collect();
-                    for token in open {
-                        self.emit(Event::Reassigned { token, role: role.clone() });
-                    }
-                }
-                Action::Goto(target) => {
-                    let live: Vec<Token> = tokens.iter().filter_map(|t| self.inst.tokens.get(t).cloned()).collect();
-                    let Some(scope) = live.first().map(|t| t.scope.clone()) else { continue };
-                    for t in &live {
-                        self.emit(Event::Withdrawn { token: t.id });
-                        if let Some(ix) = self.step(&t.step) {
-                            self.left(ix)?;
-                        }
-                    }
-                    self.enter(*target, scope)?;
-                }
-            }
-        }
-        Ok(())
     }
 }
 

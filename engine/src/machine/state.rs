@@ -69,6 +69,11 @@ pub struct Task {
     pub due: Option<Timestamp>,
     pub overdue: bool,
     pub claimed_by: Option<String>,
+    /// When to warn that the deadline is near, and whether that happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<Timestamp>,
+    #[serde(default)]
+    pub warned: bool,
 }
 
 /// An open parallel step.
@@ -91,6 +96,10 @@ pub struct BranchState {
     pub index: usize,
     pub due: Option<Timestamp>,
     pub overdue: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<Timestamp>,
+    #[serde(default)]
+    pub warned: bool,
 }
 
 /// An SLA clock and the alerts already raised on it.
@@ -231,10 +240,16 @@ impl Instance {
                 self.started_at = r.at;
                 self.parent = parent.clone();
             }
-            Event::Entered { token, step, scope, role, due, wake } => {
+            Event::Entered { token, step, scope, role, due, warn, wake } => {
                 self.take_id(*token);
-                let task =
-                    role.as_ref().map(|role| Task { role: role.clone(), due: *due, overdue: false, claimed_by: None });
+                let task = role.as_ref().map(|role| Task {
+                    role: role.clone(),
+                    due: *due,
+                    overdue: false,
+                    claimed_by: None,
+                    warn: *warn,
+                    warned: false,
+                });
                 let t = Token {
                     id: *token,
                     step: step.clone(),
@@ -281,7 +296,10 @@ impl Instance {
                 };
                 for (index, b) in branches.iter().enumerate() {
                     self.take_id(b.id);
-                    self.branches.insert(b.id, BranchState { fork: *fork, index, due: b.due, overdue: false });
+                    self.branches.insert(
+                        b.id,
+                        BranchState { fork: *fork, index, due: b.due, overdue: false, warn: b.warn, warned: false },
+                    );
                 }
                 let open = branches.iter().map(|b| b.id).collect();
                 self.forks.insert(*fork, Fork { step, scope, open, items: items.clone() });
@@ -309,6 +327,16 @@ impl Instance {
                     if let Some(items) = f.items {
                         self.data.insert(f.step, Value::Array(items));
                     }
+                }
+            }
+            Event::DueWarned { token } => {
+                if let Some(task) = self.tokens.get_mut(token).and_then(|t| t.task.as_mut()) {
+                    task.warned = true;
+                }
+            }
+            Event::BranchWarned { branch } => {
+                if let Some(b) = self.branches.get_mut(branch) {
+                    b.warned = true;
                 }
             }
             Event::Overdue { token } => {
