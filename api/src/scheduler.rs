@@ -70,7 +70,7 @@ pub async fn run_schedules(rt: &Runtime) -> Result<Vec<ScheduledStart>, RuntimeE
     for d in latest {
         for s in &d.process.schedules {
             let Some(next) = rt.store.schedule_next(&d.process.id, &s.id).await? else {
-                if let Some(first) = s.next_after(now) {
+                if let Some(first) = s.next_after(now, &d.calendar) {
                     rt.store.set_schedule(&d.process.id, &s.id, first).await?;
                 }
                 continue;
@@ -78,7 +78,7 @@ pub async fn run_schedules(rt: &Runtime) -> Result<Vec<ScheduledStart>, RuntimeE
             if next > now {
                 continue;
             }
-            let Some(following) = s.next_after(now) else { continue };
+            let Some(following) = s.next_after(now, &d.calendar) else { continue };
             if !rt.store.advance_schedule(&d.process.id, &s.id, next, following).await? {
                 continue; // another node took this occurrence
             }

@@ -24,6 +24,14 @@ schedules:
   semanal:
     cron: "0 9 * * mon"
     data: { periodo: semanal }
+  habil:
+    cron: "0 9 1 * *"
+    non_business_day: next
+    data: { periodo: mensual }
+  previo:
+    cron: "0 9 1 * *"
+    non_business_day: previous
+    data: { periodo: mensual }
 slas:
   analisis:
     title: Análisis de 7 a 10 días hábiles
@@ -119,5 +127,41 @@ fn a_wrong_sla_due_instant_fails() {
     assert_eq!(
         run(&sc),
         ["Mensual: due instant of SLA `analisis`: expected 2026-03-16T18:00:00-06:00, got 2026-03-17T18:00:00-06:00"]
+    );
+}
+
+/// 1 March 2026 is a Sunday and 1 February too, with Monday 2 February a holiday (Constitution
+/// Day, first Monday of February): the monthly firing moves to the next business day, or to the
+/// one before; the cron line itself is kept where nothing is said.
+#[test]
+fn a_schedule_moves_off_non_business_days_as_it_says() {
+    let calendars: BTreeMap<String, Calendar> =
+        calendar::BUILTIN.iter().map(|n| (n.to_string(), calendar::builtin(n).unwrap())).collect();
+    let files = [SourceFile { path: "reporte.yaml".into(), text: PROCESS.into() }];
+    let (catalog, diags) = definition::load(&files, calendars);
+    assert!(diags.is_empty(), "{diags:#?}");
+    let p = &catalog.processes["prueba.reporte"];
+    let cal = catalog.calendar_of(p).unwrap();
+    let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    let next = |id: &str, after: &str| {
+        let s = p.schedules.iter().find(|s| s.id == id).unwrap();
+        s.next_after(at(after), cal).unwrap().to_string()
+    };
+    assert_eq!(next("mensual", "2026-02-15T00:00:00Z"), "2026-03-01T15:00:00Z");
+    assert_eq!(next("habil", "2026-02-15T00:00:00Z"), "2026-03-02T15:00:00Z");
+    // Asked after Sunday's cron instant, the moved firing is still to come.
+    assert_eq!(next("habil", "2026-03-01T16:00:00Z"), "2026-03-02T15:00:00Z");
+    assert_eq!(next("habil", "2026-03-02T15:00:00Z"), "2026-04-01T15:00:00Z");
+    assert_eq!(next("habil", "2026-01-15T00:00:00Z"), "2026-02-03T15:00:00Z");
+    assert_eq!(next("previo", "2026-02-15T00:00:00Z"), "2026-02-27T15:00:00Z");
+    assert_eq!(next("previo", "2026-02-27T15:00:00Z"), "2026-04-01T15:00:00Z");
+
+    let sc = SCENARIOS
+        .replace("schedule: mensual, at: 2026-03-01T09:00:00-06:00", "schedule: habil, at: 2026-03-01T09:00:00-06:00");
+    assert_eq!(
+        run(&sc),
+        [
+            "Mensual: schedule `habil` (`0 9 1 * *`, America/Mexico_City) does not fire at 2026-03-01T09:00:00-06:00; it next fires at 2026-03-02T09:00:00-06:00"
+        ]
     );
 }

@@ -775,12 +775,26 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 .and_then(|c| c.zone().iana_name().map(str::to_string))
                 .unwrap_or_else(|| "UTC".to_string()),
         };
+        let non_business_day = match s.non_business_day.as_ref().map(|v| (v, v.value.trim())) {
+            None | Some((_, "keep")) => NonBusinessDay::Keep,
+            Some((_, "next")) => NonBusinessDay::Next,
+            Some((_, "previous")) => NonBusinessDay::Previous,
+            Some((v, other)) => {
+                self.ctx.err(
+                    loc(v),
+                    format!("unknown `non_business_day` `{other}`"),
+                    "use `next` (the next business day), `previous` (the one before) or `keep` (fire anyway)",
+                );
+                return None;
+            }
+        };
         cron.then(|| Schedule {
             id: id.value.clone(),
             title: s.title.as_ref().map(|t| t.value.clone()),
             cron: s.cron.value.clone(),
             timezone,
             data: s.data.clone(),
+            non_business_day,
         })
     }
 }

@@ -280,15 +280,72 @@ pub struct Schedule {
     pub cron: String,
     pub timezone: String,
     pub data: serde_json::Map<String, serde_json::Value>,
+    pub non_business_day: NonBusinessDay,
 }
 
+/// What a schedule does when its cron line falls on a day that is not a business day of the
+/// process's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NonBusinessDay {
+    /// Fire then anyway (a cron line says exactly when).
+    #[default]
+    Keep,
+    /// Fire on the next business day, at the same time of day.
+    Next,
+    /// Fire on the business day before, at the same time of day.
+    Previous,
+}
+
+/// Most days a firing moves to reach a business day (a long run of holidays and a weekend).
+const MAX_MOVE_DAYS: i64 = 21;
+
 impl Schedule {
-    /// The first instant strictly after `after` at which this schedule fires, in its zone.
-    pub fn next_after(&self, after: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    /// The first instant strictly after `after` at which this schedule fires, in its zone, a
+    /// firing on a non-business day of `cal` moved as [`Schedule::non_business_day`] says (two
+    /// firings moved onto one instant fire once).
+    pub fn next_after(&self, after: jiff::Timestamp, cal: &crate::calendar::Calendar) -> Option<jiff::Timestamp> {
         use std::str::FromStr;
         let cron = croner::Cron::from_str(&self.cron).ok()?;
         let zone = jiff::tz::TimeZone::get(&self.timezone).ok()?;
-        let start = after.to_zoned(zone);
-        cron.find_next_occurrence(&start, false).ok().map(|z| z.timestamp())
+        if self.non_business_day == NonBusinessDay::Keep {
+            return cron.find_next_occurrence(&after.to_zoned(zone), false).ok().map(|z| z.timestamp());
+        }
+        // A firing before `after` may move past it (Sunday's report moved to Monday), and with
+        // `previous` a later one may move before an earlier one: look at the firings from a
+        // little before `after`, and keep the first moved instant past it.
+        let back = jiff::SignedDuration::from_hours(24 * MAX_MOVE_DAYS);
+        let mut at = after.checked_sub(back).ok()?.to_zoned(zone.clone());
+        let mut best: Option<jiff::Timestamp> = None;
+        for _ in 0..10_000 {
+            let fire = cron.find_next_occurrence(&at, false).ok()?;
+            if best.is_some_and(|b| fire.timestamp() > b.checked_add(back).unwrap_or(b)) {
+                break;
+            }
+            if let Some(moved) = self.moved(&fire, cal)
+                && moved > after
+                && best.is_none_or(|b| moved < b)
+            {
+                best = Some(moved);
+            }
+            at = fire;
+        }
+        best
+    }
+
+    /// A firing moved to a business day, at the same time of day in the schedule's zone.
+    fn moved(&self, fire: &jiff::Zoned, cal: &crate::calendar::Calendar) -> Option<jiff::Timestamp> {
+        let step = match self.non_business_day {
+            NonBusinessDay::Keep => return Some(fire.timestamp()),
+            NonBusinessDay::Next => 1,
+            NonBusinessDay::Previous => -1,
+        };
+        let mut date = fire.date();
+        for _ in 0..=MAX_MOVE_DAYS {
+            if cal.is_business_day(date) {
+                return date.to_datetime(fire.time()).to_zoned(fire.time_zone().clone()).ok().map(|z| z.timestamp());
+            }
+            date = date.checked_add(jiff::Span::new().days(step)).ok()?;
+        }
+        None
     }
 }

@@ -134,7 +134,8 @@ impl<'de> Deserialize<'de> for RawBranch {
                 Ok(RawBranch::Short(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawBranch, A::Error> {
-                RawBranchLong::deserialize(de::value::MapAccessDeserializer::new(map)).map(|l| RawBranch::Long(Box::new(l)))
+                RawBranchLong::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|l| RawBranch::Long(Box::new(l)))
             }
         }
         d.deserialize_any(V_)
@@ -217,6 +218,8 @@ pub struct RawSchedule {
     pub cron: S<String>,
     pub title: Option<S<String>>,
     pub timezone: Option<S<String>>,
+    /// What a firing that falls on a non-business day does: `next`, `previous` or `keep`.
+    pub non_business_day: Option<S<String>>,
     #[serde(default)]
     pub data: serde_json::Map<String, serde_json::Value>,
 }

@@ -116,7 +116,8 @@ pub fn process_schema() -> Value {
             } },
             "schedules": { "type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": false, "required": ["cron"],
-                "properties": { "cron": text(), "title": text(), "timezone": text(), "data": { "type": "object" } }
+                "properties": { "cron": text(), "title": text(), "timezone": text(), "data": { "type": "object" },
+                    "non_business_day": { "enum": ["next", "previous", "keep"], "description": "a firing on a non-business day of the calendar moves to the next business day, the one before, or stays (default)" } }
             } },
             "steps": { "type": "object", "minProperties": 1, "additionalProperties": {
                 "type": "object", "additionalProperties": false, "properties": step_properties()

@@ -225,9 +225,10 @@ impl Runner<'_> {
             );
         }
         let just_before = self.now.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap_or(self.now);
-        let fires = schedule.next_after(just_before);
+        let fires = schedule.next_after(just_before, self.calendar);
         if fires != Some(self.now) {
-            let next = schedule.next_after(self.now).map(|t| self.show(t)).unwrap_or_else(|| "never".into());
+            let next =
+                schedule.next_after(self.now, self.calendar).map(|t| self.show(t)).unwrap_or_else(|| "never".into());
             return Err(format!(
                 "schedule `{}` (`{}`, {}) does not fire at {}; it next fires at {next}",
                 schedule.id,
