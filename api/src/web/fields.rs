@@ -73,6 +73,9 @@ fn number(n: f64) -> String {
 
 /// The widget of a field type: (widget, input type, step).
 fn widget(f: &Field) -> (&'static str, &'static str, Option<&'static str>) {
+    if f.compute.is_some() {
+        return ("computed", "", None);
+    }
     match f.kind {
         FieldType::Text | FieldType::File => ("input", "text", None),
         FieldType::LongText => ("textarea", "", None),
@@ -197,7 +200,8 @@ pub fn data_of(form: &Form, raw: &Raw) -> Map<String, Value> {
 
 fn collect(fields: &[Field], prefix: &str, raw: &Raw) -> Map<String, Value> {
     let mut out = Map::new();
-    for f in fields {
+    // A computed field is the engine's to fill in, never the browser's.
+    for f in fields.iter().filter(|f| f.compute.is_none()) {
         let name = format!("{prefix}{}", f.name);
         match f.kind {
             FieldType::List => {

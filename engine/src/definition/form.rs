@@ -108,6 +108,9 @@ pub struct Field {
     /// Fewest and most rows of a `list` field.
     pub min_items: Option<u32>,
     pub max_items: Option<u32>,
+    /// A read-only field: its value is computed from the form's other fields (in field order,
+    /// so it may read the computed fields above it) and stored with them.
+    pub compute: Option<Expr>,
 }
 
 /// A cross-field check.
@@ -140,7 +143,10 @@ impl Form {
     /// Checks `input` and returns it with every value in its field's type, or every error.
     pub fn validate(&self, input: &Map<String, Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let out = validate_fields(&self.fields, input, "", &mut errors);
+        let mut out = validate_fields(&self.fields, input, "", &mut errors);
+        if errors.is_empty() {
+            compute_fields(&self.fields, &mut out, &mut errors);
+        }
         if errors.is_empty() {
             for rule in &self.rules {
                 let ok = rule.check.eval_bool(&out, &Value::Null, "").unwrap_or(false);
@@ -151,6 +157,47 @@ impl Form {
             }
         }
         if errors.is_empty() { Ok(out) } else { Err(errors) }
+    }
+}
+
+/// Computes the read-only fields from the validated data, in field order; a value of the wrong
+/// type or an expression that fails is an error on that field.
+fn compute_fields(fields: &[Field], out: &mut Map<String, Value>, errors: &mut Vec<FieldError>) {
+    for f in fields {
+        let Some(expr) = &f.compute else { continue };
+        let value = match expr.eval(out, &Value::Null, "") {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(FieldError::new(&f.name, "compute", format!("No se pudo calcular: {e}")));
+                continue;
+            }
+        };
+        let typed = match (f.kind, &value) {
+            (_, Value::Null) => None,
+            (FieldType::Integer, Value::Number(n)) => match n.as_f64() {
+                Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Some(Value::from(x as i64)),
+                _ => None,
+            },
+            (FieldType::Decimal, Value::Number(_)) | (FieldType::Boolean, Value::Bool(_)) => Some(value.clone()),
+            (FieldType::Choice, Value::String(s)) if f.options.iter().any(|(o, _)| o == s) => Some(value.clone()),
+            (FieldType::Text | FieldType::LongText, Value::String(_)) => Some(value.clone()),
+            _ => {
+                let message = format!("El cálculo dio {value}, que no es un valor de tipo {}.", f.kind.name());
+                errors.push(FieldError::new(&f.name, "compute", message));
+                continue;
+            }
+        };
+        match typed {
+            Some(v) => {
+                out.insert(f.name.clone(), v);
+            }
+            None if value.is_null() => {}
+            None => errors.push(FieldError::new(
+                &f.name,
+                "compute",
+                format!("El cálculo dio {value}, que no es un entero."),
+            )),
+        }
     }
 }
 
@@ -172,6 +219,16 @@ fn validate_fields(
         }
     }
     for field in fields {
+        if field.compute.is_some() {
+            if input.get(&field.name).is_some_and(|v| !is_blank(v)) {
+                errors.push(FieldError::new(
+                    &format!("{prefix}{}", field.name),
+                    "computed",
+                    "Este campo se calcula a partir de los demás; no lo envíe.",
+                ));
+            }
+            continue;
+        }
         let given = input.get(&field.name).filter(|v| !is_blank(v));
         let value = match (given, &field.default) {
             (Some(v), _) => v.clone(),
@@ -411,6 +468,7 @@ mod tests {
             fields: Vec::new(),
             min_items: None,
             max_items: None,
+            compute: None,
         }
     }
 

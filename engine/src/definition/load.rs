@@ -280,11 +280,34 @@ fn load_form(ctx: &mut Ctx) -> Option<(Form, Loc)> {
     check_ident(ctx, &raw.form, "form");
     let mut fields = Vec::new();
     for (name, f) in &raw.fields.0 {
-        if let Some(field) = form_field(ctx, name, f) {
+        if let Some(field) = form_field(ctx, name, f, true) {
             fields.push(field);
         }
     }
     let names: Vec<&str> = raw.fields.0.iter().map(|(n, _)| n.value.as_str()).collect();
+    // A computed field reads fields of this form.
+    for (name, f) in &raw.fields.0 {
+        let (Some(text), Some(expr)) =
+            (&f.compute, fields.iter().find(|x| x.name == name.value).and_then(|x| x.compute.as_ref()))
+        else {
+            continue;
+        };
+        for used in expr.data_fields() {
+            if !names.contains(&used.as_str()) || used == name.value {
+                let at = ctx.inside(loc(text), data_field_column(&text.value, &used));
+                let help = match did_you_mean(&used, names.iter().copied()) {
+                    Some(best) if best != name.value => format!("did you mean `data.{best}`?"),
+                    _ => format!("fields of this form: {}", names.join(", ")),
+                };
+                let message = if used == name.value {
+                    format!("computed field `{used}` reads itself")
+                } else {
+                    format!("`data.{used}` is not a field of this form")
+                };
+                ctx.err(at, message, help);
+            }
+        }
+    }
     let mut rules = Vec::new();
     for r in &raw.rules {
         let check = ctx.expr(&r.value.check);
@@ -325,7 +348,8 @@ fn load_form(ctx: &mut Ctx) -> Option<(Form, Loc)> {
     Some((form, id_at))
 }
 
-fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Field> {
+/// One field of a form (`top`) or a column of a `list` field.
+fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) -> Option<Field> {
     check_ident(ctx, name, "field");
     let Some(kind) = FieldType::parse(&f.kind.value) else {
         ctx.unknown(loc(&f.kind), "field type", &f.kind.value, FieldType::NAMES);
@@ -375,7 +399,7 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
                     list_ok = false;
                     continue;
                 }
-                match form_field(ctx, col, raw) {
+                match form_field(ctx, col, raw, false) {
                     Some(c) => columns.push(c),
                     None => list_ok = false,
                 }
@@ -463,6 +487,56 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
         },
         None => None,
     };
+    let compute = match &f.compute {
+        None => None,
+        Some(c) => {
+            let computable = matches!(
+                kind,
+                FieldType::Integer
+                    | FieldType::Decimal
+                    | FieldType::Boolean
+                    | FieldType::Text
+                    | FieldType::LongText
+                    | FieldType::Choice
+            );
+            if !top {
+                ctx.err(loc(c), "a column of a list cannot be computed", "compute a field of the form instead");
+                ok = false;
+            } else if !computable {
+                ctx.err(
+                    loc(c),
+                    format!("a `{}` field cannot be computed", kind.name()),
+                    "compute integer, decimal, boolean, text, long_text or choice fields",
+                );
+                ok = false;
+            }
+            let extra = [
+                ("required", f.required.then(|| loc(&f.label))),
+                ("default", f.default.as_ref().map(|_| loc(&f.label))),
+            ];
+            for (key, at) in extra {
+                if let Some(at) = at {
+                    ctx.err(
+                        at,
+                        format!("`{key}` does not apply to a computed field"),
+                        format!("remove `{key}`: the value is computed"),
+                    );
+                    ok = false;
+                }
+            }
+            if let Some(m) = &f.must_be_true {
+                ctx.err(
+                    loc(m),
+                    "`must_be_true` does not apply to a computed field",
+                    "check the value with a form rule instead",
+                );
+                ok = false;
+            }
+            let compiled = ctx.expr(c);
+            ok &= compiled.is_some();
+            compiled
+        }
+    };
     let field = Field {
         name: name.value.clone(),
         kind,
@@ -484,6 +558,7 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField) -> Option<Fie
         fields: columns,
         min_items: f.min_items.as_ref().map(|v| v.value),
         max_items: f.max_items.as_ref().map(|v| v.value),
+        compute,
     };
     if let Some(d) = &f.default
         && field.check(d).is_err()

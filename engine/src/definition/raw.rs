@@ -258,6 +258,8 @@ pub struct RawField {
     pub fields: Option<Entries<RawField>>,
     pub min_items: Option<S<u32>>,
     pub max_items: Option<S<u32>>,
+    /// A read-only field computed from the others (a CEL expression over `data`).
+    pub compute: Option<S<String>>,
 }
 
 /// A cross-field rule: `check` must hold, else `message` is shown on `field`.

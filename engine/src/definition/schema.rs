@@ -150,6 +150,10 @@ pub fn field_properties() -> serde_json::Map<String, Value> {
         ),
         ("min_items", json!({ "type": "integer", "minimum": 0 })),
         ("max_items", json!({ "type": "integer", "minimum": 0 })),
+        (
+            "compute",
+            json!({ "type": "string", "description": "CEL expression over the form's other fields (`data.x`): the field is read-only and takes this value" }),
+        ),
     ] {
         m.insert(k.to_string(), v);
     }
