@@ -201,6 +201,7 @@ broken! {
     b63_call_input_misfit => "63-call-input-misfit.yaml",
     b64_warn_after_due => "64-warn-after-due.yaml",
     b65_sla_warn_after_due => "65-sla-warn-after-due.yaml",
+    b66_condition_never_holds => "66-condition-never-holds.yaml",
 }
 
 #[test]

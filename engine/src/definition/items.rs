@@ -43,6 +43,7 @@ impl ProcessBuilder<'_, '_> {
             let date = want_date && bare.as_ref().is_some_and(|(r, b)| r == "data" && *b == f);
             ok &= self.data_field(at, &f, date);
         }
+        ok = ok && self.check_comparisons(s, e);
         if e.uses_item() {
             let item_fields = e.item_fields();
             if item_fields.is_empty() {

@@ -9,6 +9,7 @@ pub mod load;
 pub mod model;
 pub mod raw;
 pub mod schema;
+mod types;
 pub mod validate;
 
 pub use calls::{Known, MAX_CALL_DEPTH};

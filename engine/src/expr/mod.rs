@@ -30,6 +30,55 @@ pub const VARIABLES: [&str; 4] = ["data", "instance", "now", "item"];
 pub const DATE_FUNCTIONS: [&str; 6] =
     ["date", "weekday", "add_days", "add_business_days", "business_days_between", "is_business_day"];
 
+/// A constant written in an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Constant {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    Null,
+}
+
+impl fmt::Display for Constant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Constant::Bool(b) => write!(f, "{b}"),
+            Constant::Number(n) => write!(f, "{n}"),
+            Constant::Text(t) => write!(f, "'{t}'"),
+            Constant::Null => write!(f, "null"),
+        }
+    }
+}
+
+/// `data.<field>` compared with a constant; `membership` for `'x' in data.<field>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldComparison {
+    pub field: String,
+    pub constant: Constant,
+    pub membership: bool,
+}
+
+/// The constant a node is, if it is one (a negative number is `-` applied to one).
+fn constant(e: &IdedExpr) -> Option<Constant> {
+    use cel::common::ast::LiteralValue as L;
+    match &e.expr {
+        Node::Literal(L::Boolean(b)) => Some(Constant::Bool(**b)),
+        Node::Literal(L::Int(i)) => Some(Constant::Number(**i as f64)),
+        Node::Literal(L::UInt(u)) => Some(Constant::Number(**u as f64)),
+        Node::Literal(L::Double(d)) => Some(Constant::Number(**d)),
+        Node::Literal(L::String(s)) => Some(Constant::Text(s.inner().to_string())),
+        Node::Literal(L::Null) => Some(Constant::Null),
+        Node::Call(c) if c.func_name == cel::common::ast::operators::NEGATE => match c.args.as_slice() {
+            [x] => match constant(x)? {
+                Constant::Number(n) => Some(Constant::Number(-n)),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// What an expression is evaluated against.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
@@ -147,6 +196,44 @@ impl Expr {
             now: vars.contains(&"now"),
             dates: refs.functions().iter().any(|f| DATE_FUNCTIONS.contains(f)),
         }
+    }
+
+    /// Each comparison of a field of the data with a constant, as written: `data.x == 'si'`,
+    /// `data.n >= 3`, `data.tipo in ['a', 'b']` (one per element), `'a' in data.temas`.
+    pub fn field_comparisons(&self) -> Vec<FieldComparison> {
+        use cel::common::ast::operators::{EQUALS, GREATER, GREATER_EQUALS, IN, LESS, LESS_EQUALS, NOT_EQUALS};
+        let field = |e: &IdedExpr| match &e.expr {
+            Node::Select(sel) if !sel.test && matches!(&sel.operand.expr, Node::Ident(r) if r == "data") => {
+                Some(sel.field.clone())
+            }
+            _ => None,
+        };
+        let mut out = Vec::new();
+        walk(self.program.expression(), &mut |node| {
+            let Node::Call(c) = node else { return };
+            let [a, b] = c.args.as_slice() else { return };
+            let f = c.func_name.as_str();
+            if [EQUALS, NOT_EQUALS, LESS, LESS_EQUALS, GREATER, GREATER_EQUALS].contains(&f) {
+                for (x, y) in [(a, b), (b, a)] {
+                    if let (Some(field), Some(constant)) = (field(x), constant(y)) {
+                        out.push(FieldComparison { field, constant, membership: false });
+                    }
+                }
+            } else if f == IN {
+                match (field(a), &b.expr, constant(a), field(b)) {
+                    (Some(name), Node::List(list), _, _) => {
+                        for c in list.elements.iter().filter_map(constant) {
+                            out.push(FieldComparison { field: name.clone(), constant: c, membership: false });
+                        }
+                    }
+                    (_, _, Some(c), Some(name)) => {
+                        out.push(FieldComparison { field: name, constant: c, membership: true })
+                    }
+                    _ => {}
+                }
+            }
+        });
+        out
     }
 
     /// The `data.<field>` names the expression reads (first segment after `data`).
@@ -408,6 +495,16 @@ mod tests {
 
     fn data(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
         v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn matches_reads_a_regular_expression() {
+        let scope_data = serde_json::json!({ "dni": "12345678", "otro": "12-34" });
+        let data = scope_data.as_object().unwrap();
+        let e = Expr::compile("data.dni.matches('^[0-9]{8}$')").unwrap();
+        assert_eq!(e.eval(data, &serde_json::Value::Null, "").unwrap(), serde_json::Value::Bool(true));
+        let e = Expr::compile("data.otro.matches('^[0-9]{8}$')").unwrap();
+        assert_eq!(e.eval(data, &serde_json::Value::Null, "").unwrap(), serde_json::Value::Bool(false));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Who is told what by a transition: alerts to roles (assignments, warnings, breaches, overdue
-//! steps) and approval results to whoever started the instance. The server renders each notice
+//! steps), a reassigned task to its new role, and approval results to whoever started the
+//! instance. The server renders each notice
 //! with its template and queues it in the outbox of the same transaction; the scenario runner
 //! compares them with the `emails:` a scenario expects. Both read them from here.
 
@@ -48,6 +49,17 @@ pub fn notices(before: Option<&Instance>, records: &[Record], started_by: Option
                     });
                 }
             }
+            // A task moved to another role arrives in that role's inbox: it is told, as it would
+            // be of any task assigned to it.
+            Event::Reassigned { token, role } => out.push(Notice {
+                template: "assigned",
+                to: Audience::Role(role.clone()),
+                sla: None,
+                step: before.and_then(|b| b.tokens.get(token)).map(|t| t.step.clone()),
+                approved: None,
+                by: None,
+                comment: None,
+            }),
             Event::Approved { token, .. } | Event::Rejected { token, .. }
                 if started_by.is_some_and(|s| r.by.as_deref() != Some(s)) =>
             {
