@@ -220,7 +220,8 @@ fn answer_survey(w: &Udg, child: &Value, answer: Value) -> Value {
         w.sofia.post(&format!("/api/tasks/{}/complete", task_id(child, "enviar_encuesta", None)), json!({}));
     assert_eq!(status, 403, "sending the survey is the agent's: {body}");
     let child = complete(&w.ana, child, "enviar_encuesta", json!({}));
-    assert_eq!(child["active_steps"], json!(["sistematizar"]), "{child}");
+    // The user has 5 business days to answer, while the SIGA waits to record it.
+    assert_eq!(child["active_steps"], json!(["plazo_respuesta", "sistematizar"]), "{child}");
     assert_eq!(child["tasks"][0]["role"], "responsable_siga");
     let (status, body) = w
         .ana
@@ -343,12 +344,21 @@ fn ces_improvement_plan(db: Db) {
         "crisis_reputacional",
         json!({ "comunicacion_establecida": true, "situacion_aclarada": "La cita se reprogramó sin aviso.", "solucion": "Cita prioritaria." }),
     );
-    assert_eq!(inst["active_steps"], json!(["evaluar_centro"]), "{inst}");
-    let parent = complete(
+    // The evaluation waits for the user's answer (while its deadline runs).
+    assert_eq!(inst["active_steps"], json!(["evaluar_centro", "plazo_evaluacion"]), "{inst}");
+    let evaluated = complete(
         &ger,
         &inst,
         "evaluar_centro",
-        json!({ "instrumento": "encuesta_telefonica", "amabilidad": 4, "calidad_informacion": 3, "oportunidad": 1, "satisfecho": false, "comentarios": "Esperó tres semanas." }),
+        json!({ "instrumento": "encuesta_telefonica", "amabilidad": 4, "calidad_informacion": 3, "oportunidad": 1, "satisfecho": false, "comentarios": "Esperó tres semanas" }),
+    );
+    // A dissatisfied user: marketing analyses the results and decides on a plan (activity 7).
+    assert_eq!(evaluated["active_steps"], json!(["analizar_resultados"]), "{evaluated}");
+    let parent = complete(
+        &jm,
+        &evaluated,
+        "analizar_resultados",
+        json!({ "analisis_resultados": "La agenda no avisa las reprogramaciones.", "requiere_plan": true }),
     );
     assert_eq!(parent["active_steps"], json!(["plan_mejoramiento"]), "{parent}");
     let parent_id = id(&parent);
@@ -357,7 +367,8 @@ fn ces_improvement_plan(db: Db) {
     let child_id = id(&child);
     assert_eq!(child["data"]["producto"], "Centros de servicios", "{child}");
     assert_eq!(
-        child["data"]["resultados"], "Amabilidad 4, calidad de la información 3, oportunidad 1. Esperó tres semanas.",
+        child["data"]["resultados"],
+        "Amabilidad 4, calidad de la información 3, oportunidad 1. Esperó tres semanas. Análisis: La agenda no avisa las reprogramaciones.",
         "{child}"
     );
     assert_eq!(child["active_steps"], json!(["formular_plan"]));
@@ -472,7 +483,10 @@ fn every_process_starts(db: Db) {
     let root = repo().join("processes");
     let out = std::process::Command::new(BIN).arg("check").current_dir(repo()).output().unwrap();
     assert!(out.status.success(), "tramite check: {}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 16 processes"));
+    let shipped = process_files(&root).len();
+    assert!(shipped >= 16, "{shipped} process files");
+    let said = format!("ok: {shipped} processes");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&said), "check says {said}");
 
     let dir = scratch("every-process");
     let url = database(&db, &dir).unwrap();
@@ -492,7 +506,7 @@ fn every_process_starts(db: Db) {
         let token = add_user(&url, &format!("u{n}"), &roles, None, false);
         starts.push((pid, data, token));
     }
-    assert_eq!(starts.len(), 16, "{starts:?}");
+    assert_eq!(starts.len(), shipped, "{starts:?}");
     let server = Server::start(&url, &dir, None);
     let admin = Api::new(&server.base, &admin);
 
@@ -533,7 +547,8 @@ fn broken_file_not_deployed(db: Db) {
     let (status, list) = admin.get("/api/processes");
     assert_eq!(status, 200, "{list}");
     let served = ids(&list);
-    assert_eq!(served.len(), 15, "{served:?}");
+    let shipped = process_files(&repo().join("processes")).len();
+    assert_eq!(served.len(), shipped - 1, "{served:?}");
     assert!(!served.contains("conocer.c45-correos"), "{served:?}");
     assert!(served.contains("conocer.c45-reporte-mensual") && served.contains("udg.atencion-personalizada"));
     let not = list["not_deployed"].as_array().unwrap();
@@ -570,7 +585,7 @@ fn broken_file_not_deployed(db: Db) {
     let deployed: Vec<&str> = log.lines().filter(|l| l.contains(" deployed") && !l.contains("not deployed")).collect();
     assert!(deployed.iter().any(|l| l.contains("process=conocer.c45-reporte-mensual")), "{log}");
     assert!(deployed.iter().all(|l| !l.contains("process=conocer.c45-correos ")), "{log}");
-    assert!(log.contains("serving processes=15 not_deployed=1"), "{log}");
+    assert!(log.contains(&format!("serving processes={} not_deployed=1", shipped - 1)), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -588,7 +603,7 @@ fn caller_without_callee_not_deployed(db: Db) {
     let (_, list) = w.admin.get("/api/processes");
     let served = ids(&list);
     assert!(!served.contains(UDG_SURVEY) && !served.contains("udg.atencion-personalizada"), "{served:?}");
-    assert_eq!(served.len(), 14, "{served:?}");
+    assert_eq!(served.len(), process_files(&repo().join("processes")).len() - 2, "{served:?}");
     let not = list["not_deployed"].as_array().unwrap();
     assert_eq!(not.len(), 1, "{list}");
     assert!(not[0]["file"].as_str().unwrap().ends_with("processes/udg/atencion-personalizada.yaml"), "{list}");
@@ -734,7 +749,7 @@ fn broken_callee_is_an_incident_until_deployed(db: Db) {
     let processes = copy_definitions(&dir);
     let file = processes.join("udg/encuesta-satisfaccion.yaml");
     let good = std::fs::read_to_string(&file).unwrap();
-    let broken = good.replacen("next: sistematizar", "next: sistematisar", 1);
+    let broken = good.replacen("next: esperar_respuesta", "next: sistematisar", 1);
     assert_ne!(broken, good);
     std::fs::write(&file, &broken).unwrap();
     let w = udg_world(&db, "broken-callee", Some(&processes));
