@@ -113,3 +113,47 @@ fn the_warning_comes_at_its_instant_not_a_minute_later() {
         ["Avisos antes de cada plazo: alerts: expected [], got [\"due-warning:responder -> operador\"]"]
     );
 }
+
+/// A deadline read from the data is that instant when the data holds a date-time, and the close
+/// of business when it holds a date (`2026-03-12T12:00` is not the whole day of the 12th).
+#[test]
+fn a_deadline_from_a_date_time_is_that_instant() {
+    let process = r#"
+process: prueba.limite
+title: Límite
+calendar: mx
+roles:
+  operador: Operador
+steps:
+  atender:
+    task: Atender
+    role: operador
+    due: data.limite
+    next: end
+"#;
+    let scenarios = r#"
+test: prueba.limite
+users: { ana: [operador] }
+scenarios:
+  - name: Fecha y hora
+    start: { at: 2026-03-11T10:00:00-06:00, data: { limite: "2026-03-12T12:00" } }
+    steps:
+      - expect: { due: { atender: 2026-03-12T12:00:00-06:00 } }
+  - name: Fecha
+    start: { at: 2026-03-11T10:00:00-06:00, data: { limite: "2026-03-12" } }
+    steps:
+      - expect: { due: { atender: 2026-03-12T18:00:00-06:00 } }
+"#;
+    let calendars: BTreeMap<String, Calendar> =
+        calendar::BUILTIN.iter().map(|n| (n.to_string(), calendar::builtin(n).unwrap())).collect();
+    let (catalog, diags) =
+        definition::load(&[SourceFile { path: "limite.yaml".into(), text: process.into() }], calendars);
+    assert!(diags.is_empty(), "{diags:#?}");
+    let failures: Vec<String> = scenario::run_file("limite.test.yaml", scenarios, &catalog)
+        .into_iter()
+        .flat_map(|r| r.failures.into_iter().map(move |d| format!("{}: {}", r.name, d.message)))
+        .collect();
+    assert_eq!(failures, Vec::<String>::new());
+    assert_eq!(calendar::parse_date("2026-03-12T12:00"), None);
+    assert!(calendar::parse_date("2026-03-12").is_some());
+}

@@ -21,6 +21,13 @@ pub use easter::easter_sunday;
 pub use rules::{Holiday, HolidayDate, Move, WEEKDAYS, parse_weekday};
 pub use sla::{SlaClock, SlaState, Standing, Warn, WarnError};
 
+/// A calendar date written `YYYY-MM-DD`, and nothing else: jiff's own parser also takes a
+/// date-time and drops its time, which would read `2026-06-01T10:00` as a whole day.
+pub fn parse_date(text: &str) -> Option<jiff::civil::Date> {
+    let b = text.as_bytes();
+    (b.len() == 10 && b[4] == b'-' && b[7] == b'-').then(|| text.parse().ok()).flatten()
+}
+
 use jiff::civil::{Date, Time, Weekday};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

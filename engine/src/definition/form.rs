@@ -320,8 +320,9 @@ impl Field {
             FieldType::Boolean => Value::Bool(as_bool(value).ok_or_else(|| err("type", "Debe ser sí o no.".into()))?),
             FieldType::Date => {
                 let s = value.as_str().ok_or_else(|| err("type", "Debe ser una fecha (AAAA-MM-DD).".into()))?;
-                s.parse::<jiff::civil::Date>().map_err(|_| err("type", "Debe ser una fecha (AAAA-MM-DD).".into()))?;
-                Value::String(s.to_string())
+                let d = crate::calendar::parse_date(s.trim())
+                    .ok_or_else(|| err("type", "Debe ser una fecha (AAAA-MM-DD).".into()))?;
+                Value::String(d.to_string())
             }
             FieldType::DateTime => {
                 let s = value.as_str().ok_or_else(|| err("type", "Debe ser una fecha y hora.".into()))?;

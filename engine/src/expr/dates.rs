@@ -16,7 +16,7 @@ pub fn local_date(text: &str, cal: &Calendar) -> Option<Date> {
     if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
         return Some(dt.date());
     }
-    text.parse::<Date>().ok()
+    crate::calendar::parse_date(text)
 }
 
 fn date_arg(function: &str, text: &str, cal: &Calendar) -> Result<Date, ExecutionError> {

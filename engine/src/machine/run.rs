@@ -581,7 +581,7 @@ impl<'a> Run<'a> {
 /// A date, local date-time or RFC 3339 instant from the data as an instant: a date is the close
 /// of business that day (docs/sla.md rule 7), or its opening when `opening`.
 fn text_instant(text: &str, cal: &Calendar, opening: bool) -> Option<Timestamp> {
-    if let Ok(d) = text.parse::<jiff::civil::Date>() {
+    if let Some(d) = crate::calendar::parse_date(text) {
         return Some(if opening { cal.open_of(d) } else { cal.close_of(d) });
     }
     parse_instant(text, cal)
@@ -597,6 +597,6 @@ pub fn parse_instant(text: &str, cal: &Calendar) -> Option<Timestamp> {
     if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
         return dt.to_zoned(cal.zone().clone()).ok().map(|z| z.timestamp());
     }
-    let d = text.parse::<jiff::civil::Date>().ok()?;
+    let d = crate::calendar::parse_date(text)?;
     d.to_zoned(cal.zone().clone()).ok().map(|z| z.timestamp())
 }
