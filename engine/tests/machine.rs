@@ -104,7 +104,7 @@ fn happy_path_through_every_construct() {
     let approve = |task| Command::Approve { task, comment: None, data: Map::new() };
     assert_eq!(
         act(&w, &mut inst, &mut log, &agent(), "revisar", approve, later),
-        Err(CommandError::Forbidden { role: "supervisor".into() })
+        Err(CommandError::Forbidden { holder: "role `supervisor`".into() })
     );
     act(
         &w,

@@ -86,6 +86,8 @@ mod tests {
             step: "s".into(),
             title: "S".into(),
             role: "r".into(),
+            role_scope: None,
+            assignee: None,
             kind: "task".into(),
             folio: None,
             status: "open".into(),

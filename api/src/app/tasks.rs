@@ -12,7 +12,7 @@ use tramite_engine::machine::{Actor, Command, Instance};
 use super::AppError;
 use super::standing::task_standing;
 use crate::runtime::{Deployed, Runtime, split_task_id};
-use crate::store::{InboxQuery, SlaFilter, StoredInstance, TaskRow};
+use crate::store::{Holder, InboxQuery, SlaFilter, StoredInstance, TaskRow};
 
 /// A task as users see it: its row and its SLA standing now.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -42,7 +42,7 @@ pub struct InboxFilter {
 pub async fn inbox(rt: &Runtime, actor: &Actor, f: InboxFilter) -> Result<Vec<TaskView>, AppError> {
     let now = rt.now();
     let q = InboxQuery {
-        roles: if actor.admin { None } else { Some(actor.roles.clone()) },
+        holder: (!actor.admin).then(|| Holder { user: actor.user.clone(), roles: actor.roles.clone() }),
         process: f.process,
         due_before: f.due_before,
         sla: f.sla,
@@ -52,11 +52,17 @@ pub async fn inbox(rt: &Runtime, actor: &Actor, f: InboxFilter) -> Result<Vec<Ta
     Ok(rt.store.inbox(&q).await?.into_iter().map(|t| task_view(t, now)).collect())
 }
 
-/// A task the actor may see (one of their roles; admins all).
+/// A task the actor may see: theirs by name, or of one of their roles in its scope (the
+/// engine's rule, `Actor::may_work`); admins all.
 pub async fn task(rt: &Runtime, actor: &Actor, id: &str) -> Result<TaskRow, AppError> {
     let t = rt.store.task(id).await?.ok_or_else(|| AppError::NotFound(format!("no task `{id}`")))?;
-    if !actor.has_role(&t.role) {
-        return Err(AppError::forbidden(format!("this task belongs to role `{}`", t.role)));
+    if !actor.may_work(&t.role, t.role_scope.as_deref(), t.assignee.as_deref()) {
+        let holder = match (&t.assignee, &t.role_scope) {
+            (Some(user), _) => format!("`{user}`"),
+            (None, Some(scope)) => format!("role `{}` in `{scope}`", t.role),
+            (None, None) => format!("role `{}`", t.role),
+        };
+        return Err(AppError::forbidden(format!("this task belongs to {holder}")));
     }
     Ok(t)
 }

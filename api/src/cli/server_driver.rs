@@ -325,7 +325,11 @@ impl Driver for ServerDriver {
             .map(|t| TaskSeen {
                 step: t["step"].as_str().unwrap_or_default().to_string(),
                 item: t["item"]["index"].as_i64().map(|i| i as usize + 1),
-                role: t["role"].as_str().unwrap_or_default().to_string(),
+                role: scenario::holder_line(
+                    t["role"].as_str().unwrap_or_default(),
+                    t["role_scope"].as_str(),
+                    t["assignee"].as_str(),
+                ),
                 due: instant(&t["due_at"]),
             })
             .collect();

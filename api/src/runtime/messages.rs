@@ -32,14 +32,17 @@ impl Runtime {
                 let s = n.step.as_ref()?;
                 inst.tokens.values().find(|t| &t.step == s).and_then(|t| inst.deadline_of(t.id))
             });
-            let reached = users.iter().filter(|u| match &n.to {
-                Audience::Role(role) => u.roles.contains(role),
-                Audience::User(name) => &u.name == name,
-            });
+            let reached = users.iter().filter(|u| n.to.reaches(&u.name, &u.roles));
             for user in reached {
                 let Some(email) = user.email.clone() else { continue };
                 let role = match &n.to {
-                    Audience::Role(r) => Some(d.process.role_title(r).unwrap_or(r).to_string()),
+                    Audience::Role { role: r, scope } => {
+                        let title = d.process.role_title(r).unwrap_or(r);
+                        Some(match scope {
+                            Some(s) => format!("{title} ({s})"),
+                            None => title.to_string(),
+                        })
+                    }
                     Audience::User(_) => None,
                 };
                 let values = json!({

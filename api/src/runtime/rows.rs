@@ -81,6 +81,8 @@ pub(super) fn task_rows_with(
                 step: tok.step.clone(),
                 title: step.map(|s| s.title.clone()).unwrap_or_default(),
                 role: task.role.clone(),
+                role_scope: task.role_scope.clone(),
+                assignee: task.assignee.clone(),
                 kind: step.map(|s| s.kind.name()).unwrap_or("task").to_string(),
                 folio: folio(inst),
                 status: "open".into(),

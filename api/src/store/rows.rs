@@ -58,6 +58,11 @@ pub struct TaskRow {
     pub step: String,
     pub title: String,
     pub role: String,
+    /// The scope the role is taken within (holders of `role@scope` and of the role in every
+    /// scope may work it); `None`: every holder of the role.
+    pub role_scope: Option<String>,
+    /// The one person the task is for, instead of the role's holders.
+    pub assignee: Option<String>,
     pub kind: String,
     pub folio: Option<String>,
     pub status: String,
@@ -202,11 +207,18 @@ pub struct Change<'a> {
     pub now: Timestamp,
 }
 
+/// Whose inbox: a user's name and roles (`role`, or `role@scope` for one scope).
+#[derive(Debug, Clone, Default)]
+pub struct Holder {
+    pub user: String,
+    pub roles: Vec<String>,
+}
+
 /// Inbox filters.
 #[derive(Debug, Clone, Default)]
 pub struct InboxQuery {
-    /// `None` for an admin: every role.
-    pub roles: Option<Vec<String>>,
+    /// `None` for an admin: every task.
+    pub holder: Option<Holder>,
     pub process: Option<String>,
     pub due_before: Option<Timestamp>,
     /// SLA standing at `now`.

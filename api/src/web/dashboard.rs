@@ -319,10 +319,17 @@ pub async fn page(
         .map(|a| {
             let d = deployed.iter().find(|d| d.process.id == a.process);
             let (kind, roles, about) = match &a.record.event {
-                tramite_engine::machine::Event::Alerted { kind, roles, sla, step } => {
+                tramite_engine::machine::Event::Alerted { kind, roles, sla, step, scope, users } => {
                     let roles = roles
                         .iter()
-                        .map(|r| d.and_then(|d| d.process.role_title(r)).unwrap_or(r).to_string())
+                        .map(|r| {
+                            let title = d.and_then(|d| d.process.role_title(r)).unwrap_or(r);
+                            match scope {
+                                Some(s) => format!("{title} ({s})"),
+                                None => title.to_string(),
+                            }
+                        })
+                        .chain(users.iter().cloned())
                         .collect::<Vec<_>>()
                         .join(", ");
                     let about = sla

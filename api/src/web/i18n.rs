@@ -296,6 +296,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "Something went wrong on our side. Try again later.",
     ),
     ("task.item", "Elemento", "Item"),
+    ("task.assigned_to", "Asignada a", "Assigned to"),
     ("task.computed", "se calcula al enviar", "computed when sent"),
     ("error.invalid", "La solicitud no es válida", "The request is not valid"),
     ("error.admin_only", "Esta página es solo para administradores.", "This page is for administrators only."),

@@ -67,10 +67,11 @@ pub fn rows(rt: &Runtime, s: &Session, tasks: Vec<TaskView>, now: Timestamp) -> 
         .into_iter()
         .map(|TaskView { row: t, .. }| {
             let d = rt.deployed(&t.process, None);
-            let (process_title, role_title) = match &d {
+            let (process_title, role) = match &d {
                 Some(d) => (d.process.title.clone(), d.process.role_title(&t.role).unwrap_or(&t.role).to_string()),
                 None => (t.process.clone(), t.role.clone()),
             };
+            let role_title = super::page::holder_title(&role, &t, s.lang);
             let fmt = |x: Timestamp| d.as_ref().map(|d| local(x, &d.calendar)).unwrap_or_else(|| x.to_string());
             let soonest = [t.due_at, t.sla_due_at].into_iter().flatten().min();
             let row = Row {

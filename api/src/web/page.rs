@@ -114,6 +114,16 @@ impl Badge {
     }
 }
 
+/// Who a task is for, as people read it: the role's title, with its scope (`Área responsable
+/// (Dirección de Promoción)`), or the person it is assigned to.
+pub fn holder_title(role_title: &str, t: &crate::store::TaskRow, lang: super::i18n::Lang) -> String {
+    match (&t.assignee, &t.role_scope) {
+        (Some(user), _) => format!("{} {user}", lang.t("task.assigned_to")),
+        (None, Some(scope)) => format!("{role_title} ({scope})"),
+        (None, None) => role_title.to_string(),
+    }
+}
+
 /// A `for_each` element as one line: its position (from 1) and its first few values.
 pub fn item_line(item: &crate::store::ItemRef) -> String {
     let values: Vec<String> = match &item.data {

@@ -137,7 +137,7 @@ async fn render(rt: &Runtime, s: &Session, id: &str, uri: &Uri, attempt: Attempt
         step_description: step.and_then(|s| s.description.clone()),
         process_title: d.process.title.clone(),
         folio: t.folio.clone().unwrap_or_default(),
-        role_title: d.process.role_title(&t.role).unwrap_or(&t.role).to_string(),
+        role_title: super::page::holder_title(d.process.role_title(&t.role).unwrap_or(&t.role), &t, s.lang),
         item: t.item.as_ref().map(item_line),
         due: t.due_at.map(fmt),
         badge: Badge::of_task(&t, now),

@@ -95,8 +95,17 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
             Event::SlaStopped { sla } => ("event.sla_stopped", sla_title(d, sla), None, true),
             Event::SlaWarned { sla } => ("event.sla_warned", sla_title(d, sla), None, false),
             Event::SlaBreached { sla } => ("event.sla_breached", sla_title(d, sla), None, false),
-            Event::Alerted { kind, roles, .. } => {
-                ("event.alerted", role_titles(d, roles), Some(kind.as_str().to_string()), true)
+            Event::Alerted { kind, roles, scope, users, .. } => {
+                let mut to = role_titles(d, roles);
+                if let Some(s) = scope {
+                    to = format!("{to} ({s})");
+                }
+                let who: Vec<&str> = (!roles.is_empty())
+                    .then_some(to.as_str())
+                    .into_iter()
+                    .chain(users.iter().map(String::as_str))
+                    .collect();
+                ("event.alerted", who.join(", "), Some(kind.as_str().to_string()), true)
             }
             Event::Ended { outcome } => ("event.ended", outcome.clone(), None, false),
             Event::Cancelled { reason } => ("event.cancelled", String::new(), Some(reason.clone()), false),

@@ -472,7 +472,15 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 };
                 let due = self.due(keys, loc(head));
                 let (role, role_from) = role?;
-                let work = Work { role, role_from, form, due };
+                let scope = match &s.scope {
+                    Some(x) => Some(self.expr(x)?),
+                    None => None,
+                };
+                let assignee = match &s.assignee {
+                    Some(x) => Some(self.expr(x)?),
+                    None => None,
+                };
+                let work = Work { role, role_from, scope, assignee, form, due };
                 if kind == "task" {
                     StepKind::Task { work, next: self.next(id, s.next.as_ref(), true)? }
                 } else {
@@ -608,17 +616,21 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     /// Reports every key that does not belong to this kind of step.
     fn keys_fit(&mut self, kind: &str, s: &RawStep) -> bool {
         let allowed: &[&str] = match kind {
-            "task" => &["role", "form", "next", "due", "on_overdue", "warn", "on_warning"],
-            "approval" => &["role", "form", "approve", "reject", "due", "on_overdue", "warn", "on_warning"],
+            "task" => &["role", "scope", "assignee", "form", "next", "due", "on_overdue", "warn", "on_warning"],
+            "approval" => {
+                &["role", "scope", "assignee", "form", "approve", "reject", "due", "on_overdue", "warn", "on_warning"]
+            }
             "decision" => &["next"],
             "parallel" => &["branches", "join", "next", "for_each"],
             "wait" => &["for", "until", "next"],
             "call" => &["title", "input", "next"],
             _ => &["title"],
         };
-        let present: [(&str, Option<Loc>); 16] = [
+        let present: [(&str, Option<Loc>); 18] = [
             ("title", s.title.as_ref().map(loc)),
             ("role", s.role.as_ref().map(loc)),
+            ("scope", s.scope.as_ref().map(loc)),
+            ("assignee", s.assignee.as_ref().map(loc)),
             ("form", s.form.as_ref().map(loc)),
             ("next", s.next.as_ref().map(loc)),
             ("approve", s.approve.as_ref().map(loc)),

@@ -141,6 +141,11 @@ pub struct Work {
     /// `role: item.responsable`: the role is the value of this field at run time (a `choice`
     /// whose options are all roles of the process).
     pub role_from: Option<Expr>,
+    /// The scope the role is held in, read from the case (`scope: data.area`): the task goes to
+    /// the holders of `role@<value>` (and of the role in every scope).
+    pub scope: Option<Expr>,
+    /// A person named in the case who gets the task instead of the role's holders.
+    pub assignee: Option<Expr>,
     pub form: Option<String>,
     pub due: Option<Due>,
 }

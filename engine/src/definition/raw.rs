@@ -86,6 +86,10 @@ pub struct RawStep {
     pub title: Option<S<String>>,
     pub description: Option<S<String>>,
     pub role: Option<S<String>>,
+    /// The part of the organisation the task's role is taken within (`data.area`).
+    pub scope: Option<S<String>>,
+    /// A person named in the data who gets the task (`data.especialista`).
+    pub assignee: Option<S<String>>,
     pub form: Option<S<String>>,
     pub next: Option<S<RawNext>>,
     pub approve: Option<S<String>>,

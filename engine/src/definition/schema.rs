@@ -64,6 +64,14 @@ pub fn step_properties() -> serde_json::Map<String, Value> {
         ("title", text()),
         ("description", text()),
         ("role", text()),
+        (
+            "scope",
+            json!({ "type": "string", "description": "the scope the role is taken within, read from the case (`data.area`): the task goes to holders of `role@<scope>` and of the role in every scope" }),
+        ),
+        (
+            "assignee",
+            json!({ "type": "string", "description": "a person named in the case (`data.especialista`, a user name) who gets the task instead of the role's holders" }),
+        ),
         ("form", text()),
         ("next", next),
         ("approve", text()),

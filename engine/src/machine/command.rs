@@ -23,8 +23,25 @@ impl Actor {
         Actor { user: user.to_string(), roles: Vec::new(), admin: true }
     }
 
+    /// Whether the actor holds `role`, in every scope (`area_responsable`) or in one
+    /// (`area_responsable@Dirección de Promoción`). Admins hold every role.
     pub fn has_role(&self, role: &str) -> bool {
-        self.admin || self.roles.iter().any(|r| r == role)
+        self.admin || self.roles.iter().any(|r| r == role || r.split_once('@').is_some_and(|(base, _)| base == role))
+    }
+
+    /// Whether the actor may work a task of `role` within `scope`, or assigned to `assignee`:
+    /// the assignee alone (and admins); else a holder of the role in every scope or in that one.
+    pub fn may_work(&self, role: &str, scope: Option<&str>, assignee: Option<&str>) -> bool {
+        if self.admin {
+            return true;
+        }
+        if let Some(user) = assignee {
+            return self.user == user;
+        }
+        match scope {
+            None => self.has_role(role),
+            Some(s) => self.roles.iter().any(|r| r == role || r.split_once('@') == Some((role, s))),
+        }
     }
 }
 
@@ -120,8 +137,8 @@ pub enum CommandError {
     UnknownTask(u64),
     #[error("step `{step}` is a {kind}, not a {wanted}")]
     WrongKind { step: String, kind: &'static str, wanted: &'static str },
-    #[error("this task belongs to role `{role}`")]
-    Forbidden { role: String },
+    #[error("this task belongs to {holder}")]
+    Forbidden { holder: String },
     #[error("only an admin may do this")]
     AdminOnly,
     #[error("the task is claimed by {0}")]

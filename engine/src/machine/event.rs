@@ -75,6 +75,12 @@ pub enum Event {
         scope: Vec<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<String>,
+        /// The scope the role is taken within (an area, a faculty), read from the case.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role_scope: Option<String>,
+        /// A person named in the case who gets the task instead of the role's holders.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         due: Option<Timestamp>,
         /// When to warn that the task's deadline is near.
@@ -206,7 +212,7 @@ pub enum Event {
     SlaBreached {
         sla: String,
     },
-    /// People were told: a message per role for the outbox.
+    /// People were told: the holders of `roles` (within `scope`, when given) and `users`.
     Alerted {
         kind: AlertKind,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,6 +220,10 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<String>,
         roles: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        users: Vec<String>,
     },
     /// The instance reached an end.
     Ended {

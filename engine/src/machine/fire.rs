@@ -117,8 +117,23 @@ impl Run<'_> {
         let step_id = step.map(|i| self.env.process.steps[i].id.clone());
         let notify: Vec<String> =
             actions.iter().filter_map(|a| if let Action::Notify(r) = a { Some(r.clone()) } else { None }).collect();
-        if !notify.is_empty() {
-            self.emit(Event::Alerted { kind, sla, step: step_id, roles: notify });
+        // Telling the task's own role means its own people: the person it is for, or the
+        // role's holders in the task's scope. Other roles are told in full.
+        let own = tokens.iter().find_map(|t| self.inst.tokens.get(t)?.task.clone());
+        let (mine, others): (Vec<String>, Vec<String>) = notify.into_iter().partition(|r| {
+            own.as_ref().is_some_and(|t| &t.role == r && (t.role_scope.is_some() || t.assignee.is_some()))
+        });
+        if let (false, Some(t)) = (mine.is_empty(), own) {
+            let (roles, users) = match t.assignee {
+                Some(user) => (Vec::new(), vec![user]),
+                None => (mine, Vec::new()),
+            };
+            let alert =
+                Event::Alerted { kind, sla: sla.clone(), step: step_id.clone(), roles, scope: t.role_scope, users };
+            self.emit(alert);
+        }
+        if !others.is_empty() {
+            self.emit(Event::Alerted { kind, sla, step: step_id, roles: others, scope: None, users: Vec::new() });
         }
         for a in actions {
             match a {

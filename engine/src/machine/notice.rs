@@ -10,10 +10,26 @@ use super::state::Instance;
 /// Who a notice is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
-    /// Every user holding the role.
-    Role(String),
+    /// Every user holding the role — within `scope` when given (holders of `role@scope`, and of
+    /// the role in every scope).
+    Role { role: String, scope: Option<String> },
     /// One user by name.
     User(String),
+}
+
+impl Audience {
+    /// Whether a user with these roles (and this name) is in the audience.
+    pub fn reaches(&self, user: &str, roles: &[String]) -> bool {
+        match self {
+            Audience::User(name) => name == user,
+            Audience::Role { role, scope: None } => {
+                roles.iter().any(|r| r == role || r.split_once('@').is_some_and(|(base, _)| base == role))
+            }
+            Audience::Role { role, scope: Some(s) } => {
+                roles.iter().any(|r| r == role || r.split_once('@') == Some((role.as_str(), s.as_str())))
+            }
+        }
+    }
 }
 
 /// One message a transition sends.
@@ -36,11 +52,15 @@ pub fn notices(before: Option<&Instance>, records: &[Record], started_by: Option
     let mut out = Vec::new();
     for r in records {
         match &r.event {
-            Event::Alerted { kind, roles, sla, step } => {
-                for role in roles {
+            Event::Alerted { kind, roles, sla, step, scope, users } => {
+                let audiences = roles
+                    .iter()
+                    .map(|role| Audience::Role { role: role.clone(), scope: scope.clone() })
+                    .chain(users.iter().map(|u| Audience::User(u.clone())));
+                for to in audiences {
                     out.push(Notice {
                         template: kind.as_str(),
-                        to: Audience::Role(role.clone()),
+                        to,
                         sla: sla.clone(),
                         step: step.clone(),
                         approved: None,
@@ -53,7 +73,10 @@ pub fn notices(before: Option<&Instance>, records: &[Record], started_by: Option
             // be of any task assigned to it.
             Event::Reassigned { token, role } => out.push(Notice {
                 template: "assigned",
-                to: Audience::Role(role.clone()),
+                to: Audience::Role {
+                    role: role.clone(),
+                    scope: before.and_then(|b| b.tokens.get(token)?.task.as_ref()?.role_scope.clone()),
+                },
                 sla: None,
                 step: before.and_then(|b| b.tokens.get(token)).map(|t| t.step.clone()),
                 approved: None,

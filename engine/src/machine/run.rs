@@ -71,7 +71,7 @@ fn begin(
         && !env.process.start.roles.is_empty()
         && !env.process.start.roles.iter().any(|r| a.has_role(r))
     {
-        return Err(CommandError::Forbidden { role: env.process.start.roles.join(", ") });
+        return Err(CommandError::Forbidden { holder: format!("role `{}`", env.process.start.roles.join("`, `")) });
     }
     let data = match env.process.start.form.as_ref().and_then(|f| env.forms.get(f)) {
         Some(form) => form.validate(&data).map_err(CommandError::InvalidData)?,
@@ -150,8 +150,8 @@ impl<'a> Run<'a> {
         let tok = self.inst.tokens.get(&task).filter(|t| t.task.is_some()).ok_or(CommandError::UnknownTask(task))?;
         let t = tok.task.as_ref().ok_or(CommandError::UnknownTask(task))?;
         if let Some(a) = actor {
-            if !a.has_role(&t.role) {
-                return Err(CommandError::Forbidden { role: t.role.clone() });
+            if !a.may_work(&t.role, t.role_scope.as_deref(), t.assignee.as_deref()) {
+                return Err(CommandError::Forbidden { holder: t.holder() });
             }
             if let Some(other) = t.claimed_by.as_ref().filter(|u| **u != a.user && !a.admin) {
                 return Err(CommandError::ClaimedByOther(other.clone()));
@@ -299,6 +299,18 @@ impl<'a> Run<'a> {
         text_instant(self.inst.data.get(field)?.as_str()?, self.env.calendar, opening)
     }
 
+    /// A text read from the case for a task (its scope, its assignee): `None` when empty.
+    fn text_of(&self, step: &str, e: Option<&Expr>, item: Option<&Value>) -> Result<Option<String>, CommandError> {
+        let Some(e) = e else { return Ok(None) };
+        let fail = |message: String| CommandError::Expression { step: step.to_string(), message };
+        match self.eval(e, item).map_err(fail)? {
+            Value::Null => Ok(None),
+            Value::String(s) if s.trim().is_empty() => Ok(None),
+            Value::String(s) => Ok(Some(s.trim().to_string())),
+            other => Err(fail(format!("`{}` gave {other}, not a text", e.source()))),
+        }
+    }
+
     /// The role a task goes to: fixed, or read from the data (`role: item.responsable`).
     fn role_of(&self, ix: StepIx, work: &Work, scope: &[u64]) -> Result<String, CommandError> {
         let Some(e) = &work.role_from else { return Ok(work.role.clone()) };
@@ -323,11 +335,14 @@ impl<'a> Run<'a> {
         let step = &self.env.process.steps[ix];
         let token = self.alloc();
         let (mut role, mut due, mut warn, mut wake) = (None, None, None, None);
+        let (mut role_scope, mut assignee) = (None, None);
         let item: Option<Value> = self.inst.item(&scope).cloned();
         let item = item.as_ref();
         match &step.kind {
             StepKind::Task { work, .. } | StepKind::Approval { work, .. } => {
                 role = Some(self.role_of(ix, work, &scope)?);
+                role_scope = self.text_of(&step.id, work.scope.as_ref(), item)?;
+                assignee = self.text_of(&step.id, work.assignee.as_ref(), item)?;
                 if let Some(d) = &work.due {
                     due = self.instant(&step.id, &d.at, item, false)?;
                     warn = self.warn_instant(d, due);
@@ -336,16 +351,32 @@ impl<'a> Run<'a> {
             StepKind::Wait { until, .. } => wake = Some(self.instant(&step.id, until, item, true)?.unwrap_or(self.now)),
             _ => {}
         }
-        let entered =
-            Event::Entered { token, step: step.id.clone(), scope: scope.clone(), role: role.clone(), due, warn, wake };
+        let entered = Event::Entered {
+            token,
+            step: step.id.clone(),
+            scope: scope.clone(),
+            role: role.clone(),
+            role_scope: role_scope.clone(),
+            assignee: assignee.clone(),
+            due,
+            warn,
+            wake,
+        };
         self.emit(entered);
         self.entered(ix)?;
         if let Some(role) = role {
+            // The task's own people: the person it is for, or the role's holders in its scope.
+            let (roles, users) = match assignee {
+                Some(user) => (Vec::new(), vec![user]),
+                None => (vec![role], Vec::new()),
+            };
             self.emit(Event::Alerted {
                 kind: AlertKind::Assigned,
                 sla: None,
                 step: Some(step.id.clone()),
-                roles: vec![role],
+                roles,
+                scope: role_scope,
+                users,
             });
         }
         match &step.kind {

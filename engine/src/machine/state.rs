@@ -66,6 +66,12 @@ pub struct Token {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     pub role: String,
+    /// The scope the role is taken within; `None`: every holder of the role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_scope: Option<String>,
+    /// The person the task is for; `None`: the role's holders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
     pub due: Option<Timestamp>,
     pub overdue: bool,
     pub claimed_by: Option<String>,
@@ -116,6 +122,18 @@ pub struct Rejection {
     pub by: Option<String>,
     pub comment: String,
     pub at: Timestamp,
+}
+
+impl Task {
+    /// Who the task is for, as people read it: ``role `x` ``, ``role `x` in `scope` ``, or
+    /// `` `user` ``.
+    pub fn holder(&self) -> String {
+        match (&self.assignee, &self.role_scope) {
+            (Some(user), _) => format!("`{user}`"),
+            (None, Some(scope)) => format!("role `{}` in `{scope}`", self.role),
+            (None, None) => format!("role `{}`", self.role),
+        }
+    }
 }
 
 impl Instance {
@@ -240,10 +258,12 @@ impl Instance {
                 self.started_at = r.at;
                 self.parent = parent.clone();
             }
-            Event::Entered { token, step, scope, role, due, warn, wake } => {
+            Event::Entered { token, step, scope, role, role_scope, assignee, due, warn, wake } => {
                 self.take_id(*token);
                 let task = role.as_ref().map(|role| Task {
                     role: role.clone(),
+                    role_scope: role_scope.clone(),
+                    assignee: assignee.clone(),
                     due: *due,
                     overdue: false,
                     claimed_by: None,
@@ -348,6 +368,7 @@ impl Instance {
                 if let Some(task) = self.tokens.get_mut(token).and_then(|t| t.task.as_mut()) {
                     task.role = role.clone();
                     task.claimed_by = None;
+                    task.assignee = None;
                 }
             }
             Event::CallStarted { token, process, data } => {

@@ -71,6 +71,7 @@ pub struct TaskSeen {
     pub step: String,
     /// The `for_each` element it works on, from 1.
     pub item: Option<usize>,
+    /// Who it is for: `role`, `role@scope` or `@user` ([`super::holder_line`]).
     pub role: String,
     /// Its deadline, or else that of the branch it runs in.
     pub due: Option<Timestamp>,

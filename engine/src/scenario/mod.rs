@@ -412,12 +412,32 @@ fn describe(e: &CommandError) -> String {
     }
 }
 
-/// `sla-warning:respuesta -> operador`, `overdue:responder -> responsable`; assignments are left out.
+/// `sla-warning:respuesta -> operador`, `overdue:responder -> responsable`,
+/// `overdue:atender -> area_responsable@Dirección X`, `overdue:atender -> @ana` (a person);
+/// assignments are left out.
 pub fn alert_line(r: &Record) -> Option<String> {
-    let Event::Alerted { kind, sla, step, roles } = &r.event else { return None };
+    let Event::Alerted { kind, sla, step, roles, scope, users } = &r.event else { return None };
     if *kind == AlertKind::Assigned {
         return None;
     }
     let subject = sla.clone().or_else(|| step.clone()).unwrap_or_default();
-    Some(format!("{}:{subject} -> {}", kind.as_str(), roles.join(", ")))
+    let to: Vec<String> = roles
+        .iter()
+        .map(|r| match scope {
+            Some(s) => format!("{r}@{s}"),
+            None => r.clone(),
+        })
+        .chain(users.iter().map(|u| format!("@{u}")))
+        .collect();
+    Some(format!("{}:{subject} -> {}", kind.as_str(), to.join(", ")))
+}
+
+/// Who a task is for, as scenarios write it in `tasks:`: `operador`, `area_responsable@Dirección
+/// X` (a role within a scope), or `@ana` (a person).
+pub fn holder_line(role: &str, scope: Option<&str>, assignee: Option<&str>) -> String {
+    match (assignee, scope) {
+        (Some(user), _) => format!("@{user}"),
+        (None, Some(s)) => format!("{role}@{s}"),
+        (None, None) => role.to_string(),
+    }
 }

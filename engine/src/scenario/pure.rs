@@ -130,10 +130,10 @@ impl<'c> MachineDriver<'c> {
     fn mail(&mut self, before: Option<&Instance>, records: &[Record], started_by: Option<&str>) {
         for n in machine::notices(before, records, started_by) {
             let to: Vec<&str> = match &n.to {
-                Audience::Role(role) => {
-                    self.users.values().filter(|u| u.roles.contains(role)).map(|u| u.user.as_str()).collect()
-                }
                 Audience::User(name) => self.users.get(name).map(|u| u.user.as_str()).into_iter().collect(),
+                role => {
+                    self.users.values().filter(|u| role.reaches(&u.user, &u.roles)).map(|u| u.user.as_str()).collect()
+                }
             };
             self.emails.extend(to.into_iter().map(|u| format!("{} -> {u}", n.template)));
         }
@@ -258,7 +258,7 @@ impl Driver for MachineDriver<'_> {
                 m.inst.tasks().map(|(t, task)| TaskSeen {
                     step: t.step.clone(),
                     item: m.inst.item_slot(&t.scope).map(|(_, i)| i + 1),
-                    role: task.role.clone(),
+                    role: super::holder_line(&task.role, task.role_scope.as_deref(), task.assignee.as_deref()),
                     due: m.inst.deadline_of(t.id),
                 })
             })

@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::{decode, instant, marks, maybe_instant, micros};
 use crate::store::{InboxQuery, ItemRef, SlaFilter, StoreError, TaskRow};
 
-const TASK_COLUMNS: &str = "id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at";
+const TASK_COLUMNS: &str = "id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at";
 
 /// The SQL condition for an SLA standing at `now` (bound as `$at`), over the columns holding
 /// the instants a clock turns warning and breached (`SlaClock::standing`): the engine's
@@ -35,6 +35,8 @@ queries! {
             step: r.try_get("step")?,
             title: r.try_get("title")?,
             role: r.try_get("role")?,
+            role_scope: r.try_get("role_scope")?,
+            assignee: r.try_get("assignee")?,
             kind: r.try_get("kind")?,
             folio: r.try_get("folio")?,
             status: r.try_get("status")?,
@@ -65,11 +67,33 @@ queries! {
             bound += count;
             m
         };
-        if let Some(roles) = &q.roles {
-            if roles.is_empty() {
-                return Ok(Vec::new());
+        // A user's tasks: those for them by name, and those of their roles — a role held in
+        // every scope takes its tasks in any scope; `role@scope` takes that scope's and the
+        // role's unscoped ones.
+        let (plain, scoped, bases) = match &q.holder {
+            Some(h) => {
+                let (scoped, plain): (Vec<&String>, Vec<&String>) = h.roles.iter().partition(|r| r.contains('@'));
+                let mut bases: Vec<String> =
+                    scoped.iter().filter_map(|r| r.split_once('@')).map(|(b, _)| b.to_string()).collect();
+                bases.sort();
+                bases.dedup();
+                (plain, scoped, bases)
             }
-            sql.push_str(&format!(" AND role IN ({})", mark(roles.len())));
+            None => (Vec::new(), Vec::new(), Vec::new()),
+        };
+        if q.holder.is_some() {
+            let mut of_role = Vec::new();
+            if !plain.is_empty() {
+                of_role.push(format!("role IN ({})", mark(plain.len())));
+            }
+            if !bases.is_empty() {
+                of_role.push(format!("(role_scope IS NULL AND role IN ({}))", mark(bases.len())));
+            }
+            if !scoped.is_empty() {
+                of_role.push(format!("(role || '@' || role_scope) IN ({})", mark(scoped.len())));
+            }
+            let roles = if of_role.is_empty() { "FALSE".to_string() } else { of_role.join(" OR ") };
+            sql.push_str(&format!(" AND ((assignee IS NULL AND ({roles})) OR assignee = {})", mark(1)));
         }
         if q.process.is_some() {
             sql.push_str(&format!(" AND process = {}", mark(1)));
@@ -85,8 +109,11 @@ queries! {
             mark(1)
         ));
         let mut query = sqlx::query::<DB>(&sql);
-        for r in q.roles.iter().flatten() {
-            query = query.bind(r.clone());
+        for r in plain.iter().map(|r| (*r).clone()).chain(bases.iter().cloned()).chain(scoped.iter().map(|r| (*r).clone())) {
+            query = query.bind(r);
+        }
+        if let Some(h) = &q.holder {
+            query = query.bind(h.user.clone());
         }
         if let Some(p) = &q.process {
             query = query.bind(p.clone());

@@ -262,14 +262,14 @@ queries! {
         let mut seen = HashSet::new();
         let mut unique: Vec<_> = tasks.into_iter().rev().filter(|(t, _)| seen.insert(t.id.as_str())).collect();
         unique.reverse();
-        for chunk in unique.chunks(250) {
+        for chunk in unique.chunks(220) {
             let sql = format!(
-                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at, closed_at, closed_by) \
+                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at, closed_at, closed_by) \
                  VALUES {} \
-                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
+                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, role_scope = excluded.role_scope, assignee = excluded.assignee, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
                  item = excluded.item, sla = excluded.sla, sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at, \
                  status = excluded.status, closed_at = excluded.closed_at, closed_by = excluded.closed_by",
-                values(chunk.len(), 20)
+                values(chunk.len(), 22)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for (t, closed) in chunk {
@@ -283,6 +283,8 @@ queries! {
                     .bind(t.step.clone())
                     .bind(t.title.clone())
                     .bind(t.role.clone())
+                    .bind(t.role_scope.clone())
+                    .bind(t.assignee.clone())
                     .bind(t.kind.clone())
                     .bind(t.folio.clone())
                     .bind(status.to_string())
