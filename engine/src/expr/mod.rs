@@ -16,8 +16,10 @@ use cel::{Context, ExecutionError, IdedExpr, Program, Value};
 use crate::calendar::Calendar;
 
 mod dates;
+mod sample;
 use dates::add_date_functions;
 pub use dates::local_date;
+pub use sample::positions as sample_positions;
 
 /// Longest expression accepted, in characters.
 pub const MAX_LEN: usize = 1_000;
@@ -91,6 +93,8 @@ pub struct Scope<'a> {
     /// The calendar date functions count on; without one, dates are read in UTC and only
     /// Saturdays and Sundays are non-working.
     pub calendar: Option<&'a Calendar>,
+    /// The case's seed, for `sample()`; `None` outside a case.
+    pub seed: Option<u64>,
 }
 
 /// CEL's standard environment, built once: building it costs more than most evaluations.
@@ -114,6 +118,7 @@ struct Needs {
     instance: bool,
     now: bool,
     dates: bool,
+    sample: bool,
 }
 
 impl fmt::Debug for Expr {
@@ -195,6 +200,7 @@ impl Expr {
             instance: vars.contains(&"instance"),
             now: vars.contains(&"now"),
             dates: refs.functions().iter().any(|f| DATE_FUNCTIONS.contains(f)),
+            sample: refs.functions().contains(&"sample"),
         }
     }
 
@@ -297,7 +303,7 @@ impl Expr {
         instance: &serde_json::Value,
         now: &str,
     ) -> Result<serde_json::Value, String> {
-        self.eval_in(&Scope { data, instance, now, item: None, calendar: None })
+        self.eval_in(&Scope { data, instance, now, item: None, calendar: None, seed: None })
     }
 
     /// Evaluates in a full scope: `item` and the calendar of the date functions.
@@ -330,6 +336,9 @@ impl Expr {
                 None => Calendar::weekends_only("utc", "UTC").map_err(|e| e.to_string())?,
             };
             add_date_functions(&mut ctx, Arc::new(calendar)).map_err(|e| e.to_string())?;
+        }
+        if self.needs.sample {
+            sample::add_sample(&mut ctx, scope.seed).map_err(|e| e.to_string())?;
         }
         let value = self.program.execute(&ctx).map_err(|e| match e {
             ExecutionError::UndeclaredReference(name) if name.as_str() == "item" => {
@@ -540,7 +549,7 @@ mod tests {
     fn on_co(e: &str, now: &str) -> Result<serde_json::Value, String> {
         let cal = crate::calendar::builtin("co").unwrap();
         let d = data(json!({"fecha": "2026-06-18", "hora": "2026-06-19T03:00:00Z"}));
-        let scope = Scope { data: &d, instance: &json!({}), now, item: None, calendar: Some(&cal) };
+        let scope = Scope { data: &d, instance: &json!({}), now, item: None, calendar: Some(&cal), seed: None };
         Expr::compile(e).unwrap().eval_in(&scope)
     }
 

@@ -66,6 +66,9 @@ pub enum Event {
         data: Map<String, Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent: Option<ParentLink>,
+        /// What the case's random samples (`sample()`) are drawn with.
+        #[serde(default)]
+        seed: u64,
     },
     /// A token arrived at a step. Human steps open a task for `role`, due at `due`.
     Entered {

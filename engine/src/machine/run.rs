@@ -78,7 +78,7 @@ fn begin(
         None => data,
     };
     let mut run = Run::new(env, Instance::empty(id, now), actor, now);
-    run.emit(Event::Started { process: env.process.id.clone(), data, parent });
+    run.emit(Event::Started { process: env.process.id.clone(), data, parent, seed: seed_of(id) });
     run.start_slas_on(|a| matches!(a, Anchor::Started | Anchor::Data(_)))?;
     run.enter(env.process.first_step(), Vec::new())?;
     Ok((run.inst, run.records))
@@ -226,7 +226,14 @@ impl<'a> Run<'a> {
         let now = self.now.to_string();
         let instance = serde_json::json!({ "id": self.inst.id, "process": self.inst.process });
         let calendar = Some(self.env.calendar);
-        e.eval_in(&Scope { data: &self.inst.data, instance: &instance, now: &now, item, calendar })
+        e.eval_in(&Scope {
+            data: &self.inst.data,
+            instance: &instance,
+            now: &now,
+            item,
+            calendar,
+            seed: Some(self.inst.seed),
+        })
     }
 
     /// The first arm of `next` whose condition holds, for a token with `scope`.
@@ -607,6 +614,12 @@ impl<'a> Run<'a> {
             }
         }
     }
+}
+
+/// The seed a case draws its samples with: FNV-1a of its id (random in the server, so each
+/// case draws its own sample; fixed in a scenario, so a scenario always draws the same).
+fn seed_of(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3))
 }
 
 /// A date, local date-time or RFC 3339 instant from the data as an instant: a date is the close

@@ -43,6 +43,9 @@ pub struct Instance {
     /// For a sub-process: the call step waiting for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentLink>,
+    /// What the case's random samples are drawn with (`sample()`).
+    #[serde(default)]
+    pub seed: u64,
     /// Number of events applied.
     pub version: u64,
 }
@@ -154,6 +157,7 @@ impl Instance {
             last_rejection: None,
             next_id: 1,
             parent: None,
+            seed: 0,
             version: 0,
         }
     }
@@ -252,11 +256,12 @@ impl Instance {
         self.version += 1;
         self.updated_at = r.at;
         match &r.event {
-            Event::Started { process, data, parent } => {
+            Event::Started { process, data, parent, seed } => {
                 self.process = process.clone();
                 self.data = data.clone();
                 self.started_at = r.at;
                 self.parent = parent.clone();
+                self.seed = *seed;
             }
             Event::Entered { token, step, scope, role, role_scope, assignee, due, warn, wake } => {
                 self.take_id(*token);
