@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "common/browser.rs"]
+mod web;
 
 use common::*;
 use serde_json::{Value, json};
@@ -89,10 +91,72 @@ fn scoped_inboxes(db: Db) {
     assert_eq!((status, inst["status"].as_str()), (200, Some("ended")), "{inst}");
 }
 
+/// An admin gives roles in a scope in the web: the users page lists them, refuses a role no
+/// process has (422, with a hint), and is for admins only.
+fn users_page(db: Db) {
+    let dir = scratch("users-page");
+    let url = database(&db, &dir).unwrap();
+    web::add_user_with_password(&url, "admin", &[], true);
+    web::add_user_with_password(&url, "eva", &["operador"], false);
+    let server = Server::start(&url, &dir, None);
+    let mut eva = web::WebClient::new(&server.base);
+    assert_eq!(eva.sign_in("eva", web::PASSWORD).status, 303);
+    assert_eq!(eva.get("/admin/users").status, 403);
+
+    let mut admin = web::WebClient::new(&server.base);
+    assert_eq!(admin.sign_in("admin", web::PASSWORD).status, 303);
+    let page = admin.get("/admin/users");
+    assert_eq!(page.status, 200);
+    let csrf = web::csrf_of(&page.body);
+    let roles = "area_solicitante@Dirección de Promoción\noperador";
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("name", "maria"),
+        ("email", "maria@example.org"),
+        ("roles", roles),
+        ("password", ""),
+    ];
+    let page = admin.post("/admin/users", &form);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"new-token\""), "the token is shown once: {}", page.body);
+    assert!(page.body.contains("area_solicitante@Dirección de Promoción"), "{}", page.body);
+
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("name", "pedro"),
+        ("email", ""),
+        ("roles", "area_solicitnte@Dirección X"),
+        ("password", ""),
+    ];
+    let page = admin.post("/admin/users", &form);
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("¿Quiso decir «area_solicitante»?"), "{}", page.body);
+
+    // Changed to another scope: the change is kept.
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("email", "maria@example.org"),
+        ("roles", "area_solicitante@Dirección de Certificación"),
+    ];
+    let page = admin.post("/admin/users/maria", &form);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("area_solicitante@Dirección de Certificación")
+            && !page.body.contains(">area_solicitante@Dirección de Promoción<"),
+        "{}",
+        page.body
+    );
+}
+
 mod sqlite {
     #[test]
     fn scoped_inboxes() {
         super::scoped_inboxes(super::Db::Sqlite)
+    }
+
+    #[test]
+    fn users_page() {
+        super::users_page(super::Db::Sqlite)
     }
 }
 
@@ -100,5 +164,10 @@ mod postgres {
     #[test]
     fn scoped_inboxes() {
         super::scoped_inboxes(super::Db::Postgres)
+    }
+
+    #[test]
+    fn users_page() {
+        super::users_page(super::Db::Postgres)
     }
 }

@@ -9,6 +9,7 @@ mod instances;
 mod processes;
 mod standing;
 mod tasks;
+mod users;
 
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
@@ -16,6 +17,7 @@ pub use instances::{
 pub use processes::{ProcessSummary, process, processes};
 pub use standing::{Standing, sla_filter, sla_row_standing, status_name, task_standing};
 pub use tasks::{Answer, InboxFilter, TaskView, claim, inbox, open_task, release, submit, task, task_view};
+pub use users::{UserForm, add_user, update_user, users};
 
 use std::collections::BTreeMap;
 

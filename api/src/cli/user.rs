@@ -19,7 +19,8 @@ pub enum UserCmd {
 #[derive(Debug, Args)]
 pub struct AddArgs {
     pub name: String,
-    /// A role id as written in the process files (repeat for several).
+    /// A role id as written in the process files (repeat for several); `role@scope` holds it in
+    /// one scope only (`area_responsable@"Dirección de Promoción"`), a plain role in every scope.
     #[arg(long = "role")]
     pub roles: Vec<String>,
     #[arg(long)]

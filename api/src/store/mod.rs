@@ -156,6 +156,16 @@ impl Store {
         dispatch!(self, r => r.add_user(u, token_hash, password_hash, now).await)
     }
 
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        dispatch!(self, r => r.users().await)
+    }
+
+    /// Changes a user's address, roles and admin flag; false when there is no such user.
+    pub async fn update_user(&self, u: &UserRow) -> Result<bool, StoreError> {
+        dispatch!(self, r => r.update_user(u).await)
+    }
+
     /// The user holding an API token (by its SHA-256).
     pub async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
         dispatch!(self, r => r.user_by_token(token_hash).await)

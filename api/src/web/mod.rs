@@ -19,6 +19,7 @@ mod page;
 mod session;
 mod task;
 mod timeline;
+mod users;
 
 use std::sync::Arc;
 
@@ -45,6 +46,8 @@ pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
         .route("/instances/{id}/retry", post(instance::retry))
         .route("/admin", get(dashboard::page))
         .route("/admin/export/{file}", get(export::download))
+        .route("/admin/users", get(users::page).post(users::add))
+        .route("/admin/users/{name}", post(users::update))
         .route_layer(axum::middleware::from_fn_with_state(rt, session::csrf_guard))
         .route_layer(axum::middleware::from_fn(session::remember_lang))
         .route_layer(axum::middleware::map_response(security_headers))

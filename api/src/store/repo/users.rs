@@ -59,6 +59,24 @@ queries! {
         row.map(|r| Ok((Self::user_row(&r)?, r.try_get("password_hash")?))).transpose()
     }
 
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        let rows = sqlx::query::<DB>(USERS).fetch_all(self.pool()).await?;
+        rows.iter().map(Self::user_row).collect()
+    }
+
+    /// Changes a user's address, roles and admin flag; false when there is no such user.
+    pub async fn update_user(&self, u: &UserRow) -> Result<bool, StoreError> {
+        let done = sqlx::query::<DB>("UPDATE users SET email = $1, roles = $2, admin = $3 WHERE name = $4")
+            .bind(u.email.clone())
+            .bind(encode(&u.roles, "user roles")?)
+            .bind(u.admin)
+            .bind(u.name.clone())
+            .execute(self.pool())
+            .await?;
+        Ok(super::RowsAffected::rows(&done) == 1)
+    }
+
     /// Every user, read inside a transaction.
     pub async fn users_tx(tx: &mut Transaction<'static, DB>) -> Result<Vec<UserRow>, StoreError> {
         let rows = sqlx::query::<DB>(USERS).fetch_all(&mut **tx).await?;
