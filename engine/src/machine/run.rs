@@ -439,10 +439,10 @@ impl<'a> Run<'a> {
                 let starts: Vec<(StepIx, u64)> =
                     defs.iter().zip(&opened).map(|(d, o)| (branches[*d].start, o.id)).collect();
                 self.emit(Event::Forked { token, fork, branches: opened, items });
-                self.left(ix)?;
                 if starts.is_empty() {
                     // `for_each` over an empty list: nothing to wait for.
                     self.emit(Event::Joined { fork, cancelled: Vec::new() });
+                    self.left(ix)?;
                     let target = self.route(ix, next, &scope)?;
                     return self.go(target, scope);
                 }
@@ -511,6 +511,9 @@ impl<'a> Run<'a> {
         for s in cancelled_steps {
             self.left(s)?;
         }
+        // A parallel step is completed when its branches join (`<step>.completed`), not when
+        // it opens them.
+        self.left(ix)?;
         let target = self.route(ix, next, &fork.scope)?;
         self.go(target, fork.scope)
     }
