@@ -220,8 +220,8 @@ fn answer_survey(w: &Udg, child: &Value, answer: Value) -> Value {
         w.sofia.post(&format!("/api/tasks/{}/complete", task_id(child, "enviar_encuesta", None)), json!({}));
     assert_eq!(status, 403, "sending the survey is the agent's: {body}");
     let child = complete(&w.ana, child, "enviar_encuesta", json!({}));
-    // The user has 5 business days to answer, while the SIGA waits to record it.
-    assert_eq!(child["active_steps"], json!(["plazo_respuesta", "sistematizar"]), "{child}");
+    // The SIGA records the answer, due when the user's 5 business days to answer are over.
+    assert_eq!(child["active_steps"], json!(["sistematizar"]), "{child}");
     assert_eq!(child["tasks"][0]["role"], "responsable_siga");
     let (status, body) = w
         .ana
@@ -303,12 +303,14 @@ fn ces_improvement_plan(db: Db) {
     let dir = scratch("ces-plan");
     let url = database(&db, &dir).unwrap();
     let ana = add_user(&url, "ana", &["agente"], None, false);
-    let adm = add_user(&url, "adm", &["area_responsable"], None, false);
+    // The dependency the request is escalated to, and another one.
+    let adm = add_user(&url, "adm", &["area_responsable@Clínica odontológica"], None, false);
+    let other = add_user(&url, "otra", &["area_responsable@Admisiones y Registro"], None, false);
     let ger = web::add_user_with_password(&url, "ger", &["gerente_centros"], false);
     let jm = add_user(&url, "jm", &["jefe_mercadeo"], None, false);
     let server = Server::start(&url, &dir, None);
     let api = |t: &str| Api::new(&server.base, t);
-    let (ana, adm, ger, jm) = (api(&ana), api(&adm), api(&ger), api(&jm));
+    let (ana, adm, other, ger, jm) = (api(&ana), api(&adm), api(&other), api(&ger), api(&jm));
 
     let (status, inst) = ana.post(
         CES,
@@ -338,6 +340,12 @@ fn ces_improvement_plan(db: Db) {
         json!({ "situacion_dificil": "reputacional", "resultado": "escalada", "area": "Clínica odontológica", "fecha_respuesta_area": "2026-06-03" }),
     );
     assert_eq!(inst["active_steps"], json!(["crisis_reputacional"]), "{inst}");
+    // The reputational protocol is the implicated dependency's only.
+    let (status, body) = other.post(
+        &format!("/api/tasks/{}/complete", task_id(&inst, "crisis_reputacional", None)),
+        json!({ "data": { "comunicacion_establecida": true, "situacion_aclarada": "X", "solucion": "Y" } }),
+    );
+    assert_eq!(status, 403, "another dependency's task: {body}");
     let inst = complete(
         &adm,
         &inst,
@@ -350,9 +358,11 @@ fn ces_improvement_plan(db: Db) {
         &ger,
         &inst,
         "evaluar_centro",
-        json!({ "instrumento": "encuesta_telefonica", "amabilidad": 4, "calidad_informacion": 3, "oportunidad": 1, "satisfecho": false, "comentarios": "Esperó tres semanas" }),
+        json!({ "instrumento": "encuesta_telefonica", "amabilidad": 4, "calidad_informacion": 3, "oportunidad": 1, "comentarios": "Esperó tres semanas" }),
     );
-    // A dissatisfied user: marketing analyses the results and decides on a plan (activity 7).
+    // A dissatisfied user (computed from the three scores): marketing analyses the results and
+    // decides on a plan (activity 7).
+    assert_eq!(evaluated["data"]["satisfecho"], false, "{evaluated}");
     assert_eq!(evaluated["active_steps"], json!(["analizar_resultados"]), "{evaluated}");
     let parent = complete(
         &jm,
@@ -749,7 +759,7 @@ fn broken_callee_is_an_incident_until_deployed(db: Db) {
     let processes = copy_definitions(&dir);
     let file = processes.join("udg/encuesta-satisfaccion.yaml");
     let good = std::fs::read_to_string(&file).unwrap();
-    let broken = good.replacen("next: esperar_respuesta", "next: sistematisar", 1);
+    let broken = good.replacen("next: sistematizar", "next: sistematisar", 1);
     assert_ne!(broken, good);
     std::fs::write(&file, &broken).unwrap();
     let w = udg_world(&db, "broken-callee", Some(&processes));
