@@ -47,6 +47,8 @@ pub struct CallView {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct InstanceView {
     pub id: String,
+    /// The case's number (`start.folio`, or a `folio` its data holds).
+    pub folio: Option<String>,
     pub process: String,
     pub version: i64,
     pub status: &'static str,
@@ -98,6 +100,7 @@ pub async fn view_of(rt: &Runtime, d: &Deployed, inst: &Instance) -> Result<Inst
     };
     Ok(InstanceView {
         id: inst.id.clone(),
+        folio: crate::runtime::folio(inst),
         process: d.process.id.clone(),
         version: d.version,
         status: status_name(&inst.status),

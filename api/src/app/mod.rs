@@ -5,18 +5,20 @@
 //! Errors are [`AppError`]: a kind (each front end maps it to its status), a stable code (the
 //! engine's own code when the engine refused) and, for invalid data, each field's problem.
 
+mod cases;
 mod instances;
 mod processes;
 mod standing;
 mod tasks;
 mod users;
 
+pub use cases::{CASE_SLA_STATES, CaseFilter, CaseView, all_cases, case_query, cases, cases_csv, plain_cell, zone_of};
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
 };
-pub use processes::{ProcessSummary, process, processes};
+pub use processes::{ProcessSummary, process, processes, startable};
 pub use standing::{Standing, sla_filter, sla_row_standing, status_name, task_standing};
-pub use tasks::{Answer, InboxFilter, TaskView, claim, inbox, open_task, release, submit, task, task_view};
+pub use tasks::{Answer, InboxFilter, TaskView, claim, cursor, inbox, open_task, release, submit, task, task_view};
 pub use users::{UserForm, add_user, update_user, users};
 
 use std::collections::BTreeMap;

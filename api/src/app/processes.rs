@@ -86,3 +86,16 @@ pub fn process(rt: &Runtime, actor: &Actor, id: &str) -> Result<Value, AppError>
     );
     Ok(out)
 }
+
+/// The processes the actor may start by hand (they name start roles and the actor holds one),
+/// by title.
+pub fn startable(rt: &Runtime, actor: &Actor) -> Vec<std::sync::Arc<Deployed>> {
+    let mut out: Vec<_> = rt
+        .registry()
+        .all_latest()
+        .into_iter()
+        .filter(|d| d.process.start.roles.iter().any(|r| actor.has_role(r)))
+        .collect();
+    out.sort_by(|a, b| a.process.title.cmp(&b.process.title));
+    out
+}

@@ -12,7 +12,7 @@ use tramite_engine::machine::{Actor, Command, Instance};
 use super::AppError;
 use super::standing::task_standing;
 use crate::runtime::{Deployed, Runtime, split_task_id};
-use crate::store::{Holder, InboxQuery, SlaFilter, StoredInstance, TaskRow};
+use crate::store::{Cursor, Holder, InboxQuery, Page, SlaFilter, StoredInstance, TaskRow};
 
 /// A task as users see it: its row and its SLA standing now.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -35,11 +35,14 @@ pub struct InboxFilter {
     pub process: Option<String>,
     pub due_before: Option<Timestamp>,
     pub sla: Option<SlaFilter>,
+    /// The page after this one.
+    pub after: Option<Cursor>,
     pub limit: i64,
 }
 
-/// Open tasks of the actor's roles (every role for an admin), soonest due first.
-pub async fn inbox(rt: &Runtime, actor: &Actor, f: InboxFilter) -> Result<Vec<TaskView>, AppError> {
+/// Open tasks of the actor's roles (every role for an admin), soonest due first, a page at a
+/// time.
+pub async fn inbox(rt: &Runtime, actor: &Actor, f: InboxFilter) -> Result<Page<TaskView>, AppError> {
     let now = rt.now();
     let q = InboxQuery {
         holder: (!actor.admin).then(|| Holder { user: actor.user.clone(), roles: actor.roles.clone() }),
@@ -47,9 +50,21 @@ pub async fn inbox(rt: &Runtime, actor: &Actor, f: InboxFilter) -> Result<Vec<Ta
         due_before: f.due_before,
         sla: f.sla,
         now,
+        after: f.after,
         limit: f.limit.clamp(1, 1000),
     };
-    Ok(rt.store.inbox(&q).await?.into_iter().map(|t| task_view(t, now)).collect())
+    let page = rt.store.inbox(&q).await?;
+    Ok(Page { rows: page.rows.into_iter().map(|t| task_view(t, now)).collect(), next: page.next })
+}
+
+/// The position a `cursor` query parameter names (`None` for the first page).
+pub fn cursor(token: Option<&str>) -> Result<Option<Cursor>, AppError> {
+    match token.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => Cursor::parse(t).map(Some).ok_or_else(|| {
+            AppError::field("invalid_query", "cursor", "not a cursor this server gave: start again from the first page")
+        }),
+    }
 }
 
 /// A task the actor may see: theirs by name, or of one of their roles in its scope (the

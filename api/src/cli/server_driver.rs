@@ -359,6 +359,7 @@ impl Driver for ServerDriver {
             tasks,
             alerts: records.iter().filter_map(scenario::alert_line).collect(),
             data: root["data"].as_object().cloned().unwrap_or_else(Map::new),
+            folio: root["folio"].as_str().map(str::to_string),
             rejection: root["last_rejection"]["comment"].as_str().map(str::to_string),
             emails,
         })

@@ -21,6 +21,7 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/api/processes", get(list_processes).post(deploy))
         .route("/api/processes/{process}", get(process_detail))
         .route("/api/processes/{process}/instances", post(start))
+        .route("/api/instances", get(list_instances))
         .route("/api/instances/{id}", get(instance))
         .route("/api/instances/{id}/history", get(history))
         .route("/api/instances/{id}/messages", get(messages))
@@ -99,6 +100,44 @@ async fn start(
     let (view, created) = app::start(&rt, &actor, &process, body.data, key).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(view)))
+}
+
+#[derive(Debug, Deserialize)]
+struct Format {
+    /// `csv` for the whole result as CSV; JSON pages otherwise.
+    format: Option<String>,
+}
+
+/// `GET /api/instances`: the cases the caller may read, newest first, filtered, a page at a
+/// time (`next` is the cursor of the next page); `format=csv` gives every match as CSV.
+async fn list_instances(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Query(filter): Query<app::CaseFilter>,
+    Query(f): Query<Format>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    match f.format.as_deref() {
+        None | Some("") | Some("json") => {
+            let page = app::cases(&rt, &actor, &filter).await?;
+            Ok(Json(json!({ "instances": page.rows, "next": page.next.map(|c| c.token()) })).into_response())
+        }
+        Some("csv") => {
+            let rows = app::all_cases(&rt, &actor, &filter).await?;
+            let tz = app::zone_of(&rt, filter.process.as_deref());
+            let columns = ["folio", "process", "status", "outcome", "started_at", "ended_at", "started_by", "id"];
+            let body = app::cases_csv(&rows, columns, &tz)?;
+            Ok((
+                [
+                    (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"casos.csv\""),
+                ],
+                body,
+            )
+                .into_response())
+        }
+        Some(_) => Err(AppError::field("invalid_query", "format", "format is json or csv").into()),
+    }
 }
 
 async fn instance(

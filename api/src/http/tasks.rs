@@ -29,6 +29,7 @@ struct InboxParams {
     process: Option<String>,
     due_before: Option<String>,
     sla: Option<String>,
+    cursor: Option<String>,
     limit: Option<i64>,
 }
 
@@ -48,10 +49,11 @@ async fn inbox(
         process: p.process.filter(|s| !s.is_empty()),
         due_before,
         sla: app::sla_filter(p.sla.as_deref())?,
+        after: app::cursor(p.cursor.as_deref())?,
         limit: p.limit.unwrap_or(100),
     };
-    let tasks = app::inbox(&rt, &actor, filter).await?;
-    Ok(Json(json!({ "tasks": tasks })))
+    let page = app::inbox(&rt, &actor, filter).await?;
+    Ok(Json(json!({ "tasks": page.rows, "next": page.next.map(|c| c.token()) })))
 }
 
 async fn task(

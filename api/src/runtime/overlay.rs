@@ -12,6 +12,8 @@ use crate::store::StoredInstance;
 pub(super) struct Overlay {
     pub(super) instances: HashMap<String, StoredInstance>,
     pub(super) keys: HashMap<String, String>,
+    /// The last folio number given per (process, scope) in this batch.
+    pub(super) folios: HashMap<(String, String), i64>,
     undo: Vec<Undo>,
 }
 
@@ -19,6 +21,7 @@ pub(super) struct Overlay {
 enum Undo {
     Instance(String, Option<Box<StoredInstance>>),
     Key(String),
+    Folio((String, String), Option<i64>),
 }
 
 impl Overlay {
@@ -31,6 +34,12 @@ impl Overlay {
     pub(super) fn put_key(&mut self, key: &str, id: &str) {
         self.keys.insert(key.to_string(), id.to_string());
         self.undo.push(Undo::Key(key.to_string()));
+    }
+
+    pub(super) fn put_folio(&mut self, process: &str, scope: &str, n: i64) {
+        let key = (process.to_string(), scope.to_string());
+        let old = self.folios.insert(key.clone(), n);
+        self.undo.push(Undo::Folio(key, old));
     }
 
     pub(super) fn keep_unit(&mut self) {
@@ -48,6 +57,12 @@ impl Overlay {
                 }
                 Undo::Key(k) => {
                     self.keys.remove(&k);
+                }
+                Undo::Folio(k, Some(n)) => {
+                    self.folios.insert(k, n);
+                }
+                Undo::Folio(k, None) => {
+                    self.folios.remove(&k);
                 }
             }
         }

@@ -8,9 +8,10 @@ use tramite_engine::machine::Instance;
 use super::Deployed;
 use crate::store::{IncidentRow, ItemRef, SlaRow, TaskRow};
 
-/// The instance's folio, when its data has one.
+/// The instance's folio: the one its process gave it (`start.folio`), or else a `folio` its
+/// data holds.
 pub fn folio(inst: &Instance) -> Option<String> {
-    inst.data.get("folio").and_then(|v| v.as_str()).map(str::to_string)
+    inst.folio.clone().or_else(|| inst.data.get("folio").and_then(|v| v.as_str()).map(str::to_string))
 }
 
 /// An instant in the calendar's local time, as people read it: `2026-03-18 18:00 (America/Mexico_City)`.

@@ -82,6 +82,8 @@ pub(super) struct Prepared {
     pub outbox: Vec<NewMessage>,
     pub key: Option<String>,
     pub started_by: Option<String>,
+    /// A new case's folio number and the scope it counts in.
+    pub folio_count: Option<(String, i64)>,
     pub now: Timestamp,
 }
 
@@ -232,11 +234,19 @@ impl Runtime {
                     .deployed(&process, None)
                     .ok_or_else(|| RuntimeError::NotFound(format!("process `{process}`")))?;
                 let id = self.new_id();
-                let (inst, records) = machine::start(d.env(), &id, data, Some(&actor), unit.now)?;
+                let numbered = self.next_folio(unit, &d).await?;
+                let folio = numbered.as_ref().map(|(_, _, f)| f.clone());
+                let (inst, records) = machine::start_with_folio(d.env(), &id, data, Some(&actor), folio, unit.now)?;
                 if let Some(k) = &key {
                     unit.overlay.put_key(k, &id);
                 }
                 let knocks = self.adopt(unit, d, inst, records, Some(actor.user), key).await?;
+                if let Some((scope, n, _)) = numbered {
+                    unit.overlay.put_folio(&process, &scope, n);
+                    if let Some(p) = unit.prepared.iter_mut().find(|p| p.inst.id == id && p.prev.is_none()) {
+                        p.folio_count = Some((scope, n));
+                    }
+                }
                 self.answer(unit, &id, knocks).await?;
                 let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
                 Ok(Done::Started(inst, true))
@@ -274,6 +284,7 @@ impl Runtime {
                             outbox: Vec::new(),
                             key: None,
                             started_by: None,
+                            folio_count: None,
                             now: unit.now,
                         });
                         Ok(Done::Fired(false))
@@ -290,6 +301,25 @@ impl Runtime {
                 Ok(Done::Retried(n))
             }
         }
+    }
+
+    /// The scope, number and folio of a new case of `d`, when its process numbers cases: one
+    /// more than the last the store (or an earlier unit of the batch) gave in that scope.
+    async fn next_folio(
+        &self,
+        unit: &mut Unit<'_>,
+        d: &Deployed,
+    ) -> Result<Option<(String, i64, String)>, RuntimeError> {
+        let Some(pattern) = &d.process.start.folio else { return Ok(None) };
+        let zone = d.calendar.zone();
+        let scope = pattern.scope(unit.now, zone);
+        let last = match unit.overlay.folios.get(&(d.process.id.clone(), scope.clone())) {
+            Some(n) => *n,
+            None => unit.tx.last_folio(&d.process.id, &scope).await?,
+        };
+        let n = last + 1;
+        let folio = pattern.render(unit.now, zone, n as u64);
+        Ok(Some((scope, n, folio)))
     }
 
     /// An instance as this unit sees it (locked for the transaction when read from the store).
@@ -325,6 +355,7 @@ impl Runtime {
             outbox,
             key: None,
             started_by: None,
+            folio_count: None,
             now: at,
         });
         Ok((inst, knocks))
@@ -359,6 +390,7 @@ impl Runtime {
             outbox,
             key,
             started_by,
+            folio_count: None,
             now: unit.now,
         });
         Ok(knocks)
@@ -392,6 +424,8 @@ impl Runtime {
             idempotency_key: p.key.as_deref(),
             started_by: p.started_by.as_deref(),
             folio: folio(inst),
+            folio_count: p.folio_count.clone(),
+            search_text: crate::store::search::text_of(inst),
             now: p.now,
         }
     }

@@ -11,6 +11,7 @@
 mod admin;
 mod repo;
 mod rows;
+pub mod search;
 
 use jiff::Timestamp;
 
@@ -228,8 +229,13 @@ impl Store {
         dispatch!(self, r => r.task(id).await)
     }
 
+    /// One page of the case list, newest first.
+    pub async fn cases(&self, q: &CaseQuery) -> Result<Page<InstanceRow>, StoreError> {
+        dispatch!(self, r => r.cases(q).await)
+    }
+
     /// Open tasks matching the query, soonest due first.
-    pub async fn inbox(&self, q: &InboxQuery) -> Result<Vec<TaskRow>, StoreError> {
+    pub async fn inbox(&self, q: &InboxQuery) -> Result<Page<TaskRow>, StoreError> {
         dispatch!(self, r => r.inbox(q).await)
     }
 
@@ -353,6 +359,12 @@ impl Tx {
     pub async fn lock_instance(&mut self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
         let d = self.dialect();
         dispatch_tx!(self, tx, R => R::lock_instance(tx, d, id).await)
+    }
+
+    /// The last folio number `process` gave in `scope`, locked until this transaction ends.
+    pub async fn last_folio(&mut self, process: &str, scope: &str) -> Result<i64, StoreError> {
+        let d = self.dialect();
+        dispatch_tx!(self, tx, R => R::last_folio(tx, d, process, scope).await)
     }
 
     /// Claims one due timer row so no other node fires it (`FOR UPDATE SKIP LOCKED` on

@@ -38,6 +38,51 @@ pub struct InstanceRow {
     pub ended_at: Option<Timestamp>,
     pub parent_id: Option<String>,
     pub parent_token: Option<i64>,
+    pub started_by: Option<String>,
+}
+
+/// Whose case list: a user and the processes whose cases they may read (besides those they
+/// started).
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    pub user: String,
+    pub processes: Vec<String>,
+}
+
+/// How a case's SLA clocks stand, as the case list filters them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseSla {
+    /// A running clock in that standing at `now`.
+    Running(SlaFilter),
+    /// A clock stopped in time.
+    Met,
+    /// A clock stopped after its due instant.
+    MetLate,
+}
+
+/// Case list filters: every one optional, all of them together.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    /// `None` for an admin: every case.
+    pub reader: Option<Reader>,
+    /// Exactly this folio.
+    pub folio: Option<String>,
+    /// Words the case's folio or text must hold (as [`super::search::terms`] gives them); the
+    /// last one may be the start of a word.
+    pub words: Vec<String>,
+    pub process: Option<String>,
+    pub status: Option<String>,
+    pub outcome: Option<String>,
+    pub started_from: Option<Timestamp>,
+    pub started_before: Option<Timestamp>,
+    pub started_by: Option<String>,
+    pub sla: Option<CaseSla>,
+    /// Cases with an open task for this role.
+    pub role: Option<String>,
+    pub now: Timestamp,
+    /// The page after this position (keyset: started_at in µs, and the id), newest first.
+    pub after: Option<Cursor>,
+    pub limit: i64,
 }
 
 /// The `for_each` element a task works on.
@@ -204,6 +249,10 @@ pub struct Change<'a> {
     pub idempotency_key: Option<&'a str>,
     pub started_by: Option<&'a str>,
     pub folio: Option<String>,
+    /// A new case's folio number and the scope it counts in (`start.folio`).
+    pub folio_count: Option<(String, i64)>,
+    /// The words the case list's search finds the instance by.
+    pub search_text: String,
     pub now: Timestamp,
 }
 
@@ -224,5 +273,36 @@ pub struct InboxQuery {
     /// SLA standing at `now`.
     pub sla: Option<SlaFilter>,
     pub now: Timestamp,
+    /// The page after this position (keyset: the inbox's sort key and the task id).
+    pub after: Option<Cursor>,
     pub limit: i64,
+}
+
+/// Where a page of a list ends: the row's sort key and its id (keyset pagination). Shown to
+/// clients as `<key>.<id>`, an opaque token they hand back for the next page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub key: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn token(&self) -> String {
+        format!("{}.{}", self.key, self.id)
+    }
+
+    /// A token read back; `None` when it is not one this server gave.
+    pub fn parse(token: &str) -> Option<Cursor> {
+        let (key, id) = token.split_once('.')?;
+        let ok =
+            !id.is_empty() && id.len() <= 200 && id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        ok.then_some(Cursor { key: key.parse().ok()?, id: id.to_string() })
+    }
+}
+
+/// One page of a list and where the next one starts, if there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub next: Option<Cursor>,
 }

@@ -217,16 +217,17 @@ pub async fn page(
         process: None,
         due_before,
         sla,
+        after: None,
         limit: 500,
     };
     let fail = |e| WebError::from_app(e, s.lang);
-    let mut breached = app::inbox(&rt, &actor, q(Some(SlaFilter::Breached), None)).await.map_err(fail)?;
-    for t in app::inbox(&rt, &actor, q(None, Some(now))).await.map_err(fail)? {
+    let mut breached = app::inbox(&rt, &actor, q(Some(SlaFilter::Breached), None)).await.map_err(fail)?.rows;
+    for t in app::inbox(&rt, &actor, q(None, Some(now))).await.map_err(fail)?.rows {
         if !breached.iter().any(|b| b.row.id == t.row.id) {
             breached.push(t);
         }
     }
-    let at_risk = app::inbox(&rt, &actor, q(Some(SlaFilter::Warning), None)).await.map_err(fail)?;
+    let at_risk = app::inbox(&rt, &actor, q(Some(SlaFilter::Warning), None)).await.map_err(fail)?.rows;
 
     let deployed = rt.registry().all_latest();
     let title_of = |id: &str| {

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::error::WebError;
-use super::page::{Badge, Chrome, item_line, local, safe_or};
+use super::page::{Badge, Chrome, item_line, local, query_href, safe_or};
 use super::session::Session;
 use crate::app::{self, InboxFilter, TaskView};
 use crate::runtime::Runtime;
@@ -52,6 +52,11 @@ struct InboxPage {
     states: Vec<Choice>,
     here: String,
     done: bool,
+    /// The next page's link, when there is one; the first page's, when this is not it.
+    next: Option<String>,
+    first: Option<String>,
+    /// Whether the user may start a case of some process (the *Nuevo* entry point).
+    may_start: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,11 +64,15 @@ pub struct InboxParams {
     process: Option<String>,
     sla: Option<String>,
     done: Option<String>,
+    cursor: Option<String>,
 }
 
-/// Inbox rows for tasks, with due dates in each process's calendar time.
+/// Tasks per inbox page.
+const PAGE: i64 = 50;
+
+/// Inbox rows for tasks (in the order given), with due dates in each process's calendar time.
 pub fn rows(rt: &Runtime, s: &Session, tasks: Vec<TaskView>, now: Timestamp) -> Vec<Row> {
-    let mut out: Vec<(Option<Timestamp>, Row)> = tasks
+    tasks
         .into_iter()
         .map(|TaskView { row: t, .. }| {
             let d = rt.deployed(&t.process, None);
@@ -73,8 +82,7 @@ pub fn rows(rt: &Runtime, s: &Session, tasks: Vec<TaskView>, now: Timestamp) -> 
             };
             let role_title = super::page::holder_title(&role, &t, s.lang);
             let fmt = |x: Timestamp| d.as_ref().map(|d| local(x, &d.calendar)).unwrap_or_else(|| x.to_string());
-            let soonest = [t.due_at, t.sla_due_at].into_iter().flatten().min();
-            let row = Row {
+            Row {
                 title: t.title.clone(),
                 process_title,
                 folio: t.folio.clone().unwrap_or_default(),
@@ -87,13 +95,9 @@ pub fn rows(rt: &Runtime, s: &Session, tasks: Vec<TaskView>, now: Timestamp) -> 
                 mine: t.claimed_by.as_deref() == Some(s.user.name.as_str()),
                 claimed_by: t.claimed_by.clone(),
                 id: t.id,
-            };
-            (soonest, row)
+            }
         })
-        .collect();
-    // Soonest due first, counting the task's own deadline and its SLA; none last.
-    out.sort_by_key(|(due, _)| (due.is_none(), *due));
-    out.into_iter().map(|(_, r)| r).collect()
+        .collect()
 }
 
 pub async fn page(
@@ -109,10 +113,15 @@ pub async fn page(
         process: process.clone(),
         due_before: None,
         sla: app::sla_filter(sla.as_deref()).map_err(|e| WebError::from_app(e, s.lang))?,
-        limit: 500,
+        after: app::cursor(p.cursor.as_deref()).map_err(|e| WebError::from_app(e, s.lang))?,
+        limit: PAGE,
     };
-    let tasks = app::inbox(&rt, &s.actor(), filter).await.map_err(|e| WebError::from_app(e, s.lang))?;
-    let rows = rows(&rt, &s, tasks, now);
+    let page = app::inbox(&rt, &s.actor(), filter).await.map_err(|e| WebError::from_app(e, s.lang))?;
+    let rows = rows(&rt, &s, page.rows, now);
+    let filters = [("process", process.as_deref()), ("sla", sla.as_deref())];
+    let next = page.next.map(|c| query_href("/inbox", &filters, Some(&c.token())));
+    let first = p.cursor.is_some().then(|| query_href("/inbox", &filters, None));
+    let may_start = !app::startable(&rt, &s.actor()).is_empty();
     let mut processes: Vec<Choice> = {
         let reg = rt.registry();
         reg.all_latest()
@@ -136,8 +145,17 @@ pub async fn page(
         .collect();
     let here = uri.path_and_query().map(|x| x.as_str().to_string()).unwrap_or_else(|| "/inbox".into());
     let title = if s.user.admin { s.lang.t("inbox.all_title") } else { s.lang.t("inbox.title") };
-    let page =
-        InboxPage { c: Chrome::new(&s, title, &here, "inbox"), rows, processes, states, here, done: p.done.is_some() };
+    let page = InboxPage {
+        c: Chrome::new(&s, title, &here, "inbox"),
+        rows,
+        processes,
+        states,
+        here,
+        done: p.done.is_some(),
+        next,
+        first,
+        may_start,
+    };
     Ok(Html(page.render()?))
 }
 

@@ -161,7 +161,7 @@ fn sla_view(d: &Deployed, title: String, clock: &SlaClock, state: &str, now: Tim
     }
 }
 
-fn status_key(status: &str) -> &'static str {
+pub fn status_key(status: &str) -> &'static str {
     match status {
         "ended" => "instance.ended",
         "cancelled" => "instance.cancelled",

@@ -8,6 +8,7 @@
 //! into it and internal causes are logged, never shown.
 
 mod auth;
+mod cases;
 mod dashboard;
 mod error;
 mod export;
@@ -17,6 +18,7 @@ mod inbox;
 mod instance;
 mod page;
 mod session;
+mod start;
 mod task;
 mod timeline;
 mod users;
@@ -39,6 +41,10 @@ pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/inbox", get(inbox::page))
+        .route("/new", get(start::list))
+        .route("/cases", get(cases::page))
+        .route("/cases.csv", get(cases::csv))
+        .route("/new/{process}", get(start::form).post(start::submit))
         .route("/tasks/{id}", get(task::page).post(task::submit))
         .route("/tasks/{id}/claim", post(inbox::claim))
         .route("/tasks/{id}/release", post(inbox::release))

@@ -66,6 +66,16 @@ pub fn safe_or<'a>(next: &'a str, default: &'a str) -> &'a str {
     super::session::safe_next(next).unwrap_or(default)
 }
 
+/// `path?k=v&…` with the filters that are set, and the page `cursor` when given.
+pub fn query_href(path: &str, filters: &[(&str, Option<&str>)], cursor: Option<&str>) -> String {
+    let parts: Vec<String> = filters
+        .iter()
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", urlencode(v))))
+        .chain(cursor.map(|c| format!("cursor={}", urlencode(c))))
+        .collect();
+    if parts.is_empty() { path.to_string() } else { format!("{path}?{}", parts.join("&")) }
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     let mut out = String::new();

@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_saphyr::Spanned;
 
+use super::Folio;
 use super::form::{Field, FieldType};
 use super::items::ItemUse;
 use super::load::{Catalog, Ctx, check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when};
@@ -164,7 +165,14 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         let Some(s) = &self.raw.start else { return Start::default() };
         let form = s.form.as_ref().and_then(|f| self.form_ref(f));
         let roles = s.roles.iter().filter(|r| self.role_ref(r)).map(|r| r.value.clone()).collect();
-        Start { form, roles }
+        let folio = s.folio.as_ref().and_then(|f| match Folio::parse(&f.value) {
+            Ok(folio) => Some(folio),
+            Err(e) => {
+                self.ctx.err(loc(f), e, "e.g. `folio: COR-{year}-{seq:05}` gives COR-2026-00001, COR-2026-00002, …");
+                None
+            }
+        });
+        Start { form, roles, folio }
     }
 
     fn form_ref(&mut self, f: &Spanned<String>) -> Option<String> {

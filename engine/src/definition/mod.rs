@@ -3,6 +3,7 @@
 
 mod build;
 pub mod calls;
+mod folio;
 pub mod form;
 mod items;
 pub mod load;
@@ -13,6 +14,7 @@ mod types;
 pub mod validate;
 
 pub use calls::{Known, MAX_CALL_DEPTH};
+pub use folio::Folio;
 pub use form::{Field, FieldError, FieldType, Form};
 pub use load::{Catalog, FileKind, SourceFile, load, load_deployed, load_with};
 pub use model::*;

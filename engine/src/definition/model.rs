@@ -77,6 +77,8 @@ pub struct Start {
     pub form: Option<String>,
     /// Roles allowed to start an instance by hand; empty means any signed-in user.
     pub roles: Vec<String>,
+    /// How the server numbers the cases (`COR-{year}-{seq:05}`).
+    pub folio: Option<super::Folio>,
 }
 
 /// One step of a process.

@@ -69,6 +69,8 @@ pub struct RawStart {
     pub form: Option<S<String>>,
     #[serde(default)]
     pub roles: Vec<S<String>>,
+    /// The folio pattern, e.g. `COR-{year}-{seq:05}`.
+    pub folio: Option<S<String>>,
 }
 
 /// One step; exactly one of the kind keys (`task`, `approval`, …) must be present.

@@ -69,6 +69,9 @@ pub enum Event {
         /// What the case's random samples (`sample()`) are drawn with.
         #[serde(default)]
         seed: u64,
+        /// The case's number, when its process numbers them (`start.folio`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        folio: Option<String>,
     },
     /// A token arrived at a step. Human steps open a task for `role`, due at `due`.
     Entered {

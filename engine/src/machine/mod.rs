@@ -15,7 +15,7 @@ pub use call::{CallIncident, CallState, Knock, ParentLink, knocks, parent_comman
 pub use command::{Actor, Command, CommandError, TimerKey};
 pub use event::{AlertKind, BranchOpen, Event, Record};
 pub use notice::{Audience, Notice, notices};
-pub use run::{Env, execute, parse_instant, start, start_call};
+pub use run::{Env, execute, parse_instant, start, start_call, start_with_folio};
 pub use state::{BranchState, Fork, Instance, Rejection, SlaRun, Status, Task, Token};
 
 use jiff::Timestamp;

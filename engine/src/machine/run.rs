@@ -45,7 +45,20 @@ pub fn start(
     actor: Option<&Actor>,
     now: Timestamp,
 ) -> Result<(Instance, Vec<Record>), CommandError> {
-    begin(env, id, data, actor, None, now)
+    begin(env, id, data, actor, None, None, now)
+}
+
+/// Starts an instance numbered `folio` (from its process's `start.folio` pattern: the store
+/// keeps the count, so the caller renders it).
+pub fn start_with_folio(
+    env: Env<'_>,
+    id: &str,
+    data: Map<String, Value>,
+    actor: Option<&Actor>,
+    folio: Option<String>,
+    now: Timestamp,
+) -> Result<(Instance, Vec<Record>), CommandError> {
+    begin(env, id, data, actor, None, folio, now)
 }
 
 /// Starts the sub-process of a call step (`parent`) with the call's input as its start data.
@@ -56,7 +69,7 @@ pub fn start_call(
     parent: ParentLink,
     now: Timestamp,
 ) -> Result<(Instance, Vec<Record>), CommandError> {
-    begin(env, id, data, None, Some(parent), now)
+    begin(env, id, data, None, Some(parent), None, now)
 }
 
 fn begin(
@@ -65,6 +78,7 @@ fn begin(
     data: Map<String, Value>,
     actor: Option<&Actor>,
     parent: Option<ParentLink>,
+    folio: Option<String>,
     now: Timestamp,
 ) -> Result<(Instance, Vec<Record>), CommandError> {
     if let Some(a) = actor
@@ -78,7 +92,7 @@ fn begin(
         None => data,
     };
     let mut run = Run::new(env, Instance::empty(id, now), actor, now);
-    run.emit(Event::Started { process: env.process.id.clone(), data, parent, seed: seed_of(id) });
+    run.emit(Event::Started { process: env.process.id.clone(), data, parent, seed: seed_of(id), folio });
     run.start_slas_on(|a| matches!(a, Anchor::Started | Anchor::Data(_)))?;
     run.enter(env.process.first_step(), Vec::new())?;
     Ok((run.inst, run.records))

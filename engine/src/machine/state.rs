@@ -46,6 +46,9 @@ pub struct Instance {
     /// What the case's random samples are drawn with (`sample()`).
     #[serde(default)]
     pub seed: u64,
+    /// The case's number, when its process numbers them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folio: Option<String>,
     /// Number of events applied.
     pub version: u64,
 }
@@ -158,6 +161,7 @@ impl Instance {
             next_id: 1,
             parent: None,
             seed: 0,
+            folio: None,
             version: 0,
         }
     }
@@ -256,8 +260,9 @@ impl Instance {
         self.version += 1;
         self.updated_at = r.at;
         match &r.event {
-            Event::Started { process, data, parent, seed } => {
+            Event::Started { process, data, parent, seed, folio } => {
                 self.process = process.clone();
+                self.folio = folio.clone();
                 self.data = data.clone();
                 self.started_at = r.at;
                 self.parent = parent.clone();

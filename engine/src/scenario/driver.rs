@@ -92,6 +92,8 @@ pub struct Observation {
     /// An alert as scenarios list it: `sla-warning:respuesta -> operador`, `overdue:responder -> responsable` (no assignments).
     pub alerts: Vec<String>,
     pub data: Map<String, Value>,
+    /// The case's number, when its process numbers them.
+    pub folio: Option<String>,
     pub rejection: Option<String>,
     /// Every message sent so far, as `template -> user`.
     pub emails: Vec<String>,

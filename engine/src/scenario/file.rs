@@ -78,6 +78,8 @@ pub(super) struct RawExpect {
     pub(super) active: Option<Vec<String>>,
     pub(super) status: Option<String>,
     pub(super) outcome: Option<String>,
+    /// The folio the case was given (`start.folio`).
+    pub(super) folio: Option<String>,
     #[serde(default)]
     pub(super) sla: BTreeMap<String, String>,
     #[serde(default)]

@@ -325,6 +325,9 @@ impl Runner<'_> {
         if let Some(o) = &e.outcome {
             compare("outcome", o.clone(), seen.outcome.clone().unwrap_or_else(|| "(none)".into()));
         }
+        if let Some(f) = &e.folio {
+            compare("folio", f.clone(), seen.folio.clone().unwrap_or_else(|| "(none)".into()));
+        }
         for (sla, want) in &e.sla {
             let got = seen.slas.get(sla).map(|(state, _)| state.clone()).unwrap_or_else(|| "(not started)".into());
             compare(&format!("SLA `{sla}`"), want.clone(), got);

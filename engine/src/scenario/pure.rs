@@ -186,7 +186,10 @@ impl Driver for MachineDriver<'_> {
             Start::Data { actor, data } => (actor, data.clone()),
             Start::Schedule { schedule } => (None, schedule.data.clone()),
         };
-        let (inst, records) = machine::start(env, "scenario", data, actor, at).map_err(|e| Refusal::of(&e))?;
+        // The scenario's case is the first its process numbers (a server's store counts on).
+        let folio = env.process.start.folio.as_ref().map(|f| f.render(at, env.calendar.zone(), 1));
+        let (inst, records) =
+            machine::start_with_folio(env, "scenario", data, actor, folio, at).map_err(|e| Refusal::of(&e))?;
         self.adopt(inst, records, actor.map(|a| a.user.clone()))?;
         self.fire(at).map_err(Refusal::Failed)?;
         self.now = at;
@@ -271,6 +274,7 @@ impl Driver for MachineDriver<'_> {
             tasks,
             alerts: root.records.iter().filter_map(alert_line).collect(),
             data: inst.data.clone(),
+            folio: inst.folio.clone(),
             rejection: inst.last_rejection.as_ref().map(|r| r.comment.clone()),
             emails: self.emails.clone(),
         })

@@ -9,8 +9,8 @@ use super::{Dialect, decode, encode, instant, maybe_instant, micros};
 use crate::store::{IncidentRow, InstanceRow, StoreError, StoredInstance};
 
 const INSTANCE_COLUMNS: &str = "id, process, version, seq, state, started_by";
-const LIST_COLUMNS: &str =
-    "id, process, version, status, outcome, folio, started_at, ended_at, parent_id, parent_token";
+pub(super) const LIST_COLUMNS: &str =
+    "id, process, version, status, outcome, folio, started_at, ended_at, parent_id, parent_token, started_by";
 
 queries! {
     fn instance_row(r: &DB::Row) -> Result<StoredInstance, StoreError> {
@@ -25,7 +25,7 @@ queries! {
         })
     }
 
-    fn list_row(r: &DB::Row) -> Result<InstanceRow, StoreError> {
+    pub(super) fn list_row(r: &DB::Row) -> Result<InstanceRow, StoreError> {
         Ok(InstanceRow {
             id: r.try_get("id")?,
             process: r.try_get("process")?,
@@ -37,6 +37,7 @@ queries! {
             ended_at: maybe_instant(r.try_get("ended_at")?, "instances.ended_at")?,
             parent_id: r.try_get("parent_id")?,
             parent_token: r.try_get("parent_token")?,
+            started_by: r.try_get("started_by")?,
         })
     }
 

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{decode, instant, marks, maybe_instant, micros};
-use crate::store::{InboxQuery, ItemRef, SlaFilter, StoreError, TaskRow};
+use crate::store::{Cursor, InboxQuery, ItemRef, Page, SlaFilter, StoreError, TaskRow};
 
 const TASK_COLUMNS: &str = "id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at";
 
@@ -57,8 +57,9 @@ queries! {
         row.as_ref().map(Self::task_row).transpose()
     }
 
-    /// Open tasks for some roles, soonest due first (no due date last).
-    pub async fn inbox(&self, q: &InboxQuery) -> Result<Vec<TaskRow>, StoreError> {
+    /// Open tasks for some roles, soonest due first (the earlier of the task's deadline and its
+    /// SLA's breach; neither last), one page after `q.after`.
+    pub async fn inbox(&self, q: &InboxQuery) -> Result<Page<TaskRow>, StoreError> {
         // Roles are bound as values, one placeholder each; the text holds only placeholders.
         let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE status = 'open'");
         let mut bound = 0;
@@ -104,10 +105,11 @@ queries! {
         if let Some(f) = q.sla {
             sql.push_str(&sla_condition(f, "sla_warn_at", "sla_due_at", &mark(1)));
         }
-        sql.push_str(&format!(
-            " ORDER BY CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, created_at LIMIT {}",
-            mark(1)
-        ));
+        if q.after.is_some() {
+            let (key, id) = (mark(1), mark(1));
+            sql.push_str(&format!(" AND (urgent_at > {key} OR (urgent_at = {key} AND id > {id}))"));
+        }
+        sql.push_str(&format!(" ORDER BY urgent_at, id LIMIT {}", mark(1)));
         let mut query = sqlx::query::<DB>(&sql);
         for r in plain.iter().map(|r| (*r).clone()).chain(bases.iter().cloned()).chain(scoped.iter().map(|r| (*r).clone())) {
             query = query.bind(r);
@@ -124,8 +126,18 @@ queries! {
         if q.sla.is_some() {
             query = query.bind(micros(q.now));
         }
-        query = query.bind(q.limit);
+        if let Some(c) = &q.after {
+            query = query.bind(c.key).bind(c.id.clone());
+        }
+        query = query.bind(q.limit + 1);
         let rows = query.fetch_all(self.pool()).await?;
-        rows.iter().map(Self::task_row).collect()
+        let mut rows = rows.iter().map(Self::task_row).collect::<Result<Vec<_>, _>>()?;
+        let next = if rows.len() as i64 > q.limit {
+            rows.truncate(q.limit as usize);
+            rows.last().map(|t| Cursor { key: super::write::urgent_key(t), id: t.id.clone() })
+        } else {
+            None
+        };
+        Ok(Page { rows, next })
     }
 }

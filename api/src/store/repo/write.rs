@@ -19,6 +19,12 @@ fn status_of(inst: &Instance) -> (&'static str, Option<String>) {
     }
 }
 
+/// Where a task sorts in the inbox: the earlier of its own deadline and its SLA's breach, or
+/// last of all when it has neither.
+pub(super) fn urgent_key(t: &TaskRow) -> i64 {
+    [t.due_at, t.sla_due_at].into_iter().flatten().min().map(micros).unwrap_or(i64::MAX)
+}
+
 /// When and by whom a task was closed.
 struct Closing {
     at: Timestamp,
@@ -78,10 +84,10 @@ queries! {
         rows: &[(&Change<'_>, Option<&str>, Option<&str>)],
     ) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, idempotency_key, parent_id, parent_token) \
+            "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, idempotency_key, parent_id, parent_token, search_text) \
              VALUES {} ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, folio = excluded.folio, \
-             state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at",
-            values(rows.len(), 15)
+             state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at, search_text = excluded.search_text",
+            values(rows.len(), 16)
         );
         let mut q = sqlx::query::<DB>(&sql);
         for (c, started_by, key) in rows {
@@ -102,7 +108,8 @@ queries! {
                 .bind(started_by.map(str::to_string))
                 .bind(key.map(str::to_string))
                 .bind(parent.map(|p| p.instance.clone()))
-                .bind(parent.map(|p| p.token as i64));
+                .bind(parent.map(|p| p.token as i64))
+                .bind(c.search_text.clone());
         }
         q.execute(&mut **tx).await.map_err(|e| StoreError::from_db(e, "instance"))?;
         Ok(())
@@ -114,6 +121,7 @@ queries! {
     async fn write_rows(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
         Self::write_events(tx, changes).await?;
         Self::write_tasks(tx, changes).await?;
+        Self::write_folio_counts(tx, changes).await?;
 
         // Timers, SLA clocks and incidents: each instance's final set replaces what was stored.
         let mut finals: Vec<&Change<'_>> = Vec::new();
@@ -216,6 +224,53 @@ queries! {
         Ok(())
     }
 
+    /// The last folio number each process gave in each scope, as the new cases took them.
+    async fn write_folio_counts(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        let mut counts: Vec<(&str, &str, i64)> = Vec::new();
+        for c in changes {
+            let Some((scope, n)) = &c.folio_count else { continue };
+            match counts.iter_mut().find(|(p, s, _)| *p == c.process && s == scope) {
+                Some(row) => row.2 = row.2.max(*n),
+                None => counts.push((c.process, scope, *n)),
+            }
+        }
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO folio_counters (process, scope, last) VALUES {} \
+             ON CONFLICT (process, scope) DO UPDATE SET last = excluded.last",
+            values(counts.len(), 3)
+        );
+        let mut q = sqlx::query::<DB>(&sql);
+        for (process, scope, n) in counts {
+            q = q.bind(process.to_string()).bind(scope.to_string()).bind(n);
+        }
+        q.execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// The last folio number `process` gave in `scope` (0 before the first), its counter row
+    /// locked for the transaction: made first, so that PostgreSQL has a row to lock and a
+    /// concurrent start on another node waits for this one's commit.
+    pub async fn last_folio(
+        tx: &mut Transaction<'static, DB>,
+        d: super::Dialect,
+        process: &str,
+        scope: &str,
+    ) -> Result<i64, StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO folio_counters (process, scope, last) VALUES ($1, $2, 0) ON CONFLICT (process, scope) DO NOTHING",
+        )
+        .bind(process.to_string())
+        .bind(scope.to_string())
+        .execute(&mut **tx)
+        .await?;
+        let sql = format!("SELECT last FROM folio_counters WHERE process = $1 AND scope = $2{}", d.for_update);
+        let row = sqlx::query::<DB>(&sql).bind(process.to_string()).bind(scope.to_string()).fetch_one(&mut **tx).await?;
+        Ok(sqlx::Row::try_get(&row, "last")?)
+    }
+
     /// Appends the events of each change after the `seq` it was read at.
     async fn write_events(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
         let mut events = Vec::new();
@@ -264,12 +319,12 @@ queries! {
         unique.reverse();
         for chunk in unique.chunks(220) {
             let sql = format!(
-                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at, closed_at, closed_by) \
+                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at, closed_at, closed_by, urgent_at) \
                  VALUES {} \
                  ON CONFLICT (id) DO UPDATE SET role = excluded.role, role_scope = excluded.role_scope, assignee = excluded.assignee, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
                  item = excluded.item, sla = excluded.sla, sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at, \
-                 status = excluded.status, closed_at = excluded.closed_at, closed_by = excluded.closed_by",
-                values(chunk.len(), 22)
+                 status = excluded.status, closed_at = excluded.closed_at, closed_by = excluded.closed_by, urgent_at = excluded.urgent_at",
+                values(chunk.len(), 23)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for (t, closed) in chunk {
@@ -297,7 +352,8 @@ queries! {
                     .bind(t.sla_due_at.map(micros))
                     .bind(micros(t.created_at))
                     .bind(closed.as_ref().map(|c| micros(c.at)))
-                    .bind(closed.as_ref().and_then(|c| c.by.clone()));
+                    .bind(closed.as_ref().and_then(|c| c.by.clone()))
+                    .bind(urgent_key(t));
             }
             q.execute(&mut **tx).await?;
         }
