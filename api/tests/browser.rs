@@ -70,9 +70,10 @@ fn operator_works_a_c45_email_in_the_browser() {
     add_user_with_password(&db, "rosa", &["responsable_canales"], false);
     let server = Server::start(&db, &dir, None);
     let api = Api::new(&server.base, &ana);
-    let (status, inst) = api.post(C45, correo("COR-501", &recent()));
+    let (status, inst) = api.post(C45, correo(&recent()));
     assert_eq!(status, 201, "{inst}");
     let id = inst["id"].as_str().unwrap().to_string();
+    let folio = inst["folio"].as_str().unwrap().to_string();
     let task = task_at(&inst, "determinar_tipo");
 
     let driver = Driver::start(&dir);
@@ -81,7 +82,7 @@ fn operator_works_a_c45_email_in_the_browser() {
         let c = driver.browser(DESKTOP.0, DESKTOP.1).await;
         sign_in(&c, &server.base, "ana").await;
         let row = text(&c, &format!("tr[data-task='{task}']")).await;
-        assert!(row.contains("COR-501") && row.contains("Determinar el tipo de solicitud"), "{row}");
+        assert!(row.contains(&folio) && row.contains("Determinar el tipo de solicitud"), "{row}");
         assert!(text(&c, "h1").await.contains("Mi bandeja"), "Spanish by default");
         both_widths(&c, "inbox").await;
 
@@ -236,9 +237,9 @@ fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
     add_user_with_password(&db, "admin", &[], true);
     let server = Server::start(&db, &dir, None);
     let api = Api::new(&server.base, &ana);
-    let (status, late) = api.post(C45, correo("COR-900", &five_business_days_ago()));
+    let (status, late) = api.post(C45, correo(&five_business_days_ago()));
     assert_eq!(status, 201, "{late}");
-    let (status, fresh) = api.post(C45, correo("COR-901", &recent()));
+    let (status, fresh) = api.post(C45, correo(&recent()));
     assert_eq!(status, 201, "{fresh}");
     let (status, done) = api.post(
         &format!("/api/tasks/{}/complete", task_at(&fresh, "determinar_tipo")),
@@ -246,6 +247,8 @@ fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
     );
     assert_eq!(status, 200, "{done}");
     let late_task = task_at(&late, "determinar_tipo");
+    let (late_folio, fresh_folio) = (late["folio"].as_str().unwrap(), fresh["folio"].as_str().unwrap());
+    assert_ne!(late_folio, fresh_folio);
     // The scheduler raises the breach alert as soon as it runs.
     let history = format!("/api/instances/{}/history", late["id"].as_str().unwrap());
     eventually(30, || {
@@ -260,8 +263,8 @@ fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
         sign_in(&c, &server.base, "admin").await;
         c.goto(&format!("{}/admin", server.base)).await.unwrap();
         let breached = text(&c, "#breached").await;
-        assert!(breached.contains("COR-900") && breached.contains("Incumplido"), "{breached}");
-        assert!(!breached.contains("COR-901"), "{breached}");
+        assert!(breached.contains(late_folio) && breached.contains("Incumplido"), "{breached}");
+        assert!(!breached.contains(fresh_folio), "{breached}");
         c.find(Locator::Css(&format!("#breached tr[data-task='{late_task}']"))).await.unwrap();
         c.find(Locator::Css("#d-process")).await.unwrap().select_by_value("conocer.c45-correos").await.unwrap();
         c.find(Locator::Css("form.filters button[type=submit]")).await.unwrap().click().await.unwrap();
@@ -273,7 +276,7 @@ fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let alerts = text(&c, "#alerts").await;
-        assert!(alerts.contains("SLA incumplido") && alerts.contains("COR-900"), "{alerts}");
+        assert!(alerts.contains("SLA incumplido") && alerts.contains(late_folio), "{alerts}");
         let chart = text(&c, "#chart").await;
         assert!(chart.contains("Información"), "counts by request type: {chart}");
         both_widths(&c, "dashboard").await;
@@ -314,10 +317,10 @@ fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
     let (contact, question, topic) = (col("Nombre del contacto"), col("Pregunta o solicitud"), col("Tema"));
     assert!(header.iter().any(|h| h.starts_with("Fecha y hora de recepción")), "{header:?}");
     assert_eq!(rows.len(), 3, "a header and one row per e-mail: {rows:?}");
-    let late_row = rows.iter().find(|r| r[folio] == "COR-900").unwrap();
+    let late_row = rows.iter().find(|r| r[folio] == late_folio).unwrap();
     assert_eq!(late_row[contact], "Juana Pérez");
     assert_eq!(late_row[question], "¿Cómo me certifico?");
-    let fresh_row = rows.iter().find(|r| r[folio] == "COR-901").unwrap();
+    let fresh_row = rows.iter().find(|r| r[folio] == fresh_folio).unwrap();
     assert_eq!(fresh_row[topic], "Costos");
     let state = col(&header.iter().find(|h| h.ends_with(": estado")).unwrap().clone());
     assert_eq!(late_row[state], "breached");
@@ -357,7 +360,7 @@ fn security(db: Db, name: &str) {
     add_user_with_password(&url, "diana", &["direccion"], false);
     let server = Server::start(&url, &dir, None);
     let api = Api::new(&server.base, &ana);
-    let mut start = correo("COR-666", &recent());
+    let mut start = correo(&recent());
     start["data"]["pregunta"] = json!("<script>alert('pregunta')</script>");
     start["data"]["nombre_contacto"] = json!("\"><img src=x onerror=alert(1)>");
     let (status, inst) = api.post(C45, start);

@@ -49,15 +49,18 @@ fn task_at<'a>(inst: &'a Value, step: &str) -> &'a str {
 
 fn c45_flow(db: Db) {
     let Some(w) = world(&db, "c45-flow", None) else { return };
-    let (status, inst) = w.ana.post(C45, correo("COR-1", &now_local()));
+    let (status, inst) = w.ana.post(C45, correo(&now_local()));
     assert_eq!(status, 201, "{inst}");
     assert_eq!(inst["active_steps"], json!(["determinar_tipo"]));
+    // The first e-mail of the year gets the first folio of the year.
+    let folio = format!("COR-{}-00001", jiff::Zoned::now().year());
+    assert_eq!(inst["folio"], folio.as_str(), "{inst}");
     let task = task_at(&inst, "determinar_tipo").to_string();
 
     // The operator's inbox has it; the channel manager's does not, and may not touch it.
     let (_, inbox) = w.ana.get("/api/inbox");
     assert!(
-        inbox["tasks"].as_array().unwrap().iter().any(|t| t["id"] == task.as_str() && t["folio"] == "COR-1"),
+        inbox["tasks"].as_array().unwrap().iter().any(|t| t["id"] == task.as_str() && t["folio"] == folio.as_str()),
         "{inbox}"
     );
     let (_, other) = w.rosa.get("/api/inbox");
@@ -122,29 +125,34 @@ fn breach_mail(db: Db) {
     let dir = scratch("smtp");
     let sink = SmtpSink::start(&dir);
     let Some(w) = world(&db, "c45-breach", Some(&sink.url())) else { return };
-    let (status, inst) = w.ana.post(C45, correo("COR-777", &five_business_days_ago()));
+    let (status, inst) = w.ana.post(C45, correo(&five_business_days_ago()));
     assert_eq!(status, 201, "{inst}");
     let id = inst["id"].as_str().unwrap().to_string();
+    let folio = inst["folio"].as_str().unwrap().to_string();
     let mail = eventually(20, || {
         sink.messages().into_iter().find(|m| m.contains("rosa@example.org") && m.contains("Incumplimiento"))
     });
-    assert!(mail.contains("COR-777"), "{mail}");
+    assert!(mail.contains(&folio), "{mail}");
     let (_, inst) = w.admin.get(&format!("/api/instances/{id}"));
     assert_eq!(inst["slas"][0]["state"], "breached");
     let (_, report) = w.admin.get("/api/sla?state=breached");
     assert!(
-        report["slas"].as_array().unwrap().iter().any(|s| s["instance_id"] == id.as_str() && s["folio"] == "COR-777"),
+        report["slas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["instance_id"] == id.as_str() && s["folio"] == folio.as_str()),
         "{report}"
     );
     let (_, inbox) = w.ana.get("/api/inbox?sla=breached");
-    assert!(inbox["tasks"].as_array().unwrap().iter().any(|t| t["folio"] == "COR-777"), "{inbox}");
+    assert!(inbox["tasks"].as_array().unwrap().iter().any(|t| t["folio"] == folio.as_str()), "{inbox}");
     let (_, inbox) = w.ana.get("/api/inbox?sla=ok");
-    assert!(inbox["tasks"].as_array().unwrap().iter().all(|t| t["folio"] != "COR-777"), "{inbox}");
+    assert!(inbox["tasks"].as_array().unwrap().iter().all(|t| t["folio"] != folio.as_str()), "{inbox}");
 }
 
 fn concurrent_completions(db: Db) {
     let Some(w) = world(&db, "race", None) else { return };
-    let (_, inst) = w.ana.post(C45, correo("COR-2", &now_local()));
+    let (_, inst) = w.ana.post(C45, correo(&now_local()));
     let task = task_at(&inst, "determinar_tipo").to_string();
     let body = json!({ "data": { "tipo": "queja", "tema": "Trato", "atencion_inmediata": false } });
     let statuses: Vec<u16> = std::thread::scope(|s| {
@@ -167,13 +175,14 @@ fn concurrent_completions(db: Db) {
 
 fn idempotent_start(db: Db) {
     let Some(w) = world(&db, "idem", None) else { return };
-    let body = correo("COR-3", &now_local());
+    let body = correo(&now_local());
     let (s1, a) = w.ana.post_with(C45, body.clone(), Some("correo-COR-3"));
     let (s2, b) = w.ana.post_with(C45, body.clone(), Some("correo-COR-3"));
     assert_eq!((s1, s2), (201, 200));
     assert_eq!(a["id"], b["id"]);
+    assert_eq!(a["folio"], b["folio"], "a repeated start takes no second folio");
     let (_, inbox) = w.ana.get("/api/inbox");
-    assert_eq!(inbox["tasks"].as_array().unwrap().iter().filter(|t| t["folio"] == "COR-3").count(), 1);
+    assert_eq!(inbox["tasks"].as_array().unwrap().iter().filter(|t| t["folio"] == a["folio"]).count(), 1);
     let (s3, c) = w.ana.post_with(C45, body, Some("correo-COR-3b"));
     assert_eq!(s3, 201);
     assert_ne!(a["id"], c["id"]);
@@ -284,7 +293,7 @@ fn two_postgres_nodes_fire_each_timer_once() {
 /// becomes a new version while running instances stay on theirs.
 fn deploy_versions(db: Db) {
     let Some(w) = world(&db, "deploy", None) else { return };
-    let (_, before) = w.ana.post(C45, correo("COR-4", &now_local()));
+    let (_, before) = w.ana.post(C45, correo(&now_local()));
     let source = std::fs::read_to_string(repo().join("processes/conocer/c45-correos.yaml")).unwrap();
     let broken = source.replace("goto: solicitar_apoyo", "goto: solicitar_apoy");
     assert_ne!(broken, source);
@@ -302,7 +311,7 @@ fn deploy_versions(db: Db) {
     let (status, body) = w.admin.post_text("/api/processes", &changed);
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["deployed"][0]["version"], 2);
-    let (_, after) = w.ana.post(C45, correo("COR-5", &now_local()));
+    let (_, after) = w.ana.post(C45, correo(&now_local()));
     assert_eq!((before["version"].as_i64(), after["version"].as_i64()), (Some(1), Some(2)));
     let (_, p) = w.ana.get("/api/processes/conocer.c45-correos");
     assert_eq!(p["versions"], json!([1, 2]));

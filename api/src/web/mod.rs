@@ -17,6 +17,7 @@ mod i18n;
 mod inbox;
 mod instance;
 mod page;
+mod process;
 mod session;
 mod start;
 mod task;
@@ -43,6 +44,8 @@ pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
         .route("/inbox", get(inbox::page))
         .route("/new", get(start::list))
         .route("/cases", get(cases::page))
+        .route("/processes", get(process::list))
+        .route("/processes/{id}", get(process::page))
         .route("/cases.csv", get(cases::csv))
         .route("/new/{process}", get(start::form).post(start::submit))
         .route("/tasks/{id}", get(task::page).post(task::submit))

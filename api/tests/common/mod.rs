@@ -259,10 +259,10 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Start data for a C.4.5 e-mail received at `received`.
-pub fn correo(folio: &str, received: &str) -> Value {
+/// Start data for a C.4.5 e-mail received at `received` (the server gives it its folio).
+pub fn correo(received: &str) -> Value {
     json!({ "data": {
-        "folio": folio, "fecha_recepcion": received, "nombre_contacto": "Juana Pérez",
+        "fecha_recepcion": received, "nombre_contacto": "Juana Pérez",
         "correo": "juana@example.org", "pregunta": "¿Cómo me certifico?"
     }})
 }

@@ -112,7 +112,8 @@ pub fn process_schema() -> Value {
             "calendar": text(),
             "roles": { "type": "object", "additionalProperties": { "type": "string" } },
             "start": { "type": "object", "additionalProperties": false,
-                       "properties": { "form": text(), "roles": texts() } },
+                       "properties": { "form": text(), "roles": texts(),
+                                       "folio": { "type": "string", "description": "How the server numbers cases: text with {year}, {yy}, {month}, {day} and one {seq} or {seq:05}, e.g. COR-{year}-{seq:05}" } } },
             "slas": { "type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": false, "required": ["title", "from", "until"],
                 "properties": {
