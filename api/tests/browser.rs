@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use common::*;
 use fantoccini::{Client, Locator};
-use jiff::{Timestamp, ToSpan};
-use serde_json::{Value, json};
-use tramite_engine::calendar::{Duration as Span, Unit, builtin};
+use serde_json::json;
 use web::*;
 
 const C45: &str = "/api/processes/conocer.c45-correos/instances";
@@ -28,28 +26,6 @@ static BROWSER: Mutex<()> = Mutex::new(());
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-fn recent() -> String {
-    Timestamp::now().checked_sub(1.minute()).unwrap().to_string()
-}
-
-fn five_business_days_ago() -> String {
-    let mx = builtin("mx").unwrap();
-    let t = mx.sub(Timestamp::now(), Span::new(5, Unit::BusinessDays));
-    t.to_zoned(mx.zone().clone()).to_string().split('[').next().unwrap().to_string()
-}
-
-fn task_at(inst: &Value, step: &str) -> String {
-    inst["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["step"] == step)
-        .unwrap_or_else(|| panic!("no task at {step}: {inst}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// Screenshots of the current page at desktop and phone width.

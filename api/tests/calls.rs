@@ -579,8 +579,7 @@ fn broken_file_not_deployed(db: Db) {
     // Users see what is served, not what failed; the broken process cannot be started.
     let (_, list) = ana.get("/api/processes");
     assert_eq!(list.get("not_deployed"), None, "{list}");
-    let (status, _) =
-        ana.post("/api/processes/conocer.c45-correos/instances", correo("COR-1", "2026-03-02T10:00:00-06:00"));
+    let (status, _) = ana.post("/api/processes/conocer.c45-correos/instances", correo("2026-03-02T10:00:00-06:00"));
     assert_eq!(status, 404);
 
     // The admin dashboard lists it with the same diagnostics.

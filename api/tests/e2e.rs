@@ -7,9 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use jiff::{Timestamp, ToSpan};
-use serde_json::{Value, json};
-use tramite_engine::calendar::{Duration, Unit, builtin};
+use serde_json::json;
 use tramite_engine::machine::{Event, Instance, Record};
 
 const C45: &str = "/api/processes/conocer.c45-correos/instances";
@@ -32,24 +30,9 @@ fn world(db: &Db, name: &str, smtp: Option<&str>) -> Option<World> {
     Some(World { server, ana: Api::new(&base, &ana), rosa: Api::new(&base, &rosa), admin: Api::new(&base, &admin) })
 }
 
-fn now_local() -> String {
-    Timestamp::now().checked_sub(1.minute()).unwrap().to_string()
-}
-
-fn task_at<'a>(inst: &'a Value, step: &str) -> &'a str {
-    inst["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["step"] == step)
-        .unwrap_or_else(|| panic!("no task at {step}: {inst}"))["id"]
-        .as_str()
-        .unwrap()
-}
-
 fn c45_flow(db: Db) {
     let Some(w) = world(&db, "c45-flow", None) else { return };
-    let (status, inst) = w.ana.post(C45, correo(&now_local()));
+    let (status, inst) = w.ana.post(C45, correo(&recent()));
     assert_eq!(status, 201, "{inst}");
     assert_eq!(inst["active_steps"], json!(["determinar_tipo"]));
     // The first e-mail of the year gets the first folio of the year.
@@ -115,12 +98,6 @@ fn c45_flow(db: Db) {
     assert!(spec["paths"]["/api/tasks/{id}/complete"]["post"].is_object());
 }
 
-fn five_business_days_ago() -> String {
-    let mx = builtin("mx").unwrap();
-    let t = mx.sub(Timestamp::now(), Duration::new(5, Unit::BusinessDays));
-    t.to_zoned(mx.zone().clone()).to_string().split('[').next().unwrap().to_string()
-}
-
 fn breach_mail(db: Db) {
     let dir = scratch("smtp");
     let sink = SmtpSink::start(&dir);
@@ -152,7 +129,7 @@ fn breach_mail(db: Db) {
 
 fn concurrent_completions(db: Db) {
     let Some(w) = world(&db, "race", None) else { return };
-    let (_, inst) = w.ana.post(C45, correo(&now_local()));
+    let (_, inst) = w.ana.post(C45, correo(&recent()));
     let task = task_at(&inst, "determinar_tipo").to_string();
     let body = json!({ "data": { "tipo": "queja", "tema": "Trato", "atencion_inmediata": false } });
     let statuses: Vec<u16> = std::thread::scope(|s| {
@@ -175,7 +152,7 @@ fn concurrent_completions(db: Db) {
 
 fn idempotent_start(db: Db) {
     let Some(w) = world(&db, "idem", None) else { return };
-    let body = correo(&now_local());
+    let body = correo(&recent());
     let (s1, a) = w.ana.post_with(C45, body.clone(), Some("correo-COR-3"));
     let (s2, b) = w.ana.post_with(C45, body.clone(), Some("correo-COR-3"));
     assert_eq!((s1, s2), (201, 200));
@@ -214,8 +191,8 @@ fn kill_during_load(db: Db) {
         let load = s.spawn(|| {
             let api = Api::new(&base, &token);
             let mut acked = Vec::new();
-            for i in 0..10_000 {
-                let Some((status, inst)) = api.try_post(C45, correo(&format!("KL-{i}"), &now_local())) else { break };
+            for _ in 0..10_000 {
+                let Some((status, inst)) = api.try_post(C45, correo(&recent())) else { break };
                 if status != 201 {
                     eprintln!("start refused: {status} {inst}");
                     break;
@@ -258,14 +235,17 @@ fn two_postgres_nodes_fire_each_timer_once() {
     let (api_a, api_b) = (Api::new(&a.base, &ana), Api::new(&b.base, &ana));
     // Already breached at start: both schedulers see the warning and breach timers at once.
     let old = five_business_days_ago();
+    let mut folios = std::collections::BTreeSet::new();
     let ids: Vec<String> = (0..20)
         .map(|i| {
             let api = if i % 2 == 0 { &api_a } else { &api_b };
-            let (status, inst) = api.post(C45, correo(&format!("DOS-{i}"), &old));
+            let (status, inst) = api.post(C45, correo(&old));
             assert_eq!(status, 201, "{inst}");
+            folios.insert(inst["folio"].as_str().unwrap().to_string());
             inst["id"].as_str().unwrap().to_string()
         })
         .collect();
+    assert_eq!(folios.len(), 20, "each node gives the next folio of the one sequence: {folios:?}");
     for id in &ids {
         let records = eventually(20, || {
             let (_, hist) = api_a.get(&format!("/api/instances/{id}/history"));
@@ -293,7 +273,7 @@ fn two_postgres_nodes_fire_each_timer_once() {
 /// becomes a new version while running instances stay on theirs.
 fn deploy_versions(db: Db) {
     let Some(w) = world(&db, "deploy", None) else { return };
-    let (_, before) = w.ana.post(C45, correo(&now_local()));
+    let (_, before) = w.ana.post(C45, correo(&recent()));
     let source = std::fs::read_to_string(repo().join("processes/conocer/c45-correos.yaml")).unwrap();
     let broken = source.replace("goto: solicitar_apoyo", "goto: solicitar_apoy");
     assert_ne!(broken, source);
@@ -311,7 +291,7 @@ fn deploy_versions(db: Db) {
     let (status, body) = w.admin.post_text("/api/processes", &changed);
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["deployed"][0]["version"], 2);
-    let (_, after) = w.ana.post(C45, correo(&now_local()));
+    let (_, after) = w.ana.post(C45, correo(&recent()));
     assert_eq!((before["version"].as_i64(), after["version"].as_i64()), (Some(1), Some(2)));
     let (_, p) = w.ana.get("/api/processes/conocer.c45-correos");
     assert_eq!(p["versions"], json!([1, 2]));

@@ -266,3 +266,29 @@ pub fn correo(received: &str) -> Value {
         "correo": "juana@example.org", "pregunta": "¿Cómo me certifico?"
     }})
 }
+
+/// A minute ago, as an RFC 3339 instant.
+pub fn recent() -> String {
+    jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_mins(1)).unwrap().to_string()
+}
+
+/// Five business days ago on the Mexican calendar, in local time with its offset.
+pub fn five_business_days_ago() -> String {
+    use tramite_engine::calendar::{Duration, Unit, builtin};
+    let mx = builtin("mx").unwrap();
+    let t = mx.sub(jiff::Timestamp::now(), Duration::new(5, Unit::BusinessDays));
+    t.to_zoned(mx.zone().clone()).to_string().split('[').next().unwrap().to_string()
+}
+
+/// The id of the open task at `step` of an instance as the API shows it.
+pub fn task_at(inst: &Value, step: &str) -> String {
+    inst["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["step"] == step)
+        .unwrap_or_else(|| panic!("no task at {step}: {inst}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
