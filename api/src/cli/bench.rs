@@ -35,11 +35,15 @@ pub struct BenchArgs {
     pub databases: Vec<String>,
     #[arg(long, default_value = "processes")]
     pub processes: PathBuf,
+    /// Instead: load this many cases straight into each database and measure the case list's
+    /// searches and filters (e.g. `--cases 1000000`).
+    #[arg(long)]
+    pub cases: Option<usize>,
 }
 
 fn start_data(i: usize) -> Map<String, Value> {
     let v = json!({
-        "folio": format!("BN-{i}"), "fecha_recepcion": SystemClock.now().to_string(), "nombre_contacto": "Bench",
+        "fecha_recepcion": SystemClock.now().to_string(), "nombre_contacto": format!("Bench {i}"),
         "correo": "bench@example.org", "pregunta": "¿?"
     });
     v.as_object().cloned().unwrap_or_default()
@@ -57,7 +61,7 @@ fn first_task(inst: &machine::Instance) -> Option<(u64, String)> {
     inst.tasks().next().map(|(t, _)| (t.id, t.step.clone()))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -110,8 +114,13 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     };
     let Some(calendar) = loaded.catalog.calendar_of(process) else { return ExitCode::FAILURE };
     println!("machine: {}", machine_line());
-    let env = Env { process, calendar, forms: &loaded.catalog.forms };
-    bench_engine(env, args.engine_instances);
+    if args.cases.is_none() {
+        let env = Env { process, calendar, forms: &loaded.catalog.forms };
+        if let Err(e) = bench_engine(env, args.engine_instances) {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     for db in &args.databases {
         let dir = std::env::temp_dir().join(format!("tramite-bench-{}", std::process::id()));
         let url = if db == "sqlite" {
@@ -120,7 +129,11 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         } else {
             db.clone()
         };
-        if let Err(e) = bench_store(&url, &args).await {
+        let done = match args.cases {
+            Some(n) => super::bench_cases::run(&url, &args.processes, n).await,
+            None => bench_store(&url, &args).await,
+        };
+        if let Err(e) = done {
             eprintln!("error: {url}: {e}");
             return ExitCode::FAILURE;
         }
@@ -130,7 +143,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
 }
 
 /// The pure transition function: start, then complete both tasks of each instance.
-fn bench_engine(env: Env<'_>, n: usize) {
+fn bench_engine(env: Env<'_>, n: usize) -> Result<(), String> {
     let actor = Actor::new("bench", &["operador"]);
     let now = SystemClock.now();
     // Sample at most ~100 000 latencies so the bench's own memory stays flat too.
@@ -143,7 +156,10 @@ fn bench_engine(env: Env<'_>, n: usize) {
         if i % (n / 4).max(1) == 0 {
             rss.push(format!("{:.1}", rss_mib()));
         }
-        let Ok((mut inst, _)) = machine::start(env, &i.to_string(), start_data(i), Some(&actor), now) else { continue };
+        let (mut inst, _) = match machine::start(env, &i.to_string(), start_data(i), Some(&actor), now) {
+            Ok(started) => started,
+            Err(e) => return Err(format!("the engine refused to start instance {i}: {e}")),
+        };
         while let Some((token, step)) = first_task(&inst) {
             let s = Instant::now();
             match machine::execute(
@@ -154,7 +170,7 @@ fn bench_engine(env: Env<'_>, n: usize) {
                 now,
             ) {
                 Ok((next, _)) => inst = next,
-                Err(_) => break,
+                Err(e) => return Err(format!("the engine refused to complete `{step}` of instance {i}: {e}")),
             }
             if completions % stride == 0 {
                 lat.push(s.elapsed());
@@ -165,6 +181,7 @@ fn bench_engine(env: Env<'_>, n: usize) {
     report("engine (no storage)", n, completions, t0.elapsed(), lat);
     rss.push(format!("{:.1}", rss_mib()));
     println!("{:<28} resident memory at 0/25/50/75/100 % of the instances: {} MiB", "", rss.join(" / "));
+    Ok(())
 }
 
 async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {

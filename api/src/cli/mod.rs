@@ -1,6 +1,7 @@
 //! The `tramite` command line: `check`, `test`, `diagram`, `schema`, `calendar`.
 
 pub mod bench;
+mod bench_cases;
 pub mod calendar;
 mod check;
 mod scenario_db;

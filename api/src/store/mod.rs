@@ -229,6 +229,11 @@ impl Store {
         dispatch!(self, r => r.task(id).await)
     }
 
+    /// Writes cases straight to the tables (`tramite bench`).
+    pub async fn load_bench_cases(&self, cases: &[BenchCase]) -> Result<(), StoreError> {
+        dispatch!(self, r => r.load_bench_cases(cases).await)
+    }
+
     /// One page of the case list, newest first.
     pub async fn cases(&self, q: &CaseQuery) -> Result<Page<InstanceRow>, StoreError> {
         dispatch!(self, r => r.cases(q).await)

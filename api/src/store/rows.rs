@@ -306,3 +306,20 @@ pub struct Page<T> {
     pub rows: Vec<T>,
     pub next: Option<Cursor>,
 }
+
+/// A case written straight to the tables by `tramite bench` (no events, no state).
+#[derive(Debug, Clone)]
+pub struct BenchCase {
+    pub id: String,
+    pub process: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub folio: Option<String>,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub started_by: Option<String>,
+    pub search_text: String,
+    /// An SLA clock: when it warns and is due (stopped at `ended_at` when the case ended).
+    pub sla_warn_at: Option<Timestamp>,
+    pub sla_due_at: Option<Timestamp>,
+}

@@ -92,6 +92,7 @@ macro_rules! queries {
     };
 }
 
+mod bench;
 mod cases;
 mod definitions;
 mod instances;

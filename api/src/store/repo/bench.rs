@@ -1,0 +1,64 @@
+//! Bulk loading for `tramite bench`: many instance rows (with their search text and SLA
+//! clocks) written straight to the tables, to measure lists over a million cases without
+//! running a million transitions first.
+
+use super::{micros, values};
+use crate::store::{BenchCase, StoreError};
+
+queries! {
+    /// Writes `cases` in one transaction, a few hundred rows per statement.
+    pub async fn load_bench_cases(&self, cases: &[BenchCase]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in cases.chunks(500) {
+            let sql = format!(
+                "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, search_text) VALUES {}",
+                values(chunk.len(), 13)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for c in chunk {
+                q = q
+                    .bind(c.id.clone())
+                    .bind(c.process.clone())
+                    .bind(1_i64)
+                    .bind(c.status.clone())
+                    .bind(c.outcome.clone())
+                    .bind(c.folio.clone())
+                    .bind("{}".to_string())
+                    .bind(1_i64)
+                    .bind(micros(c.started_at))
+                    .bind(micros(c.started_at))
+                    .bind(c.ended_at.map(micros))
+                    .bind(c.started_by.clone())
+                    .bind(c.search_text.clone());
+            }
+            q.execute(&mut *tx).await?;
+            let slas: Vec<&BenchCase> = chunk.iter().filter(|c| c.sla_due_at.is_some()).collect();
+            if slas.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, breach_at, stopped_at) VALUES {}",
+                values(slas.len(), 10)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for c in slas {
+                let due = c.sla_due_at.map(micros).unwrap_or_default();
+                let running = c.ended_at.is_none();
+                q = q
+                    .bind(c.id.clone())
+                    .bind("respuesta".to_string())
+                    .bind(c.process.clone())
+                    .bind("Respuesta".to_string())
+                    .bind(c.folio.clone())
+                    .bind(micros(c.started_at))
+                    .bind(c.sla_warn_at.map(micros))
+                    .bind(due)
+                    .bind(running.then_some(due))
+                    .bind(c.ended_at.map(micros));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
