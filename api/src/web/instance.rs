@@ -80,6 +80,9 @@ struct InstancePage {
     timeline: Vec<Line>,
     data: Vec<(String, String)>,
     tasks: Vec<(String, String)>,
+    /// Shown right after the case was registered from the start form.
+    just_started: bool,
+    diagram: String,
 }
 
 fn target_title(p: &Process, t: Target, lang: super::i18n::Lang) -> String {
@@ -174,11 +177,17 @@ pub fn status_key(status: &str) -> &'static str {
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct PageParams {
+    started: Option<String>,
+}
+
 pub async fn page(
     State(rt): State<Arc<Runtime>>,
     s: Session,
     uri: Uri,
     Path(id): Path<String>,
+    axum::extract::Query(params): axum::extract::Query<PageParams>,
 ) -> Result<Html<String>, WebError> {
     let (d, stored) = app::readable(&rt, &s.actor(), &id).await.map_err(|e| WebError::from_app(e, s.lang))?;
     let inst = &stored.state;
@@ -253,6 +262,8 @@ pub async fn page(
         timeline: timeline::lines(&d, &history, s.lang),
         data: fields::data_lines(&d, &inst.data, s.lang),
         tasks,
+        just_started: params.started.is_some(),
+        diagram: diagram_svg(&d, &active, &visited),
     };
     Ok(Html(page.render()?))
 }
