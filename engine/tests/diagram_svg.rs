@@ -1,0 +1,386 @@
+//! The SVG drawing of a process's flow: every shipped process draws as well-formed SVG with one
+//! node per step and nothing on top of anything else; an instance's marks show; loops are drawn
+//! as back edges; users' text is escaped; random flows and very long ones draw too.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use tramite_engine::calendar::{BUILTIN, Calendar, builtin};
+use tramite_engine::definition::{Catalog, Process, SourceFile, load};
+use tramite_engine::diagram::{self, Format, Marks};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn calendars() -> BTreeMap<String, Calendar> {
+    BUILTIN.iter().map(|n| (n.to_string(), builtin(n).unwrap_or_else(|| panic!("calendar {n}")))).collect()
+}
+
+fn yaml_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let entries = fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display()));
+        for e in entries {
+            let p = e.unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display())).path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// The shipped processes with their forms, loaded as `tramite check processes forms` does.
+fn shipped() -> Catalog {
+    let mut paths = Vec::new();
+    yaml_under(&Path::new(ROOT).join("processes"), &mut paths);
+    yaml_under(&Path::new(ROOT).join("forms"), &mut paths);
+    paths.sort();
+    let files: Vec<SourceFile> = paths
+        .iter()
+        .map(|p| SourceFile {
+            path: p.strip_prefix(ROOT).unwrap_or(p).display().to_string(),
+            text: fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display())),
+        })
+        .collect();
+    let (catalog, diags) = load(&files, calendars());
+    assert!(diags.is_empty(), "the shipped definitions do not load: {diags:#?}");
+    assert!(catalog.processes.len() >= 15, "{:?}", catalog.processes.keys());
+    catalog
+}
+
+fn one(yaml: &str) -> Process {
+    let (catalog, diags) = load(&[SourceFile { path: "x.yaml".into(), text: yaml.into() }], calendars());
+    assert!(diags.is_empty(), "{diags:#?}\n{yaml}");
+    catalog.processes.into_values().next().unwrap_or_else(|| panic!("no process in\n{yaml}"))
+}
+
+/// A box in the drawing's coordinates.
+#[derive(Debug, Clone, Copy)]
+struct Box2 {
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+}
+
+impl Box2 {
+    fn point(x: f64, y: f64) -> Box2 {
+        Box2 { x0: x, y0: y, x1: x, y1: y }
+    }
+    fn union(self, o: Box2) -> Box2 {
+        Box2 { x0: self.x0.min(o.x0), y0: self.y0.min(o.y0), x1: self.x1.max(o.x1), y1: self.y1.max(o.y1) }
+    }
+    fn overlaps(&self, o: &Box2) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+    fn holds_inside(&self, x: f64, y: f64) -> bool {
+        self.x0 + 1.0 < x && x < self.x1 - 1.0 && self.y0 + 1.0 < y && y < self.y1 - 1.0
+    }
+}
+
+fn f(n: roxmltree::Node, attr: &str) -> f64 {
+    n.attribute(attr).map_or(0.0, |v| v.parse().unwrap_or_else(|_| panic!("{attr}={v} is not a number")))
+}
+
+fn numbers(text: &str) -> Vec<f64> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap_or_else(|_| panic!("`{s}` in `{text}`")))
+        .collect()
+}
+
+/// The boxes a node group covers: its shapes, and its shapes with its text (widths estimated).
+fn node_box(g: roxmltree::Node) -> (Box2, Box2) {
+    let t = numbers(g.attribute("transform").unwrap_or_else(|| panic!("node without transform")));
+    let (dx, dy) = (t[0], t[1]);
+    let (mut shapes, mut texts): (Option<Box2>, Option<Box2>) = (None, None);
+    let add = |b: &mut Option<Box2>, x: Box2| *b = Some(b.map_or(x, |b| b.union(x)));
+    for n in g.descendants().filter(|n| n.is_element()) {
+        match n.tag_name().name() {
+            "rect" if n.parent().is_some_and(|p| p.attribute("class") != Some("visits")) => {
+                let (x, y) = (f(n, "x"), f(n, "y"));
+                add(&mut shapes, Box2 { x0: x, y0: y, x1: x + f(n, "width"), y1: y + f(n, "height") });
+            }
+            "circle" => {
+                let (cx, cy, r) = (f(n, "cx"), f(n, "cy"), f(n, "r"));
+                add(&mut shapes, Box2 { x0: cx - r, y0: cy - r, x1: cx + r, y1: cy + r });
+            }
+            "polygon" => {
+                let p = numbers(n.attribute("points").unwrap_or_default());
+                for xy in p.chunks(2) {
+                    add(&mut shapes, Box2::point(xy[0], xy[1]));
+                }
+            }
+            "tspan" => {
+                let text = n.text().unwrap_or_default();
+                let size = n.parent().map_or(12.0, |t| f(t, "font-size"));
+                let half = text.chars().count() as f64 * 0.55 * size / 2.0;
+                let (x, y) = (f(n, "x"), f(n, "y"));
+                add(&mut texts, Box2 { x0: x - half, y0: y - size, x1: x + half, y1: y + 2.0 });
+            }
+            _ => {}
+        }
+    }
+    let shapes = shapes.unwrap_or_else(|| panic!("a node draws no shape"));
+    let all = texts.map_or(shapes, |t| t.union(shapes));
+    let moved = |b: Box2| Box2 { x0: b.x0 + dx, y0: b.y0 + dy, x1: b.x1 + dx, y1: b.y1 + dy };
+    (moved(shapes), moved(all))
+}
+
+/// What a drawing is made of, read back from its XML.
+#[derive(Debug)]
+struct Drawing {
+    /// `data-step` of every step node, in document order.
+    steps: Vec<String>,
+    /// (`data-from`, `data-to`, class, label text) of every edge.
+    edges: Vec<(String, String, String, String)>,
+    classes: BTreeMap<String, String>,
+    badges: BTreeMap<String, String>,
+}
+
+/// Parses `svg` and checks what every drawing must be: well-formed, labelled for screen readers,
+/// no two node or label boxes overlapping, no edge corner inside a node.
+fn read(svg: &str) -> Drawing {
+    let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not well-formed: {e}\n{svg}"));
+    let root = doc.root_element();
+    assert_eq!((root.tag_name().name(), root.tag_name().namespace()), ("svg", Some("http://www.w3.org/2000/svg")));
+    assert_eq!(root.attribute("role"), Some("img"));
+    assert!(root.attribute("viewBox").is_some_and(|v| v.starts_with("0 0 ")));
+    for id in root.attribute("aria-labelledby").unwrap_or_default().split(' ') {
+        assert!(doc.descendants().any(|n| n.attribute("id") == Some(id)), "aria-labelledby names `{id}`");
+    }
+    let is_node = |n: &roxmltree::Node| {
+        n.has_tag_name("g") && ["data-step", "data-join", "data-node"].iter().any(|a| n.attribute(*a).is_some())
+    };
+    let mut boxes: Vec<(String, Box2)> = Vec::new();
+    let mut shapes: Vec<(String, Box2)> = Vec::new();
+    let mut d = Drawing { steps: Vec::new(), edges: Vec::new(), classes: BTreeMap::new(), badges: BTreeMap::new() };
+    for g in doc.descendants().filter(is_node) {
+        let name = ["data-step", "data-join", "data-node"].iter().find_map(|a| g.attribute(*a)).unwrap_or_default();
+        assert!(g.children().any(|c| c.has_tag_name("title")), "node {name} has no <title>");
+        let (shape, all) = node_box(g);
+        shapes.push((name.to_string(), shape));
+        boxes.push((name.to_string(), all));
+        if let Some(step) = g.attribute("data-step") {
+            d.steps.push(step.to_string());
+            d.classes.insert(step.to_string(), g.attribute("class").unwrap_or_default().to_string());
+            if let Some(badge) = g.descendants().find(|n| n.attribute("class") == Some("visits")) {
+                let text: String = badge.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
+                d.badges.insert(step.to_string(), text);
+            }
+        }
+    }
+    for e in doc.descendants().filter(|n| n.has_tag_name("g") && n.attribute("data-from").is_some()) {
+        let attr = |a: &str| e.attribute(a).unwrap_or_default().to_string();
+        let label: String =
+            e.descendants().filter(|n| n.has_tag_name("tspan")).filter_map(|n| n.text()).collect::<Vec<_>>().join(" ");
+        for r in e.descendants().filter(|n| n.has_tag_name("rect")) {
+            let (x, y) = (f(r, "x"), f(r, "y"));
+            boxes.push((
+                format!("label of {}", attr("data-from")),
+                Box2 { x0: x, y0: y, x1: x + f(r, "width"), y1: y + f(r, "height") },
+            ));
+        }
+        let path = e.children().find(|n| n.has_tag_name("path")).unwrap_or_else(|| panic!("edge without a path"));
+        let corners = numbers(path.attribute("d").unwrap_or_default());
+        for xy in corners.chunks(2) {
+            for (name, b) in &shapes {
+                assert!(
+                    !b.holds_inside(xy[0], xy[1]),
+                    "the edge {} → {} runs through {name}",
+                    attr("data-from"),
+                    attr("data-to")
+                );
+            }
+        }
+        d.edges.push((attr("data-from"), attr("data-to"), attr("class"), label));
+    }
+    for (i, (a, ba)) in boxes.iter().enumerate() {
+        for (b, bb) in &boxes[i + 1..] {
+            assert!(!ba.overlaps(bb), "{a} {ba:?} overlaps {b} {bb:?}");
+        }
+    }
+    d
+}
+
+#[test]
+fn every_shipped_process_draws_one_node_per_step_and_nothing_overlaps() {
+    let catalog = shipped();
+    for p in catalog.processes.values() {
+        let svg = diagram::svg(p, &Marks::default());
+        let d = read(&svg);
+        let ids: Vec<&str> = p.steps.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(d.steps, ids, "{}", p.id);
+        assert!(d.classes.values().all(|c| !c.contains("current") && !c.contains("visited")), "{}", p.id);
+        assert_eq!(svg, diagram::svg(p, &Marks::default()), "{}: the same input gives other bytes", p.id);
+        assert_eq!(svg, diagram::render(p, Format::Svg, &[]), "{}", p.id);
+    }
+}
+
+#[test]
+fn an_instance_shows_where_it_is_and_where_it_went_round() {
+    let catalog = shipped();
+    let p = &catalog.processes["conocer.c42-campanas"];
+    let entered =
+        ["elaborar_plan", "preparar_presentacion", "autorizar_plan", "elaborar_plan", "preparar_presentacion"];
+    let entered: Vec<&str> = entered.iter().chain(&["autorizar_plan", "elaborar_plan"]).copied().collect();
+    let d = read(&diagram::svg(p, &Marks::new(&["elaborar_plan"], &entered)));
+    assert_eq!(d.classes["elaborar_plan"], "step task current");
+    assert_eq!(d.classes["preparar_presentacion"], "step task visited");
+    assert_eq!(d.classes["autorizar_plan"], "step approval visited");
+    assert_eq!(d.classes["disenar_campana"], "step task");
+    assert_eq!(d.badges.get("elaborar_plan").map(String::as_str), Some("×3"));
+    assert_eq!(d.badges.get("autorizar_plan").map(String::as_str), Some("×2"));
+    assert_eq!(d.badges.get("disenar_campana"), None);
+
+    let highlighted = diagram::render(p, Format::Svg, &["aprobar_diseno".to_string()]);
+    assert_eq!(read(&highlighted).classes["aprobar_diseno"], "step approval current");
+}
+
+fn edge<'a>(d: &'a Drawing, from: &str, to: &str) -> &'a (String, String, String, String) {
+    d.edges
+        .iter()
+        .find(|e| e.0 == from && e.1 == to)
+        .unwrap_or_else(|| panic!("no edge {from} → {to} in {:#?}", d.edges))
+}
+
+#[test]
+fn approval_returns_and_loops_are_drawn_as_back_edges() {
+    let catalog = shipped();
+    let d = read(&diagram::svg(&catalog.processes["conocer.c42-campanas"], &Marks::default()));
+    for (from, to) in [("autorizar_plan", "elaborar_plan"), ("aprobar_diseno", "disenar_campana")] {
+        assert_eq!(edge(&d, from, to).2, "edge back rejection");
+        assert_eq!(edge(&d, from, to).3, "rechazado");
+    }
+    // The rejection goes forward to the correction, which goes back to the tests.
+    assert_eq!(edge(&d, "revisar_pruebas", "corregir_correos").2, "edge rejection");
+    assert_eq!(edge(&d, "corregir_correos", "enviar_pruebas").2, "edge back");
+    assert_eq!(edge(&d, "elaborar_plan", "preparar_presentacion").2, "edge");
+    assert_eq!(edge(&d, "autorizar_plan", "disenar_campana").3, "aprobado");
+    assert_eq!(edge(&d, "ejecutar_campana:join", "esperar_fin").2, "edge");
+    assert_eq!(d.edges.iter().filter(|e| e.2.contains("back")).count(), 3, "{:#?}", d.edges);
+
+    let d = read(&diagram::svg(&catalog.processes["conocer.c44-portal"], &Marks::default()));
+    for (from, to) in [
+        ("aprobar_solucion", "disenar_contenido"),
+        ("validar_solucion", "disenar_contenido"),
+        ("ajustar_solucion", "revisar_contra_diseno"),
+        ("recibir_solicitud", "validar_iniciativa"),
+    ] {
+        assert!(edge(&d, from, to).2.starts_with("edge back"), "{from} → {to}");
+    }
+}
+
+#[test]
+fn users_text_is_escaped() {
+    let p = one(r#"
+process: prueba.escape
+title: "Título <b>&amp;</b> \"x\""
+calendar: mx
+roles:
+  r: "Rol <&\">"
+steps:
+  a:
+    task: "Paso <&\"> 'uno'"
+    role: r
+    next:
+      - when: data.x == "<&>"
+        goto: b
+      - goto: end
+  b:
+    end: fin_b
+    title: "</svg><script>alert(1)</script>"
+"#);
+    let svg = diagram::svg(&p, &Marks::new(&["a"], &["a"]));
+    let d = read(&svg);
+    assert!(!svg.contains("<script") && !svg.contains("<b>"), "{svg}");
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}"));
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    for wanted in ["Paso <&\"> 'uno'", "Rol <&\">", "data.x == \"<&>\"", "Flujo del proceso: Título <b>&amp;</b> \"x\""]
+    {
+        assert!(texts.iter().any(|t| t.contains(wanted)), "`{wanted}` not among {texts:?}");
+    }
+    assert_eq!(d.steps, ["a", "b"]);
+}
+
+/// A process of `n` steps: each one goes on to the next, may branch forward to later steps and
+/// back to earlier ones (or itself); approvals reject to any step; the last step ends.
+fn random_process(n: usize, picks: &[(u8, usize, usize)]) -> String {
+    let mut y = String::from("process: prueba.azar\ntitle: Azar\ncalendar: mx\nroles:\n  r: Rol\nsteps:\n");
+    for i in 0..n {
+        let (kind, a, b) = picks[i % picks.len()];
+        let (fwd, any) = (i + 1 + a % (n - i).max(1), b % n);
+        let fwd = fwd.min(n - 1);
+        if i == n - 1 {
+            y += &format!("  s{i}:\n    end: fin{}\n", i % 3);
+            continue;
+        }
+        match kind % 3 {
+            0 => {
+                y += &format!(
+                    "  s{i}:\n    task: Paso número {i} con un título largo que se parte\n    role: r\n    next: s{}\n",
+                    i + 1
+                )
+            }
+            1 => {
+                y += &format!(
+                    "  s{i}:\n    decision: ¿Sigue {i}?\n    next:\n      - when: data.x == {a}\n        goto: s{any}\n      - when: data.y == {b}\n        goto: s{fwd}\n      - goto: s{}\n",
+                    i + 1
+                )
+            }
+            _ => {
+                y += &format!(
+                    "  s{i}:\n    approval: ¿Aprueba {i}?\n    role: r\n    approve: s{}\n    reject: s{any}\n",
+                    i + 1
+                )
+            }
+        }
+    }
+    y
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_flows_draw_without_overlaps(n in 2usize..28, picks in prop::collection::vec((0u8..3, 0usize..40, 0usize..40), 1..28)) {
+        let p = one(&random_process(n, &picks));
+        let visited: Vec<String> = p.steps.iter().step_by(2).map(|s| s.id.clone()).collect();
+        let svg = diagram::svg(&p, &Marks::new(&visited[..1], &visited));
+        let d = read(&svg);
+        prop_assert_eq!(d.steps.len(), n);
+    }
+}
+
+#[test]
+fn a_chain_of_five_thousand_steps_draws_on_a_small_stack() {
+    let n = 5000;
+    let mut y = String::from("process: prueba.larga\ntitle: Larga\ncalendar: mx\nroles:\n  r: Rol\nsteps:\n");
+    for i in 0..n - 1 {
+        if i % 100 == 99 {
+            y += &format!(
+                "  s{i}:\n    approval: Revisar {i}\n    role: r\n    approve: s{}\n    reject: s{}\n",
+                i + 1,
+                i - 50
+            );
+        } else {
+            y += &format!("  s{i}:\n    task: Paso {i}\n    role: r\n    next: s{}\n", i + 1);
+        }
+    }
+    y += &format!("  s{}:\n    end: hecho\n", n - 1);
+    let p = one(&y);
+    let svg = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn_scoped(s, || diagram::svg(&p, &Marks::default()))
+            .unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
+            .join()
+            .unwrap_or_else(|_| panic!("drawing 5000 steps failed"))
+    });
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc.descendants().filter(|n| n.attribute("data-step").is_some()).count(), n);
+    assert_eq!(doc.descendants().filter(|n| n.attribute("class") == Some("edge back rejection")).count(), 49);
+}
