@@ -384,3 +384,22 @@ fn a_chain_of_five_thousand_steps_draws_on_a_small_stack() {
     assert_eq!(doc.descendants().filter(|n| n.attribute("data-step").is_some()).count(), n);
     assert_eq!(doc.descendants().filter(|n| n.attribute("class") == Some("edge back rejection")).count(), 49);
 }
+
+#[test]
+fn a_long_flow_where_every_step_may_jump_to_one_end_stays_small() {
+    let n = 1500;
+    let mut y = String::from("process: prueba.salida\ntitle: Salida\ncalendar: mx\nsteps:\n");
+    for i in 0..n {
+        y += &format!(
+            "  s{i}:\n    decision: Paso {i}\n    next:\n      - when: data.cancelar\n        goto: cancelado\n      - goto: {}\n",
+            if i + 1 < n { format!("s{}", i + 1) } else { "hecho".into() }
+        );
+    }
+    y += "  hecho:\n    end: hecho\n  cancelado:\n    end: cancelado\n";
+    let p = one(&y);
+    let svg = diagram::svg(&p, &Marks::default());
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc.descendants().filter(|n| n.attribute("data-step").is_some()).count(), n + 2);
+    // Each of the 1500 jumps spans the flow; drawn point by point they would take ~2.25M points.
+    assert!(svg.len() < 4_000_000, "{} bytes", svg.len());
+}

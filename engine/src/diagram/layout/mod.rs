@@ -16,6 +16,7 @@
 
 mod order;
 mod place;
+mod route;
 
 /// Width and height of a node or of a label.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,15 +77,19 @@ pub(crate) struct Route {
 }
 
 /// Empty space around the drawing.
-pub(crate) const MARGIN: f64 = 16.0;
-/// The vertical gap between two bands.
-const BAND_GAP: f64 = 22.0;
+const MARGIN: f64 = 16.0;
 /// Half the width kept free around an edge passing through a band.
 const PASS_HALF: f64 = 3.0;
 /// Space between an edge and its label.
 const LABEL_GAP: f64 = 5.0;
 /// How far a self-loop reaches right of its node.
 const LOOP_REACH: f64 = 18.0;
+/// The most points long edges and lanes may pass through in all. A flow whose edges span more
+/// ranks than this (thousands of steps that all may jump to one end) draws its longest edges
+/// straight from end to end instead, so the memory a drawing takes stays bounded.
+const MAX_EDGE_POINTS: usize = 100_000;
+/// Between two edges drawn in the gutter right of the flow (back edges too long for a lane).
+const GUTTER_STEP: f64 = 8.0;
 
 /// An entry in a rank: a node, or a point an edge passes through.
 #[derive(Debug, Clone)]
@@ -125,10 +130,34 @@ struct Layered {
 pub(crate) fn layout(g: &Graph) -> Layout {
     let back = back_edges(g);
     let rank = ranks(g, &back);
-    let layered = layered(g, &back, &rank);
+    let direct = too_long(g, &back, &rank);
+    let layered = layered(g, &back, &rank, &direct);
     let order = order::order(&layered);
     let xs = place::place(&layered, &order);
-    routes(g, &back, &layered, &xs)
+    route::routes(g, &back, &direct, &layered, &xs)
+}
+
+/// The edges drawn directly, without points of their own in the ranks they span: the longest
+/// ones, when all of them together would pass through more than [`MAX_EDGE_POINTS`].
+fn too_long(g: &Graph, back: &[bool], rank: &[usize]) -> Vec<bool> {
+    let points = |e: usize| {
+        let (ru, rv) = (rank[g.edges[e].from], rank[g.edges[e].to]);
+        if back[e] { ru - rv + 1 } else { rv.saturating_sub(ru + 1) }
+    };
+    let mut total: usize = (0..g.edges.len()).map(points).sum();
+    let mut direct = vec![false; g.edges.len()];
+    if total > MAX_EDGE_POINTS {
+        let mut longest: Vec<usize> = (0..g.edges.len()).collect();
+        longest.sort_by_key(|&e| (usize::MAX - points(e), e));
+        for e in longest {
+            if total <= MAX_EDGE_POINTS {
+                break;
+            }
+            total -= points(e);
+            direct[e] = true;
+        }
+    }
+    direct
 }
 
 /// Edges that close a cycle, found by an iterative depth-first search from the root (then from
@@ -201,7 +230,7 @@ fn ranks(g: &Graph, back: &[bool]) -> Vec<usize> {
     rank
 }
 
-fn layered(g: &Graph, back: &[bool], rank: &[usize]) -> Layered {
+fn layered(g: &Graph, back: &[bool], rank: &[usize], direct: &[bool]) -> Layered {
     let mut items: Vec<Item> = g
         .nodes
         .iter()
@@ -223,7 +252,9 @@ fn layered(g: &Graph, back: &[bool], rank: &[usize]) -> Layered {
     for (e, edge) in g.edges.iter().enumerate() {
         let (ru, rv) = (rank[edge.from], rank[edge.to]);
         let mut chain = Vec::new();
-        if edge.from == edge.to {
+        if direct[e] {
+            // Drawn from end to end, with no place in the ranks.
+        } else if edge.from == edge.to {
             let right = LOOP_REACH + edge.label.map(|l| LABEL_GAP + l.w).unwrap_or(0.0);
             chain.push(items.len());
             items.push(Item {
@@ -271,118 +302,46 @@ fn layered(g: &Graph, back: &[bool], rank: &[usize]) -> Layered {
     Layered { items, up, down, chains, ranks }
 }
 
-/// Bands, boxes and paths from the x of every item.
-fn routes(g: &Graph, back: &[bool], l: &Layered, xs: &[f64]) -> Layout {
-    let mut band_h = vec![0.0f64; l.ranks];
-    for it in &l.items {
-        band_h[it.rank] = band_h[it.rank].max(it.height);
-    }
-    let mut top = Vec::with_capacity(l.ranks);
-    let mut y = MARGIN;
-    for h in &band_h {
-        top.push(y);
-        y += h + BAND_GAP;
-    }
-    let height = y - BAND_GAP + MARGIN;
-    let bottom = |r: usize| top[r] + band_h[r];
-    let min_x = l.items.iter().zip(xs).map(|(it, x)| x - it.left).fold(f64::INFINITY, f64::min);
-    let max_x = l.items.iter().zip(xs).map(|(it, x)| x + it.right).fold(f64::NEG_INFINITY, f64::max);
-    let shift = MARGIN - if min_x.is_finite() { min_x } else { 0.0 };
-    let x = |i: usize| xs[i] + shift;
-    let nodes: Vec<Rect> = g
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let r = l.items[i].rank;
-            Rect { x: x(i) - s.w / 2.0, y: top[r] + (band_h[r] - s.h) / 2.0, w: s.w, h: s.h }
-        })
-        .collect();
-    let lanes_at = attached_heights(l, &nodes, xs);
-    let label_at = |i: usize, size: Option<Size>| {
-        let r = l.items[i].rank;
-        size.map(|s| Rect { x: x(i) + LABEL_GAP, y: top[r] + (band_h[r] - s.h) / 2.0, w: s.w, h: s.h })
-    };
-    let mut edges = Vec::with_capacity(g.edges.len());
-    for (e, edge) in g.edges.iter().enumerate() {
-        let chain = &l.chains[e];
-        let (u, v) = (nodes[edge.from], nodes[edge.to]);
-        let mut points = Vec::new();
-        let mut label = None;
-        if edge.from == edge.to {
-            let reach = x(chain[0]) + LOOP_REACH;
-            let dy = (u.h / 4.0).min(10.0);
-            let cy = u.y + u.h / 2.0;
-            points = vec![pt(u.x + u.w, cy + dy), pt(reach, cy + dy), pt(reach, cy - dy), pt(u.x + u.w, cy - dy)];
-            label = edge.label.map(|s| Rect { x: reach + LABEL_GAP, y: cy - s.h / 2.0, w: s.w, h: s.h });
-        } else if !back[e] {
-            points.push(pt(u.x + u.w / 2.0, u.y + u.h));
-            points.push(pt(u.x + u.w / 2.0, bottom(l.items[edge.from].rank)));
-            for &i in &chain[1..chain.len() - 1] {
-                let r = l.items[i].rank;
-                if band_h[r] > 0.0 {
-                    points.push(pt(x(i), top[r]));
-                    points.push(pt(x(i), bottom(r)));
-                }
-                label = label.or_else(|| label_at(i, edge.label.filter(|_| r == l.items[edge.from].rank + 1)));
-            }
-            points.push(pt(v.x + v.w / 2.0, top[l.items[edge.to].rank]));
-            points.push(pt(v.x + v.w / 2.0, v.y));
-        } else {
-            let (first, last) = (chain[0], chain[chain.len() - 1]);
-            points.push(pt(u.x + u.w, lanes_at[first]));
-            points.push(pt(x(first), lanes_at[first]));
-            points.push(pt(x(first), top[l.items[first].rank]));
-            for &i in &chain[1..chain.len() - 1] {
-                let r = l.items[i].rank;
-                if band_h[r] > 0.0 {
-                    points.push(pt(x(i), bottom(r)));
-                    points.push(pt(x(i), top[r]));
-                }
-                if r + 1 == l.items[first].rank {
-                    label = label_at(i, edge.label);
-                }
-            }
-            points.push(pt(x(last), bottom(l.items[last].rank)));
-            points.push(pt(x(last), lanes_at[last]));
-            points.push(pt(v.x + v.w, lanes_at[last]));
-        }
-        points.dedup();
-        edges.push(Route { back: back[e], points, label });
-    }
-    let width = if min_x.is_finite() { max_x - min_x } else { 0.0 } + 2.0 * MARGIN;
-    Layout { nodes, edges, width, height }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn pt(x: f64, y: f64) -> Point {
-    Point { x, y }
-}
+    fn graph(n: usize, edges: &[(usize, usize)]) -> Graph {
+        Graph {
+            nodes: vec![Size { w: 40.0, h: 20.0 }; n],
+            edges: edges.iter().map(|&(from, to)| GraphEdge { from, to, label: None }).collect(),
+            root: 0,
+        }
+    }
 
-/// The height at which each lane end meets its node: lane ends on one node are spread over its
-/// middle, the lanes going up above the ones going down, so their connectors do not cross.
-fn attached_heights(l: &Layered, nodes: &[Rect], xs: &[f64]) -> Vec<f64> {
-    let mut by_owner: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    for (i, it) in l.items.iter().enumerate() {
-        if let (Some(o), ItemKind::Lane) = (it.owner, it.kind) {
-            by_owner[o].push(i);
+    #[test]
+    fn the_edge_closing_a_loop_is_the_back_edge() {
+        let g = graph(4, &[(0, 1), (1, 2), (2, 1), (2, 3), (3, 3)]);
+        assert_eq!(back_edges(&g), [false, false, true, false, true]);
+        assert_eq!(ranks(&g, &back_edges(&g)), [0, 2, 4, 6]);
+    }
+
+    #[test]
+    fn a_node_is_ranked_below_its_longest_way_in() {
+        let g = graph(4, &[(0, 1), (1, 2), (0, 2), (2, 3), (0, 3)]);
+        assert_eq!(ranks(&g, &back_edges(&g)), [0, 2, 4, 6]);
+    }
+
+    #[test]
+    fn edges_too_long_to_route_point_by_point_are_drawn_directly() {
+        let n = 1200;
+        let mut edges: Vec<(usize, usize)> = (0..n - 1).map(|i| (i, i + 1)).collect();
+        edges.extend((0..n - 2).map(|i| (i, n - 1)));
+        let g = graph(n, &edges);
+        let back = back_edges(&g);
+        let rank = ranks(&g, &back);
+        let direct = too_long(&g, &back, &rank);
+        assert!(direct.iter().any(|&d| d) && !direct[..n - 1].iter().any(|&d| d));
+        let l = layered(&g, &back, &rank, &direct);
+        assert!(l.items.len() <= n + MAX_EDGE_POINTS, "{} items", l.items.len());
+        let placed = layout(&g);
+        for (route, _) in placed.edges.iter().zip(&direct).filter(|(_, d)| **d) {
+            assert_eq!(route.points.len(), 2, "{route:?}");
         }
     }
-    let mut at = vec![0.0; l.items.len()];
-    for (o, ends) in by_owner.iter().enumerate() {
-        let n = nodes[o];
-        let cy = n.y + n.h / 2.0;
-        let step = if ends.len() > 1 { (n.h / 2.0 / (ends.len() - 1) as f64).min(8.0) } else { 0.0 };
-        // Nearest lane first. Lanes going up (from a source) meet the node top down, nearest
-        // highest; lanes going down (to a target) below them, nearest lowest.
-        let mut ends = ends.clone();
-        ends.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
-        let (mut ups, mut downs): (Vec<usize>, Vec<usize>) = ends.iter().partition(|&&i| !l.up[i].is_empty());
-        downs.reverse();
-        ups.extend(downs);
-        let mid = (ups.len() as f64 - 1.0) / 2.0;
-        for (k, &i) in ups.iter().enumerate() {
-            at[i] = cy + (k as f64 - mid) * step;
-        }
-    }
-    at
 }
