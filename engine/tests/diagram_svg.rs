@@ -79,6 +79,12 @@ impl Box2 {
     fn holds_inside(&self, x: f64, y: f64) -> bool {
         self.x0 + 1.0 < x && x < self.x1 - 1.0 && self.y0 + 1.0 < y && y < self.y1 - 1.0
     }
+    /// Inside the diamond drawn in this box.
+    fn diamond_holds_inside(&self, x: f64, y: f64) -> bool {
+        let (hw, hh) = ((self.x1 - self.x0) / 2.0, (self.y1 - self.y0) / 2.0);
+        let (dx, dy) = ((x - self.x0 - hw).abs() / hw, (y - self.y0 - hh).abs() / hh);
+        dx + dy < 0.97
+    }
 }
 
 fn f(n: roxmltree::Node, attr: &str) -> f64 {
@@ -92,8 +98,9 @@ fn numbers(text: &str) -> Vec<f64> {
         .collect()
 }
 
-/// The boxes a node group covers: its shapes, and its shapes with its text (widths estimated).
-fn node_box(g: roxmltree::Node) -> (Box2, Box2) {
+/// The boxes a node group covers: its shapes, and its shapes with its text (widths estimated);
+/// and whether its shape is a diamond.
+fn node_box(g: roxmltree::Node) -> (Box2, Box2, bool) {
     let t = numbers(g.attribute("transform").unwrap_or_else(|| panic!("node without transform")));
     let (dx, dy) = (t[0], t[1]);
     let (mut shapes, mut texts): (Option<Box2>, Option<Box2>) = (None, None);
@@ -127,7 +134,8 @@ fn node_box(g: roxmltree::Node) -> (Box2, Box2) {
     let shapes = shapes.unwrap_or_else(|| panic!("a node draws no shape"));
     let all = texts.map_or(shapes, |t| t.union(shapes));
     let moved = |b: Box2| Box2 { x0: b.x0 + dx, y0: b.y0 + dy, x1: b.x1 + dx, y1: b.y1 + dy };
-    (moved(shapes), moved(all))
+    let diamond = g.children().any(|c| c.has_tag_name("polygon"));
+    (moved(shapes), moved(all), diamond)
 }
 
 /// What a drawing is made of, read back from its XML.
@@ -156,13 +164,13 @@ fn read(svg: &str) -> Drawing {
         n.has_tag_name("g") && ["data-step", "data-join", "data-node"].iter().any(|a| n.attribute(*a).is_some())
     };
     let mut boxes: Vec<(String, Box2)> = Vec::new();
-    let mut shapes: Vec<(String, Box2)> = Vec::new();
+    let mut shapes: Vec<(String, Box2, bool)> = Vec::new();
     let mut d = Drawing { steps: Vec::new(), edges: Vec::new(), classes: BTreeMap::new(), badges: BTreeMap::new() };
     for g in doc.descendants().filter(is_node) {
         let name = ["data-step", "data-join", "data-node"].iter().find_map(|a| g.attribute(*a)).unwrap_or_default();
         assert!(g.children().any(|c| c.has_tag_name("title")), "node {name} has no <title>");
-        let (shape, all) = node_box(g);
-        shapes.push((name.to_string(), shape));
+        let (shape, all, diamond) = node_box(g);
+        shapes.push((name.to_string(), shape, diamond));
         boxes.push((name.to_string(), all));
         if let Some(step) = g.attribute("data-step") {
             d.steps.push(step.to_string());
@@ -187,10 +195,12 @@ fn read(svg: &str) -> Drawing {
         let path = e.children().find(|n| n.has_tag_name("path")).unwrap_or_else(|| panic!("edge without a path"));
         let corners = numbers(path.attribute("d").unwrap_or_default());
         for xy in corners.chunks(2) {
-            for (name, b) in &shapes {
+            for (name, b, diamond) in &shapes {
+                let (x, y) = (xy[0], xy[1]);
+                let inside = if *diamond { b.diamond_holds_inside(x, y) } else { b.holds_inside(x, y) };
                 assert!(
-                    !b.holds_inside(xy[0], xy[1]),
-                    "the edge {} → {} runs through {name}",
+                    !inside,
+                    "the edge {} → {} runs through {name} at ({x}, {y})",
                     attr("data-from"),
                     attr("data-to")
                 );

@@ -12,7 +12,7 @@ use std::fmt::Write;
 
 use super::flow::{Flow, NodeKey};
 use super::layout::{self, Graph, GraphEdge, Point, Rect, Route, Size};
-use super::nodes::{INK, MUTED, Mark, Node};
+use super::nodes::{INK, MUTED, Mark, Node, Shape};
 use super::text::{escape, num, width, wrap};
 use crate::definition::Process;
 
@@ -63,6 +63,7 @@ pub fn svg(p: &Process, marks: &Marks) -> String {
         flow.edges.iter().map(|e| e.label.as_ref().map(|l| wrap(l, LABEL_SIZE, &[LABEL_W, LABEL_W]))).collect();
     let graph = Graph {
         nodes: nodes.iter().map(|n| n.size).collect(),
+        pointed: nodes.iter().map(|n| matches!(n.shape, Shape::Decision | Shape::Join { .. })).collect(),
         edges: flow
             .edges
             .iter()
@@ -86,7 +87,8 @@ pub fn svg(p: &Process, marks: &Marks) -> String {
         h = num(placed.height.ceil()),
     );
     let _ = write!(out, r#"<title id="{id}-title">Flujo del proceso: {}</title>"#, escape(&p.title));
-    let _ = write!(out, r#"<desc id="{id}-desc">{}</desc>"#, escape(&description(p, marks)));
+    let loops = placed.edges.iter().any(|r| r.back);
+    let _ = write!(out, r#"<desc id="{id}-desc">{}</desc>"#, escape(&description(p, marks, loops)));
     let _ = write!(
         out,
         r#"<defs><marker id="{id}-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path d="M0 0L10 5L0 10z" fill="{MUTED}"/></marker><marker id="{id}-back" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path d="M0 0L10 5L0 10z" fill="{BACK}"/></marker></defs>"#
@@ -265,11 +267,11 @@ fn title_of(p: &Process, k: NodeKey) -> String {
     }
 }
 
-fn description(p: &Process, marks: &Marks) -> String {
-    let mut d = format!(
-        "Diagrama de flujo de arriba abajo con {} pasos. Las flechas discontinuas regresan a un paso anterior (ciclos y rechazos).",
-        p.steps.len()
-    );
+fn description(p: &Process, marks: &Marks, loops: bool) -> String {
+    let mut d = format!("Diagrama de flujo de arriba abajo con {} pasos.", p.steps.len());
+    if loops {
+        d.push_str(" Las flechas discontinuas regresan a un paso anterior (ciclos y rechazos).");
+    }
     let current: Vec<&str> =
         p.steps.iter().filter(|s| marks.current.contains(&s.id)).map(|s| s.title.as_str()).collect();
     if !current.is_empty() {

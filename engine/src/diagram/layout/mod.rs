@@ -44,6 +44,8 @@ pub(crate) struct Point {
 #[derive(Debug)]
 pub(crate) struct Graph {
     pub nodes: Vec<Size>,
+    /// Per node, whether it is a diamond: edges meeting its side stop at the slanted side.
+    pub pointed: Vec<bool>,
     pub edges: Vec<GraphEdge>,
     pub root: usize,
 }
@@ -309,6 +311,7 @@ mod tests {
     fn graph(n: usize, edges: &[(usize, usize)]) -> Graph {
         Graph {
             nodes: vec![Size { w: 40.0, h: 20.0 }; n],
+            pointed: vec![false; n],
             edges: edges.iter().map(|&(from, to)| GraphEdge { from, to, label: None }).collect(),
             root: 0,
         }

@@ -1,9 +1,10 @@
 //! The order of the items in each rank, to reduce crossings: first the order of the flow (a
 //! step's exits left to right as they are written), then barycenter sweeps down and up, keeping
 //! the order with the fewest crossings. Items kept right after a node (the ends of the lanes of
-//! back edges, self-loops) follow it, nearest the lane that spans the fewest ranks.
+//! back edges, self-loops) follow it: the lane that spans the fewest ranks nearest, self-loops
+//! last.
 
-use super::Layered;
+use super::{ItemKind, Layered};
 
 /// Sweeps down and up (each one pass over every rank).
 const SWEEPS: usize = 8;
@@ -24,8 +25,10 @@ pub(super) fn order(l: &Layered) -> Vec<Vec<usize>> {
             None => rows[it.rank].push(i),
         }
     }
+    // Nearest the node the lanes, shorter first; self-loops outermost, so that no lane's
+    // connector runs through a loop and its label.
     for a in &mut attached {
-        a.sort_by_key(|&i| (span[i], i));
+        a.sort_by_key(|&i| (l.items[i].kind == ItemKind::SelfLoop, span[i], i));
     }
     let mut pos = vec![0usize; n];
 

@@ -39,6 +39,16 @@ pub(super) fn routes(g: &Graph, back: &[bool], direct: &[bool], l: &Layered, xs:
         let r = l.items[i].rank;
         size.map(|s| Rect { x: x(i) + LABEL_GAP, y: top[r] + (band_h[r] - s.h) / 2.0, w: s.w, h: s.h })
     };
+    // Where a horizontal line at `y` meets the right side of a node (a diamond's slanted side).
+    let right = |n: usize, y: f64| {
+        let r = nodes[n];
+        if g.pointed[n] {
+            let half = r.h / 2.0;
+            r.x + r.w / 2.0 * (1.0 + (1.0 - (y - r.y - half).abs() / half).clamp(0.0, 1.0))
+        } else {
+            r.x + r.w
+        }
+    };
     let mut edges = Vec::with_capacity(g.edges.len());
     let mut gutter = max_x + shift;
     for (e, edge) in g.edges.iter().enumerate() {
@@ -49,14 +59,15 @@ pub(super) fn routes(g: &Graph, back: &[bool], direct: &[bool], l: &Layered, xs:
         if direct[e] && back[e] {
             gutter += GUTTER_STEP;
             let (yu, yv) = (u.y + u.h / 2.0, v.y + v.h / 2.0);
-            points = vec![pt(u.x + u.w, yu), pt(gutter, yu), pt(gutter, yv), pt(v.x + v.w, yv)];
+            points = vec![pt(right(edge.from, yu), yu), pt(gutter, yu), pt(gutter, yv), pt(right(edge.to, yv), yv)];
         } else if direct[e] {
             points = vec![pt(u.x + u.w / 2.0, u.y + u.h), pt(v.x + v.w / 2.0, v.y)];
         } else if edge.from == edge.to {
             let reach = x(chain[0]) + LOOP_REACH;
             let dy = (u.h / 4.0).min(10.0);
             let cy = u.y + u.h / 2.0;
-            points = vec![pt(u.x + u.w, cy + dy), pt(reach, cy + dy), pt(reach, cy - dy), pt(u.x + u.w, cy - dy)];
+            let (below, above) = (right(edge.from, cy + dy), right(edge.from, cy - dy));
+            points = vec![pt(below, cy + dy), pt(reach, cy + dy), pt(reach, cy - dy), pt(above, cy - dy)];
             label = edge.label.map(|s| Rect { x: reach + LABEL_GAP, y: cy - s.h / 2.0, w: s.w, h: s.h });
         } else if !back[e] {
             points.push(pt(u.x + u.w / 2.0, u.y + u.h));
@@ -73,7 +84,7 @@ pub(super) fn routes(g: &Graph, back: &[bool], direct: &[bool], l: &Layered, xs:
             points.push(pt(v.x + v.w / 2.0, v.y));
         } else {
             let (first, last) = (chain[0], chain[chain.len() - 1]);
-            points.push(pt(u.x + u.w, lanes_at[first]));
+            points.push(pt(right(edge.from, lanes_at[first]), lanes_at[first]));
             points.push(pt(x(first), lanes_at[first]));
             points.push(pt(x(first), top[l.items[first].rank]));
             for &i in &chain[1..chain.len() - 1] {
@@ -88,7 +99,7 @@ pub(super) fn routes(g: &Graph, back: &[bool], direct: &[bool], l: &Layered, xs:
             }
             points.push(pt(x(last), bottom(l.items[last].rank)));
             points.push(pt(x(last), lanes_at[last]));
-            points.push(pt(v.x + v.w, lanes_at[last]));
+            points.push(pt(right(edge.to, lanes_at[last]), lanes_at[last]));
         }
         edges.push(Route { back: back[e], points: simplified(points), label });
     }
