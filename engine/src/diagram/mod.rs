@@ -1,10 +1,12 @@
 //! Flow diagrams of a process: Mermaid or Graphviz DOT text, optionally with steps highlighted,
-//! and an SVG drawing laid out here ([`svg`]), with an instance's current and visited steps
+//! and an SVG drawing laid out here ([`svg()`]), with an instance's current and visited steps
 //! marked, for pages that must work without JavaScript.
 //!
-//! All formats draw the same graph ([`flow`]): a start node, one node per step, a join node per
+//! All formats draw the same graph (`flow.rs`): a start node, one node per step, a join node per
 //! parallel step and a `fin` node for `next: end`, with edges labelled by their condition,
-//! `si no` (the default of a choice), `aprobado` and `rechazado`.
+//! `si no` (the default of a choice), `aprobado` and `rechazado`. The SVG drawing lays it out in
+//! layers (`layout/`), draws each kind of step with its own shape (`nodes.rs`) and estimates
+//! text widths without fonts (`text.rs`). `goto`s of `on_overdue` are not drawn, in any format.
 
 use std::fmt::Write;
 
@@ -24,7 +26,7 @@ pub use svg::{Marks, svg};
 pub enum Format {
     Mermaid,
     Dot,
-    /// A standalone SVG document ([`svg`]); the highlighted steps are marked as current.
+    /// A standalone SVG document ([`svg()`]); the highlighted steps are marked as current.
     Svg,
 }
 

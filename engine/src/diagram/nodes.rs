@@ -30,7 +30,8 @@ const SUB_SIZE: f64 = 11.0;
 const SUB_LINE: f64 = 14.0;
 const TITLE_LINES: usize = 3;
 const SUB_LINES: usize = 2;
-/// Room kept beside the text for an icon in a corner (approval tick, parallel "+", clock).
+/// Room kept on both sides of the text, so that it stays centred, where a kind of step has an
+/// icon on its left (the approval tick, the parallel "+", the clock of a wait).
 const ICON_ROOM: f64 = 22.0;
 const CIRCLE: f64 = 32.0;
 const END_LABEL_W: f64 = 150.0;
