@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use super::flow::{Flow, NodeKey};
+use super::flow::{Flow, FlowEdge, NodeKey};
 use super::layout::{self, Graph, GraphEdge, Point, Rect, Route, Size};
 use super::nodes::{INK, MUTED, Mark, Node, Shape};
 use super::text::{escape, num, width, wrap};
@@ -95,59 +95,53 @@ pub fn svg(p: &Process, marks: &Marks) -> String {
     );
 
     out.push_str(r#"<g class="edges">"#);
-    for (e, (route, label)) in placed.edges.iter().zip(&labels).enumerate() {
-        let edge = &flow.edges[e];
-        let full = edge.label.clone().unwrap_or_else(|| {
-            if route.back { format!("regresa a «{}»", title_of(p, edge.to)) } else { String::new() }
-        });
-        edge_svg(
-            &mut out,
-            &id,
-            route,
-            label.as_deref(),
-            &full,
-            (key_name(p, edge.from), key_name(p, edge.to)),
-            edge.rejection,
-        );
+    for ((edge, route), lines) in flow.edges.iter().zip(&placed.edges).zip(&labels) {
+        edge_svg(&mut out, &id, p, edge, route, lines.as_deref());
     }
     out.push_str("</g>");
 
     out.push_str(r#"<g class="nodes">"#);
     for (n, rect) in nodes.iter().zip(&placed.nodes) {
-        let (class, data, mark) = match n.key {
-            NodeKey::Start => ("start".to_string(), r#"data-node="start""#.to_string(), Mark::Plain),
-            NodeKey::End => ("end fin".to_string(), r#"data-node="end""#.to_string(), Mark::Plain),
-            NodeKey::Join(i) => ("join".to_string(), format!(r#"data-join="{}""#, escape(&p.steps[i].id)), Mark::Plain),
-            NodeKey::Step(i) => {
-                let s = &p.steps[i];
-                let mark = marks.of(&s.id);
-                let state = match mark {
-                    Mark::Plain => "",
-                    Mark::Visited(_) => " visited",
-                    Mark::Current(_) => " current",
-                };
-                (format!("step {}{state}", s.kind.name()), format!(r#"data-step="{}""#, escape(&s.id)), mark)
-            }
-        };
-        let state = match mark {
-            Mark::Plain => String::new(),
-            Mark::Current(_) => ". Paso actual".to_string(),
-            Mark::Visited(1) => ". Visitado".to_string(),
-            Mark::Visited(n) => format!(". Visitado {n} veces"),
-        };
-        let _ = write!(
-            out,
-            r#"<g class="{class}" {data} transform="translate({} {})"><title>{}{}</title>"#,
-            num(rect.x),
-            num(rect.y),
-            escape(&n.title),
-            state
-        );
-        n.draw(&mut out, mark);
-        out.push_str("</g>");
+        node_svg(&mut out, p, n, *rect, marks);
     }
     out.push_str("</g></svg>\n");
     out
+}
+
+/// A node as a group at its place, with its classes, its `data-` name and its `<title>`.
+fn node_svg(out: &mut String, p: &Process, n: &Node, rect: Rect, marks: &Marks) {
+    let (class, data, mark) = match n.key {
+        NodeKey::Start => ("start".to_string(), r#"data-node="start""#.to_string(), Mark::Plain),
+        NodeKey::End => ("end fin".to_string(), r#"data-node="end""#.to_string(), Mark::Plain),
+        NodeKey::Join(i) => ("join".to_string(), format!(r#"data-join="{}""#, escape(&p.steps[i].id)), Mark::Plain),
+        NodeKey::Step(i) => {
+            let s = &p.steps[i];
+            let mark = marks.of(&s.id);
+            let state = match mark {
+                Mark::Plain => "",
+                Mark::Visited(_) => " visited",
+                Mark::Current(_) => " current",
+            };
+            (format!("step {}{state}", s.kind.name()), format!(r#"data-step="{}""#, escape(&s.id)), mark)
+        }
+    };
+    let state = match mark {
+        Mark::Plain => String::new(),
+        Mark::Current(n) if n > 1 => format!(". Paso actual, al que se ha llegado {n} veces"),
+        Mark::Current(_) => ". Paso actual".to_string(),
+        Mark::Visited(1) => ". Visitado".to_string(),
+        Mark::Visited(n) => format!(". Visitado {n} veces"),
+    };
+    let _ = write!(
+        out,
+        r#"<g class="{class}" {data} transform="translate({} {})"><title>{}{}</title>"#,
+        num(rect.x),
+        num(rect.y),
+        escape(&n.title),
+        state
+    );
+    n.draw(out, mark);
+    out.push_str("</g>");
 }
 
 fn label_size(lines: &[String]) -> Size {
@@ -155,24 +149,24 @@ fn label_size(lines: &[String]) -> Size {
     Size { w: (w + 6.0).ceil(), h: LABEL_LINE * lines.len() as f64 + 4.0 }
 }
 
-fn edge_svg(
-    out: &mut String,
-    id: &str,
-    route: &Route,
-    lines: Option<&[String]>,
-    full: &str,
-    (from, to): (String, String),
-    rejection: bool,
-) {
-    let class = match (route.back, rejection) {
+/// An edge as a group: its path with an arrowhead, its label, and a `<title>` with the whole
+/// label (or, for a return without one, where it returns to).
+fn edge_svg(out: &mut String, id: &str, p: &Process, edge: &FlowEdge, route: &Route, lines: Option<&[String]>) {
+    let class = match (route.back, edge.rejection) {
         (true, true) => "edge back rejection",
         (true, false) => "edge back",
         (false, true) => "edge rejection",
         (false, false) => "edge",
     };
+    let (from, to) = (key_name(p, edge.from), key_name(p, edge.to));
     let _ = write!(out, r#"<g class="{class}" data-from="{}" data-to="{}">"#, escape(&from), escape(&to));
+    let full = match &edge.label {
+        Some(l) => l.clone(),
+        None if route.back => format!("regresa a «{}»", title_of(p, edge.to)),
+        None => String::new(),
+    };
     if !full.is_empty() {
-        let _ = write!(out, "<title>{}</title>", escape(full));
+        let _ = write!(out, "<title>{}</title>", escape(&full));
     }
     let (colour, dash, marker) =
         if route.back { (BACK, r#" stroke-dasharray="6 4""#, "back") } else { (MUTED, "", "arrow") };
