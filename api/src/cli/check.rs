@@ -46,6 +46,7 @@ pub fn diagram(file: &Path, format: DiagramFormat) -> ExitCode {
     let format = match format {
         DiagramFormat::Mermaid => Format::Mermaid,
         DiagramFormat::Dot => Format::Dot,
+        DiagramFormat::Svg => Format::Svg,
     };
     print!("{}", diagram::render(process, format, &[]));
     ExitCode::SUCCESS

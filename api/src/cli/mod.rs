@@ -41,7 +41,7 @@ pub enum Cmd {
         #[arg(long = "store", value_name = "URL")]
         stores: Vec<String>,
     },
-    /// Print a process as a Mermaid or Graphviz diagram.
+    /// Print a process as a Mermaid or Graphviz diagram, or draw it as SVG.
     Diagram {
         /// The process file.
         file: PathBuf,
@@ -69,6 +69,8 @@ pub enum Cmd {
 pub enum DiagramFormat {
     Mermaid,
     Dot,
+    /// A standalone SVG drawing of the flow.
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

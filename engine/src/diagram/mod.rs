@@ -1,32 +1,46 @@
-//! Flow diagrams of a process in Mermaid or Graphviz DOT, optionally with steps highlighted
-//! (the instance page marks where an instance currently is).
+//! Flow diagrams of a process: Mermaid or Graphviz DOT text, optionally with steps highlighted,
+//! and an SVG drawing laid out here ([`svg()`]), with an instance's current and visited steps
+//! marked, for pages that must work without JavaScript.
+//!
+//! All formats draw the same graph (`flow.rs`): a start node, one node per step, a join node per
+//! parallel step and a `fin` node for `next: end`, with edges labelled by their condition,
+//! `si no` (the default of a choice), `aprobado` and `rechazado`. The SVG drawing lays it out in
+//! layers (`layout/`), draws each kind of step with its own shape (`nodes.rs`) and estimates
+//! text widths without fonts (`text.rs`). `goto`s of `on_overdue` are not drawn, in any format.
 
 use std::fmt::Write;
 
-use crate::definition::{Next, Process, StepKind, Target};
+use crate::definition::{Process, StepKind};
+
+mod flow;
+mod layout;
+mod nodes;
+mod svg;
+mod text;
+
+use flow::{Flow, NodeKey};
+pub use svg::{Marks, svg};
 
 /// The output language of a diagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Mermaid,
     Dot,
-}
-
-struct Edge {
-    from: String,
-    to: String,
-    label: Option<String>,
+    /// A standalone SVG document ([`svg()`]); the highlighted steps are marked as current.
+    Svg,
 }
 
 fn node_id(id: &str) -> String {
     id.replace(['-', '.'], "_")
 }
 
-fn target_id(p: &Process, t: Target, join: Option<&str>) -> String {
-    match t {
-        Target::Step(i) => node_id(&p.steps[i].id),
-        Target::End => "fin".to_string(),
-        Target::Join => join.map(|j| format!("{}__join", node_id(j))).unwrap_or_else(|| "join".into()),
+/// A node's name in Mermaid and DOT.
+fn name(p: &Process, k: NodeKey) -> String {
+    match k {
+        NodeKey::Start => "inicio".to_string(),
+        NodeKey::Step(i) => node_id(&p.steps[i].id),
+        NodeKey::Join(i) => format!("{}__join", node_id(&p.steps[i].id)),
+        NodeKey::End => "fin".to_string(),
     }
 }
 
@@ -34,66 +48,20 @@ fn label(text: &str) -> String {
     text.replace('"', "'")
 }
 
-/// Every edge of the flow; `join` targets point at the join node of their parallel step.
-fn edges(p: &Process) -> Vec<Edge> {
-    let mut owner = vec![None; p.steps.len()];
-    for s in &p.steps {
-        if let StepKind::Parallel { branches, .. } = &s.kind {
-            for b in branches {
-                let (steps, _, _) = crate::definition::validate::branch_walk(p, b.start);
-                for i in steps {
-                    owner[i].get_or_insert(s.id.clone());
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for (i, s) in p.steps.iter().enumerate() {
-        let from = node_id(&s.id);
-        let join = owner[i].as_deref();
-        let arms = |next: &Next, from: &str, out: &mut Vec<Edge>| {
-            for a in &next.0 {
-                let label = a
-                    .when
-                    .as_ref()
-                    .map(|w| w.source().to_string())
-                    .or_else(|| (next.0.len() > 1).then(|| "si no".to_string()));
-                out.push(Edge { from: from.to_string(), to: target_id(p, a.target, join), label });
-            }
-        };
-        match &s.kind {
-            StepKind::Task { next, .. }
-            | StepKind::Decision { next }
-            | StepKind::Wait { next, .. }
-            | StepKind::Call { next, .. } => arms(next, &from, &mut out),
-            StepKind::Approval { approve, reject, .. } => {
-                out.push(Edge { from: from.clone(), to: target_id(p, *approve, join), label: Some("aprobado".into()) });
-                out.push(Edge { from: from.clone(), to: target_id(p, *reject, join), label: Some("rechazado".into()) });
-            }
-            StepKind::Parallel { branches, next, .. } => {
-                for b in branches {
-                    out.push(Edge { from: from.clone(), to: node_id(&p.steps[b.start].id), label: None });
-                }
-                let join_node = format!("{from}__join");
-                let mut outer = Vec::new();
-                for a in &next.0 {
-                    let label = a.when.as_ref().map(|w| w.source().to_string());
-                    outer.push(Edge { from: join_node.clone(), to: target_id(p, a.target, join), label });
-                }
-                out.extend(outer);
-            }
-            StepKind::End { .. } => {}
-        }
-    }
-    out
-}
-
 /// Renders the process; steps named in `highlight` are marked.
 pub fn render(p: &Process, format: Format, highlight: &[String]) -> String {
     let mut s = String::new();
-    let edges = edges(p);
-    let uses_end = edges.iter().any(|e| e.to == "fin");
+    let flow = Flow::of(p);
+    // The start edge is written with the start node.
+    let edges: Vec<(String, String, Option<&String>)> = flow
+        .edges
+        .iter()
+        .filter(|e| e.from != NodeKey::Start)
+        .map(|e| (name(p, e.from), name(p, e.to), e.label.as_ref()))
+        .collect();
+    let uses_end = flow.nodes.contains(&NodeKey::End);
     match format {
+        Format::Svg => return svg(p, &Marks::new(highlight, &[])),
         Format::Mermaid => {
             let _ = writeln!(s, "flowchart TD");
             let _ = writeln!(s, "  inicio((inicio)) --> {}", node_id(&p.steps[0].id));
@@ -123,10 +91,10 @@ pub fn render(p: &Process, format: Format, highlight: &[String]) -> String {
             if uses_end {
                 let _ = writeln!(s, "  fin(((fin)))");
             }
-            for e in &edges {
-                let _ = match &e.label {
-                    Some(l) => writeln!(s, "  {} -->|\"{}\"| {}", e.from, label(l), e.to),
-                    None => writeln!(s, "  {} --> {}", e.from, e.to),
+            for (from, to, l) in &edges {
+                let _ = match l {
+                    Some(l) => writeln!(s, "  {from} -->|\"{}\"| {to}", label(l)),
+                    None => writeln!(s, "  {from} --> {to}"),
                 };
             }
             for h in highlight {
@@ -161,10 +129,10 @@ pub fn render(p: &Process, format: Format, highlight: &[String]) -> String {
             if uses_end {
                 let _ = writeln!(s, "  fin [shape=doublecircle, label=\"fin\"];");
             }
-            for e in &edges {
-                let _ = match &e.label {
-                    Some(l) => writeln!(s, "  {} -> {} [label=\"{}\"];", e.from, e.to, label(l)),
-                    None => writeln!(s, "  {} -> {};", e.from, e.to),
+            for (from, to, l) in &edges {
+                let _ = match l {
+                    Some(l) => writeln!(s, "  {from} -> {to} [label=\"{}\"];", label(l)),
+                    None => writeln!(s, "  {from} -> {to};"),
                 };
             }
             let _ = writeln!(s, "}}");
