@@ -196,6 +196,15 @@ fn direccion_rejects_then_approves_a_c42_plan() {
         assert!(timeline.contains("Aprobó") && timeline.contains("diana"), "{timeline}");
         let here = c.find(Locator::Css("#step-disenar_campana")).await.unwrap();
         assert_eq!(here.attr("aria-current").await.unwrap().as_deref(), Some("step"));
+        // The drawn flow: the step it is back at is marked current, and the approval's return
+        // to it is drawn as a dashed back edge.
+        let drawn = c.find(Locator::Css("#diagram [data-step='disenar_campana']")).await.unwrap();
+        let class = drawn.attr("class").await.unwrap().unwrap_or_default();
+        assert!(class.contains("current"), "{class}");
+        let back = c.find_all(Locator::Css("#diagram .edge.back")).await.unwrap();
+        assert!(!back.is_empty(), "the loop is drawn");
+        assert!(text(&c, "#diagram").await.contains("×2"), "the step entered twice shows it");
+        both_widths(&c, "instance-diagram").await;
         screenshot(&c, "instance-desktop").await;
         c.close().await.unwrap();
     });

@@ -150,10 +150,15 @@ fn case_list(db: Db) {
     assert_eq!(ids(&found), vec![id(&pedro)]);
     assert_eq!(found["instances"][0]["process_title"], "Atender correos electrónicos de usuarios (C.4.5)");
 
-    // By words of the case's text, without accents or case, the last word as a prefix.
-    let (_, found) = w.ana.get("/api/instances?q=PEREZ%20certif");
+    // By words of the case's text, without accents or case; a final `*` makes the last word
+    // a prefix.
+    let (_, found) = w.ana.get("/api/instances?q=PEREZ%20certif*");
     assert_eq!(ids(&found), vec![id(&juana)], "{found}");
-    let (_, found) = w.ana.get("/api/instances?q=certif");
+    let (_, found) = w.ana.get("/api/instances?q=perez%20certif");
+    assert!(ids(&found).is_empty(), "whole words without `*`: {found}");
+    let (_, found) = w.ana.get("/api/instances?q=GÓMEZ%20certificado");
+    assert_eq!(ids(&found), vec![id(&pedro)], "{found}");
+    let (_, found) = w.ana.get("/api/instances?q=certif*");
     assert_eq!(ids(&found).into_iter().collect::<BTreeSet<_>>(), [id(&juana), id(&pedro)].into(), "{found}");
     let (_, found) = w.ana.get("/api/instances?q=nadie%20zzz");
     assert!(ids(&found).is_empty(), "{found}");
@@ -215,7 +220,7 @@ fn case_list(db: Db) {
 
     // The whole result as CSV, folio first.
     let csv = reqwest::blocking::Client::new()
-        .get(format!("{}/api/instances?format=csv&q=certif", w.base))
+        .get(format!("{}/api/instances?format=csv&q=certif*", w.base))
         .bearer_auth(&w.ana.token)
         .send()
         .unwrap();

@@ -21,7 +21,8 @@ pub const MAX_EXPORT: usize = 100_000;
 /// The case list's filters as a client sends them (query parameters): all optional.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct CaseFilter {
-    /// A folio, or words of the case's text (the last may be the start of a word).
+    /// A folio, or words of the case's text (whole words; a final `*` makes the last one the
+    /// start of a word).
     pub q: Option<String>,
     pub process: Option<String>,
     /// `running`, `ended` or `cancelled`.
@@ -124,6 +125,7 @@ pub fn case_query(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<CaseQue
         reader,
         folio: None,
         words: set(&f.q).map(|q| terms(&q)).unwrap_or_default(),
+        prefix: set(&f.q).is_some_and(|q| q.ends_with('*')),
         process,
         status,
         outcome: set(&f.outcome),

@@ -123,6 +123,8 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     }
     for db in &args.databases {
         let dir = std::env::temp_dir().join(format!("tramite-bench-{}", std::process::id()));
+        // `sqlite` is a temporary file; a `sqlite://…` URL is kept (e.g. to measure the same
+        // million cases again without loading them).
         let url = if db == "sqlite" {
             let _ = std::fs::create_dir_all(&dir);
             format!("sqlite://{}", dir.join("bench.db").display())

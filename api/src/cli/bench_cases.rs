@@ -82,12 +82,19 @@ pub async fn run(url: &str, processes: &Path, n: usize) -> Result<(), String> {
     }
     let now = SystemClock.now();
     let t0 = Instant::now();
-    let chunk = 20_000;
-    for from in (0..n).step_by(chunk) {
-        let cases: Vec<BenchCase> = (from..(from + chunk).min(n)).map(|i| case(i, n, &ids, now)).collect();
-        rt.store.load_bench_cases(&cases).await.map_err(|e| e.to_string())?;
+    let held = rt.store.instance_count().await.map_err(|e| e.to_string())?;
+    if held == 0 {
+        let chunk = 20_000;
+        for from in (0..n).step_by(chunk) {
+            let cases: Vec<BenchCase> = (from..(from + chunk).min(n)).map(|i| case(i, n, &ids, now)).collect();
+            rt.store.load_bench_cases(&cases).await.map_err(|e| e.to_string())?;
+        }
+        println!("{:<28} {n} cases loaded in {:.1} s", rt.store.backend(), t0.elapsed().as_secs_f64());
+    } else if held as usize == n {
+        println!("{:<28} {n} cases already there (a database kept from an earlier run)", rt.store.backend());
+    } else {
+        return Err(format!("the database holds {held} instances, not none nor {n}"));
     }
-    println!("{:<28} {n} cases loaded in {:.1} s", rt.store.backend(), t0.elapsed().as_secs_f64());
 
     let admin = Actor { admin: true, ..Actor::new("admin", &[]) };
     let operator = Actor::new("op7", &["operador"]);
@@ -105,7 +112,8 @@ pub async fn run(url: &str, processes: &Path, n: usize) -> Result<(), String> {
         ("newest first (operator)", &operator, CaseFilter::default()),
         ("by folio", &admin, f(&folio)),
         ("by name, two words", &admin, f("juana perez")),
-        ("by a word prefix", &operator, f("certif")),
+        ("by a frequent word", &operator, f("certificado")),
+        ("by a word prefix", &operator, f("certif*")),
         ("by process + status", &admin, CaseFilter { process: Some(ids[0].clone()), status: Some("ended".into()), ..CaseFilter::default() }),
         ("SLA breached", &admin, CaseFilter { sla: Some("breached".into()), ..CaseFilter::default() }),
         ("SLA met late", &admin, CaseFilter { sla: Some("met-late".into()), ..CaseFilter::default() }),

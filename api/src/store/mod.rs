@@ -229,6 +229,11 @@ impl Store {
         dispatch!(self, r => r.task(id).await)
     }
 
+    /// How many instances the store holds.
+    pub async fn instance_count(&self) -> Result<i64, StoreError> {
+        dispatch!(self, r => r.instance_count().await)
+    }
+
     /// Writes cases straight to the tables (`tramite bench`).
     pub async fn load_bench_cases(&self, cases: &[BenchCase]) -> Result<(), StoreError> {
         dispatch!(self, r => r.load_bench_cases(cases).await)

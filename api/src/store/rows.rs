@@ -67,9 +67,10 @@ pub struct CaseQuery {
     pub reader: Option<Reader>,
     /// Exactly this folio.
     pub folio: Option<String>,
-    /// Words the case's folio or text must hold (as [`super::search::terms`] gives them); the
-    /// last one may be the start of a word.
+    /// Words the case's folio or text must hold (as [`super::search::terms`] gives them).
     pub words: Vec<String>,
+    /// The last word is the start of a word (the query ended with `*`).
+    pub prefix: bool,
     pub process: Option<String>,
     pub status: Option<String>,
     pub outcome: Option<String>,

@@ -264,6 +264,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("instance.title", "Trámite", "Case"),
     ("instance.timeline", "Historial", "Timeline"),
     ("instance.diagram", "Flujo del proceso", "Process flow"),
+    ("instance.steps_text", "Los pasos, en texto", "The steps, as text"),
     ("instance.here", "aquí está", "current"),
     ("instance.visited", "recorrido", "visited"),
     ("instance.mermaid", "Diagrama en texto Mermaid", "Diagram as Mermaid text"),

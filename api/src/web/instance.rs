@@ -164,9 +164,10 @@ fn sla_view(d: &Deployed, title: String, clock: &SlaClock, state: &str, now: Tim
     }
 }
 
-/// The flow of `d` drawn as SVG, with the `active` steps and those `visited` marked.
-pub fn diagram_svg(_d: &Deployed, _active: &[String], _visited: &[String]) -> String {
-    String::new()
+/// The flow of `d` drawn as SVG, with the `active` steps marked and the `entered` ones (one per
+/// `Entered` event, repeats included: a loop shows as ×N).
+pub fn diagram_svg(d: &Deployed, active: &[String], entered: &[String]) -> String {
+    diagram::svg(&d.process, &diagram::Marks::new(active, entered))
 }
 
 pub fn status_key(status: &str) -> &'static str {

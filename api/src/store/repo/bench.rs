@@ -6,6 +6,12 @@ use super::{micros, values};
 use crate::store::{BenchCase, StoreError};
 
 queries! {
+    /// How many instances the store holds.
+    pub async fn instance_count(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query::<DB>("SELECT count(*) AS n FROM instances").fetch_one(self.pool()).await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
+    }
+
     /// Writes `cases` in one transaction, a few hundred rows per statement.
     pub async fn load_bench_cases(&self, cases: &[BenchCase]) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
