@@ -2,7 +2,8 @@
 //! system, so the final rename is atomic; the key is known only once the last byte is hashed),
 //! fsynced, then renamed to `sha256/ab/cd/<hex>` and the directories above it fsynced. Until
 //! the rename nothing is visible under the key; an error or a dropped future removes the
-//! temporary file.
+//! temporary file. (A file whose creation was still under way on tokio's blocking pool when the
+//! future was dropped, or one a crash left, stays in `tmp/` until the next start clears it.)
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

@@ -171,7 +171,12 @@ impl Blobs {
             Backend::Local(dir) => dir.get(&key).await?,
             Backend::S3(bucket) => bucket.get(&key).await?,
         };
-        if intake::sha256_hex(&bytes) != key {
+        // Hashing up to `max_size` bytes is CPU work: off the async workers.
+        let content = bytes.clone();
+        let actual = tokio::task::spawn_blocking(move || intake::sha256_hex(&content))
+            .await
+            .map_err(|e| BlobError::Io(std::io::Error::other(e)))?;
+        if actual != key {
             return Err(BlobError::Corrupt(key));
         }
         Ok(bytes)
