@@ -77,6 +77,17 @@ impl Target {
     }
 }
 
+impl Drop for Target {
+    /// A local directory is removed after a passing test and kept after a failing one.
+    fn drop(&mut self) {
+        if let Place::Local(dir) = &self.place
+            && !std::thread::panicking()
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// The S3 settings of the tests: the endpoint, and credentials from the environment or
 /// moto's defaults.
 fn s3_settings(endpoint: &str) -> Vec<(String, String)> {
