@@ -2,6 +2,7 @@
 //! (transitions in transactions, timers, outbox), notifications and the command line.
 
 pub mod app;
+pub mod blobs;
 pub mod cli;
 pub mod clock;
 pub mod files;
