@@ -143,8 +143,9 @@ impl Runtime {
         })
     }
 
-    /// Starts an instance of the latest version; a repeated idempotency key returns the first
-    /// instance instead (`created` false).
+    /// Starts an instance of the latest version; a key the same user already sent to the same
+    /// process returns that first instance instead (`created` false). Keys are scoped so: the
+    /// same key from another user, or to another process, starts an instance of its own.
     pub async fn start(
         &self,
         process: &str,
@@ -158,7 +159,7 @@ impl Runtime {
             Ok(Done::Started(inst, created)) => Ok((inst, created)),
             // Two requests with one key raced; the other one's instance is the answer.
             Err(RuntimeError::Busy) if key.is_some() => {
-                let id = self.store.instance_by_key(key.unwrap_or_default()).await?;
+                let id = self.store.instance_by_key(&actor.user, process, key.unwrap_or_default()).await?;
                 let id = id.ok_or(RuntimeError::Busy)?;
                 Ok((self.instance(&id).await?.state, false))
             }

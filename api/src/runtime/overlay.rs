@@ -11,14 +11,23 @@ use crate::store::StoredInstance;
 #[derive(Debug, Default)]
 pub(super) struct Overlay {
     pub(super) instances: HashMap<String, StoredInstance>,
-    pub(super) keys: HashMap<String, String>,
+    /// Idempotency keys → the instance each started.
+    pub(super) keys: HashMap<StartKey, String>,
     undo: Vec<Undo>,
+}
+
+/// An idempotency key as it is unique: per user and process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct StartKey {
+    pub user: String,
+    pub process: String,
+    pub key: String,
 }
 
 #[derive(Debug)]
 enum Undo {
     Instance(String, Option<Box<StoredInstance>>),
-    Key(String),
+    Key(StartKey),
 }
 
 impl Overlay {
@@ -28,9 +37,9 @@ impl Overlay {
         self.undo.push(Undo::Instance(id, old.map(Box::new)));
     }
 
-    pub(super) fn put_key(&mut self, key: &str, id: &str) {
-        self.keys.insert(key.to_string(), id.to_string());
-        self.undo.push(Undo::Key(key.to_string()));
+    pub(super) fn put_key(&mut self, key: &StartKey, id: &str) {
+        self.keys.insert(key.clone(), id.to_string());
+        self.undo.push(Undo::Key(key.clone()));
     }
 
     pub(super) fn keep_unit(&mut self) {

@@ -203,9 +203,9 @@ impl Store {
         dispatch!(self, r => r.instance(id).await)
     }
 
-    /// The instance an idempotency key started.
-    pub async fn instance_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
-        dispatch!(self, r => r.instance_by_key(key).await)
+    /// The instance `user` started with an idempotency key for `process`.
+    pub async fn instance_by_key(&self, user: &str, process: &str, key: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, r => r.instance_by_key(user, process, key).await)
     }
 
     /// The sub-processes an instance started.
@@ -378,9 +378,15 @@ impl Tx {
         dispatch_tx!(self, tx, R => R::users_tx(tx).await)
     }
 
-    /// The instance an idempotency key started, read inside the transaction.
-    pub async fn instance_by_key(&mut self, key: &str) -> Result<Option<StoredInstance>, StoreError> {
-        dispatch_tx!(self, tx, R => R::instance_by_key_tx(tx, key).await)
+    /// The instance `user` started with an idempotency key for `process`, read inside the
+    /// transaction.
+    pub async fn instance_by_key(
+        &mut self,
+        user: &str,
+        process: &str,
+        key: &str,
+    ) -> Result<Option<StoredInstance>, StoreError> {
+        dispatch_tx!(self, tx, R => R::instance_by_key_tx(tx, user, process, key).await)
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

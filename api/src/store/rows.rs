@@ -201,6 +201,7 @@ pub struct Change<'a> {
     pub slas: Vec<SlaRow>,
     pub incidents: Vec<IncidentRow>,
     pub outbox: Vec<NewMessage>,
+    /// The idempotency key of a start, unique per `started_by` and process (`start_key`).
     pub idempotency_key: Option<&'a str>,
     pub started_by: Option<&'a str>,
     pub folio: Option<String>,
