@@ -14,7 +14,7 @@ mod users;
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
 };
-pub use processes::{ProcessSummary, process, processes};
+pub use processes::{ProcessSummary, may_read_process, process, processes};
 pub use standing::{Standing, sla_filter, sla_row_standing, status_name, task_standing};
 pub use tasks::{Answer, InboxFilter, TaskView, claim, inbox, open_task, release, submit, task, task_view};
 pub use users::{UserForm, add_user, update_user, users};
