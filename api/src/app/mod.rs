@@ -7,6 +7,7 @@
 
 mod instances;
 mod processes;
+pub mod sign_in;
 mod standing;
 mod tasks;
 mod users;

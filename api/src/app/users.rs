@@ -111,12 +111,7 @@ pub async fn add_user(rt: &Runtime, actor: &Actor, f: &UserForm) -> Result<Strin
     } else if f.password.chars().count() < 8 {
         return Err(AppError::field("password", "password", "La contraseña debe tener al menos 8 caracteres."));
     } else {
-        let p = f.password.clone();
-        let hash = tokio::task::spawn_blocking(move || crate::web::hash_password(&p))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-            .map_err(AppError::Internal)?;
-        Some(hash)
+        Some(rt.sign_in.hash_password(&f.password).await?)
     };
     let token = new_token();
     match rt.store.add_user(&user, &token_hash(&token), password.as_deref(), rt.now()).await {

@@ -59,7 +59,7 @@ pub async fn run(cmd: UserCmd) -> ExitCode {
             eprintln!("error: the password must have at least 8 characters");
             return ExitCode::from(2);
         }
-        match crate::web::hash_password(password) {
+        match crate::app::sign_in::hash_password(password) {
             Ok(h) => Some(h),
             Err(e) => {
                 eprintln!("error: hashing the password: {e}");

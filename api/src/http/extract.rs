@@ -101,7 +101,7 @@ fn path_rejection(e: PathRejection) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text())
     } else {
         // A route whose parameters do not match its handler: ours.
-        tracing::error!(cause = %e.body_text(), "path parameters");
+        tracing::error!(cause = ?e.body_text(), "path parameters");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
     }
 }

@@ -77,6 +77,7 @@ pub struct Runtime {
     /// Woken when new timers or messages are written.
     pub timers_changed: Arc<Notify>,
     pub outbox_changed: Arc<Notify>,
+    pub sign_in: Arc<crate::app::sign_in::SignInGuard>,
 }
 
 /// How long the user list may be reused for notifications (a new user's e-mail address is
@@ -107,6 +108,7 @@ impl Runtime {
             users_cache: Mutex::new(None),
             timers_changed: Arc::new(Notify::new()),
             outbox_changed: Arc::new(Notify::new()),
+            sign_in: Arc::default(),
         }
     }
 
