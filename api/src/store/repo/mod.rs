@@ -97,6 +97,7 @@ mod instances;
 mod outbox;
 mod reports;
 mod tasks;
+mod tokens;
 mod users;
 mod write;
 
