@@ -1,7 +1,7 @@
 //! What the API lets a signed-in user reach that is not theirs, and how it refuses, on SQLite
 //! and PostgreSQL: idempotency keys are the caller's own, per process; a process is read by
 //! those who hold one of its roles (and admins); every refusal, axum's own included, is the one
-//! JSON error body.
+//! JSON error body; a YAML alias bomb is refused.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -148,6 +148,35 @@ async fn refusals_are_json(db: Db) {
     assert_eq!(app.post(start, &ana, json!({ "data": {} })).await.status, StatusCode::CREATED);
 }
 
+/// A "billion laughs" file (each level ten aliases of the one before) posted as a process is
+/// refused as an invalid definition at once (the typed loader stops at the first alias of a
+/// list where text belongs), and so is a file of 60,000 aliases where the shape allows them
+/// (the YAML parser's budget); the server keeps serving.
+async fn alias_bombs_are_refused(db: Db) {
+    let app = App::new(&db, "sec-bomb", TREE).await;
+    let admin = app.user("root", &[], true, None).await;
+    let mut bomb = String::from(
+        "process: prueba.bomba\ntitle: Bomba\ncalendar: mx\nroles:\n  l0: &l0 [ja, ja, ja, ja, ja, ja, ja, ja, ja, ja]\n",
+    );
+    for i in 1..10 {
+        let prev = format!("*l{}", i - 1);
+        bomb.push_str(&format!("  l{i}: &l{i} [{}]\n", vec![prev.as_str(); 10].join(", ")));
+    }
+    bomb.push_str("steps:\n  hacer:\n    task: *l9\n    role: l0\n    next: end\n");
+    let req = raw(Method::POST, "/api/processes", &admin, Some("application/yaml"), &bomb);
+    let a = app.send(req).await;
+    json_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_definition");
+    // Where the shape allows aliases, the YAML parser's budget counts them (50,000 at most).
+    let roles = vec!["*r"; 60_000].join(", ");
+    let many = format!(
+        "process: prueba.alias\ntitle: Alias\ncalendar: mx\nroles:\n  operador: &r operador\nstart:\n  roles: [{roles}]\nsteps:\n  hacer:\n    task: Hacer\n    role: operador\n    next: end\n"
+    );
+    let a = app.send(raw(Method::POST, "/api/processes", &admin, Some("application/yaml"), &many)).await;
+    json_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_definition");
+    assert!(a.json()["error"]["message"].as_str().unwrap().contains("budget breached"), "{}", &a.body[..300]);
+    assert_eq!(app.get("/api/processes", &admin).await.status, StatusCode::OK);
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -159,4 +188,9 @@ macro_rules! on_both {
     };
 }
 
-on_both!(idempotency_keys_are_per_user_and_process, processes_are_read_by_their_roles, refusals_are_json);
+on_both!(
+    idempotency_keys_are_per_user_and_process,
+    processes_are_read_by_their_roles,
+    refusals_are_json,
+    alias_bombs_are_refused
+);

@@ -23,9 +23,11 @@ pub fn new_token() -> String {
 /// How many days a new API token lasts unless its creator says otherwise.
 pub const TOKEN_DAYS: i64 = 90;
 
-/// When a token created at `now` to last `days` days expires.
+/// When a token created at `now` to last `days` days expires; at the latest a day before the
+/// end of time (whose sub-microsecond instant would not read back from the store).
 pub fn token_expiry(now: Timestamp, days: i64) -> Timestamp {
-    now.saturating_add(SignedDuration::from_hours(24 * days.max(0))).unwrap_or(Timestamp::MAX)
+    let latest = Timestamp::MAX.saturating_sub(SignedDuration::from_hours(24)).unwrap_or(Timestamp::MAX);
+    now.saturating_add(SignedDuration::from_hours(24 * days.clamp(0, 3_000_000))).map_or(latest, |t| t.min(latest))
 }
 
 /// A token's last use is written again only when older than this: one write per token per
@@ -74,5 +76,19 @@ impl FromRequestParts<Arc<Runtime>> for Caller {
         }
         let user = holder.account.user;
         Ok(Caller(Actor { user: user.name, roles: user.roles, admin: user.admin }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_last_their_days_and_never_past_what_the_store_reads_back() {
+        let t0: Timestamp = "2026-03-02T15:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
+        assert_eq!(token_expiry(t0, TOKEN_DAYS).duration_since(t0), SignedDuration::from_hours(24 * 90));
+        for latest in [token_expiry(Timestamp::MAX, 0), token_expiry(t0, i64::MAX)] {
+            assert!(Timestamp::from_microsecond(latest.as_microsecond()).is_ok(), "{latest}");
+        }
     }
 }
