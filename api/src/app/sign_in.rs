@@ -1,8 +1,8 @@
 //! Signing in with a password, under attack. Failed attempts are counted per account and per
 //! client address over a fixed window on the runtime's clock: after
 //! [`SignInPolicy::account_failures`] failures (5) within [`SignInPolicy::window`] (15 minutes)
-//! the account refuses every attempt, the right password too, until the window has passed
-//! since the last of them; an address is locked likewise after
+//! the account refuses every attempt, the right password too, for a window from the failure
+//! that locked it; an address is locked likewise after
 //! [`SignInPolicy::address_failures`] (20, so that one office behind one address is not locked
 //! out by a few typos). A locked attempt is answered before any hash is computed.
 //!
