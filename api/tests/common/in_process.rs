@@ -71,6 +71,12 @@ impl App {
     pub async fn new(db: &Db, name: &str, files: &[(&str, &str)]) -> App {
         let dir = scratch(name);
         let url = database(db, &dir).unwrap();
+        App::at(&url, &dir, files).await
+    }
+
+    /// Like [`App::new`], over the database at `url` (migrated to the latest version first).
+    pub async fn at(url: &str, dir: &Path, files: &[(&str, &str)]) -> App {
+        let (dir, url) = (dir.to_path_buf(), url.to_string());
         let tree = dir.join("tree");
         for (path, text) in files {
             let p = tree.join(path);
