@@ -160,7 +160,7 @@ async fn alias_bombs_are_refused(db: Db) {
     );
     for i in 1..10 {
         let prev = format!("*l{}", i - 1);
-        bomb.push_str(&format!("  l{i}: &l{i} [{}]\n", vec![prev.as_str(); 10].join(", ")));
+        bomb.push_str(&format!("  l{i}: &l{i} [{}]\n", [prev.as_str(); 10].join(", ")));
     }
     bomb.push_str("steps:\n  hacer:\n    task: *l9\n    role: l0\n    next: end\n");
     let req = raw(Method::POST, "/api/processes", &admin, Some("application/yaml"), &bomb);
