@@ -1,4 +1,4 @@
-//! A database made before the security migrations (0005 scoped idempotency keys, 0006 API
+//! A database made before the security migrations (0005 scoped idempotency keys, 0007 API
 //! tokens) keeps what it had, on SQLite and PostgreSQL: a user's token moves to `api_tokens`
 //! and works until 90 days after the migration; an instance's idempotency key becomes its
 //! `start_key`.
@@ -34,7 +34,7 @@ async fn migrator_before(backend: &str) -> Migrator {
 }
 
 async fn old_tokens_and_keys_survive(db: Db) {
-    let dir = scratch("migrate-0006");
+    let dir = scratch("migrate-0007");
     let url = database(&db, &dir).unwrap();
     let statements: Vec<String> = BEFORE.iter().map(|s| s.replace("{hash}", &token_hash("legacy-token"))).collect();
     match db {
