@@ -189,8 +189,9 @@ pub async fn all_cases(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<Ve
 pub const CASE_SLA_STATES: [SlaState; 5] =
     [SlaState::Ok, SlaState::Warning, SlaState::Breached, SlaState::Met, SlaState::MetLate];
 
-/// A cell as a spreadsheet must not read it as a formula: text starting with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return gets a leading apostrophe.
+/// A text cell as CSV writes it: one that a spreadsheet would run as a formula (it starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, which spreadsheets
+/// read as "this is text" (OWASP's advice against CSV injection). Numbers are not text cells.
 pub fn plain_cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
 }
@@ -229,5 +230,7 @@ mod tests {
             assert!(plain_cell(s).starts_with('\''), "{s}");
         }
         assert_eq!(plain_cell("COR-2026-00001"), "COR-2026-00001");
+        assert_eq!(plain_cell("hola = adiós"), "hola = adiós");
+        assert_eq!(plain_cell(""), "");
     }
 }

@@ -19,7 +19,7 @@ use crate::store::{IncidentRow, InstanceRow, MessageRow, StoredInstance};
 fn may_read(actor: &Actor, d: &Deployed, stored: &StoredInstance) -> bool {
     actor.admin
         || stored.started_by.as_deref() == Some(actor.user.as_str())
-        || d.process.roles.iter().any(|(r, _)| actor.has_role(r))
+        || super::may_read_process(actor, &d.process)
 }
 
 /// An instance and its version, if the actor may read it.

@@ -8,6 +8,7 @@
 mod cases;
 mod instances;
 mod processes;
+pub mod sign_in;
 mod standing;
 mod tasks;
 mod users;
@@ -16,7 +17,7 @@ pub use cases::{CASE_SLA_STATES, CaseFilter, CaseView, all_cases, case_query, ca
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
 };
-pub use processes::{ProcessSummary, process, processes, startable};
+pub use processes::{ProcessSummary, may_read_process, process, processes, startable};
 pub use standing::{Standing, sla_filter, sla_row_standing, status_name, task_standing};
 pub use tasks::{Answer, InboxFilter, TaskView, claim, cursor, inbox, open_task, release, submit, task, task_view};
 pub use users::{UserForm, add_user, update_user, users};

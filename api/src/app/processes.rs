@@ -1,6 +1,9 @@
-//! The processes served, and — for admins — the definition files that are not.
+//! The processes served, and — for admins — the definition files that are not. A process is
+//! read by admins and by whoever holds a role it names; to everyone else it is not listed, and
+//! asking for it is 403 (an unknown process is 404).
 
 use serde_json::{Value, json};
+use tramite_engine::definition::Process;
 use tramite_engine::machine::Actor;
 
 use super::AppError;
@@ -37,10 +40,32 @@ fn summary(d: &Deployed, versions: Vec<i64>, actor: &Actor) -> ProcessSummary {
     }
 }
 
-/// The served processes and, for admins, what is not deployed (file, process, diagnostics).
+/// The roles a process names: those it declares, and whoever starts it, works its tasks or
+/// decides its approvals (the loader checks these are declared; they are listed all the same).
+fn roles_named(p: &Process) -> impl Iterator<Item = &str> {
+    p.roles
+        .iter()
+        .map(|(r, _)| r.as_str())
+        .chain(p.start.roles.iter().map(String::as_str))
+        .chain(p.steps.iter().filter_map(|s| s.kind.work().map(|w| w.role.as_str())))
+}
+
+/// Whether the actor may read a process: admins, and holders of a role it names (in every
+/// scope or in one).
+pub fn may_read_process(actor: &Actor, p: &Process) -> bool {
+    actor.admin || roles_named(p).any(|r| actor.has_role(r))
+}
+
+/// The served processes the actor may read and, for admins, what is not deployed (file,
+/// process, diagnostics).
 pub fn processes(rt: &Runtime, actor: &Actor) -> (Vec<ProcessSummary>, Option<Vec<Value>>) {
     let reg = rt.registry();
-    let list = reg.all_latest().iter().map(|d| summary(d, reg.versions(&d.process.id), actor)).collect();
+    let list = reg
+        .all_latest()
+        .iter()
+        .filter(|d| may_read_process(actor, &d.process))
+        .map(|d| summary(d, reg.versions(&d.process.id), actor))
+        .collect();
     let not_deployed = actor.admin.then(|| {
         reg.not_deployed()
             .iter()
@@ -57,13 +82,16 @@ pub fn processes(rt: &Runtime, actor: &Actor) -> (Vec<ProcessSummary>, Option<Ve
     (list, not_deployed)
 }
 
-/// One served process in detail: versions, roles, steps, SLAs, schedules.
+/// One served process the actor may read, in detail: versions, roles, steps, SLAs, schedules.
 pub fn process(rt: &Runtime, actor: &Actor, id: &str) -> Result<Value, AppError> {
     let (d, versions) = {
         let reg = rt.registry();
         (reg.latest(id), reg.versions(id))
     };
     let d = d.ok_or_else(|| AppError::NotFound(format!("unknown process `{id}`")))?;
+    if !may_read_process(actor, &d.process) {
+        return Err(AppError::forbidden("this process belongs to roles you do not hold"));
+    }
     let p = &d.process;
     let steps: Vec<Value> = p
         .steps

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tramite_engine::machine::Actor;
 
 use super::{AppError, FieldProblem};
-use crate::http::auth::{new_token, token_hash};
+use crate::http::auth::{new_token, token_expiry, token_hash};
 use crate::runtime::Runtime;
 use crate::store::{StoreError, UserRow};
 
@@ -102,7 +102,7 @@ fn checked(rt: &Runtime, f: &UserForm) -> Result<UserRow, AppError> {
     Ok(UserRow { name: name.to_string(), email: (!email.is_empty()).then(|| email.to_string()), roles, admin: f.admin })
 }
 
-/// Creates a user (admins); returns their API token, shown once.
+/// Creates a user (admins); returns their API token (lasting 90 days), shown once.
 pub async fn add_user(rt: &Runtime, actor: &Actor, f: &UserForm) -> Result<String, AppError> {
     admin_only(actor)?;
     let user = checked(rt, f)?;
@@ -111,15 +111,11 @@ pub async fn add_user(rt: &Runtime, actor: &Actor, f: &UserForm) -> Result<Strin
     } else if f.password.chars().count() < 8 {
         return Err(AppError::field("password", "password", "La contraseña debe tener al menos 8 caracteres."));
     } else {
-        let p = f.password.clone();
-        let hash = tokio::task::spawn_blocking(move || crate::web::hash_password(&p))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-            .map_err(AppError::Internal)?;
-        Some(hash)
+        Some(rt.sign_in.hash_password(&f.password).await?)
     };
     let token = new_token();
-    match rt.store.add_user(&user, &token_hash(&token), password.as_deref(), rt.now()).await {
+    let (now, days) = (rt.now(), crate::http::auth::TOKEN_DAYS);
+    match rt.store.add_user(&user, &token_hash(&token), token_expiry(now, days), password.as_deref(), now).await {
         Ok(()) => Ok(token),
         Err(StoreError::Duplicate(_)) => {
             Err(AppError::field("duplicate", "name", "Ya existe un usuario con ese nombre."))

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::app::sign_in::{SignInGuard, SignInPolicy};
 use crate::clock::{Clock, SystemClock};
 use crate::mail::{self, Templates, Transport};
 use crate::runtime::{Deployment, Runtime};
@@ -38,6 +39,10 @@ pub struct ServeArgs {
     /// Do not watch the definition folders for changes.
     #[arg(long)]
     pub no_watch: bool,
+    /// Behind a reverse proxy that appends the client's address to `X-Forwarded-For`: count
+    /// failed sign-ins per that address rather than per the proxy's.
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
 }
 
 /// The folders a definition tree is read from.
@@ -61,7 +66,7 @@ pub fn report(rt: &Runtime, d: &Deployment) {
             (Some(p), None) => format!("process `{p}`"),
             _ => "file".to_string(),
         };
-        tracing::error!(file = %n.file, "{what} not deployed:\n{}", n.rendered);
+        tracing::error!(file = ?n.file, "{what} not deployed:\n{}", n.rendered);
     }
     for (p, v) in &d.deployed {
         tracing::info!(process = %p, version = v, "deployed");
@@ -72,7 +77,11 @@ pub fn report(rt: &Runtime, d: &Deployment) {
 
 pub async fn run(args: ServeArgs) -> ExitCode {
     let rt = match open_runtime(&args.database, &args.templates, Arc::new(SystemClock)).await {
-        Ok(rt) => Arc::new(rt),
+        Ok(mut rt) => {
+            let policy = SignInPolicy { trust_forwarded_for: args.trust_forwarded_for, ..SignInPolicy::default() };
+            rt.sign_in = Arc::new(SignInGuard::new(policy));
+            Arc::new(rt)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -115,6 +124,8 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     tracing::info!(%addr, database = rt.store.backend(), "Trámite is serving");
     println!("listening on http://{addr}");
     let app = crate::http::app(rt.clone());
+    // The peer's address reaches handlers (sign-in throttling counts failures per address).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown()).await {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;

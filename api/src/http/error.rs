@@ -44,7 +44,7 @@ impl From<AppError> for ApiError {
                 ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code, message, details }
             }
             AppError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(?cause, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, "something went wrong on our side")
             }
         }

@@ -4,15 +4,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::{Json, Path, Query};
 use crate::app::{self, AppError};
 use crate::runtime::Runtime;
 

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod error;
+mod extract;
 mod instances;
 mod openapi;
 mod tasks;
@@ -26,5 +27,7 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        // Outermost, so that timeouts and the body limit are answered in JSON under /api/ too.
+        .layer(axum::middleware::from_fn(extract::json_refusals))
         .with_state(rt)
 }

@@ -55,12 +55,15 @@ pub fn document() -> Value {
     });
     let mut responses = serde_json::Map::new();
     for (code, text) in [
-        ("400", "bad request"),
-        ("401", "no or unknown token"),
+        ("400", "bad request: a body that is not JSON (`malformed_json`), a path that does not read (`invalid_path`)"),
+        (
+            "401",
+            "no, unknown, revoked or expired token, or a disabled user (`unauthorized`, `token_revoked`, `token_expired`, `user_disabled`)",
+        ),
         ("403", "not allowed for your roles"),
         ("404", "not found"),
         ("409", "conflict: the task or instance changed"),
-        ("422", "invalid data or definition; `details` names each field or file:line:column"),
+        ("422", "invalid data, body, query or definition; `details` names each field or file:line:column"),
     ] {
         responses.insert(format!("E{code}"), json!({ "description": text, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
     }
@@ -75,18 +78,18 @@ pub fn document() -> Value {
         },
         "paths": {
             "/api/processes": {
-                "get": op("Served processes, latest versions; for admins also `not_deployed`: files that do not load, with file:line:column diagnostics", "200", None, &["401"]),
+                "get": op("Served processes you hold a role in (admins: all), latest versions; for admins also `not_deployed`: files that do not load, with file:line:column diagnostics", "200", None, &["401"]),
                 "post": op("Deploy a process file (YAML body) as a new version", "201",
                     Some(json!({ "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } })), &["401", "403", "422"])
             },
             "/api/processes/{process}": {
                 "parameters": [path_param("process")],
-                "get": op("A process: versions, roles, steps, SLAs, schedules", "200", None, &["401", "404"])
+                "get": op("A process you hold a role in (admins: any): versions, roles, steps, SLAs, schedules", "200", None, &["401", "403", "404"])
             },
             "/api/processes/{process}/instances": {
                 "parameters": [path_param("process"),
                     { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string" },
-                      "description": "a retry with the same key returns the first instance (200) instead of starting another" }],
+                      "description": "a retry by the same user with the same key to the same process returns the first instance (200) instead of starting another; keys are per user and process" }],
                 "post": op("Start an instance with its start form data", "201", json_body(data.clone()), &["401", "403", "404", "422"])
             },
             "/api/instances/{id}": {

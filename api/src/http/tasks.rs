@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::Router;
+use axum::extract::State;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::{Json, Path, Query};
 use crate::app::{self, Answer, AppError, InboxFilter};
 use crate::runtime::Runtime;
 
@@ -40,7 +41,7 @@ async fn inbox(
 ) -> Result<Json<Value>, ApiError> {
     let due_before =
         match p.due_before.as_deref().map(str::trim) {
-            None | Some("") => None,
+            None => None,
             Some(s) => Some(s.parse::<Timestamp>().map_err(|_| {
                 AppError::field("invalid_query", "due_before", "due_before must be an RFC 3339 instant")
             })?),

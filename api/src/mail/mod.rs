@@ -136,7 +136,7 @@ pub async fn send_pending(
             Ok(()) => store.mark_sent(m.id, clock.now()).await?,
             Err(e) => {
                 let retry = clock.now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);
-                tracing::warn!(message = m.id, recipient = %m.recipient, error = %e, "sending failed; will retry");
+                tracing::warn!(message = m.id, recipient = ?m.recipient, error = ?e, "sending failed; will retry");
                 store.mark_failed(m.id, &e, retry).await?;
             }
         }

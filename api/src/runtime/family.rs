@@ -52,7 +52,7 @@ impl Runtime {
                             queue.extend(more.into_iter().map(|k| (child.clone(), k)));
                         }
                         Err(message) => {
-                            tracing::warn!(instance = %from, token, %message, "call step stuck: incident");
+                            tracing::warn!(instance = %from, token, ?message, "call step stuck: incident");
                             let (_, more) =
                                 self.apply(unit, parent, None, Command::FailCall { task: token, message }).await?;
                             queue.extend(more.into_iter().map(|k| (from.clone(), k)));

@@ -77,6 +77,7 @@ pub struct Runtime {
     /// Woken when new timers or messages are written.
     pub timers_changed: Arc<Notify>,
     pub outbox_changed: Arc<Notify>,
+    pub sign_in: Arc<crate::app::sign_in::SignInGuard>,
 }
 
 /// How long the user list may be reused for notifications (a new user's e-mail address is
@@ -107,6 +108,7 @@ impl Runtime {
             users_cache: Mutex::new(None),
             timers_changed: Arc::new(Notify::new()),
             outbox_changed: Arc::new(Notify::new()),
+            sign_in: Arc::default(),
         }
     }
 
@@ -143,8 +145,9 @@ impl Runtime {
         })
     }
 
-    /// Starts an instance of the latest version; a repeated idempotency key returns the first
-    /// instance instead (`created` false).
+    /// Starts an instance of the latest version; a key the same user already sent to the same
+    /// process returns that first instance instead (`created` false). Keys are scoped so: the
+    /// same key from another user, or to another process, starts an instance of its own.
     pub async fn start(
         &self,
         process: &str,
@@ -158,7 +161,7 @@ impl Runtime {
             Ok(Done::Started(inst, created)) => Ok((inst, created)),
             // Two requests with one key raced; the other one's instance is the answer.
             Err(RuntimeError::Busy) if key.is_some() => {
-                let id = self.store.instance_by_key(key.unwrap_or_default()).await?;
+                let id = self.store.instance_by_key(&actor.user, process, key.unwrap_or_default()).await?;
                 let id = id.ok_or(RuntimeError::Busy)?;
                 Ok((self.instance(&id).await?.state, false))
             }

@@ -11,16 +11,25 @@ use crate::store::StoredInstance;
 #[derive(Debug, Default)]
 pub(super) struct Overlay {
     pub(super) instances: HashMap<String, StoredInstance>,
-    pub(super) keys: HashMap<String, String>,
+    /// Idempotency keys → the instance each started.
+    pub(super) keys: HashMap<StartKey, String>,
     /// The last folio number given per (process, scope) in this batch.
     pub(super) folios: HashMap<(String, String), i64>,
     undo: Vec<Undo>,
 }
 
+/// An idempotency key as it is unique: per user and process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct StartKey {
+    pub user: String,
+    pub process: String,
+    pub key: String,
+}
+
 #[derive(Debug)]
 enum Undo {
     Instance(String, Option<Box<StoredInstance>>),
-    Key(String),
+    Key(StartKey),
     Folio((String, String), Option<i64>),
 }
 
@@ -31,9 +40,9 @@ impl Overlay {
         self.undo.push(Undo::Instance(id, old.map(Box::new)));
     }
 
-    pub(super) fn put_key(&mut self, key: &str, id: &str) {
-        self.keys.insert(key.to_string(), id.to_string());
-        self.undo.push(Undo::Key(key.to_string()));
+    pub(super) fn put_key(&mut self, key: &StartKey, id: &str) {
+        self.keys.insert(key.clone(), id.to_string());
+        self.undo.push(Undo::Key(key.clone()));
     }
 
     pub(super) fn put_folio(&mut self, process: &str, scope: &str, n: i64) {

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 use tramite_engine::machine::{self, Actor, Command, Instance, Knock, Record, TimerKey};
 
-use super::overlay::Overlay;
+use super::overlay::{Overlay, StartKey};
 use super::rows::{folio, incident_rows, sla_rows, task_rows_with};
 use super::{Deployed, Runtime, RuntimeError};
 use crate::store::{Change, NewMessage, Store, StoredInstance, Tx};
@@ -221,12 +221,14 @@ impl Runtime {
     async fn decide(&self, unit: &mut Unit<'_>, work: Work) -> Result<Done, RuntimeError> {
         match work {
             Work::Start { process, data, actor, key } => {
+                // A key is the caller's own, for this process.
+                let key = key.map(|k| StartKey { user: actor.user.clone(), process: process.clone(), key: k });
                 if let Some(k) = &key {
                     if let Some(id) = unit.overlay.keys.get(k).cloned() {
                         let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
                         return Ok(Done::Started(inst, false));
                     }
-                    if let Some(existing) = unit.tx.instance_by_key(k).await? {
+                    if let Some(existing) = unit.tx.instance_by_key(&k.user, &k.process, &k.key).await? {
                         return Ok(Done::Started(existing.state, false));
                     }
                 }
@@ -240,7 +242,7 @@ impl Runtime {
                 if let Some(k) = &key {
                     unit.overlay.put_key(k, &id);
                 }
-                let knocks = self.adopt(unit, d, inst, records, Some(actor.user), key).await?;
+                let knocks = self.adopt(unit, d, inst, records, Some(actor.user), key.map(|k| k.key)).await?;
                 if let Some((scope, n, _)) = numbered {
                     unit.overlay.put_folio(&process, &scope, n);
                     if let Some(p) = unit.prepared.iter_mut().find(|p| p.inst.id == id && p.prev.is_none()) {

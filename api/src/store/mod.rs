@@ -92,6 +92,8 @@ macro_rules! dispatch_tx {
     };
 }
 
+mod accounts;
+
 impl Store {
     /// Opens `sqlite://file.db` (created when missing) or `postgres://…`, and migrates it.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
@@ -146,67 +148,14 @@ impl Store {
         dispatch!(self, r => r.insert_definition(d, now).await)
     }
 
-    /// Creates a user with a hashed API token (and optionally a hashed password).
-    pub async fn add_user(
-        &self,
-        u: &UserRow,
-        token_hash: &str,
-        password_hash: Option<&str>,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, r => r.add_user(u, token_hash, password_hash, now).await)
-    }
-
-    /// Every user, by name.
-    pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        dispatch!(self, r => r.users().await)
-    }
-
-    /// Changes a user's address, roles and admin flag; false when there is no such user.
-    pub async fn update_user(&self, u: &UserRow) -> Result<bool, StoreError> {
-        dispatch!(self, r => r.update_user(u).await)
-    }
-
-    /// The user holding an API token (by its SHA-256).
-    pub async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
-        dispatch!(self, r => r.user_by_token(token_hash).await)
-    }
-
-    /// A user and their password hash, for sign-in.
-    pub async fn user_by_name(&self, name: &str) -> Result<Option<(UserRow, Option<String>)>, StoreError> {
-        dispatch!(self, r => r.user_by_name(name).await)
-    }
-
-    /// Stores a new browser session and drops expired ones.
-    pub async fn insert_session(
-        &self,
-        id_hash: &str,
-        user: &str,
-        csrf: &str,
-        now: Timestamp,
-        expires: Timestamp,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, r => r.insert_session(id_hash, user, csrf, now, expires).await)
-    }
-
-    /// The live session with this token hash, and its user.
-    pub async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionRow>, StoreError> {
-        dispatch!(self, r => r.session(id_hash, now).await)
-    }
-
-    /// Ends a browser session.
-    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        dispatch!(self, r => r.delete_session(id_hash).await)
-    }
-
     /// An instance with its state.
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
         dispatch!(self, r => r.instance(id).await)
     }
 
-    /// The instance an idempotency key started.
-    pub async fn instance_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
-        dispatch!(self, r => r.instance_by_key(key).await)
+    /// The instance `user` started with an idempotency key for `process`.
+    pub async fn instance_by_key(&self, user: &str, process: &str, key: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, r => r.instance_by_key(user, process, key).await)
     }
 
     /// The sub-processes an instance started.
@@ -400,9 +349,15 @@ impl Tx {
         dispatch_tx!(self, tx, R => R::users_tx(tx).await)
     }
 
-    /// The instance an idempotency key started, read inside the transaction.
-    pub async fn instance_by_key(&mut self, key: &str) -> Result<Option<StoredInstance>, StoreError> {
-        dispatch_tx!(self, tx, R => R::instance_by_key_tx(tx, key).await)
+    /// The instance `user` started with an idempotency key for `process`, read inside the
+    /// transaction.
+    pub async fn instance_by_key(
+        &mut self,
+        user: &str,
+        process: &str,
+        key: &str,
+    ) -> Result<Option<StoredInstance>, StoreError> {
+        dispatch_tx!(self, tx, R => R::instance_by_key_tx(tx, user, process, key).await)
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

@@ -203,6 +203,32 @@ pub struct UserRow {
     pub admin: bool,
 }
 
+/// A user with their standing: a disabled user cannot sign in, and their sessions and tokens
+/// do not work.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    pub user: UserRow,
+    pub disabled: bool,
+}
+
+/// An API token as admins see it (only its SHA-256 is stored; this holds neither).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenRow {
+    pub id: i64,
+    pub user: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A token and its holder, as bearer authentication reads them.
+#[derive(Debug, Clone)]
+pub struct TokenHolder {
+    pub token: TokenRow,
+    pub account: Account,
+}
+
 /// A signed-in browser session.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -247,6 +273,7 @@ pub struct Change<'a> {
     pub slas: Vec<SlaRow>,
     pub incidents: Vec<IncidentRow>,
     pub outbox: Vec<NewMessage>,
+    /// The idempotency key of a start, unique per `started_by` and process (`start_key`).
     pub idempotency_key: Option<&'a str>,
     pub started_by: Option<&'a str>,
     pub folio: Option<String>,

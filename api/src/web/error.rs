@@ -81,7 +81,7 @@ impl IntoResponse for WebError {
             WebError::Invalid(l, m) => (StatusCode::UNPROCESSABLE_ENTITY, l, format!("{} ({m})", l.t("error.invalid"))),
             WebError::BadRequest(l) => (StatusCode::BAD_REQUEST, l, l.t("error.not_found").to_string()),
             WebError::Internal(cause) => {
-                tracing::error!(%cause, "web page failed");
+                tracing::error!(?cause, "web page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, Lang::Es, Lang::Es.t("error.internal").to_string())
             }
         };

@@ -21,6 +21,7 @@ use super::error::WebError;
 use super::fields;
 use super::i18n::Lang;
 use super::session::Session;
+use crate::app::plain_cell;
 use crate::runtime::Runtime;
 
 /// One cell of an export.
@@ -166,15 +167,47 @@ async fn sla_sheet(rt: &Runtime, from: Timestamp, to: Timestamp) -> Result<Sheet
     Ok(Sheet { name: "SLA".into(), headers, rows })
 }
 
+/// The most characters an Excel cell holds.
+const XLSX_MAX_CHARS: usize = 32_767;
+
+/// A text as an Excel cell holds it: cut to [`XLSX_MAX_CHARS`], ending with `…` when cut.
+fn xlsx_text(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(XLSX_MAX_CHARS) {
+        None => s.into(),
+        Some(_) => {
+            let end = s.char_indices().nth(XLSX_MAX_CHARS - 1).map_or(s.len(), |(i, _)| i);
+            format!("{}…", &s[..end]).into()
+        }
+    }
+}
+
+/// A date and time as Excel holds it, or `None` outside Excel's years (1900 to 9999).
+fn xlsx_date(dt: &DateTime) -> Option<ExcelDateTime> {
+    let (year, month, day) = (u16::try_from(dt.year()).ok()?, dt.month() as u8, dt.day() as u8);
+    ExcelDateTime::from_ymd(year, month, day)
+        .ok()?
+        .and_hms(dt.hour() as u16, dt.minute() as u8, dt.second() as f64)
+        .ok()
+}
+
+/// A date Excel cannot hold, as ISO text: the date alone at midnight, else date and time.
+fn iso_text(dt: &DateTime) -> String {
+    if dt.time() == jiff::civil::Time::midnight() {
+        dt.date().to_string()
+    } else {
+        dt.strftime("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
 /// The sheet as CSV, with a byte-order mark so spreadsheet programs read the accents.
 pub fn to_csv(sheet: &Sheet) -> Result<Vec<u8>, WebError> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    w.write_record(&sheet.headers).map_err(WebError::internal)?;
+    w.write_record(sheet.headers.iter().map(|h| plain_cell(h))).map_err(WebError::internal)?;
     for row in &sheet.rows {
         let cells: Vec<String> = row
             .iter()
             .map(|c| match c {
-                Cell::Text(s) => s.clone(),
+                Cell::Text(s) => plain_cell(s),
                 Cell::Number(n) => n.to_string(),
                 Cell::When(Some(dt)) => dt.strftime("%Y-%m-%d %H:%M").to_string(),
                 Cell::When(None) => String::new(),
@@ -185,7 +218,10 @@ pub fn to_csv(sheet: &Sheet) -> Result<Vec<u8>, WebError> {
     w.into_inner().map_err(WebError::internal)
 }
 
-/// The sheet as an Excel workbook: bold header, filters, frozen first row, real dates.
+/// The sheet as an Excel workbook: bold header, filters, frozen first row, real dates. What
+/// Excel cannot hold is written so that the export never fails on it: a text longer than
+/// 32,767 characters is cut there (ending with `…`; the CSV export has it whole), a date
+/// outside the years 1900 to 9999 is ISO text.
 pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut book = Workbook::new();
     let ws = book.add_worksheet();
@@ -193,7 +229,7 @@ pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let bold = Format::new().set_bold();
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm");
     for (c, h) in sheet.headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, h, &bold)?;
+        ws.write_string_with_format(0, c as u16, xlsx_text(h), &bold)?;
         ws.set_column_width(c as u16, (h.chars().count().clamp(10, 40)) as f64 + 2.0)?;
     }
     for (r, row) in sheet.rows.iter().enumerate() {
@@ -202,19 +238,22 @@ pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             let c = c as u16;
             match cell {
                 Cell::Text(s) if !s.is_empty() => {
-                    ws.write_string(r, c, s)?;
+                    ws.write_string(r, c, xlsx_text(s))?;
                 }
-                Cell::Number(n) => {
+                Cell::Number(n) if n.is_finite() => {
                     ws.write_number(r, c, *n)?;
                 }
-                Cell::When(Some(dt)) => {
-                    let x = ExcelDateTime::from_ymd(dt.year() as u16, dt.month() as u8, dt.day() as u8)?.and_hms(
-                        dt.hour() as u16,
-                        dt.minute() as u8,
-                        dt.second() as f64,
-                    )?;
-                    ws.write_datetime_with_format(r, c, &x, &date)?;
+                Cell::Number(n) => {
+                    ws.write_string(r, c, n.to_string())?;
                 }
+                Cell::When(Some(dt)) => match xlsx_date(dt) {
+                    Some(x) => {
+                        ws.write_datetime_with_format(r, c, &x, &date)?;
+                    }
+                    None => {
+                        ws.write_string(r, c, iso_text(dt))?;
+                    }
+                },
                 _ => {}
             }
         }
@@ -254,7 +293,7 @@ pub async fn download(
         _ => return Err(WebError::NotFound(s.lang)),
     };
     let name = format!("{stem}-{from_d}-{to_d}.{ext}");
-    tracing::info!(user = %s.user.name, file = %name, rows = sheet.rows.len(), "export");
+    tracing::info!(user = ?s.user.name, file = ?name, rows = sheet.rows.len(), "export");
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -263,4 +302,27 @@ pub async fn download(
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_cut_only_past_excels_limit() {
+        let full = "ñ".repeat(XLSX_MAX_CHARS);
+        assert_eq!(xlsx_text(&full), full.as_str());
+        let cut = xlsx_text(&"ñ".repeat(XLSX_MAX_CHARS + 1)).into_owned();
+        assert_eq!(cut.chars().count(), XLSX_MAX_CHARS);
+        assert!(cut.ends_with("ñ…"));
+    }
+
+    #[test]
+    fn dates_outside_excels_years_are_iso_text() {
+        let old = jiff::civil::date(1, 1, 1).to_datetime(jiff::civil::Time::midnight());
+        assert!(xlsx_date(&old).is_none());
+        assert_eq!(iso_text(&old), "0001-01-01");
+        assert_eq!(iso_text(&jiff::civil::datetime(1899, 12, 31, 8, 30, 0, 0)), "1899-12-31 08:30");
+        assert!(xlsx_date(&jiff::civil::datetime(2026, 3, 2, 9, 0, 0, 0)).is_some());
+    }
 }

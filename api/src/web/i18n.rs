@@ -92,6 +92,17 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("login.submit", "Entrar", "Sign in"),
     ("login.failed", "Usuario o contraseña incorrectos.", "Wrong user name or password."),
     (
+        "login.locked",
+        "Demasiados intentos fallidos. Por seguridad, espere",
+        "Too many failed attempts. For your security, wait",
+    ),
+    ("login.locked_minutes", "minutos e inténtelo de nuevo.", "minutes and try again."),
+    (
+        "login.busy",
+        "El servidor está ocupado; inténtelo de nuevo en unos segundos.",
+        "The server is busy; try again in a few seconds.",
+    ),
+    (
         "login.intro",
         "Entre con el usuario y la contraseña que le dio el administrador.",
         "Sign in with the user name and password your administrator gave you.",

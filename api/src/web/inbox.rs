@@ -126,7 +126,7 @@ pub async fn page(
         let reg = rt.registry();
         reg.all_latest()
             .iter()
-            .filter(|d| s.user.admin || d.process.roles.iter().any(|(r, _)| s.user.roles.contains(r)))
+            .filter(|d| app::may_read_process(&s.actor(), &d.process))
             .map(|d| Choice {
                 value: d.process.id.clone(),
                 label: d.process.title.clone(),

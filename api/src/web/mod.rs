@@ -33,8 +33,6 @@ use axum::routing::{get, post};
 
 use crate::runtime::Runtime;
 
-pub use session::hash_password;
-
 /// The web routes, with CSRF checks on every POST and security headers on every page.
 pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
     Router::new()

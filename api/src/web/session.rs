@@ -157,7 +157,7 @@ pub async fn csrf_guard(State(rt): State<Arc<Runtime>>, req: Request, next: Next
         }
     };
     if !ok {
-        tracing::warn!(path = %parts.uri.path(), "form refused: missing or wrong CSRF token");
+        tracing::warn!(path = ?parts.uri.path(), "form refused: missing or wrong CSRF token");
         return WebError::Csrf(lang).into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
@@ -172,9 +172,17 @@ pub fn local_path(url: &str) -> Option<&str> {
     safe_next(path)
 }
 
-/// `next` if it is a path on this site (`/…` but not `//…`, which would leave it).
+/// `next` if it is an absolute path on this site, to redirect to after signing in: one `/`,
+/// then not `/` or `\` (`//host` and `/\host` leave the site, and browsers drop tabs and
+/// newlines, so `/\t/host` is `//host` to them), no `\`, no control character or whitespace
+/// anywhere, and a valid path and query. Anything else is `None` (callers go to `/`).
 pub fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+    let mut chars = next.chars();
+    let plain = chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !next.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+        && next.parse::<axum::http::uri::PathAndQuery>().is_ok();
+    plain.then_some(next)
 }
 
 /// Remembers `?lang=` in a cookie so later pages keep the language.
@@ -190,42 +198,34 @@ pub async fn remember_lang(req: Request, next: Next) -> Response {
     res
 }
 
-/// Hashes a password with Argon2id and a random salt (PHC string).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&bytes).map_err(|e| e.to_string())?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
-/// Whether `password` matches a stored PHC hash.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn passwords_verify_only_against_their_hash() {
-        let h = hash_password("correcto-caballo").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correcto-caballo", &h));
-        assert!(!verify_password("otro", &h));
-        assert!(!verify_password("correcto-caballo", "not a hash"));
-    }
-
-    #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next("/tasks/1"), Some("/tasks/1"));
-        assert_eq!(safe_next("//evil.example/x"), None);
-        assert_eq!(safe_next("https://evil.example/"), None);
+        assert_eq!(safe_next("/inbox?sla=warning&process=a.b"), Some("/inbox?sla=warning&process=a.b"));
+        assert_eq!(safe_next("/"), Some("/"));
+        for leaves in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/inbox\\..\\x",
+            "https://evil.example/",
+            "evil.example",
+            "",
+            "/inbox\r\nSet-Cookie: a=b",
+            "/inbox\u{0}",
+            "/inbox\u{7f}",
+            "/a b",
+            "/a\u{a0}b",
+            "/a\u{2028}b",
+        ] {
+            assert_eq!(safe_next(leaves), None, "{leaves:?}");
+        }
         assert_eq!(local_path("http://127.0.0.1:8080/inbox?sla=ok"), Some("/inbox?sla=ok"));
         assert_eq!(local_path("http://127.0.0.1:8080"), None);
     }

@@ -66,7 +66,7 @@ struct TaskPage {
 /// otherwise).
 async fn load(rt: &Runtime, s: &Session, id: &str) -> Result<(TaskRow, Arc<Deployed>, StoredInstance), WebError> {
     let t = app::task(rt, &s.actor(), id).await.map_err(|e| {
-        tracing::warn!(user = %s.user.name, task = %id, error = %e, "task page refused");
+        tracing::warn!(user = ?s.user.name, task = ?id, error = ?e, "task page refused");
         WebError::from_app(e, s.lang)
     })?;
     let stored = rt.instance(&t.instance_id).await.map_err(|e| WebError::from_app(e.into(), s.lang))?;

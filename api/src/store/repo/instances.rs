@@ -9,6 +9,8 @@ use super::{Dialect, decode, encode, instant, maybe_instant, micros};
 use crate::store::{IncidentRow, InstanceRow, StoreError, StoredInstance};
 
 const INSTANCE_COLUMNS: &str = "id, process, version, seq, state, started_by";
+/// Idempotency keys are unique per user and process (`instances_start_key`).
+const START_KEY_SQL: &str = "SELECT id FROM instances WHERE started_by = $1 AND process = $2 AND start_key = $3";
 pub(super) const LIST_COLUMNS: &str =
     "id, process, version, status, outcome, folio, started_at, ended_at, parent_id, parent_token, started_by";
 
@@ -50,9 +52,11 @@ queries! {
         row.as_ref().map(Self::instance_row).transpose()
     }
 
-    /// The instance an idempotency key started, if any.
-    pub async fn instance_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query::<DB>("SELECT id FROM instances WHERE idempotency_key = $1")
+    /// The instance `user` started with an idempotency key for `process`, if any.
+    pub async fn instance_by_key(&self, user: &str, process: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query::<DB>(START_KEY_SQL)
+            .bind(user.to_string())
+            .bind(process.to_string())
             .bind(key.to_string())
             .fetch_optional(self.pool())
             .await?;
@@ -137,12 +141,18 @@ queries! {
 
     // ---- inside a transaction ------------------------------------------------------------------
 
-    /// The instance an idempotency key started, read inside the transaction.
+    /// The instance `user` started with an idempotency key for `process`, read inside the
+    /// transaction.
     pub async fn instance_by_key_tx(
         tx: &mut Transaction<'static, DB>,
+        user: &str,
+        process: &str,
         key: &str,
     ) -> Result<Option<StoredInstance>, StoreError> {
-        let row = sqlx::query::<DB>(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE idempotency_key = $1"))
+        let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE started_by = $1 AND process = $2 AND start_key = $3");
+        let row = sqlx::query::<DB>(&sql)
+            .bind(user.to_string())
+            .bind(process.to_string())
             .bind(key.to_string())
             .fetch_optional(&mut **tx)
             .await?;

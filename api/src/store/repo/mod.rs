@@ -99,6 +99,7 @@ mod instances;
 mod outbox;
 mod reports;
 mod tasks;
+mod tokens;
 mod users;
 mod write;
 

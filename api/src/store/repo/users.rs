@@ -1,4 +1,4 @@
-//! Users, their API tokens and passwords, and browser sessions.
+//! Users, their passwords, and browser sessions (their API tokens are in `tokens.rs`).
 
 use jiff::Timestamp;
 use sqlx::{Row, Transaction};
@@ -9,29 +9,40 @@ use crate::store::{SessionRow, StoreError, UserRow};
 const USERS: &str = "SELECT name, email, roles, admin FROM users ORDER BY name";
 
 queries! {
-    /// Creates a user with a hashed API token (and optionally a hashed password).
+    /// Creates a user with a hashed API token expiring at `expires` (and optionally a hashed
+    /// password), in one transaction.
     pub async fn add_user(
         &self,
         u: &UserRow,
         token_hash: &str,
+        expires: Timestamp,
         password_hash: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query::<DB>("INSERT INTO users (name, email, roles, admin, token_hash, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        let mut tx = self.pool().begin().await?;
+        sqlx::query::<DB>("INSERT INTO users (name, email, roles, admin, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(u.name.clone())
             .bind(u.email.clone())
             .bind(encode(&u.roles, "user roles")?)
             .bind(u.admin)
-            .bind(token_hash.to_string())
             .bind(password_hash.map(str::to_string))
             .bind(micros(now))
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::from_db(e, "user"))?;
+        sqlx::query::<DB>("INSERT INTO api_tokens (user_name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(u.name.clone())
+            .bind(token_hash.to_string())
+            .bind(micros(now))
+            .bind(micros(expires))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_db(e, "token"))?;
+        tx.commit().await?;
         Ok(())
     }
 
-    fn user_row(r: &DB::Row) -> Result<UserRow, StoreError> {
+    pub(super) fn user_row(r: &DB::Row) -> Result<UserRow, StoreError> {
         let roles: String = r.try_get("roles")?;
         Ok(UserRow {
             name: r.try_get("name")?,
@@ -41,18 +52,9 @@ queries! {
         })
     }
 
-    /// The user holding an API token (by its SHA-256).
-    pub async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query::<DB>("SELECT name, email, roles, admin FROM users WHERE token_hash = $1")
-            .bind(token_hash.to_string())
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(Self::user_row).transpose()
-    }
-
-    /// A user and their password hash (PHC string), for sign-in.
+    /// A user who is not disabled, and their password hash (PHC string), for sign-in.
     pub async fn user_by_name(&self, name: &str) -> Result<Option<(UserRow, Option<String>)>, StoreError> {
-        let row = sqlx::query::<DB>("SELECT name, email, roles, admin, password_hash FROM users WHERE name = $1")
+        let row = sqlx::query::<DB>("SELECT name, email, roles, admin, password_hash FROM users WHERE name = $1 AND NOT disabled")
             .bind(name.to_string())
             .fetch_optional(self.pool())
             .await?;
@@ -104,10 +106,10 @@ queries! {
         Ok(())
     }
 
-    /// The live session with this token hash, and its user.
+    /// The live session with this token hash, and its user (not disabled).
     pub async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionRow>, StoreError> {
         let row = sqlx::query::<DB>(
-            "SELECT s.csrf, u.name, u.email, u.roles, u.admin FROM web_sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1 AND s.expires_at > $2",
+            "SELECT s.csrf, u.name, u.email, u.roles, u.admin FROM web_sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1 AND s.expires_at > $2 AND NOT u.disabled",
         )
         .bind(id_hash.to_string())
         .bind(micros(now))

@@ -84,7 +84,7 @@ queries! {
         rows: &[(&Change<'_>, Option<&str>, Option<&str>)],
     ) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, idempotency_key, parent_id, parent_token, search_text) \
+            "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, start_key, parent_id, parent_token, search_text) \
              VALUES {} ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, folio = excluded.folio, \
              state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at, search_text = excluded.search_text",
             values(rows.len(), 16)

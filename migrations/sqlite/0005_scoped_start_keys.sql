@@ -1,0 +1,7 @@
+-- Idempotency keys belong to the caller and the process: the same key sent by another user, or
+-- to another process, starts a new instance instead of answering with someone else's.
+-- `start_key` (unique per user and process) replaces `idempotency_key`, whose UNIQUE
+-- constraint made keys global. SQLite cannot drop a UNIQUE column; it stays, always NULL.
+ALTER TABLE instances ADD COLUMN start_key TEXT;
+UPDATE instances SET start_key = idempotency_key, idempotency_key = NULL WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX instances_start_key ON instances (started_by, process, start_key);
