@@ -136,3 +136,31 @@ fn nested_parallel_chains_run_on_a_small_stack_in_branch_order() {
     assert_eq!((entered[1].as_str(), entered[quarter].as_str()), ("a0", &*format!("a{}", quarter - 1)));
     assert_eq!(entered[quarter + 1], "b0");
 }
+
+/// A generated file with thousands of broken references gets the first hundred problems and a
+/// line counting the rest, not thousands of "did you mean" searches over thousands of names.
+#[test]
+fn a_file_with_thousands_of_problems_reports_the_first_hundred() {
+    let broken = |i: usize, _: &str| format!("  p{i}:\n    decision: Paso {i}\n    next: falta{i}\n");
+    let text = chain("enorme.rota", "", 5_000, broken);
+    let cals: BTreeMap<_, _> =
+        calendar::BUILTIN.iter().map(|n| (n.to_string(), calendar::builtin(n).unwrap())).collect();
+    let (catalog, diags) = definition::load(&[SourceFile { path: "rota.yaml".into(), text }], cals);
+    assert!(catalog.processes.is_empty());
+    assert_eq!(diags.len(), 101);
+    assert_eq!(diags[0].message, "unknown step `falta0`");
+    let help = diags[0].help.as_deref().unwrap();
+    assert!(help.starts_with("known: p0, p1, ") && help.ends_with(", … (5002 in all)"), "{help}");
+    assert_eq!(diags[100].message, "4900 more problems in this file are not shown");
+    assert_eq!(diags[100].loc.line, diags[99].loc.line + 3);
+}
+
+/// Decisions that send each other round in circles for the data at hand stop with an error
+/// instead of running for ever.
+#[test]
+fn decisions_that_loop_are_stopped() {
+    let text = "process: bucle\ntitle: Bucle\ncalendar: mx\nsteps:\n  a:\n    decision: A\n    next:\n      - when: now != ''\n        goto: b\n      - goto: end\n  b:\n    decision: B\n    next: a\n";
+    let catalog = load("bucle.yaml", text.to_string());
+    let err = machine::start(env(&catalog, "bucle"), "i1", Map::new(), None, t0()).unwrap_err();
+    assert!(err.to_string().contains("too many automatic steps"), "{err}");
+}

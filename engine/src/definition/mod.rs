@@ -7,6 +7,7 @@ pub mod form;
 mod items;
 pub mod load;
 pub mod model;
+mod problems;
 pub mod raw;
 pub mod schema;
 mod types;
