@@ -204,6 +204,8 @@ broken! {
     b66_condition_never_holds => "66-condition-never-holds.yaml",
     b67_expression_chain_too_deep => "67-expression-chain-too-deep.yaml",
     b68_form_rule_nested_comprehensions => "68-form-rule-nested-comprehensions.yaml",
+    b69_form_max_items_above_cap => "69-form-max-items-above-cap.yaml",
+    b70_form_max_length_above_cap => "70-form-max-length-above-cap.yaml",
 }
 
 #[test]

@@ -8,6 +8,7 @@ use serde_saphyr::Spanned;
 
 use super::calls::Known;
 use super::form::{Field, FieldType, Form, Rule};
+use super::limits::{DEFAULT_MAX_ITEMS, MAX_ITEMS_CAP, max_length_cap};
 use super::model::*;
 pub(crate) use super::problems::Ctx;
 use super::raw::*;
@@ -336,6 +337,7 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) ->
         );
         list_ok = false;
     }
+    list_ok &= limits_fit(ctx, f, kind);
     let is_choice = matches!(kind, FieldType::Choice | FieldType::MultiChoice);
     match (&f.options, is_choice) {
         (Some(o), false) => {
@@ -470,6 +472,41 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) ->
         ok = false;
     }
     (ok && list_ok).then_some(field)
+}
+
+/// `max_items` and `max_length` within the caps of [`super::limits`], and `min_items` within
+/// the rows a list takes when it does not say `max_items`.
+fn limits_fit(ctx: &mut Ctx, f: &RawField, kind: FieldType) -> bool {
+    let mut ok = true;
+    if let Some(max) = f.max_items.as_ref().filter(|m| m.value > MAX_ITEMS_CAP) {
+        ctx.err(
+            loc(max),
+            format!("`max_items` ({}) is above the most rows a list may hold ({MAX_ITEMS_CAP})", max.value),
+            format!("split the table into lists of at most {MAX_ITEMS_CAP} rows"),
+        );
+        ok = false;
+    }
+    if let (Some(min), None) = (&f.min_items, &f.max_items)
+        && min.value > DEFAULT_MAX_ITEMS
+    {
+        ctx.err(
+            loc(min),
+            format!("`min_items` ({}) is above the most rows this list takes ({DEFAULT_MAX_ITEMS})", min.value),
+            format!("add `max_items:` (at most {MAX_ITEMS_CAP}) or ask for fewer rows"),
+        );
+        ok = false;
+    }
+    let cap = max_length_cap(kind);
+    if let Some(max) = f.max_length.as_ref().filter(|m| m.value > cap) {
+        let what = if kind == FieldType::Email { "e-mail address" } else { "text" };
+        ctx.err(
+            loc(max),
+            format!("`max_length` ({}) is above the longest {what} accepted ({cap})", max.value),
+            format!("write a `max_length` of at most {cap}, or leave it out"),
+        );
+        ok = false;
+    }
+    ok
 }
 
 /// The 1-based column, in characters, of `data.<field>` as a whole name inside an expression.

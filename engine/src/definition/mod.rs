@@ -5,6 +5,7 @@ mod build;
 pub mod calls;
 pub mod form;
 mod items;
+pub mod limits;
 pub mod load;
 pub mod model;
 mod problems;
