@@ -206,6 +206,7 @@ broken! {
     b68_form_rule_nested_comprehensions => "68-form-rule-nested-comprehensions.yaml",
     b69_form_max_items_above_cap => "69-form-max-items-above-cap.yaml",
     b70_form_max_length_above_cap => "70-form-max-length-above-cap.yaml",
+    b71_duration_too_long => "71-duration-too-long.yaml",
 }
 
 #[test]

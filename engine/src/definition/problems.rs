@@ -4,7 +4,7 @@
 use serde_saphyr::Spanned;
 
 use super::load::loc;
-use crate::calendar::Duration;
+use crate::calendar::{Duration, DurationError};
 use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
 use crate::expr::Expr;
 
@@ -136,7 +136,10 @@ impl<'a> Ctx<'a> {
         match Duration::parse(text) {
             Ok(d) => Some(d),
             Err(e) => {
-                let help = format!("write `N unit` with a unit among: {}", Duration::UNITS.join(", "));
+                let help = match &e {
+                    DurationError::TooLong { max, .. } => format!("a duration runs at most {max}; check the amount"),
+                    _ => format!("write `N unit` with a unit among: {}", Duration::UNITS.join(", ")),
+                };
                 self.err(loc(s), format!("bad duration `{text}`: {e}"), help);
                 None
             }

@@ -547,6 +547,17 @@ mod tests {
     }
 
     #[test]
+    fn date_functions_refuse_counts_beyond_a_century_at_once() {
+        let now = "2026-06-18T12:00:00Z";
+        let err = on_co("add_business_days(data.fecha, 2000000000)", now).unwrap_err();
+        assert!(err.contains("more than 36600 business days"), "{err}");
+        let err = on_co("business_days_between('0001-01-01', '9999-12-31')", now).unwrap_err();
+        assert!(err.contains("more than 36600 days apart"), "{err}");
+        assert!(on_co("add_days(data.fecha, 9223372036854775807)", now).is_err());
+        assert_eq!(on_co("add_business_days(data.fecha, 36600) > data.fecha", now), Ok(json!(true)));
+    }
+
+    #[test]
     fn date_functions_refuse_what_is_not_a_date() {
         let err = on_co("weekday('mañana')", "2026-06-18T12:00:00Z").unwrap_err();
         assert!(err.contains("`mañana` is not a date"), "{err}");
