@@ -183,3 +183,33 @@ fn limits_above_the_caps_are_refused_where_they_are_written() {
     let (_, diags) = load(&FORM.replace("    label: Filas\n", "    label: Filas\n    min_items: 600\n"));
     assert_eq!(diags, vec!["36:16: `min_items` (600) is above the most rows this list takes (500)"]);
 }
+
+/// Data no form checks (a start without a start form, a task without a form) is still held to
+/// the caps: conditions may loop over its lists as over a list field's rows.
+#[test]
+fn data_no_form_checks_is_held_to_the_caps() {
+    use tramite_engine::machine::{self, Actor, Command, CommandError, Env};
+    let process = "process: libre\ntitle: Libre\ncalendar: mx\nroles:\n  agente: Agente\nsteps:\n  anotar:\n    task: Anotar\n    role: agente\n    next: end\n";
+    let files = [SourceFile { path: "libre.yaml".into(), text: process.into() }];
+    let cals = BTreeMap::from([("mx".to_string(), tramite_engine::calendar::builtin("mx").unwrap())]);
+    let (catalog, diags) = definition::load(&files, cals);
+    assert!(diags.is_empty(), "{diags:?}");
+    let p = &catalog.processes["libre"];
+    let env = Env { process: p, calendar: catalog.calendar_of(p).unwrap(), forms: &catalog.forms };
+    let now = "2026-03-02T16:00:00Z".parse().unwrap();
+    let refused = |result: Result<_, CommandError>| match result {
+        Err(CommandError::InvalidData(errs)) => errs.into_iter().map(|e| (e.field, e.code)).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let big = json!({ "lista": rows(1_001) }).as_object().cloned().unwrap();
+    assert_eq!(refused(machine::start(env, "i1", big.clone(), None, now).map(|_| ())), one("lista", "max_items"));
+    let long = json!({ "nota": { "texto": "x".repeat(100_001) } }).as_object().cloned().unwrap();
+    assert_eq!(refused(machine::start(env, "i1", long, None, now).map(|_| ())), one("nota.texto", "max_length"));
+
+    let (inst, _) =
+        machine::start(env, "i1", json!({ "lista": rows(1_000) }).as_object().cloned().unwrap(), None, now).unwrap();
+    let task = inst.tasks().next().unwrap().0.id;
+    let ana = Actor::new("ana", &["agente"]);
+    let cmd = Command::Complete { task, data: big };
+    assert_eq!(refused(machine::execute(env, &inst, Some(&ana), cmd, now).map(|_| ())), one("lista", "max_items"));
+}

@@ -131,7 +131,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, code: &'static str, message: impl Into<String>) -> FieldError {
+    pub(crate) fn new(field: &str, code: &'static str, message: impl Into<String>) -> FieldError {
         FieldError { field: field.to_string(), code, message: message.into() }
     }
 }

@@ -3,7 +3,9 @@
 //! less (`max_length`, `max_items`); where it may ask for more, only up to a hard cap that
 //! `tramite check` enforces. docs/language.md ("Limits") lists them all.
 
-use super::form::{Field, FieldType};
+use serde_json::{Map, Value};
+
+use super::form::{Field, FieldError, FieldType};
 
 /// Most rows of a `list` field that does not say `max_items`. Form rules and computed fields
 /// loop over the rows (at most [`crate::expr::MAX_COMPREHENSION_NESTING`] loops deep), so the
@@ -43,4 +45,42 @@ impl Field {
 /// The highest `max_length` a field of this kind may declare.
 pub fn max_length_cap(kind: FieldType) -> u32 {
     if kind == FieldType::Email { EMAIL_LENGTH } else { MAX_LENGTH_CAP }
+}
+
+/// Deepest nesting of lists and objects in data no form checks (as the YAML reader allows).
+pub const MAX_NESTING: usize = 64;
+
+/// Holds data that no form checks (a start without a start form, a task without a form) to the
+/// caps of the fields a form could have: lists of at most [`MAX_ITEMS_CAP`] elements, texts of
+/// at most [`MAX_LENGTH_CAP`] characters, nesting at most [`MAX_NESTING`] deep. Errors name the
+/// value by its path (`nota.texto`, `filas[3]`).
+pub fn check_free_data(data: &Map<String, Value>) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut todo: Vec<(String, &Value, usize)> = data.iter().map(|(k, v)| (k.clone(), v, 1)).collect();
+    todo.reverse();
+    while let Some((path, value, depth)) = todo.pop() {
+        if depth > MAX_NESTING {
+            let message = format!("Anida más de {MAX_NESTING} niveles de listas u objetos.");
+            errors.push(FieldError::new(&path, "nesting", message));
+            continue;
+        }
+        match value {
+            Value::String(s) if s.chars().count() > MAX_LENGTH_CAP as usize => {
+                let message = format!("Debe tener como máximo {MAX_LENGTH_CAP} caracteres.");
+                errors.push(FieldError::new(&path, "max_length", message));
+            }
+            Value::Array(items) if items.len() > MAX_ITEMS_CAP as usize => {
+                let message = format!("Debe tener como máximo {MAX_ITEMS_CAP} elementos.");
+                errors.push(FieldError::new(&path, "max_items", message));
+            }
+            Value::Array(items) => {
+                todo.extend(items.iter().enumerate().rev().map(|(i, v)| (format!("{path}[{}]", i + 1), v, depth + 1)));
+            }
+            Value::Object(m) => {
+                todo.extend(m.iter().rev().map(|(k, v)| (format!("{path}.{k}"), v, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
 }

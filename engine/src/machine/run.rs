@@ -14,6 +14,7 @@ use super::command::{Actor, Command, CommandError};
 use super::event::{Event, Record};
 use super::state::{Instance, Token};
 use crate::calendar::Calendar;
+use crate::definition::limits::check_free_data;
 use crate::definition::{Anchor, Form, Next, Process, StepIx, StepKind, Target, When, Work};
 use crate::expr::{Expr, Scope};
 
@@ -76,7 +77,7 @@ fn begin(
     }
     let data = match env.process.start.form.as_ref().and_then(|f| env.forms.get(f)) {
         Some(form) => form.validate(&data).map_err(CommandError::InvalidData)?,
-        None => data,
+        None => check_free_data(&data).map(|()| data).map_err(CommandError::InvalidData)?,
     };
     let mut run = Run::new(env, Instance::empty(id, now), actor, now);
     run.emit(Event::Started { process: env.process.id.clone(), data, parent, seed: seed_of(id) });
@@ -182,7 +183,7 @@ impl<'a> Run<'a> {
     fn validated(&self, form: Option<&String>, data: Map<String, Value>) -> Result<Map<String, Value>, CommandError> {
         match form.and_then(|f| self.env.forms.get(f)) {
             Some(form) => form.validate(&data).map_err(CommandError::InvalidData),
-            None => Ok(data),
+            None => check_free_data(&data).map(|()| data).map_err(CommandError::InvalidData),
         }
     }
 
