@@ -16,6 +16,8 @@ use tramite_engine::machine::{self, Actor, Command, Env, Status};
 const STEPS: usize = 10_000;
 /// A worker thread far smaller than the server's (2 MiB): what recursion per step would blow.
 const SMALL_STACK: usize = 256 * 1024;
+/// What a definition file may nest to needs at most half a worker's stack in a debug build.
+const STACK_FOR_YAML: usize = 1024 * 1024;
 
 /// Runs `f` on a thread with a small stack; an overflow aborts the test binary.
 fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -163,4 +165,30 @@ fn decisions_that_loop_are_stopped() {
     let catalog = load("bucle.yaml", text.to_string());
     let err = machine::start(env(&catalog, "bucle"), "i1", Map::new(), None, t0()).unwrap_err();
     assert!(err.to_string().contains("too many automatic steps"), "{err}");
+}
+
+/// YAML nested deeper than 16 levels is refused where it goes too deep, before the reader's
+/// recursion over it exhausts a worker's stack (2 MiB; a level costs some 20 KiB in a debug
+/// build).
+#[test]
+fn yaml_nested_too_deep_is_a_located_error() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let text = format!(
+        "process: hondo\ntitle: Hondo\ncalendar: mx\nschedules:\n  s:\n    cron: \"0 9 1 * *\"\n    data:\n      x: {deep}\nsteps:\n  a:\n    decision: A\n    next: end\n"
+    );
+    let cals: BTreeMap<_, _> =
+        calendar::BUILTIN.iter().map(|n| (n.to_string(), calendar::builtin(n).unwrap())).collect();
+    let diags = std::thread::Builder::new()
+        .stack_size(STACK_FOR_YAML)
+        .spawn(move || {
+            let (catalog, diags) = definition::load(&[SourceFile { path: "hondo.yaml".into(), text }], cals);
+            assert!(catalog.processes.is_empty());
+            diags
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!((diags[0].loc.line, diags[0].loc.column), (8, 22), "{diags:?}");
+    assert_eq!(diags[0].message, "nested more than 16 levels deep");
 }

@@ -92,7 +92,7 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
 pub fn load_deployed(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Catalog, Vec<Diagnostic>) {
     let mut known = Known::new();
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Process) {
-        if let Ok(raw) = serde_saphyr::from_str::<RawProcess>(&f.text) {
+        if let Ok(raw) = read_yaml::<RawProcess>(&f.text) {
             for (_, step) in &raw.steps.0 {
                 if let Some(callee) = &step.call {
                     known.entry(callee.value.clone()).or_default();
@@ -134,7 +134,7 @@ pub fn load_with(
     // not load is that file's problem (reported there), not an unknown process.
     let mut process_ids: BTreeSet<String> = BTreeSet::new();
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Process) {
-        match serde_saphyr::from_str::<RawProcess>(&f.text) {
+        match read_yaml::<RawProcess>(&f.text) {
             Ok(raw) => {
                 process_ids.insert(raw.process.value.clone());
                 raws.push((f, raw));
@@ -170,7 +170,7 @@ pub fn load_with(
 
 /// The form and where its id is written.
 fn load_form(ctx: &mut Ctx) -> Option<(Form, Loc)> {
-    let raw = match serde_saphyr::from_str::<RawForm>(ctx.text) {
+    let raw = match read_yaml::<RawForm>(ctx.text) {
         Ok(r) => r,
         Err(e) => {
             ctx.push(Diagnostic::from_yaml_in(ctx.file, ctx.text, &e));
