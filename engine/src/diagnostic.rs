@@ -127,6 +127,13 @@ fn plain_yaml_message(message: &str) -> (String, Option<String>) {
         let message = if key.is_empty() { "duplicate key".to_string() } else { format!("duplicate key `{key}`") };
         return (message, Some("each key may appear once in a mapping; rename or merge the repeated entry".into()));
     }
+    if message.contains("budget breached: Depth") || message.contains("recursion limit exceeded") {
+        let limit = crate::definition::raw::MAX_YAML_NESTING;
+        return (
+            format!("nested more than {limit} levels deep"),
+            Some("flatten the value: no definition needs lists and mappings this deep".into()),
+        );
+    }
     let message = match message {
         "expected mapping start" => "expected a mapping (`key: value` lines) here",
         "expected sequence start" => "expected a list (`- item` lines or `[a, b]`) here",

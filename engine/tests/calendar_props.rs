@@ -150,3 +150,21 @@ proptest! {
         prop_assert_eq!(sla.elapsed(cal, due), sla.allowed(cal));
     }
 }
+
+/// A duration far longer than any process needs (a hand-written amount is at most about 100
+/// years; an expression may ask for any) lands at the end of time, or its start, at once: never
+/// back where it started, never after scanning millions of days.
+#[test]
+fn huge_amounts_saturate() {
+    let start: Timestamp = "2026-03-02T16:00:00Z".parse().unwrap();
+    let units = [Unit::BusinessDays, Unit::BusinessHours, Unit::Days, Unit::Hours, Unit::Minutes];
+    for cal in CALENDARS.iter() {
+        for unit in units {
+            for amount in [36_601, 10_000_000, u32::MAX] {
+                let d = Duration::new(amount, unit);
+                assert!(cal.add(start, d) > start, "{} {d} after", cal.name());
+                assert!(cal.sub(start, d) < start, "{} {d} before", cal.name());
+            }
+        }
+    }
+}

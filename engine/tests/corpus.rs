@@ -202,6 +202,11 @@ broken! {
     b64_warn_after_due => "64-warn-after-due.yaml",
     b65_sla_warn_after_due => "65-sla-warn-after-due.yaml",
     b66_condition_never_holds => "66-condition-never-holds.yaml",
+    b67_expression_chain_too_deep => "67-expression-chain-too-deep.yaml",
+    b68_form_rule_nested_comprehensions => "68-form-rule-nested-comprehensions.yaml",
+    b69_form_max_items_above_cap => "69-form-max-items-above-cap.yaml",
+    b70_form_max_length_above_cap => "70-form-max-length-above-cap.yaml",
+    b71_duration_too_long => "71-duration-too-long.yaml",
 }
 
 #[test]

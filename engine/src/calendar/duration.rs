@@ -33,6 +33,8 @@ pub enum DurationError {
     Amount(String),
     #[error("unknown duration unit `{0}`")]
     Unit(String),
+    #[error("`{amount}` is more than {max} (about 100 years)")]
+    TooLong { amount: String, max: Duration },
 }
 
 impl Duration {
@@ -50,26 +52,45 @@ impl Duration {
         }
     }
 
+    /// The longest duration of a unit accepted: about 100 years (36,600 days; hours as if every
+    /// hour of them were working time). A deadline further off is a typo, and counting day by
+    /// day towards it would keep a transition busy for seconds.
+    pub const fn longest(unit: Unit) -> Duration {
+        let amount = match unit {
+            Unit::BusinessDays | Unit::Days => 36_600,
+            Unit::BusinessHours | Unit::Hours => 36_600 * 24,
+            Unit::Minutes => 36_600 * 24 * 60,
+        };
+        Duration { amount, unit }
+    }
+
     /// Reads `N unit`; words are case-insensitive, singular or plural (`1 business day`), in
-    /// English or Spanish (`1 día hábil`, accents optional).
+    /// English or Spanish (`1 día hábil`, accents optional). The amount is at most
+    /// [`Duration::longest`] of its unit.
     pub fn parse(text: &str) -> Result<Duration, DurationError> {
         let mut words = text.split_whitespace();
         let amount = words.next().ok_or(DurationError::Shape)?;
-        let amount: u32 = amount.parse().map_err(|_| DurationError::Amount(amount.to_string()))?;
+        if !amount.chars().all(|c| c.is_ascii_digit()) {
+            return Err(DurationError::Amount(amount.to_string()));
+        }
         let unit_words: Vec<String> = words.map(str::to_lowercase).collect();
         if unit_words.is_empty() {
             return Err(DurationError::Shape);
         }
-        let written = unit_words.join(" ");
-        let unit = match without_accents(&written).as_str() {
+        let words_written = unit_words.join(" ");
+        let unit = match without_accents(&words_written).as_str() {
             "business day" | "business days" | "dia habil" | "dias habiles" => Unit::BusinessDays,
             "business hour" | "business hours" | "hora habil" | "horas habiles" => Unit::BusinessHours,
             "day" | "days" | "dia" | "dias" => Unit::Days,
             "hour" | "hours" | "hora" | "horas" => Unit::Hours,
             "minute" | "minutes" | "minuto" | "minutos" => Unit::Minutes,
-            _ => return Err(DurationError::Unit(written)),
+            _ => return Err(DurationError::Unit(words_written)),
         };
-        Ok(Duration { amount, unit })
+        let max = Duration::longest(unit);
+        match amount.parse::<u32>() {
+            Ok(amount) if amount <= max.amount => Ok(Duration { amount, unit }),
+            _ => Err(DurationError::TooLong { amount: amount.to_string(), max }),
+        }
     }
 
     /// The unit words as written in definitions, for hints.
@@ -174,6 +195,26 @@ mod tests {
         assert_eq!(Duration::parse("30 minutos"), Ok(Duration::new(30, Unit::Minutes)));
         assert_eq!(Duration::parse("2 semanas"), Err(DurationError::Unit("semanas".into())));
         assert_eq!(Offset::parse("10 días hábiles before").map(|o| o.before), Ok(true));
+    }
+
+    #[test]
+    fn amounts_run_up_to_about_a_hundred_years() {
+        assert_eq!(Duration::parse("36600 days"), Ok(Duration::new(36_600, Unit::Days)));
+        assert_eq!(Duration::parse("52704000 minutos"), Ok(Duration::new(52_704_000, Unit::Minutes)));
+        for (text, amount) in [
+            ("36601 días", "36601"),
+            ("99999999999 días", "99999999999"),
+            ("4000000000 business days", "4000000000"),
+            ("878401 horas hábiles", "878401"),
+            ("99999999999999999999999999 minutes", "99999999999999999999999999"),
+        ] {
+            match Duration::parse(text) {
+                Err(DurationError::TooLong { amount: a, .. }) => assert_eq!(a, amount),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        let err = Duration::parse("99999999999 días").unwrap_err();
+        assert_eq!(err.to_string(), "`99999999999` is more than 36600 days (about 100 years)");
     }
 
     #[test]

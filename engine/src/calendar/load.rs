@@ -42,7 +42,8 @@ impl Calendar {
         source: &str,
         base: &dyn Fn(&str) -> Option<Calendar>,
     ) -> Result<Calendar, Vec<Diagnostic>> {
-        let doc: CalendarDoc = serde_saphyr::from_str(source).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
+        let doc: CalendarDoc =
+            crate::definition::raw::read_yaml(source).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
         let mut errs = Vec::new();
         let at = |s: &Spanned<String>| Diagnostic::new(file, loc(s), "");
         let name = doc.calendar.value.trim().to_string();

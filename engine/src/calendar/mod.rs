@@ -33,7 +33,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp, ToSpan, Zoned};
+use jiff::{SignedDuration, Timestamp, Zoned};
 
 /// How far a day search may run before giving up (a calendar whose holidays cover every working
 /// day would otherwise loop forever); searches that give up yield [`Timestamp::MAX`] / `MIN`.
@@ -285,8 +285,12 @@ impl Calendar {
         self.at(date, self.opens)
     }
 
-    /// The `n`th business day after `day` (or on/after it when `inclusive`).
+    /// The `n`th business day after `day` (or on/after it when `inclusive`); `None` past the
+    /// range of time or further than [`Duration::longest`] counts.
     fn business_day_from(&self, day: Date, n: u32, inclusive: bool) -> Option<Date> {
+        if n > Duration::longest(Unit::BusinessDays).amount {
+            return None;
+        }
         let mut date = day;
         let mut left = n;
         if inclusive && self.is_business_day(date) {
@@ -308,8 +312,12 @@ impl Calendar {
         Some(date)
     }
 
-    /// The `n`th business day before `day` (or on/before it when `inclusive`).
+    /// The `n`th business day before `day` (or on/before it when `inclusive`); `None` as for
+    /// [`Calendar::business_day_from`].
     fn business_day_back(&self, day: Date, n: u32, inclusive: bool) -> Option<Date> {
+        if n > Duration::longest(Unit::BusinessDays).amount {
+            return None;
+        }
         let mut date = day;
         let mut left = n;
         if inclusive && self.is_business_day(date) {
@@ -335,9 +343,16 @@ impl Calendar {
         date.to_datetime(time).to_zoned(self.zone.clone()).map(|z| z.timestamp()).unwrap_or(Timestamp::MAX)
     }
 
+    /// `t` moved by `days` calendar days, the same wall-clock time; past the range of time,
+    /// its end (or its start, backward).
     fn shift_local_days(&self, t: Timestamp, days: i64) -> Timestamp {
         let z: Zoned = t.to_zoned(self.zone.clone());
-        z.checked_add(days.days()).map(|z| z.timestamp()).unwrap_or(t)
+        let moved = jiff::Span::new().try_days(days).and_then(|span| z.checked_add(span));
+        match moved {
+            Ok(z) => z.timestamp(),
+            Err(_) if days < 0 => Timestamp::MIN,
+            Err(_) => Timestamp::MAX,
+        }
     }
 }
 

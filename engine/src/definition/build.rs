@@ -1,6 +1,6 @@
 //! Turns one [`RawProcess`] into a [`Process`], checking every name it refers to.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_saphyr::Spanned;
 
@@ -58,10 +58,13 @@ pub(crate) struct ProcessBuilder<'c, 'a> {
     pub(super) raw: &'c RawProcess,
     pub(super) steps: HashMap<String, StepIx>,
     pub(super) roles: Vec<String>,
+    pub(super) role_set: HashSet<String>,
     /// Known data fields and their types; `None` when the process declares no forms at all.
     pub(super) fields: Option<HashMap<String, FieldType>>,
     /// The columns of every `list` field of the process's forms.
     pub(super) lists: HashMap<String, Vec<Field>>,
+    /// Every field of the process's forms by name, the first form's where two share a name.
+    pub(super) form_fields: HashMap<String, Field>,
     /// The step being built, for [`ItemUse`]s (`None` for SLAs and schedules).
     pub(super) current: Option<StepIx>,
     /// Every reading of `item`, checked once the flow is known.
@@ -76,7 +79,8 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         raw: &'c RawProcess,
     ) -> Self {
         let steps = raw.steps.0.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect();
-        let roles = raw.roles.0.iter().map(|(k, _)| k.value.clone()).collect();
+        let roles: Vec<String> = raw.roles.0.iter().map(|(k, _)| k.value.clone()).collect();
+        let role_set = roles.iter().cloned().collect();
         ProcessBuilder {
             ctx,
             catalog,
@@ -84,8 +88,10 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             raw,
             steps,
             roles,
+            role_set,
             fields: None,
             lists: HashMap::new(),
+            form_fields: HashMap::new(),
             current: None,
             item_uses: Vec::new(),
         }
@@ -146,13 +152,22 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         let mut forms: Vec<&Spanned<String>> = Vec::new();
         forms.extend(self.raw.start.as_ref().and_then(|s| s.form.as_ref()));
         forms.extend(self.raw.steps.0.iter().filter_map(|(_, s)| s.form.as_ref()));
+        // Each form once (many steps fill in the same form): where two forms have a field of
+        // the same name, its type and columns are the last form's, the field itself the first's.
+        let last: HashMap<&str, usize> = forms.iter().enumerate().map(|(i, f)| (f.value.as_str(), i)).collect();
         let mut out = HashMap::new();
-        for f in &forms {
+        for (_, f) in forms.iter().enumerate().filter(|(i, f)| last[f.value.as_str()] == *i) {
             if let Some(form) = self.catalog.forms.get(&f.value) {
                 out.extend(form.fields.iter().map(|fl| (fl.name.clone(), fl.kind)));
                 for fl in form.fields.iter().filter(|fl| fl.kind == FieldType::List) {
                     self.lists.insert(fl.name.clone(), fl.fields.clone());
                 }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for f in forms.iter().filter(|f| seen.insert(f.value.as_str())) {
+            for fl in self.catalog.forms.get(&f.value).map(|form| form.fields.as_slice()).unwrap_or(&[]) {
+                self.form_fields.entry(fl.name.clone()).or_insert_with(|| fl.clone());
             }
         }
         for (_, s) in &self.raw.schedules.0 {
@@ -186,7 +201,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     }
 
     pub(super) fn role_ref(&mut self, r: &Spanned<String>) -> bool {
-        if self.roles.contains(&r.value) {
+        if self.role_set.contains(&r.value) {
             return true;
         }
         let known: Vec<&str> = self.roles.iter().map(String::as_str).collect();
@@ -225,7 +240,8 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     /// `data.<step>.data`.
     pub(super) fn data_field(&mut self, at: Loc, field: &str, want_date: bool) -> bool {
         let Some(fields) = &self.fields else { return true };
-        let call_result = self.raw.steps.0.iter().any(|(id, s)| s.call.is_some() && id.value == field);
+        let step = self.steps.get(field).map(|i| &self.raw.steps.0[*i].1);
+        let call_result = step.is_some_and(|s| s.call.is_some());
         if call_result && !fields.contains_key(field) {
             if want_date {
                 let help = "count from a `date` or `datetime` field";
@@ -233,7 +249,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             }
             return !want_date;
         }
-        let each_result = self.raw.steps.0.iter().any(|(id, s)| s.for_each.is_some() && id.value == field);
+        let each_result = step.is_some_and(|s| s.for_each.is_some());
         if each_result && !fields.contains_key(field) {
             if want_date {
                 let help = "count from a `date` or `datetime` field";
@@ -255,8 +271,10 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 let known: Vec<String> = fields.keys().cloned().collect();
                 let mut sorted: Vec<&str> = known.iter().map(String::as_str).collect();
                 sorted.sort_unstable();
+                let before = self.ctx.diags.len();
                 self.ctx.unknown(at, "data field", &format!("data.{field}"), sorted.iter().copied());
-                if let Some(d) = self.ctx.diags.last_mut() {
+                let recorded = self.ctx.diags.len() > before;
+                if recorded && let Some(d) = self.ctx.diags.last_mut() {
                     d.message = format!("`data.{field}` is not a field of any form of this process");
                     if let Some(best) = crate::diagnostic::did_you_mean(field, sorted.iter().copied()) {
                         d.help = Some(format!("did you mean `data.{best}`?"));

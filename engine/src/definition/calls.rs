@@ -18,11 +18,17 @@ pub const MAX_CALL_DEPTH: usize = 8;
 /// processes it calls in turn.
 pub type Known = BTreeMap<String, Vec<String>>;
 
-/// The calls of every process: those loaded now, and the known ones they do not replace.
+/// The processes each process calls (each once, in the order first called): those loaded now,
+/// and the known ones they do not replace.
 fn graph(catalog: &Catalog, known: &Known) -> BTreeMap<String, Vec<String>> {
-    let mut g: BTreeMap<String, Vec<String>> = known.clone();
+    let once = |callees: &mut dyn Iterator<Item = &str>| {
+        let mut seen = BTreeSet::new();
+        callees.filter(|c| seen.insert(*c)).map(str::to_string).collect::<Vec<_>>()
+    };
+    let mut g: BTreeMap<String, Vec<String>> =
+        known.iter().map(|(p, callees)| (p.clone(), once(&mut callees.iter().map(String::as_str)))).collect();
     for p in catalog.processes.values() {
-        g.insert(p.id.clone(), calls(p).map(|(callee, _)| callee.to_string()).collect());
+        g.insert(p.id.clone(), once(&mut calls(p).map(|(callee, _)| callee)));
     }
     g
 }
@@ -61,31 +67,58 @@ fn path(g: &BTreeMap<String, Vec<String>>, from: &str, to: &str) -> Option<Vec<S
     None
 }
 
-/// The longest chain of calls starting at `p` (cycles cut), memoised.
+/// The longest chain of calls below a process: how many processes it holds, and the one called
+/// first on it.
+type Longest<'g> = (usize, Option<&'g str>);
+
+/// The longest chain of calls starting at `p` (cycles cut), walked depth-first with a stack of
+/// its own (a chain of processes is as long as a tree of files makes it). `memo` keeps, for each
+/// process walked, the length of its longest chain and the process it calls next on it.
 fn deepest<'g>(
     g: &'g BTreeMap<String, Vec<String>>,
     p: &'g str,
-    on_path: &mut BTreeSet<&'g str>,
-    memo: &mut BTreeMap<&'g str, Vec<String>>,
+    memo: &mut BTreeMap<&'g str, Longest<'g>>,
 ) -> Vec<String> {
-    if let Some(chain) = memo.get(p) {
-        return chain.clone();
-    }
-    on_path.insert(p);
-    let mut best: Vec<String> = Vec::new();
-    for next in g.get(p).into_iter().flatten() {
-        if on_path.contains(next.as_str()) {
-            continue;
+    if !memo.contains_key(p) {
+        let mut on_path: BTreeSet<&str> = BTreeSet::from([p]);
+        // (process, how many of its callees were looked at, the longest chain below it so far)
+        let mut stack: Vec<(&str, usize, Longest)> = vec![(p, 0, (0, None))];
+        while let Some((at, looked, best)) = stack.last_mut() {
+            let callee = g.get(*at).and_then(|c| c.get(*looked)).map(String::as_str);
+            *looked += 1;
+            match callee {
+                Some(next) if on_path.contains(next) => {}
+                Some(next) => match memo.get(next) {
+                    Some(&(len, _)) => {
+                        if len > best.0 {
+                            *best = (len, Some(next));
+                        }
+                    }
+                    None => {
+                        on_path.insert(next);
+                        stack.push((next, 0, (0, None)));
+                    }
+                },
+                None => {
+                    let Some((done, _, (len, via))) = stack.pop() else { break };
+                    on_path.remove(done);
+                    memo.insert(done, (len + 1, via));
+                    if let Some((_, _, parent)) = stack.last_mut()
+                        && len + 1 > parent.0
+                    {
+                        *parent = (len + 1, Some(done));
+                    }
+                }
+            }
         }
-        let chain = deepest(g, next, on_path, memo);
-        if chain.len() > best.len() {
-            best = chain;
-        }
     }
-    on_path.remove(p);
-    best.insert(0, p.to_string());
-    memo.insert(p, best.clone());
-    best
+    let mut chain = vec![p.to_string()];
+    let mut at = p;
+    while let Some(&(_, Some(next))) = memo.get(at) {
+        chain.push(next.to_string());
+        at = next;
+    }
+    chain
 }
 
 /// Runs the checks, leaving failing processes out of `catalog` and adding their diagnostics.
@@ -94,8 +127,11 @@ pub(crate) fn check(catalog: &mut Catalog, known: &Known, diags: &mut Vec<Diagno
     let mut failed: BTreeSet<String> = BTreeSet::new();
     let mut memo = BTreeMap::new();
     for p in catalog.processes.values() {
+        // A process may call the same one from many steps: look for each cycle once.
+        let mut cycles: BTreeMap<&str, Option<Vec<String>>> = BTreeMap::new();
         for (callee, at) in calls(p) {
-            if let Some(chain) = path(&g, callee, &p.id) {
+            let cycle = cycles.entry(callee).or_insert_with(|| path(&g, callee, &p.id));
+            if let Some(chain) = cycle {
                 let mut shown = vec![p.id.as_str()];
                 shown.extend(chain.iter().map(String::as_str));
                 diags.push(
@@ -105,7 +141,7 @@ pub(crate) fn check(catalog: &mut Catalog, known: &Known, diags: &mut Vec<Diagno
                 failed.insert(p.id.clone());
             }
         }
-        let chain = deepest(&g, &p.id, &mut BTreeSet::new(), &mut memo);
+        let chain = deepest(&g, &p.id, &mut memo);
         if chain.len() > MAX_CALL_DEPTH && !failed.contains(&p.id) {
             let first = chain.get(1).map(String::as_str).unwrap_or_default();
             let at = calls(p).find(|(c, _)| *c == first).map(|(_, at)| at).unwrap_or(Loc::new(1, 1));

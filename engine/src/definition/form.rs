@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use super::limits::YEARS;
 use crate::expr::Expr;
 
 /// The type of a form field.
@@ -130,7 +131,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, code: &'static str, message: impl Into<String>) -> FieldError {
+    pub(crate) fn new(field: &str, code: &'static str, message: impl Into<String>) -> FieldError {
         FieldError { field: field.to_string(), code, message: message.into() }
     }
 }
@@ -270,12 +271,15 @@ impl Field {
             errors.push(FieldError::new(&name, "type", "Debe ser una lista de filas."));
             return None;
         };
-        let count = rows.len() as u32;
-        if let Some(min) = self.min_items.filter(|m| count < *m) {
+        let count = rows.len();
+        if let Some(min) = self.min_items.filter(|m| count < *m as usize) {
             errors.push(FieldError::new(&name, "min_items", format!("Debe tener al menos {min} filas.")));
         }
-        if let Some(max) = self.max_items.filter(|m| count > *m) {
+        let max = self.row_limit();
+        if count > max as usize {
+            // Not a row more is looked at: the rows are what rules and computed fields loop over.
             errors.push(FieldError::new(&name, "max_items", format!("Debe tener como máximo {max} filas.")));
+            return None;
         }
         let before = errors.len();
         let mut out = Vec::new();
@@ -322,13 +326,21 @@ impl Field {
                 let s = value.as_str().ok_or_else(|| err("type", "Debe ser una fecha (AAAA-MM-DD).".into()))?;
                 let d = crate::calendar::parse_date(s.trim())
                     .ok_or_else(|| err("type", "Debe ser una fecha (AAAA-MM-DD).".into()))?;
+                if !YEARS.contains(&d.year()) {
+                    return Err(err("date_range", years_message("La fecha")));
+                }
                 Value::String(d.to_string())
             }
             FieldType::DateTime => {
                 let s = value.as_str().ok_or_else(|| err("type", "Debe ser una fecha y hora.".into()))?;
-                let ok = s.parse::<jiff::Timestamp>().is_ok() || s.parse::<jiff::civil::DateTime>().is_ok();
-                if !ok {
-                    return Err(err("type", "Debe ser una fecha y hora (AAAA-MM-DDTHH:MM).".into()));
+                // The year as written (an instant with `Z` has no other).
+                let year = match (s.parse::<jiff::civil::DateTime>(), s.parse::<jiff::Timestamp>()) {
+                    (Ok(dt), _) => dt.year(),
+                    (Err(_), Ok(t)) => t.to_zoned(jiff::tz::TimeZone::UTC).year(),
+                    _ => return Err(err("type", "Debe ser una fecha y hora (AAAA-MM-DDTHH:MM).".into())),
+                };
+                if !YEARS.contains(&year) {
+                    return Err(err("date_range", years_message("La fecha y hora")));
                 }
                 Value::String(s.to_string())
             }
@@ -346,6 +358,10 @@ impl Field {
                 };
                 if items.iter().any(|s| !self.options.iter().any(|(k, _)| k == s)) {
                     return Err(err("choice", "Elija solo entre las opciones.".into()));
+                }
+                let distinct: std::collections::HashSet<&String> = items.iter().collect();
+                if distinct.len() < items.len() {
+                    return Err(err("choice", "Elija cada opción una sola vez.".into()));
                 }
                 Value::Array(items.into_iter().map(Value::String).collect())
             }
@@ -379,7 +395,7 @@ impl Field {
             if let Some(min) = self.min_length.filter(|m| len < *m) {
                 return err("min_length", format!("Debe tener al menos {min} caracteres."));
             }
-            if let Some(max) = self.max_length.filter(|m| len > *m) {
+            if let Some(max) = self.length_limit().filter(|m| len > *m) {
                 return err("max_length", format!("Debe tener como máximo {max} caracteres."));
             }
             if let Some(re) = self.pattern.as_ref().filter(|re| !re.is_match(s)) {
@@ -391,6 +407,11 @@ impl Field {
         }
         Ok(())
     }
+}
+
+/// "La fecha debe estar entre los años 1900 y 2199."
+fn years_message(what: &str) -> String {
+    format!("{what} debe estar entre los años {} y {}.", YEARS.start(), YEARS.end())
 }
 
 fn is_blank(v: &Value) -> bool {

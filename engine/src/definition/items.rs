@@ -88,10 +88,7 @@ impl ProcessBuilder<'_, '_> {
 
     /// A field of one of the process's forms (the start form and the steps' forms).
     pub(super) fn form_field_of(&self, name: &str) -> Option<&Field> {
-        let mut forms: Vec<&Spanned<String>> = Vec::new();
-        forms.extend(self.raw.start.as_ref().and_then(|s| s.form.as_ref()));
-        forms.extend(self.raw.steps.0.iter().filter_map(|(_, s)| s.form.as_ref()));
-        forms.iter().filter_map(|f| self.catalog.forms.get(&f.value)).find_map(|f| f.field(name))
+        self.form_fields.get(name)
     }
 
     /// A field a role is read from must be a `choice` whose options are all roles.
@@ -104,7 +101,7 @@ impl ProcessBuilder<'_, '_> {
             );
             return false;
         };
-        let unknown: Vec<String> = options.into_iter().filter(|o| !self.roles.contains(o)).collect();
+        let unknown: Vec<String> = options.into_iter().filter(|o| !self.role_set.contains(o)).collect();
         if unknown.is_empty() {
             return true;
         }

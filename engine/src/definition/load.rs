@@ -8,11 +8,12 @@ use serde_saphyr::Spanned;
 
 use super::calls::Known;
 use super::form::{Field, FieldType, Form, Rule};
+use super::limits::{DEFAULT_MAX_ITEMS, MAX_ITEMS_CAP, max_length_cap};
 use super::model::*;
+pub(crate) use super::problems::Ctx;
 use super::raw::*;
-use crate::calendar::{Calendar, Duration, Offset, Warn};
+use crate::calendar::{Calendar, Offset, Warn};
 use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
-use crate::expr::Expr;
 
 /// A file handed to the loader.
 #[derive(Debug, Clone)]
@@ -91,7 +92,7 @@ pub fn load(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Cat
 pub fn load_deployed(files: &[SourceFile], calendars: BTreeMap<String, Calendar>) -> (Catalog, Vec<Diagnostic>) {
     let mut known = Known::new();
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Process) {
-        if let Ok(raw) = serde_saphyr::from_str::<RawProcess>(&f.text) {
+        if let Ok(raw) = read_yaml::<RawProcess>(&f.text) {
             for (_, step) in &raw.steps.0 {
                 if let Some(callee) = &step.call {
                     known.entry(callee.value.clone()).or_default();
@@ -113,7 +114,7 @@ pub fn load_with(
     let mut catalog = Catalog { calendars, ..Catalog::default() };
     let mut seen_forms: BTreeMap<String, String> = BTreeMap::new();
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Form) {
-        let mut ctx = Ctx { file: &f.path, text: &f.text, diags: Vec::new() };
+        let mut ctx = Ctx::new(&f.path, &f.text);
         if let Some((form, id_at)) = load_form(&mut ctx) {
             if let Some(other) = seen_forms.get(&form.id) {
                 ctx.err(
@@ -126,14 +127,14 @@ pub fn load_with(
                 catalog.forms.insert(form.id.clone(), form);
             }
         }
-        diags.append(&mut ctx.diags);
+        diags.extend(ctx.finish());
     }
     let mut raws = Vec::new();
     // Every process id a file declares, loadable or not: a call to a process whose file does
     // not load is that file's problem (reported there), not an unknown process.
     let mut process_ids: BTreeSet<String> = BTreeSet::new();
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Process) {
-        match serde_saphyr::from_str::<RawProcess>(&f.text) {
+        match read_yaml::<RawProcess>(&f.text) {
             Ok(raw) => {
                 process_ids.insert(raw.process.value.clone());
                 raws.push((f, raw));
@@ -146,7 +147,7 @@ pub fn load_with(
     }
     process_ids.extend(known.keys().cloned());
     for (f, raw) in raws {
-        let mut ctx = Ctx { file: &f.path, text: &f.text, diags: Vec::new() };
+        let mut ctx = Ctx::new(&f.path, &f.text);
         let id = raw.process.value.clone();
         let process = ProcessBuilder::new(&mut ctx, &catalog, &process_ids, &raw).build();
         if catalog.processes.contains_key(&id) {
@@ -157,7 +158,7 @@ pub fn load_with(
             );
         }
         let clean = ctx.diags.is_empty();
-        diags.append(&mut ctx.diags);
+        diags.extend(ctx.finish());
         if let (Some(p), true) = (process, clean) {
             catalog.processes.insert(id, p);
         }
@@ -167,113 +168,12 @@ pub fn load_with(
     (catalog, diags)
 }
 
-/// The file being checked and the problems found in it.
-pub(crate) struct Ctx<'a> {
-    pub file: &'a str,
-    pub text: &'a str,
-    pub diags: Vec<Diagnostic>,
-}
-
-impl Ctx<'_> {
-    pub fn err(&mut self, at: Loc, message: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::new(self.file, at, message).help(help));
-    }
-
-    /// Location of the `col`-th character (1-based) of the scalar whose text starts at `at`,
-    /// following it through an opening quote, escapes (`\"`, `''`) and folded lines (a line
-    /// break and the next line's indentation are one character of the value).
-    pub fn inside(&self, at: Loc, col: u64) -> Loc {
-        let start =
-            self.text.split_inclusive('\n').take(at.line.saturating_sub(1) as usize).map(str::len).sum::<usize>();
-        let mut chars = self.text[start..].chars().skip(at.column.saturating_sub(1) as usize).peekable();
-        let (mut line, mut column) = (at.line, at.column);
-        let quote = chars.next_if(|c| *c == '\'' || *c == '"');
-        column += u64::from(quote.is_some());
-        let mut left = col.saturating_sub(1);
-        while left > 0 {
-            let Some(c) = chars.next() else { break };
-            match c {
-                '\r' => continue,
-                '\n' => {
-                    (line, column) = (line + 1, 1);
-                    while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {
-                        column += 1;
-                    }
-                }
-                '\\' if quote == Some('"') => {
-                    let extra = match chars.next() {
-                        Some('x') => 2,
-                        Some('u') => 4,
-                        Some('U') => 8,
-                        _ => 0,
-                    };
-                    chars.by_ref().take(extra).for_each(drop);
-                    column += 2 + extra as u64;
-                }
-                '\'' if quote == Some('\'') && chars.peek() == Some(&'\'') => {
-                    chars.next();
-                    column += 2;
-                }
-                _ => column += 1,
-            }
-            left -= 1;
-        }
-        Loc::new(line, column)
-    }
-
-    pub fn expr(&mut self, s: &Spanned<String>) -> Option<Expr> {
-        match Expr::compile(&s.value) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                let at = self.inside(loc(s), e.column);
-                self.diags.push(Diagnostic::new(self.file, at, e.message).help(e.help.unwrap_or_default()));
-                None
-            }
-        }
-    }
-
-    /// Compiles `text`, the part of scalar `s` that begins at its `col`-th character.
-    pub fn expr_inside(&mut self, s: &Spanned<String>, text: &str, col: u64) -> Option<Expr> {
-        match Expr::compile(text) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                let at = self.inside(loc(s), col + e.column.saturating_sub(1));
-                self.diags.push(Diagnostic::new(self.file, at, e.message).help(e.help.unwrap_or_default()));
-                None
-            }
-        }
-    }
-
-    pub fn duration(&mut self, s: &Spanned<String>, text: &str) -> Option<Duration> {
-        match Duration::parse(text) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let help = format!("write `N unit` with a unit among: {}", Duration::UNITS.join(", "));
-                self.err(loc(s), format!("bad duration `{text}`: {e}"), help);
-                None
-            }
-        }
-    }
-
-    /// `did you mean` help for a name that is not among `known`.
-    pub fn unknown<'k>(&mut self, at: Loc, what: &str, name: &str, known: impl IntoIterator<Item = &'k str> + Clone) {
-        let help = match did_you_mean(name, known.clone()) {
-            Some(best) => format!("did you mean `{best}`?"),
-            None => {
-                let list: Vec<&str> = known.into_iter().collect();
-                if list.is_empty() { format!("no {what} is defined") } else { format!("known: {}", list.join(", ")) }
-            }
-        };
-        self.err(at, format!("unknown {what} `{name}`"), help);
-    }
-}
-
 /// The form and where its id is written.
 fn load_form(ctx: &mut Ctx) -> Option<(Form, Loc)> {
-    let raw = match serde_saphyr::from_str::<RawForm>(ctx.text) {
+    let raw = match read_yaml::<RawForm>(ctx.text) {
         Ok(r) => r,
         Err(e) => {
-            ctx.diags.push(Diagnostic::from_yaml_in(ctx.file, ctx.text, &e));
+            ctx.push(Diagnostic::from_yaml_in(ctx.file, ctx.text, &e));
             return None;
         }
     };
@@ -437,6 +337,7 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) ->
         );
         list_ok = false;
     }
+    list_ok &= limits_fit(ctx, f, kind);
     let is_choice = matches!(kind, FieldType::Choice | FieldType::MultiChoice);
     match (&f.options, is_choice) {
         (Some(o), false) => {
@@ -571,6 +472,41 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) ->
         ok = false;
     }
     (ok && list_ok).then_some(field)
+}
+
+/// `max_items` and `max_length` within the caps of [`super::limits`], and `min_items` within
+/// the rows a list takes when it does not say `max_items`.
+fn limits_fit(ctx: &mut Ctx, f: &RawField, kind: FieldType) -> bool {
+    let mut ok = true;
+    if let Some(max) = f.max_items.as_ref().filter(|m| m.value > MAX_ITEMS_CAP) {
+        ctx.err(
+            loc(max),
+            format!("`max_items` ({}) is above the most rows a list may hold ({MAX_ITEMS_CAP})", max.value),
+            format!("split the table into lists of at most {MAX_ITEMS_CAP} rows"),
+        );
+        ok = false;
+    }
+    if let (Some(min), None) = (&f.min_items, &f.max_items)
+        && min.value > DEFAULT_MAX_ITEMS
+    {
+        ctx.err(
+            loc(min),
+            format!("`min_items` ({}) is above the most rows this list takes ({DEFAULT_MAX_ITEMS})", min.value),
+            format!("add `max_items:` (at most {MAX_ITEMS_CAP}) or ask for fewer rows"),
+        );
+        ok = false;
+    }
+    let cap = max_length_cap(kind);
+    if let Some(max) = f.max_length.as_ref().filter(|m| m.value > cap) {
+        let what = if kind == FieldType::Email { "e-mail address" } else { "text" };
+        ctx.err(
+            loc(max),
+            format!("`max_length` ({}) is above the longest {what} accepted ({cap})", max.value),
+            format!("write a `max_length` of at most {cap}, or leave it out"),
+        );
+        ok = false;
+    }
+    ok
 }
 
 /// The 1-based column, in characters, of `data.<field>` as a whole name inside an expression.

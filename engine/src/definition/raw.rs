@@ -10,6 +10,19 @@ use serde_saphyr::Spanned;
 
 pub type S<T> = Spanned<T>;
 
+/// Deepest nesting of mappings and sequences a definition file may have. The shapes need about
+/// ten levels (the rows of a list in a scenario step's `expect: { data: … }`); every level of a
+/// free value (a schedule's `data`) costs the reader's recursion some 20 KiB of stack in a debug
+/// build, so a file cannot nest deeply enough to exhaust a worker's stack.
+pub const MAX_YAML_NESTING: usize = 16;
+
+/// Reads a definition file (process, form, calendar or scenario) strictly, nesting at most
+/// [`MAX_YAML_NESTING`] deep; the error says where it went too deep.
+pub fn read_yaml<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, serde_saphyr::Error> {
+    let options = serde_saphyr::options! { budget: serde_saphyr::budget! { max_depth: MAX_YAML_NESTING } };
+    serde_saphyr::from_str_with_options(text, options)
+}
+
 /// A YAML mapping kept in file order, with the span of every key.
 #[derive(Debug, Clone)]
 pub struct Entries<V>(pub Vec<(S<String>, V)>);

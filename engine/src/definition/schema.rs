@@ -5,6 +5,9 @@
 use serde_json::{Value, json};
 
 use super::form::FieldType;
+use super::limits::{
+    DEFAULT_LONG_TEXT_LENGTH, DEFAULT_MAX_ITEMS, DEFAULT_TEXT_LENGTH, EMAIL_LENGTH, MAX_ITEMS_CAP, MAX_LENGTH_CAP,
+};
 
 fn text() -> Value {
     json!({ "type": "string" })
@@ -146,7 +149,11 @@ pub fn field_properties() -> serde_json::Map<String, Value> {
         ("min", json!({ "type": "number" })),
         ("max", json!({ "type": "number" })),
         ("min_length", json!({ "type": "integer", "minimum": 0 })),
-        ("max_length", json!({ "type": "integer", "minimum": 0 })),
+        (
+            "max_length",
+            json!({ "type": "integer", "minimum": 0, "maximum": MAX_LENGTH_CAP,
+                "description": format!("longest value in characters; without it {DEFAULT_TEXT_LENGTH} (`text`, `phone`, `file`), {DEFAULT_LONG_TEXT_LENGTH} (`long_text`), {EMAIL_LENGTH} (`email`, which it may only lower)") }),
+        ),
         ("pattern", text()),
         ("options", json!({ "type": "object", "additionalProperties": { "type": "string" } })),
         ("must_be_true", json!({ "type": "boolean" })),
@@ -158,7 +165,11 @@ pub fn field_properties() -> serde_json::Map<String, Value> {
         } }),
         ),
         ("min_items", json!({ "type": "integer", "minimum": 0 })),
-        ("max_items", json!({ "type": "integer", "minimum": 0 })),
+        (
+            "max_items",
+            json!({ "type": "integer", "minimum": 0, "maximum": MAX_ITEMS_CAP,
+                "description": format!("most rows of a `list`; without it {DEFAULT_MAX_ITEMS}") }),
+        ),
         (
             "compute",
             json!({ "type": "string", "description": "CEL expression over the form's other fields (`data.x`): the field is read-only and takes this value" }),
@@ -211,6 +222,16 @@ pub fn schema() -> Value {
 mod tests {
     use super::*;
     use crate::definition::raw::{RawField, RawStep};
+
+    /// `tramite schema` prints this; the repository keeps a copy for editors
+    /// (`tramite schema > tramite.schema.json` writes it).
+    #[test]
+    fn the_committed_schema_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tramite.schema.json");
+        let committed = std::fs::read_to_string(path).unwrap();
+        let printed = serde_json::to_string_pretty(&schema()).unwrap();
+        assert!(committed.trim() == printed, "run `tramite schema > tramite.schema.json`");
+    }
 
     /// The keys serde lists in its "unknown field ..., expected one of ..." error.
     fn accepted_keys<T: for<'de> serde::Deserialize<'de>>() -> Vec<String> {

@@ -148,39 +148,39 @@ fn step_of(t: Target) -> Option<StepIx> {
     }
 }
 
-/// Steps from which some path leads to the end of the instance.
+/// Steps from which some path leads to the end of the instance: walked backward from the steps
+/// that end it (or reach `join`), each step once.
 fn finishing_steps(p: &Process) -> BTreeSet<StepIx> {
     // A step inside a branch reaches `join`, which continues at the parallel's `next`: count the
     // branch steps as finishing when the parallel step finishes through its `next`.
+    let mut before: Vec<Vec<StepIx>> = vec![Vec::new(); p.steps.len()];
     let mut done: BTreeSet<StepIx> = BTreeSet::new();
-    loop {
-        let before = done.len();
-        for (i, s) in p.steps.iter().enumerate() {
-            if done.contains(&i) {
+    for (i, s) in p.steps.iter().enumerate() {
+        let targets = match &s.kind {
+            StepKind::End { .. } => {
+                done.insert(i);
                 continue;
             }
-            let finishes = match &s.kind {
-                StepKind::End { .. } => true,
-                // A nested parallel step whose `next` is `join` finishes its outer branch.
-                StepKind::Parallel { next, .. } => {
-                    next.0.iter().any(|a| reaches(a.target, &done) || a.target == Target::Join)
+            // A nested parallel step whose `next` is `join` finishes its outer branch.
+            StepKind::Parallel { next, .. } => next.0.iter().map(|a| a.target).collect(),
+            _ => successors(s),
+        };
+        for t in targets {
+            match t {
+                Target::End | Target::Join => {
+                    done.insert(i);
                 }
-                _ => successors(s).into_iter().any(|t| reaches(t, &done) || t == Target::Join),
-            };
-            if finishes {
-                done.insert(i);
+                Target::Step(j) => before[j].push(i),
             }
         }
-        if done.len() == before {
-            return done;
+    }
+    let mut todo: Vec<StepIx> = done.iter().copied().collect();
+    while let Some(j) = todo.pop() {
+        for &i in &before[j] {
+            if done.insert(i) {
+                todo.push(i);
+            }
         }
     }
-}
-
-fn reaches(t: Target, done: &BTreeSet<StepIx>) -> bool {
-    match t {
-        Target::End => true,
-        Target::Join => false,
-        Target::Step(j) => done.contains(&j),
-    }
+    done
 }

@@ -49,8 +49,10 @@ pub(super) fn add_date_functions(ctx: &mut Context, cal: Arc<Calendar>) -> Resul
     let c = cal.clone();
     ctx.add_function("add_business_days", move |t: Arc<String>, n: i64| -> Result<Value, ExecutionError> {
         let d = date_arg("add_business_days", &t, &c)?;
-        let amount = u32::try_from(n.unsigned_abs())
-            .map_err(|_| ExecutionError::function_error("add_business_days", "too many days"))?;
+        let longest = Duration::longest(Unit::BusinessDays);
+        let amount = u32::try_from(n.unsigned_abs()).ok().filter(|a| *a <= longest.amount).ok_or_else(|| {
+            ExecutionError::function_error("add_business_days", format!("{n} is more than {longest}"))
+        })?;
         let span = Duration::new(amount, Unit::BusinessDays);
         let close = c.close_of(d);
         let moved = if n < 0 { c.sub(close, span) } else { c.add(close, span) };
@@ -61,6 +63,12 @@ pub(super) fn add_date_functions(ctx: &mut Context, cal: Arc<Calendar>) -> Resul
         "business_days_between",
         move |a: Arc<String>, b: Arc<String>| -> Result<Value, ExecutionError> {
             let (a, b) = (date_arg("business_days_between", &a, &c)?, date_arg("business_days_between", &b, &c)?);
+            // The days between are counted one by one.
+            let longest = Duration::longest(Unit::Days).amount;
+            if (a - b).get_days().unsigned_abs() > longest {
+                let message = format!("{a} and {b} are more than {longest} days apart");
+                return Err(ExecutionError::function_error("business_days_between", message));
+            }
             let n = if a <= b {
                 c.business_days_between(c.close_of(a), c.close_of(b))
             } else {

@@ -15,16 +15,14 @@ use cel::{Context, ExecutionError, IdedExpr, Program, Value};
 
 use crate::calendar::Calendar;
 
+mod cost;
 mod dates;
 mod sample;
+pub use cost::{MAX_COMPREHENSION_NESTING, MAX_DEPTH, MAX_LEN, MAX_TREE_DEPTH};
 use dates::add_date_functions;
 pub use dates::local_date;
 pub use sample::positions as sample_positions;
 
-/// Longest expression accepted, in characters.
-pub const MAX_LEN: usize = 1_000;
-/// Deepest bracket nesting accepted.
-pub const MAX_DEPTH: usize = 24;
 /// The variables an expression may read (`item` only inside a `for_each` branch).
 pub const VARIABLES: [&str; 4] = ["data", "instance", "now", "item"];
 /// Date functions added to CEL. Dates are `YYYY-MM-DD` text; date-times are read in the
@@ -142,16 +140,11 @@ pub struct ExprError {
 }
 
 impl Expr {
-    /// Compiles `source`, refusing over-long or over-nested text and unknown variables.
+    /// Compiles `source`, refusing over-long or over-nested text, comprehensions nested too deep
+    /// and unknown variables.
     pub fn compile(source: &str) -> Result<Expr, ExprError> {
-        if source.chars().count() > MAX_LEN {
-            return Err(ExprError {
-                column: 1,
-                message: format!("expression is longer than {MAX_LEN} characters"),
-                help: Some("split the condition into simpler steps or form fields".into()),
-            });
-        }
-        check_depth(source)?;
+        cost::check_length(source)?;
+        cost::check_brackets(source)?;
         let program = Program::compile(source).map_err(|errs| {
             let first = errs.errors.first();
             // cel's positions are already 1-based.
@@ -163,6 +156,7 @@ impl Expr {
                 help: Some("conditions are CEL, e.g. `data.tipo == 'queja' && data.edad >= 18`".into()),
             }
         })?;
+        cost::check_tree(&program)?;
         let mut expr = Expr { source: source.into(), program: Arc::new(program), needs: Arc::default() };
         expr.needs = Arc::new(expr.work_out_needs());
         for var in expr.program.references().variables() {
@@ -390,6 +384,9 @@ fn ident_column(source: &str, name: &str) -> u64 {
 /// ANTLR's `mismatched input '<EOF>' expecting {'[', '{', …}` in a process owner's words.
 fn plain_syntax_error(msg: &str) -> String {
     let msg = msg.strip_prefix("Syntax error: ").unwrap_or(msg);
+    if msg.contains("Recursion limit of") {
+        return "the expression nests too deeply (brackets or `? :` inside one another)".to_string();
+    }
     if let Some((missing, _)) = msg.strip_prefix("missing ").and_then(|m| m.split_once(" at ")) {
         return format!("missing {}", missing.replace('\'', "`"));
     }
@@ -403,27 +400,6 @@ fn plain_syntax_error(msg: &str) -> String {
         Some((head, _)) => head.to_string(),
         None => msg.to_string(),
     }
-}
-
-fn check_depth(source: &str) -> Result<(), ExprError> {
-    let mut depth = 0usize;
-    for (i, c) in source.chars().enumerate() {
-        match c {
-            '(' | '[' | '{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(ExprError {
-                        column: i as u64 + 1,
-                        message: format!("expression nests deeper than {MAX_DEPTH} levels"),
-                        help: Some("flatten the condition".into()),
-                    });
-                }
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 fn walk(e: &IdedExpr, f: &mut dyn FnMut(&Node)) {
@@ -568,6 +544,17 @@ mod tests {
         assert_eq!(on_co("business_days_between(data.fecha, '2026-06-02')", now).unwrap(), json!(-10));
         assert_eq!(on_co("is_business_day('2026-06-15')", now).unwrap(), json!(false));
         assert_eq!(on_co("date(now) > add_days(data.fecha, -1)", now).unwrap(), json!(true));
+    }
+
+    #[test]
+    fn date_functions_refuse_counts_beyond_a_century_at_once() {
+        let now = "2026-06-18T12:00:00Z";
+        let err = on_co("add_business_days(data.fecha, 2000000000)", now).unwrap_err();
+        assert!(err.contains("more than 36600 business days"), "{err}");
+        let err = on_co("business_days_between('0001-01-01', '9999-12-31')", now).unwrap_err();
+        assert!(err.contains("more than 36600 days apart"), "{err}");
+        assert!(on_co("add_days(data.fecha, 9223372036854775807)", now).is_err());
+        assert_eq!(on_co("add_business_days(data.fecha, 36600) > data.fecha", now), Ok(json!(true)));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::command::{CommandError, TimerKey};
 use super::event::{AlertKind, Event};
 use super::run::Run;
 use super::state::Token;
-use crate::definition::{Action, StepIx, StepKind};
+use crate::definition::{Action, StepIx, StepKind, Target};
 
 impl Run<'_> {
     pub(super) fn fire(&mut self, timer: TimerKey) -> Result<(), CommandError> {
@@ -157,7 +157,7 @@ impl Run<'_> {
                             self.left(ix)?;
                         }
                     }
-                    self.enter(*target, scope)?;
+                    self.go(Target::Step(*target), scope)?;
                 }
             }
         }

@@ -7,8 +7,10 @@ mod call;
 mod command;
 mod event;
 mod fire;
+mod flow;
 mod notice;
 mod run;
+mod slas;
 mod state;
 
 pub use call::{CallIncident, CallState, Knock, ParentLink, knocks, parent_command};

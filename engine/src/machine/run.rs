@@ -11,10 +11,11 @@ use serde_json::{Map, Value};
 
 use super::call::ParentLink;
 use super::command::{Actor, Command, CommandError};
-use super::event::{AlertKind, BranchOpen, Event, Record};
+use super::event::{Event, Record};
 use super::state::{Instance, Token};
-use crate::calendar::{Calendar, SlaClock};
-use crate::definition::{Anchor, Form, JoinMode, Next, Process, SlaTarget, StepIx, StepKind, Target, When, Work};
+use crate::calendar::Calendar;
+use crate::definition::limits::check_free_data;
+use crate::definition::{Anchor, Form, Next, Process, StepIx, StepKind, Target, When, Work};
 use crate::expr::{Expr, Scope};
 
 /// What a transition needs to know besides the instance.
@@ -25,7 +26,8 @@ pub struct Env<'a> {
     pub forms: &'a BTreeMap<String, Form>,
 }
 
-/// Most automatic steps one command may pass through: a guard against loops of decisions.
+/// Most automatic steps one command may pass through besides one per step of the process: a
+/// guard against decisions that loop, which a process of any size still passes through.
 const MAX_AUTOMATIC_STEPS: usize = 10_000;
 
 pub(super) struct Run<'a> {
@@ -34,7 +36,7 @@ pub(super) struct Run<'a> {
     records: Vec<Record>,
     pub(super) now: Timestamp,
     by: Option<String>,
-    budget: usize,
+    pub(super) budget: usize,
 }
 
 /// Starts an instance: validates the start data, opens its SLAs and enters the first step.
@@ -89,12 +91,12 @@ fn begin(
     }
     let data = match env.process.start.form.as_ref().and_then(|f| env.forms.get(f)) {
         Some(form) => form.validate(&data).map_err(CommandError::InvalidData)?,
-        None => data,
+        None => check_free_data(&data).map(|()| data).map_err(CommandError::InvalidData)?,
     };
     let mut run = Run::new(env, Instance::empty(id, now), actor, now);
     run.emit(Event::Started { process: env.process.id.clone(), data, parent, seed: seed_of(id), folio });
     run.start_slas_on(|a| matches!(a, Anchor::Started | Anchor::Data(_)))?;
-    run.enter(env.process.first_step(), Vec::new())?;
+    run.go(Target::Step(env.process.first_step()), Vec::new())?;
     Ok((run.inst, run.records))
 }
 
@@ -140,7 +142,14 @@ pub fn execute(
 
 impl<'a> Run<'a> {
     fn new(env: Env<'a>, inst: Instance, actor: Option<&Actor>, now: Timestamp) -> Run<'a> {
-        Run { env, inst, records: Vec::new(), now, by: actor.map(|a| a.user.clone()), budget: MAX_AUTOMATIC_STEPS }
+        Run {
+            env,
+            inst,
+            records: Vec::new(),
+            now,
+            by: actor.map(|a| a.user.clone()),
+            budget: MAX_AUTOMATIC_STEPS + env.process.steps.len(),
+        }
     }
 
     pub(super) fn emit(&mut self, event: Event) {
@@ -153,7 +162,7 @@ impl<'a> Run<'a> {
         self.env.process.step_ix(id)
     }
 
-    fn alloc(&mut self) -> u64 {
+    pub(super) fn alloc(&mut self) -> u64 {
         let id = self.inst.next_id;
         self.inst.next_id += 1;
         id
@@ -188,7 +197,7 @@ impl<'a> Run<'a> {
     fn validated(&self, form: Option<&String>, data: Map<String, Value>) -> Result<Map<String, Value>, CommandError> {
         match form.and_then(|f| self.env.forms.get(f)) {
             Some(form) => form.validate(&data).map_err(CommandError::InvalidData),
-            None => Ok(data),
+            None => check_free_data(&data).map(|()| data).map_err(CommandError::InvalidData),
         }
     }
 
@@ -236,7 +245,7 @@ impl<'a> Run<'a> {
     }
 
     /// Evaluates an expression over the instance, with `item` when given.
-    fn eval(&self, e: &Expr, item: Option<&Value>) -> Result<Value, String> {
+    pub(super) fn eval(&self, e: &Expr, item: Option<&Value>) -> Result<Value, String> {
         let now = self.now.to_string();
         let instance = serde_json::json!({ "id": self.inst.id, "process": self.inst.process });
         let calendar = Some(self.env.calendar);
@@ -271,18 +280,10 @@ impl<'a> Run<'a> {
         })
     }
 
-    pub(super) fn go(&mut self, target: Target, scope: Vec<u64>) -> Result<(), CommandError> {
-        match target {
-            Target::Step(i) => self.enter(i, scope),
-            Target::End => self.end("completed".into()),
-            Target::Join => self.join(scope),
-        }
-    }
-
     /// An instant from a `When`, counted from now or from a date in the data (`None` when the
     /// date is empty). `who` names the step or SLA in errors. A bare date stands for the close
     /// of business that day, or its opening when `opening` (a wait continues when the day begins).
-    fn instant(
+    pub(super) fn instant(
         &self,
         who: &str,
         when: &When,
@@ -316,12 +317,17 @@ impl<'a> Run<'a> {
 
     /// A date or date-time field of the data as an instant (rule 7 of docs/sla.md: a date is the
     /// close of business that day; with `opening`, its opening).
-    fn data_instant(&self, field: &str, opening: bool) -> Option<Timestamp> {
+    pub(super) fn data_instant(&self, field: &str, opening: bool) -> Option<Timestamp> {
         text_instant(self.inst.data.get(field)?.as_str()?, self.env.calendar, opening)
     }
 
     /// A text read from the case for a task (its scope, its assignee): `None` when empty.
-    fn text_of(&self, step: &str, e: Option<&Expr>, item: Option<&Value>) -> Result<Option<String>, CommandError> {
+    pub(super) fn text_of(
+        &self,
+        step: &str,
+        e: Option<&Expr>,
+        item: Option<&Value>,
+    ) -> Result<Option<String>, CommandError> {
         let Some(e) = e else { return Ok(None) };
         let fail = |message: String| CommandError::Expression { step: step.to_string(), message };
         match self.eval(e, item).map_err(fail)? {
@@ -333,7 +339,7 @@ impl<'a> Run<'a> {
     }
 
     /// The role a task goes to: fixed, or read from the data (`role: item.responsable`).
-    fn role_of(&self, ix: StepIx, work: &Work, scope: &[u64]) -> Result<String, CommandError> {
+    pub(super) fn role_of(&self, ix: StepIx, work: &Work, scope: &[u64]) -> Result<String, CommandError> {
         let Some(e) = &work.role_from else { return Ok(work.role.clone()) };
         let step = self.env.process.steps[ix].id.clone();
         let value = self
@@ -345,290 +351,6 @@ impl<'a> Run<'a> {
                 step,
                 message: format!("`{}` gave {value}, which is not a role of the process", e.source()),
             }),
-        }
-    }
-
-    pub(super) fn enter(&mut self, ix: StepIx, scope: Vec<u64>) -> Result<(), CommandError> {
-        self.budget = self.budget.checked_sub(1).ok_or_else(|| CommandError::Expression {
-            step: self.env.process.steps[ix].id.clone(),
-            message: "too many automatic steps in one go: the conditions loop".into(),
-        })?;
-        let step = &self.env.process.steps[ix];
-        let token = self.alloc();
-        let (mut role, mut due, mut warn, mut wake) = (None, None, None, None);
-        let (mut role_scope, mut assignee) = (None, None);
-        let item: Option<Value> = self.inst.item(&scope).cloned();
-        let item = item.as_ref();
-        match &step.kind {
-            StepKind::Task { work, .. } | StepKind::Approval { work, .. } => {
-                role = Some(self.role_of(ix, work, &scope)?);
-                role_scope = self.text_of(&step.id, work.scope.as_ref(), item)?;
-                assignee = self.text_of(&step.id, work.assignee.as_ref(), item)?;
-                if let Some(d) = &work.due {
-                    due = self.instant(&step.id, &d.at, item, false)?;
-                    warn = self.warn_instant(d, due);
-                }
-            }
-            StepKind::Wait { until, .. } => wake = Some(self.instant(&step.id, until, item, true)?.unwrap_or(self.now)),
-            _ => {}
-        }
-        let entered = Event::Entered {
-            token,
-            step: step.id.clone(),
-            scope: scope.clone(),
-            role: role.clone(),
-            role_scope: role_scope.clone(),
-            assignee: assignee.clone(),
-            due,
-            warn,
-            wake,
-        };
-        self.emit(entered);
-        self.entered(ix)?;
-        if let Some(role) = role {
-            // The task's own people: the person it is for, or the role's holders in its scope.
-            let (roles, users) = match assignee {
-                Some(user) => (Vec::new(), vec![user]),
-                None => (vec![role], Vec::new()),
-            };
-            self.emit(Event::Alerted {
-                kind: AlertKind::Assigned,
-                sla: None,
-                step: Some(step.id.clone()),
-                roles,
-                scope: role_scope,
-                users,
-            });
-        }
-        match &step.kind {
-            StepKind::Task { .. } | StepKind::Approval { .. } => Ok(()),
-            StepKind::Decision { next } => {
-                let target = self.route(ix, next, &scope)?;
-                self.pass(token, ix)?;
-                self.go(target, scope)
-            }
-            StepKind::Wait { next, .. } => {
-                if wake.is_some_and(|w| w <= self.now) {
-                    let target = self.route(ix, next, &scope)?;
-                    self.pass(token, ix)?;
-                    return self.go(target, scope);
-                }
-                Ok(())
-            }
-            StepKind::Parallel { branches, for_each, next, .. } => {
-                // A list field left empty is absent from the data: no elements.
-                let absent = |e: &Expr| matches!(e.as_field(), Some(("data", f)) if !self.inst.data.contains_key(f));
-                let items = match for_each {
-                    None => None,
-                    Some(e) if absent(e) => Some(Vec::new()),
-                    Some(e) => match self.eval(e, item) {
-                        Ok(Value::Array(list)) => Some(list),
-                        Ok(Value::Null) => Some(Vec::new()),
-                        Ok(other) => {
-                            let message = format!("`for_each: {}` gave {other}, not a list", e.source());
-                            return Err(CommandError::Expression { step: step.id.clone(), message });
-                        }
-                        Err(message) => return Err(CommandError::Expression { step: step.id.clone(), message }),
-                    },
-                };
-                // (branch definition, element) for each branch to open.
-                let plan: Vec<(usize, Option<&Value>)> = match &items {
-                    Some(list) => list.iter().map(|v| (0, Some(v))).collect(),
-                    None => (0..branches.len()).map(|i| (i, item)).collect(),
-                };
-                let mut dues = Vec::new();
-                for (def, element) in &plan {
-                    dues.push(match &branches[*def].due {
-                        Some(d) => {
-                            let due = self.instant(&step.id, &d.at, *element, false)?;
-                            (due, self.warn_instant(d, due))
-                        }
-                        None => (None, None),
-                    });
-                }
-                let defs: Vec<usize> = plan.iter().map(|(d, _)| *d).collect();
-                let fork = self.alloc();
-                let opened: Vec<BranchOpen> =
-                    dues.into_iter().map(|(due, warn)| BranchOpen { id: self.alloc(), due, warn }).collect();
-                let starts: Vec<(StepIx, u64)> =
-                    defs.iter().zip(&opened).map(|(d, o)| (branches[*d].start, o.id)).collect();
-                self.emit(Event::Forked { token, fork, branches: opened, items });
-                if starts.is_empty() {
-                    // `for_each` over an empty list: nothing to wait for.
-                    self.emit(Event::Joined { fork, cancelled: Vec::new() });
-                    self.left(ix)?;
-                    let target = self.route(ix, next, &scope)?;
-                    return self.go(target, scope);
-                }
-                for (start, branch) in starts {
-                    if !self.inst.branches.contains_key(&branch) {
-                        break; // an `any` join already closed the fork
-                    }
-                    let mut inner = scope.clone();
-                    inner.push(branch);
-                    self.enter(start, inner)?;
-                }
-                Ok(())
-            }
-            StepKind::Call { process, input, .. } => {
-                let data = if input.is_empty() {
-                    self.inst.data.clone()
-                } else {
-                    let mut m = Map::new();
-                    for (k, e, _) in input {
-                        let v = self
-                            .eval(e, item)
-                            .map_err(|message| CommandError::Expression { step: step.id.clone(), message })?;
-                        m.insert(k.clone(), v);
-                    }
-                    m
-                };
-                self.emit(Event::CallStarted { token, process: process.clone(), data });
-                Ok(())
-            }
-            StepKind::End { outcome } => {
-                self.pass(token, ix)?;
-                self.end(outcome.clone())
-            }
-        }
-    }
-
-    /// When to warn before a deadline starting now, if the deadline asks for a warning: counted
-    /// as an SLA clock from now to `due` counts it (working time for business units).
-    fn warn_instant(&self, d: &crate::definition::Due, due: Option<Timestamp>) -> Option<Timestamp> {
-        let (warn, due) = (d.warn?, due?);
-        let clock = SlaClock::until(self.env.calendar, self.now, due, d.at.is_business());
-        Some(clock.warn_at(self.env.calendar, warn))
-    }
-
-    pub(super) fn pass(&mut self, token: u64, ix: StepIx) -> Result<(), CommandError> {
-        self.emit(Event::Passed { token });
-        self.left(ix)
-    }
-
-    /// A branch reached `join`: close the fork when its join condition holds.
-    fn join(&mut self, mut scope: Vec<u64>) -> Result<(), CommandError> {
-        let Some(branch) = scope.pop() else { return Ok(()) };
-        let Some(fork_id) = self.inst.branches.get(&branch).map(|b| b.fork) else { return Ok(()) };
-        self.emit(Event::BranchJoined { branch });
-        let Some(fork) = self.inst.forks.get(&fork_id).cloned() else { return Ok(()) };
-        let ix = self.step(&fork.step).ok_or(CommandError::UnknownTask(fork_id))?;
-        let StepKind::Parallel { join, next, .. } = &self.env.process.steps[ix].kind else { return Ok(()) };
-        if *join == JoinMode::All && !fork.open.is_empty() {
-            return Ok(());
-        }
-        let cancelled: Vec<u64> =
-            self.inst.tokens.values().filter(|t| t.scope.iter().any(|b| fork.open.contains(b))).map(|t| t.id).collect();
-        let cancelled_steps: Vec<StepIx> =
-            cancelled.iter().filter_map(|t| self.inst.tokens.get(t)).filter_map(|t| self.step(&t.step)).collect();
-        self.emit(Event::Joined { fork: fork_id, cancelled });
-        for s in cancelled_steps {
-            self.left(s)?;
-        }
-        // A parallel step is completed when its branches join (`<step>.completed`), not when
-        // it opens them.
-        self.left(ix)?;
-        let target = self.route(ix, next, &fork.scope)?;
-        self.go(target, fork.scope)
-    }
-
-    pub(super) fn end(&mut self, outcome: String) -> Result<(), CommandError> {
-        self.stop_all_slas();
-        self.emit(Event::Ended { outcome });
-        Ok(())
-    }
-
-    pub(super) fn stop_all_slas(&mut self) {
-        let running: Vec<String> =
-            self.inst.slas.iter().filter(|(_, s)| s.clock.stopped.is_none()).map(|(k, _)| k.clone()).collect();
-        for sla in running {
-            self.emit(Event::SlaStopped { sla });
-        }
-    }
-
-    // ---- SLA clocks -------------------------------------------------------------------------
-
-    pub(super) fn entered(&mut self, ix: StepIx) -> Result<(), CommandError> {
-        self.start_slas_on(|a| *a == Anchor::Entered(ix))?;
-        self.stop_slas_on(&Anchor::Entered(ix));
-        self.update_pauses();
-        Ok(())
-    }
-
-    pub(super) fn left(&mut self, ix: StepIx) -> Result<(), CommandError> {
-        self.stop_slas_on(&Anchor::Left(ix));
-        self.start_slas_on(|a| *a == Anchor::Left(ix))?;
-        // A data field an SLA counts from may have just been filled in.
-        self.start_slas_on(|a| matches!(a, Anchor::Data(_)))?;
-        self.update_pauses();
-        Ok(())
-    }
-
-    fn start_slas_on(&mut self, matches: impl Fn(&Anchor) -> bool) -> Result<(), CommandError> {
-        let cal = self.env.calendar;
-        for sla in &self.env.process.slas {
-            // A step event that happens again (a loop) starts a new round of the SLA.
-            let step_event = matches!(sla.from, Anchor::Entered(_) | Anchor::Left(_));
-            if !matches(&sla.from) || (self.inst.slas.contains_key(&sla.id) && !step_event) {
-                continue;
-            }
-            if let Some(cond) = &sla.when {
-                let applies = match self.eval(cond, None) {
-                    Ok(Value::Bool(b)) => b,
-                    Ok(other) => {
-                        let message = format!("condition `{}` gave {other}, not true or false", cond.source());
-                        return Err(CommandError::Expression { step: sla.id.clone(), message });
-                    }
-                    Err(message) => return Err(CommandError::Expression { step: sla.id.clone(), message }),
-                };
-                if !applies {
-                    continue;
-                }
-            }
-            let from = match &sla.from {
-                Anchor::Data(f) => match self.data_instant(f, false) {
-                    Some(t) => t,
-                    None => continue,
-                },
-                _ => self.now,
-            };
-            let clock = match &sla.target {
-                SlaTarget::Within(d) => SlaClock::within(cal, from, *d),
-                SlaTarget::Deadline(w) => {
-                    let due = match w {
-                        When::After(d) => Some(cal.add(from, *d)),
-                        other => self.instant(&sla.id, other, None, false)?,
-                    };
-                    let Some(due) = due else { continue };
-                    SlaClock::until(cal, from, due, w.is_business())
-                }
-            };
-            self.emit(Event::SlaStarted { sla: sla.id.clone(), clock });
-        }
-        Ok(())
-    }
-
-    fn stop_slas_on(&mut self, anchor: &Anchor) {
-        for sla in &self.env.process.slas {
-            let running = self.inst.slas.get(&sla.id).is_some_and(|s| s.clock.stopped.is_none());
-            if running && sla.until == *anchor {
-                self.emit(Event::SlaStopped { sla: sla.id.clone() });
-            }
-        }
-    }
-
-    fn update_pauses(&mut self) {
-        for sla in &self.env.process.slas {
-            let Some(run) = self.inst.slas.get(&sla.id) else { continue };
-            if sla.pause.is_empty() || run.clock.stopped.is_some() {
-                continue;
-            }
-            let held = self.inst.tokens.values().any(|t| self.step(&t.step).is_some_and(|i| sla.pause.contains(&i)));
-            match (held, run.clock.is_paused()) {
-                (true, false) => self.emit(Event::SlaPaused { sla: sla.id.clone() }),
-                (false, true) => self.emit(Event::SlaResumed { sla: sla.id.clone() }),
-                _ => {}
-            }
         }
     }
 }

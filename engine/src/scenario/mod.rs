@@ -83,7 +83,7 @@ pub fn run_file_with<D: Driver>(
     let broken = |d: Diagnostic| {
         vec![ScenarioResult { file: file.to_string(), name: "(file)".into(), loc: d.loc, failures: vec![d] }]
     };
-    let raw: RawFile = match serde_saphyr::from_str(text) {
+    let raw: RawFile = match crate::definition::raw::read_yaml(text) {
         Ok(r) => r,
         Err(e) => return broken(Diagnostic::from_yaml(file, &e)),
     };

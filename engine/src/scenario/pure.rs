@@ -46,6 +46,12 @@ impl<'c> MachineDriver<'c> {
         }
     }
 
+    /// The history of each instance of the family, the scenario's own first: what a test
+    /// compares to see that a change to the machine left the order of events alone.
+    pub fn histories(&self) -> impl Iterator<Item = (&str, &[Record])> {
+        self.family.iter().map(|m| (m.inst.id.as_str(), m.records.as_slice()))
+    }
+
     fn env(&self, process: &str) -> Option<Env<'c>> {
         let p = self.catalog.processes.get(process)?;
         Some(Env { process: p, calendar: self.catalog.calendar_of(p)?, forms: &self.catalog.forms })
