@@ -6,5 +6,6 @@ pub mod definition;
 pub mod diagnostic;
 pub mod diagram;
 pub mod expr;
+pub mod files;
 pub mod machine;
 pub mod scenario;

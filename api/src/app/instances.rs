@@ -141,6 +141,7 @@ pub async fn start(
     if key.is_some_and(|k| k.is_empty() || k.len() > 200) {
         return Err(AppError::field("invalid_key", "Idempotency-Key", "Idempotency-Key must be 1 to 200 characters"));
     }
+    let data = super::trusted(rt, actor, data, None).await?;
     let (inst, created) = rt.start(process, data, actor, key).await?;
     let stored = rt.instance(&inst.id).await?;
     let d = rt.version_of(&stored)?;

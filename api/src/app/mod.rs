@@ -6,6 +6,7 @@
 //! engine's own code when the engine refused) and, for invalid data, each field's problem.
 
 mod cases;
+mod files;
 mod instances;
 mod processes;
 pub mod sign_in;
@@ -14,6 +15,7 @@ mod tasks;
 mod users;
 
 pub use cases::{CASE_SLA_STATES, CaseFilter, CaseView, all_cases, case_query, cases, cases_csv, plain_cell, zone_of};
+pub use files::{attached, case_files, download, trusted, upload};
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
 };
@@ -51,6 +53,9 @@ pub enum AppError {
     /// 422: the request is well-formed but wrong; `fields` names each field's problem.
     #[error("{message}")]
     Invalid { code: &'static str, message: String, fields: BTreeMap<String, FieldProblem> },
+    /// 400 (413 when `too_large`): an upload that could not be kept.
+    #[error("{message}")]
+    Upload { code: &'static str, message: String, too_large: bool },
     /// 500: ours; logged by the front end, never shown.
     #[error("{0}")]
     Internal(String),
@@ -75,7 +80,10 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::NotFound(_) => "not_found",
-            AppError::Forbidden { code, .. } | AppError::Conflict { code, .. } | AppError::Invalid { code, .. } => code,
+            AppError::Forbidden { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Invalid { code, .. }
+            | AppError::Upload { code, .. } => code,
             AppError::Internal(_) => "internal",
         }
     }

@@ -134,6 +134,7 @@ pub async fn submit(rt: &Runtime, actor: &Actor, id: &str, answer: Answer) -> Re
     let approval = d.process.step(&t.step).is_some_and(|s| matches!(s.kind, StepKind::Approval { .. }));
     let (inst, task) = token(id)?;
     let Answer { data, decision, comment } = answer;
+    let data = super::trusted(rt, actor, data, Some(inst)).await?;
     let comment = comment.filter(|c| !c.trim().is_empty());
     let cmd = match (approval, decision.as_deref().map(str::trim).filter(|d| !d.is_empty())) {
         (false, None) => Command::Complete { task, data },

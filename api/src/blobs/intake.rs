@@ -7,15 +7,13 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
-use super::{BlobError, sniff};
+use super::BlobError;
+use tramite_engine::files::sniff;
 
 /// How much of the beginning of an upload is kept for sniffing.
 const HEAD: usize = 64 * 1024;
 
-/// The lower-case hex SHA-256 of `bytes`.
-pub(super) fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
+pub(super) use tramite_engine::files::sha256_hex;
 
 /// The running state of one upload.
 #[derive(Debug)]

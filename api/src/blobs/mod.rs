@@ -11,11 +11,9 @@
 //! [`accepts`]. Errors are [`BlobError`]; an HTTP layer maps `NotFound` and `InvalidKey` to 404,
 //! `TooLarge` to 413, `Upload` to 400 and the rest to 500 (logged, not shown).
 
-mod accept;
 mod intake;
 mod local;
 mod s3;
-mod sniff;
 
 use std::path::{Path, PathBuf};
 use std::pin::pin;
@@ -23,8 +21,7 @@ use std::pin::pin;
 use bytes::Bytes;
 use futures_util::Stream;
 
-pub use accept::accepts;
-pub use sniff::{sniff, sniff_named};
+pub use tramite_engine::files::{accepts, sniff, sniff_named};
 
 use local::LocalDir;
 use s3::S3Bucket;

@@ -43,6 +43,26 @@ pub struct ServeArgs {
     /// failed sign-ins per that address rather than per the proxy's.
     #[arg(long)]
     pub trust_forwarded_for: bool,
+    /// Where uploaded files are kept: a directory, or `s3://bucket[/prefix]` (configured by the
+    /// `AWS_*` environment variables). Default: `tramite-files` beside the SQLite database.
+    #[arg(long, env = "TRAMITE_FILES")]
+    pub files: Option<String>,
+    /// The largest file one upload may hold (`32 MB`, `500 KB`, bytes).
+    #[arg(long, default_value = "32 MB", value_parser = file_size)]
+    pub max_file_size: u64,
+}
+
+fn file_size(s: &str) -> Result<u64, String> {
+    tramite_engine::files::parse_size(s).ok_or_else(|| format!("{s:?} is not a size: write e.g. 32 MB, 500 KB or bytes"))
+}
+
+/// The blob store `--files` names (or the default beside the database), with its size limit.
+pub fn blobs(files: Option<&str>, database: &str, max_size: u64) -> Result<crate::blobs::Blobs, String> {
+    let blobs = match files {
+        Some(arg) => crate::blobs::Blobs::from_arg(arg),
+        None => crate::blobs::Blobs::local(crate::blobs::Blobs::default_dir(database)),
+    };
+    blobs.map(|b| b.with_max_size(max_size)).map_err(|e| e.to_string())
 }
 
 /// The folders a definition tree is read from.
@@ -87,6 +107,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    match blobs(args.files.as_deref(), &args.database, args.max_file_size) {
+        Ok(b) => {
+            tracing::info!(files = %b, max_size = b.max_size(), "uploaded files kept");
+            rt.set_files(b);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     rt.start_writer();
     match rt.deploy_paths(&tree(&args.processes)).await {
         Ok(d) => report(&rt, &d),

@@ -60,6 +60,33 @@ impl Drop for ServerDriver {
     }
 }
 
+/// What a request to the server carries.
+enum Payload {
+    None,
+    Json(Value),
+    /// One file, sent as `POST /api/files` takes it.
+    File { name: String, bytes: Vec<u8> },
+}
+
+impl From<Option<Value>> for Payload {
+    fn from(v: Option<Value>) -> Payload {
+        v.map_or(Payload::None, Payload::Json)
+    }
+}
+
+/// A `multipart/form-data` body with one file in the part `file`: (content type, body).
+fn multipart_file(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = format!("tramite-{}", tramite_engine::files::sha256_hex(bytes));
+    let quoted: String = name.chars().filter(|c| *c != '"' && !c.is_control()).collect();
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{quoted}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// The address a scenario user is given: every user of a scenario can be written to.
 fn address(user: &str) -> String {
     format!("{user}@escenario.invalid")
@@ -79,6 +106,9 @@ impl ServerDriver {
             let url = backend.create(n).await?;
             let store = Store::open(&url).await.map_err(|e| format!("{url}: {e}"))?;
             let rt = Arc::new(Runtime::new(store, Templates::load(None)?, clock.clone()));
+            // Files are stored by content: every scenario may share one folder.
+            let files = std::env::temp_dir().join("tramite-scenario-files");
+            rt.set_files(crate::blobs::Blobs::local(&files).map_err(|e| format!("{}: {e}", files.display()))?);
             rt.start_writer();
             let d = rt.deploy_tree(loaded).await.map_err(|e| e.to_string())?;
             if let Some(n) = d.not_deployed.first() {
@@ -121,18 +151,23 @@ impl ServerDriver {
         user: Option<&Actor>,
         method: Method,
         path: &str,
-        body: Option<Value>,
+        body: impl Into<Payload>,
     ) -> Result<(StatusCode, Value), String> {
         let name = user.map(|a| a.user.as_str()).unwrap_or(SYSTEM);
         let token = self.tokens.get(name).ok_or_else(|| format!("no token for `{name}`"))?;
         let mut req =
             Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
-        let body = match body {
-            Some(b) => {
+        let body = match body.into() {
+            Payload::Json(b) => {
                 req = req.header(header::CONTENT_TYPE, "application/json");
                 Body::from(b.to_string())
             }
-            None => Body::empty(),
+            Payload::File { name, bytes } => {
+                let (content_type, body) = multipart_file(&name, &bytes);
+                req = req.header(header::CONTENT_TYPE, content_type);
+                Body::from(body)
+            }
+            Payload::None => Body::empty(),
         };
         let req = req.body(body).map_err(|e| e.to_string())?;
         let app = self.app.clone();
@@ -155,7 +190,7 @@ impl ServerDriver {
         user: Option<&Actor>,
         method: Method,
         path: &str,
-        body: Option<Value>,
+        body: impl Into<Payload>,
     ) -> Result<Value, Refusal> {
         let (status, value) = self.call(user, method, path, body).map_err(Refusal::Failed)?;
         if status.is_success() {
@@ -310,6 +345,12 @@ impl Driver for ServerDriver {
     fn advance_to(&mut self, until: Timestamp) -> Result<(), String> {
         self.clock.set(until);
         self.tick().map(|_| ())
+    }
+
+    /// Uploads the file through `POST /api/files` as `actor` (the system without one).
+    fn attach(&mut self, actor: Option<&Actor>, name: &str, bytes: &[u8]) -> Result<Value, Refusal> {
+        let file = Payload::File { name: name.to_string(), bytes: bytes.to_vec() };
+        self.expect_ok(actor, Method::POST, "/api/files", file)
     }
 
     fn observe(&mut self) -> Result<Observation, String> {

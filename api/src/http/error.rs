@@ -43,6 +43,10 @@ impl From<AppError> for ApiError {
                 let details = if fields.is_empty() { Value::Null } else { json!({ "fields": fields }) };
                 ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code, message, details }
             }
+            AppError::Upload { message, too_large, .. } => {
+                let status = if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+                ApiError::new(status, code, message)
+            }
             AppError::Internal(cause) => {
                 tracing::error!(?cause, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, "something went wrong on our side")

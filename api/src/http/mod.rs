@@ -3,6 +3,8 @@
 pub mod auth;
 pub mod error;
 mod extract;
+mod files;
+pub use files::attachment;
 mod instances;
 mod openapi;
 mod tasks;
@@ -17,16 +19,27 @@ use tower_http::trace::TraceLayer;
 
 use crate::runtime::Runtime;
 
+/// The most a request body may hold, except where files are uploaded.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The most a request that uploads files may hold: a file of the blob store's largest size,
+/// and the rest of its form.
+pub fn upload_limit(rt: &Runtime) -> usize {
+    rt.files().map_or(BODY_LIMIT, |b| usize::try_from(b.max_size()).unwrap_or(usize::MAX).saturating_add(BODY_LIMIT))
+}
+
 /// The whole HTTP application.
 pub fn app(rt: Arc<Runtime>) -> Router {
+    let uploads = upload_limit(&rt);
     Router::new()
         .merge(instances::router())
         .merge(tasks::router())
         .merge(openapi::router())
-        .merge(crate::web::router(rt.clone()))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(files::router(uploads))
+        .merge(crate::web::router(rt.clone(), uploads))
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-        .layer(RequestBodyLimitLayer::new(1024 * 1024))
         // Outermost, so that timeouts and the body limit are answered in JSON under /api/ too.
         .layer(axum::middleware::from_fn(extract::json_refusals))
         .with_state(rt)

@@ -78,6 +78,8 @@ pub struct Runtime {
     pub timers_changed: Arc<Notify>,
     pub outbox_changed: Arc<Notify>,
     pub sign_in: Arc<crate::app::sign_in::SignInGuard>,
+    /// Where uploaded files are kept ([`Runtime::set_files`]); without it uploads are refused.
+    files: std::sync::OnceLock<crate::blobs::Blobs>,
 }
 
 /// How long the user list may be reused for notifications (a new user's e-mail address is
@@ -109,7 +111,18 @@ impl Runtime {
             timers_changed: Arc::new(Notify::new()),
             outbox_changed: Arc::new(Notify::new()),
             sign_in: Arc::default(),
+            files: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Keeps uploaded files in `blobs` (once; a second call changes nothing).
+    pub fn set_files(&self, blobs: crate::blobs::Blobs) {
+        let _ = self.files.set(blobs);
+    }
+
+    /// Where uploaded files are kept, if anywhere.
+    pub fn files(&self) -> Option<&crate::blobs::Blobs> {
+        self.files.get()
     }
 
     pub fn now(&self) -> Timestamp {

@@ -98,3 +98,22 @@ impl Store {
         dispatch!(self, r => r.delete_session(id_hash).await)
     }
 }
+
+impl Store {
+    /// Records that `user` uploaded the blob `sha256` ([`crate::blobs`]).
+    pub async fn record_upload(
+        &self,
+        sha256: &str,
+        user: &str,
+        size: u64,
+        mime: Option<&str>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, r => r.record_upload(sha256, user, size, mime, at).await)
+    }
+
+    /// The size and sniffed type of the blob `sha256`, when `user` uploaded it.
+    pub async fn upload(&self, sha256: &str, user: &str) -> Result<Option<(u64, Option<String>)>, StoreError> {
+        dispatch!(self, r => r.upload(sha256, user).await)
+    }
+}

@@ -23,6 +23,8 @@ pub enum WebError {
     /// 422: the request is wrong (the message says how).
     Invalid(Lang, String),
     BadRequest(Lang),
+    /// An upload that could not be kept: 413 when too large, else 400, with the reason.
+    Upload(Lang, String, bool),
     Internal(String),
 }
 
@@ -50,6 +52,7 @@ impl WebError {
             AppError::Forbidden { .. } => WebError::forbidden(lang),
             AppError::Conflict { message, .. } => WebError::Conflict(lang, message),
             AppError::Invalid { message, .. } => WebError::Invalid(lang, message),
+            AppError::Upload { message, too_large, .. } => WebError::Upload(lang, message, too_large),
             AppError::Internal(m) => WebError::Internal(m),
         }
     }
@@ -80,6 +83,10 @@ impl IntoResponse for WebError {
             WebError::Conflict(l, m) => (StatusCode::CONFLICT, l, format!("{} ({m})", l.t("error.conflict"))),
             WebError::Invalid(l, m) => (StatusCode::UNPROCESSABLE_ENTITY, l, format!("{} ({m})", l.t("error.invalid"))),
             WebError::BadRequest(l) => (StatusCode::BAD_REQUEST, l, l.t("error.not_found").to_string()),
+            WebError::Upload(l, m, too_large) => {
+                let status = if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+                (status, l, format!("{} ({m})", l.t("error.upload")))
+            }
             WebError::Internal(cause) => {
                 tracing::error!(?cause, "web page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, Lang::Es, Lang::Es.t("error.internal").to_string())

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 use tramite_engine::definition::{Field, FieldType, Form};
+use tramite_engine::files::{FileValue, show_size};
 
 use super::i18n::Lang;
 use crate::runtime::Deployed;
@@ -34,6 +35,11 @@ pub struct FieldView {
     pub error: Option<String>,
     /// A `list` field's rows, each a set of inputs.
     pub rows: Vec<Vec<FieldView>>,
+    /// A `file` field's `accept` attribute (empty: any file).
+    pub accept: String,
+    /// The file a `file` field holds already (name, size); `value` is its JSON, kept in a
+    /// hidden input unless another file is chosen.
+    pub file: Option<(String, String)>,
 }
 
 impl FieldView {
@@ -77,7 +83,8 @@ fn widget(f: &Field) -> (&'static str, &'static str, Option<&'static str>) {
         return ("computed", "", None);
     }
     match f.kind {
-        FieldType::Text | FieldType::File => ("input", "text", None),
+        FieldType::Text => ("input", "text", None),
+        FieldType::File => ("file", "file", None),
         FieldType::LongText => ("textarea", "", None),
         FieldType::Integer => ("input", "number", Some("1")),
         FieldType::Decimal => ("input", "number", Some("any")),
@@ -103,7 +110,15 @@ fn view(f: &Field, prefix: &str, raw: &Raw, errors: &BTreeMap<String, String>, l
     let name = format!("{prefix}{}", f.name);
     let (widget, input_type, step) = widget(f);
     let values = raw.get(&name).cloned().unwrap_or_default();
-    let help = f.help.clone().or_else(|| (f.kind == FieldType::File).then(|| lang.t("task.file_help").to_string()));
+    let help = match (f.kind, &f.help, f.max_size) {
+        (FieldType::File, None, Some(max)) => Some(format!("{} {}", lang.t("task.file_max"), show_size(max))),
+        _ => f.help.clone(),
+    };
+    let file = (f.kind == FieldType::File)
+        .then(|| values.first().and_then(|v| serde_json::from_str::<Value>(v).ok()))
+        .flatten()
+        .and_then(|v| FileValue::from_value(&v).ok())
+        .map(|x| (x.name, show_size(x.size)));
     let mut v = FieldView {
         id: html_id(&name),
         label: f.label.clone(),
@@ -119,6 +134,8 @@ fn view(f: &Field, prefix: &str, raw: &Raw, errors: &BTreeMap<String, String>, l
         options: f.options.clone(),
         error: errors.get(&name).cloned(),
         rows: Vec::new(),
+        accept: f.accept.join(","),
+        file,
         name,
     };
     if f.kind == FieldType::List {
@@ -161,6 +178,9 @@ fn put(raw: &mut Raw, name: &str, f: &Field, v: &Value) {
         }
         (_, Value::Array(items)) => {
             raw.insert(name.to_string(), items.iter().map(scalar).collect());
+        }
+        (FieldType::File, Value::Object(_)) => {
+            raw.insert(name.to_string(), vec![v.to_string()]);
         }
         (FieldType::DateTime, Value::String(s)) => {
             // `datetime-local` shows minutes: 2026-03-18T10:00.
@@ -232,6 +252,13 @@ fn collect(fields: &[Field], prefix: &str, raw: &Raw) -> Map<String, Value> {
                     out.insert(f.name.clone(), Value::Array(items));
                 }
             }
+            FieldType::File => {
+                // The file value in JSON, as the upload or the page's kept value gives it.
+                if let Some(v) = raw.get(&name).and_then(|v| v.last()).filter(|v| !v.trim().is_empty()) {
+                    let value = serde_json::from_str::<Value>(v).unwrap_or_else(|_| Value::String(v.clone()));
+                    out.insert(f.name.clone(), value);
+                }
+            }
             _ => {
                 if let Some(v) = raw.get(&name).and_then(|v| v.first()).filter(|v| !v.trim().is_empty()) {
                     out.insert(f.name.clone(), Value::String(v.clone()));
@@ -297,7 +324,10 @@ pub fn display(f: Option<&Field>, v: &Value, lang: Lang) -> String {
             })
             .collect::<Vec<_>>()
             .join(" | "),
-        Value::Object(_) => v.to_string(),
+        Value::Object(_) => match FileValue::from_value(v) {
+            Ok(file) => format!("{} ({})", file.name, show_size(file.size)),
+            Err(_) => v.to_string(),
+        },
     }
 }
 

@@ -83,6 +83,8 @@ struct InstancePage {
     /// Shown right after the case was registered from the start form.
     just_started: bool,
     diagram: String,
+    /// The files attached to the case: (name, size, download path).
+    files: Vec<(String, String, String)>,
 }
 
 fn target_title(p: &Process, t: Target, lang: super::i18n::Lang) -> String {
@@ -265,8 +267,34 @@ pub async fn page(
         tasks,
         just_started: params.started.is_some(),
         diagram: diagram_svg(&d, &active, &visited),
+        files: case_files(&id, &history),
     };
     Ok(Html(page.render()?))
+}
+
+/// The files attached in the case's events, once each: (name, size, download path).
+fn case_files(id: &str, history: &[tramite_engine::machine::Record]) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for r in history {
+        let Ok(event) = serde_json::to_value(&r.event) else { continue };
+        for f in tramite_engine::files::files_in(&event) {
+            let href = format!("/instances/{id}/files/{}", f.sha256);
+            if !out.iter().any(|(n, _, h)| *n == f.name && *h == href) {
+                out.push((f.name, tramite_engine::files::show_size(f.size), href));
+            }
+        }
+    }
+    out
+}
+
+/// A file of the case, as an attachment, for those who may read the case.
+pub async fn file(
+    State(rt): State<Arc<Runtime>>,
+    s: Session,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Result<axum::response::Response, WebError> {
+    let (file, bytes) = app::download(&rt, &s.actor(), &id, &sha256).await.map_err(|e| WebError::from_app(e, s.lang))?;
+    Ok(crate::http::attachment(&file, bytes))
 }
 
 /// Starts again the sub-processes of the instance's incidents (admins), then shows it.

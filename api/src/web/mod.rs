@@ -17,6 +17,7 @@ mod i18n;
 mod inbox;
 mod instance;
 mod page;
+mod posted;
 mod process;
 mod session;
 mod start;
@@ -27,14 +28,20 @@ mod users;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::limit::RequestBodyLimitLayer;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::runtime::Runtime;
 
-/// The web routes, with CSRF checks on every POST and security headers on every page.
-pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
+/// The web routes, with CSRF checks on every POST and security headers on every page. Forms
+/// that may carry files take bodies of up to `uploads` bytes; the rest [`crate::http::BODY_LIMIT`].
+pub fn router(rt: Arc<Runtime>, uploads: usize) -> Router<Arc<Runtime>> {
+    let with_files = |r: axum::routing::MethodRouter<Arc<Runtime>>| {
+        r.layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(uploads)).layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(uploads))
+    };
     Router::new()
         .route("/", get(|| async { Redirect::to("/inbox") }))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -45,8 +52,7 @@ pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
         .route("/processes", get(process::list))
         .route("/processes/{id}", get(process::page))
         .route("/cases.csv", get(cases::csv))
-        .route("/new/{process}", get(start::form).post(start::submit))
-        .route("/tasks/{id}", get(task::page).post(task::submit))
+        .route("/instances/{id}/files/{sha256}", get(instance::file))
         .route("/tasks/{id}/claim", post(inbox::claim))
         .route("/tasks/{id}/release", post(inbox::release))
         .route("/instances/{id}", get(instance::page))
@@ -55,6 +61,9 @@ pub fn router(rt: Arc<Runtime>) -> Router<Arc<Runtime>> {
         .route("/admin/export/{file}", get(export::download))
         .route("/admin/users", get(users::page).post(users::add))
         .route("/admin/users/{name}", post(users::update))
+        .layer(RequestBodyLimitLayer::new(crate::http::BODY_LIMIT))
+        .route("/new/{process}", with_files(get(start::form).post(start::submit)))
+        .route("/tasks/{id}", with_files(get(task::page).post(task::submit)))
         .route_layer(axum::middleware::from_fn_with_state(rt, session::csrf_guard))
         .route_layer(axum::middleware::from_fn(session::remember_lang))
         .route_layer(axum::middleware::map_response(security_headers))

@@ -119,6 +119,19 @@ fn csrf_field(body: &[u8]) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v)
 }
 
+/// The `_csrf` part of a multipart body, read from a copy of it.
+async fn multipart_csrf(headers: &HeaderMap, bytes: Bytes) -> Option<String> {
+    let boundary = multer::parse_boundary(headers.get(header::CONTENT_TYPE)?.to_str().ok()?).ok()?;
+    let body = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes) });
+    let mut form = multer::Multipart::new(body, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("_csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 /// Refuses any POST without the right CSRF token (403). Pages reached by GET pass untouched.
 /// On success the session is left in the request for the handler.
 pub async fn csrf_guard(State(rt): State<Arc<Runtime>>, req: Request, next: Next) -> Response {
@@ -126,13 +139,28 @@ pub async fn csrf_guard(State(rt): State<Arc<Runtime>>, req: Request, next: Next
         return next.run(req).await;
     }
     let lang = Lang::of_request(req.uri().query(), req.headers());
+    let multipart = super::posted::is_multipart(req.headers());
+    let limit = if multipart { crate::http::upload_limit(&rt) } else { crate::http::BODY_LIMIT };
     let (mut parts, body) = req.into_parts();
-    let bytes: Bytes = match axum::body::to_bytes(body, 1024 * 1024).await {
+    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(_) => return WebError::BadRequest(lang).into_response(),
+        Err(e) => {
+            let mut cause: Option<&dyn std::error::Error> = Some(&e);
+            let mut too_large = false;
+            while let Some(c) = cause {
+                too_large |= c.to_string().contains("length limit");
+                cause = c.source();
+            }
+            if too_large {
+                let message = format!("{} bytes", limit);
+                return WebError::Upload(lang, message, true).into_response();
+            }
+            return WebError::BadRequest(lang).into_response();
+        }
     };
     let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let given = header_token.or_else(|| csrf_field(&bytes)).unwrap_or_default();
+    let from_body = if multipart { multipart_csrf(&parts.headers, bytes.clone()).await } else { csrf_field(&bytes) };
+    let given = header_token.or(from_body).unwrap_or_default();
     let ok = if parts.uri.path() == "/login" {
         // No session yet: the token must match the one set in the sign-in form's cookie.
         cookie(&parts.headers, LOGIN_COOKIE).is_some_and(|c| !c.is_empty() && same(&c, &given))

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form as PostForm;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -14,6 +13,7 @@ use serde_json::{Map, Value};
 use tramite_engine::definition::Form;
 
 use super::error::WebError;
+use super::posted::Posted;
 use super::fields::{self, FieldView, Raw};
 use super::page::Chrome;
 use super::session::Session;
@@ -149,7 +149,7 @@ pub async fn submit(
     s: Session,
     uri: Uri,
     Path(process): Path<String>,
-    PostForm(pairs): PostForm<Vec<(String, String)>>,
+    Posted(pairs): Posted,
 ) -> Result<Response, WebError> {
     let d = startable(&rt, &s, &process)?;
     let key = pairs.iter().find(|(k, _)| k == "_key").map(|(_, v)| v.clone()).unwrap_or_default();

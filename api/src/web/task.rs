@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form as PostForm;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -15,6 +14,7 @@ use tramite_engine::definition::{Form, StepKind};
 use tramite_engine::machine::Event;
 
 use super::error::WebError;
+use super::posted::Posted;
 use super::fields::{self, FieldView, Raw};
 use super::page::{Badge, Chrome, item_line, local};
 use super::session::Session;
@@ -180,7 +180,7 @@ pub async fn submit(
     s: Session,
     uri: Uri,
     Path(id): Path<String>,
-    PostForm(pairs): PostForm<Vec<(String, String)>>,
+    Posted(pairs): Posted,
 ) -> Result<Response, WebError> {
     let (t, d, _) = load(&rt, &s, &id).await?;
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();

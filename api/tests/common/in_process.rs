@@ -88,6 +88,7 @@ impl App {
         let clock = Arc::new(ManualClock::new(T0.parse().unwrap()));
         let store = Store::open(&url).await.unwrap();
         let rt = Arc::new(Runtime::new(store, Templates::load(None).unwrap(), clock.clone()));
+        rt.set_files(tramite::blobs::Blobs::local(dir.join("files")).unwrap());
         rt.start_writer();
         let d = rt.deploy_paths(&[tree.join("processes")]).await.unwrap();
         assert!(

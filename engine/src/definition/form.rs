@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::limits::YEARS;
 use crate::expr::Expr;
+use crate::files::{FileValue, accepts, show_size};
 
 /// The type of a form field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +74,7 @@ impl FieldType {
     }
 
     pub fn is_textual(self) -> bool {
-        matches!(self, FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone | FieldType::File)
+        matches!(self, FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone)
     }
 }
 
@@ -112,6 +113,10 @@ pub struct Field {
     /// A read-only field: its value is computed from the form's other fields (in field order,
     /// so it may read the computed fields above it) and stored with them.
     pub compute: Option<Expr>,
+    /// The largest file a `file` field takes, in bytes.
+    pub max_size: Option<u64>,
+    /// What a `file` field takes ([`crate::files::accepts`]); empty: any file.
+    pub accept: Vec<String>,
 }
 
 /// A cross-field check.
@@ -365,7 +370,8 @@ impl Field {
                 }
                 Value::Array(items.into_iter().map(Value::String).collect())
             }
-            FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone | FieldType::File => {
+            FieldType::File => return self.check_file(value),
+            FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone => {
                 let s = scalar_text(value).ok_or_else(|| err("type", "Debe ser texto.".into()))?;
                 if self.kind == FieldType::Email && !looks_like_email(&s) {
                     return Err(err("email", "Debe ser un correo electrónico válido.".into()));
@@ -378,6 +384,21 @@ impl Field {
         };
         self.check_bounds(&v)?;
         Ok(v)
+    }
+
+    /// A `file` field's value: an uploaded file ([`FileValue`]) within `max_size`, of a kind
+    /// `accept:` lists.
+    fn check_file(&self, value: &Value) -> Result<Value, FieldError> {
+        let err = |code, msg: String| FieldError::new(&self.name, code, msg);
+        let file = FileValue::from_value(value).map_err(|m| err("file", m.to_string()))?;
+        if let Some(max) = self.max_size.filter(|m| file.size > *m) {
+            return Err(err("max_size", format!("El archivo pesa {}; el máximo es {}.", show_size(file.size), show_size(max))));
+        }
+        if !accepts(&self.accept, file.mime.as_deref(), &file.name) {
+            let kinds = self.accept.join(", ");
+            return Err(err("accept", format!("Este campo acepta archivos {kinds}; «{}» no lo es.", file.name)));
+        }
+        Ok(file.to_value())
     }
 
     fn check_bounds(&self, v: &Value) -> Result<(), FieldError> {
@@ -491,6 +512,8 @@ mod tests {
             min_items: None,
             max_items: None,
             compute: None,
+            max_size: None,
+            accept: Vec::new(),
         }
     }
 

@@ -35,7 +35,7 @@ impl Field {
         let default = match self.kind {
             FieldType::Email => return Some(self.max_length.map_or(EMAIL_LENGTH, |m| m.min(EMAIL_LENGTH))),
             FieldType::LongText => DEFAULT_LONG_TEXT_LENGTH,
-            FieldType::Text | FieldType::Phone | FieldType::File => DEFAULT_TEXT_LENGTH,
+            FieldType::Text | FieldType::Phone => DEFAULT_TEXT_LENGTH,
             _ => return None,
         };
         Some(self.max_length.unwrap_or(default))

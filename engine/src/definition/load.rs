@@ -285,6 +285,12 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) ->
             misplaced(ctx, loc(v), key, "list");
         }
     }
+    if let Some(v) = f.max_size.as_ref().filter(|_| kind != FieldType::File) {
+        misplaced(ctx, loc(v), "max_size", "file");
+    }
+    if let Some(v) = f.accept.as_ref().filter(|_| kind != FieldType::File) {
+        misplaced(ctx, loc(v), "accept", "file");
+    }
     let mut list_ok = true;
     let mut columns = Vec::new();
     match (&f.fields, kind == FieldType::List) {
@@ -438,6 +444,20 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) ->
             compiled
         }
     };
+    let max_size = match &f.max_size {
+        None => None,
+        Some(s) => {
+            let bytes = match &s.value {
+                SizeText::Bytes(n) => Some(*n).filter(|n| *n > 0),
+                SizeText::Text(t) => crate::files::parse_size(t),
+            };
+            if bytes.is_none() {
+                ctx.err(loc(s), "`max_size` is not a size", "write bytes (`5000000`) or a size such as `10 MB` or `512 KB`");
+                ok = false;
+            }
+            bytes
+        }
+    };
     let field = Field {
         name: name.value.clone(),
         kind,
@@ -460,6 +480,8 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) ->
         min_items: f.min_items.as_ref().map(|v| v.value),
         max_items: f.max_items.as_ref().map(|v| v.value),
         compute,
+        max_size,
+        accept: f.accept.as_ref().map(|a| a.value.iter().map(|x| x.trim().to_string()).collect()).unwrap_or_default(),
     };
     if let Some(d) = &f.default
         && field.check(d).is_err()

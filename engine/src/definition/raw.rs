@@ -279,6 +279,18 @@ pub struct RawField {
     pub max_items: Option<S<u32>>,
     /// A read-only field computed from the others (a CEL expression over `data`).
     pub compute: Option<S<String>>,
+    /// The largest file a `file` field takes: bytes, or `10 MB`.
+    pub max_size: Option<S<SizeText>>,
+    /// What a `file` field takes: MIME types, `image/*`, extensions (`.xlsx`).
+    pub accept: Option<S<Vec<String>>>,
+}
+
+/// A size as written: a number of bytes or a text such as `10 MB`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeText {
+    Bytes(u64),
+    Text(String),
 }
 
 /// A cross-field rule: `check` must hold, else `message` is shown on `field`.

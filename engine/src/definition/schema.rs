@@ -171,6 +171,14 @@ pub fn field_properties() -> serde_json::Map<String, Value> {
                 "description": format!("most rows of a `list`; without it {DEFAULT_MAX_ITEMS}") }),
         ),
         (
+            "max_size",
+            json!({ "type": ["integer", "string"], "description": "largest file a `file` field takes: bytes, or a size such as `10 MB` (KB, MB, GB are powers of 1024)" }),
+        ),
+        (
+            "accept",
+            json!({ "type": "array", "items": { "type": "string" }, "description": "what a `file` field takes, read from the file's content: MIME types (`application/pdf`), families (`image/*`) and extensions (`.xlsx`, which the content must match)" }),
+        ),
+        (
             "compute",
             json!({ "type": "string", "description": "CEL expression over the form's other fields (`data.x`): the field is read-only and takes this value" }),
         ),

@@ -55,10 +55,7 @@ fn misfit(field: &Field, k: &Constant, membership: bool) -> Option<(String, Stri
             return Some((format!("{k} is not an option of `data.{name}`"), help));
         }
         (FieldType::Date | FieldType::DateTime, Constant::Text(_)) => true,
-        (
-            FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone | FieldType::File,
-            Constant::Text(_),
-        ) => true,
+        (FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone, Constant::Text(_)) => true,
         _ => false,
     };
     if fits {
@@ -72,6 +69,9 @@ fn misfit(field: &Field, k: &Constant, membership: bool) -> Option<(String, Stri
         FieldType::Date => format!("compare `data.{name}` with a date as text, e.g. `data.{name} >= '2026-01-01'`"),
         FieldType::DateTime => {
             format!("compare `data.{name}` with a date-time as text, e.g. `data.{name} >= '2026-01-01T09:00'`")
+        }
+        FieldType::File => {
+            format!("a file is an object: write `data.{name} != null`, or compare `data.{name}.name` or `.type`")
         }
         _ => format!("compare `data.{name}` with text in quotes"),
     };

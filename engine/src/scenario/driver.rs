@@ -20,6 +20,13 @@ pub trait Driver {
     fn advance_to(&mut self, until: Timestamp) -> Result<(), String>;
     /// How the instance and its sub-processes stand now.
     fn observe(&mut self) -> Result<Observation, String>;
+    /// Keeps a file for a later start or action, as `actor` uploads it, and gives the value a
+    /// `file` field then holds. The pure machine only describes the bytes; the server stores
+    /// them.
+    fn attach(&mut self, actor: Option<&Actor>, name: &str, bytes: &[u8]) -> Result<Value, Refusal> {
+        let _ = actor;
+        Ok(crate::files::FileValue::of(name, bytes).to_value())
+    }
 }
 
 /// How the instance starts.
@@ -111,4 +118,22 @@ impl Observation {
 pub struct Setup<'a> {
     pub process: &'a Process,
     pub users: &'a BTreeMap<String, Actor>,
+}
+
+/// A driver that only describes files ([`Driver::attach`]'s default), for expected values.
+pub(super) struct Describe;
+
+impl Driver for Describe {
+    fn start(&mut self, _: Timestamp, _: Start<'_>) -> Result<(), Refusal> {
+        Err(Refusal::Failed("describing files only".into()))
+    }
+    fn act(&mut self, _: Act<'_>) -> Result<(), Refusal> {
+        Err(Refusal::Failed("describing files only".into()))
+    }
+    fn advance_to(&mut self, _: Timestamp) -> Result<(), String> {
+        Err("describing files only".into())
+    }
+    fn observe(&mut self) -> Result<Observation, String> {
+        Err("describing files only".into())
+    }
 }

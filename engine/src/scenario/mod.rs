@@ -31,12 +31,17 @@
 //! instant each named SLA is due. `emails:` lists the messages sent since the previous
 //! `emails:` check (or the start), as `template -> user`, for the instance and its
 //! sub-processes; every user of the scenario is taken to have an e-mail address.
+//!
+//! A file field's value is written `{ file: files/campana.xlsx }`: the file at that path,
+//! beside the scenario file, is attached through the driver (uploaded, on the server) and the
+//! field gets the stored file's value ([`crate::files`]).
 
 mod driver;
 mod file;
 mod pure;
 
 pub use driver::{Act, Action, Driver, Observation, Refusal, Setup, Start, TaskSeen};
+use driver::Describe;
 pub use pure::MachineDriver;
 
 use file::{RawAct, RawExpect, RawFile, RawScenario, RawStart, UserRoles};
@@ -44,6 +49,7 @@ use file::{RawAct, RawExpect, RawFile, RawScenario, RawStart, UserRoles};
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use serde_json::{Map, Value};
 
 use serde_saphyr::Spanned;
 
@@ -181,8 +187,12 @@ impl Runner<'_> {
             Ok(a) => a,
             Err(e) => return self.fail(at, e),
         };
+        let data = match self.attach_files(d, actor, &sc.start.data) {
+            Ok(data) => data,
+            Err(e) => return self.fail(at, e),
+        };
         let start = match &sc.start.schedule {
-            None => Start::Data { actor, data: &sc.start.data },
+            None => Start::Data { actor, data: &data },
             Some(id) => match self.schedule(&sc.start, id) {
                 Ok(schedule) => Start::Schedule { schedule },
                 Err(e) => return self.fail(Loc::from(id.referenced), e),
@@ -240,6 +250,32 @@ impl Runner<'_> {
         Ok(schedule)
     }
 
+    /// `data` with each `{ file: path }` replaced by the value of that file as the driver
+    /// attached it (the path read beside the scenario file), at any depth.
+    fn attach_files<D: Driver>(&self, d: &mut D, actor: Option<&Actor>, data: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+        let mut out = Map::new();
+        for (k, v) in data {
+            out.insert(k.clone(), self.attach_value(d, actor, v)?);
+        }
+        Ok(out)
+    }
+
+    fn attach_value<D: Driver>(&self, d: &mut D, actor: Option<&Actor>, v: &Value) -> Result<Value, String> {
+        Ok(match v {
+            Value::Object(m) if m.len() == 1 && m.get("file").is_some_and(Value::is_string) => {
+                let path = m["file"].as_str().unwrap_or_default();
+                let base = std::path::Path::new(self.file).parent().unwrap_or(std::path::Path::new(""));
+                let full = base.join(path);
+                let bytes = std::fs::read(&full).map_err(|e| format!("cannot read the file `{}`: {e}", full.display()))?;
+                let name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                d.attach(actor, &name, &bytes).map_err(|e| format!("cannot attach `{path}`: {}", refusal_text(&e)))?
+            }
+            Value::Object(m) => Value::Object(self.attach_files(d, actor, m)?),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.attach_value(d, actor, x)).collect::<Result<_, _>>()?),
+            other => other.clone(),
+        })
+    }
+
     fn show(&self, t: Timestamp) -> String {
         t.to_zoned(self.calendar.zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
     }
@@ -274,10 +310,11 @@ impl Runner<'_> {
         }
         let actor = self.actor(a.as_.as_ref())?;
         let item = a.item;
+        let data = self.attach_files(d, actor, &a.data)?;
         let action = if let Some(s) = &a.complete {
-            Action::Complete { step: &s.value, item, data: &a.data }
+            Action::Complete { step: &s.value, item, data: &data }
         } else if let Some(s) = &a.approve {
-            Action::Approve { step: &s.value, item, comment: a.comment.as_deref(), data: &a.data }
+            Action::Approve { step: &s.value, item, comment: a.comment.as_deref(), data: &data }
         } else if let Some(s) = &a.reject {
             Action::Reject { step: &s.value, item, comment: a.comment.as_deref().unwrap_or_default() }
         } else if let Some(s) = &a.claim {
@@ -289,7 +326,7 @@ impl Runner<'_> {
                 step: &s.value,
                 item,
                 outcome: a.outcome.as_deref().unwrap_or("completed"),
-                data: &a.data,
+                data: &data,
             }
         } else if let Some(reason) = &a.cancel {
             Action::Cancel { reason: &reason.value }
@@ -367,6 +404,8 @@ impl Runner<'_> {
             self.emails_seen = seen.emails.clone();
         }
         for (k, v) in &e.data {
+            // An expected `{ file: path }` is that file as any driver stores it.
+            let v = self.attach_value(&mut Describe, None, v)?;
             compare(
                 &format!("data.{k}"),
                 v.to_string(),

@@ -100,6 +100,7 @@ mod outbox;
 mod reports;
 mod tasks;
 mod tokens;
+mod uploads;
 mod users;
 mod write;
 

@@ -38,7 +38,7 @@ pub fn sniff_named(bytes: &[u8], file_name: &str) -> Option<&'static str> {
 }
 
 /// Text refined by the file's extension; anything else unchanged.
-pub(crate) fn refine<'a>(mime: Option<&'a str>, file_name: &str) -> Option<&'a str> {
+pub fn refine<'a>(mime: Option<&'a str>, file_name: &str) -> Option<&'a str> {
     match (mime, extension(file_name).as_deref()) {
         (Some(TEXT), Some("csv")) => Some(CSV),
         (Some(TEXT), Some("tsv")) => Some(TSV),
@@ -47,7 +47,7 @@ pub(crate) fn refine<'a>(mime: Option<&'a str>, file_name: &str) -> Option<&'a s
 }
 
 /// The lower-case extension of a file name, without the dot.
-pub(crate) fn extension(file_name: &str) -> Option<String> {
+pub fn extension(file_name: &str) -> Option<String> {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     match base.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => Some(ext.to_ascii_lowercase()),
@@ -58,13 +58,13 @@ pub(crate) fn extension(file_name: &str) -> Option<String> {
 /// Whether sniffing this beginning of a file may need the rest of it: the names of a ZIP's
 /// entries are also in its central directory at the end, and an OLE file's directory may be
 /// anywhere.
-pub(crate) fn needs_whole(head: &[u8]) -> bool {
+pub fn needs_whole(head: &[u8]) -> bool {
     head.starts_with(OLE_MAGIC) || head.starts_with(ZIP_MAGIC)
 }
 
 /// Sniffs `bytes`, which is the whole file when `complete`, or only its beginning (then a
 /// UTF-8 sequence cut at the end still counts as text).
-pub(crate) fn sniff_part(bytes: &[u8], complete: bool) -> Option<&'static str> {
+pub fn sniff_part(bytes: &[u8], complete: bool) -> Option<&'static str> {
     if bytes.is_empty() {
         return None;
     }

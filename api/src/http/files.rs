@@ -1,0 +1,114 @@
+//! Files of `file` fields through the API: `POST /api/files` uploads one (multipart, the part
+//! named `file`) and answers the value to put in a form; `GET /api/instances/{id}/files/{sha256}`
+//! gives a case's file to those who may read the case, as an attachment.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use tower_http::limit::RequestBodyLimitLayer;
+use tramite_engine::files::FileValue;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{Json, Path};
+use crate::app::{self, AppError};
+use crate::runtime::Runtime;
+
+/// The file routes; uploads may hold up to `limit` bytes.
+pub fn router(limit: usize) -> Router<Arc<Runtime>> {
+    Router::new()
+        .route(
+            "/api/files",
+            post(upload)
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(limit))
+                .layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(limit)),
+        )
+        .route("/api/instances/{id}/files/{sha256}", get(download))
+}
+
+fn broken(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+    let (code, message) = if too_large {
+        ("payload_too_large", "the upload is larger than the server takes".to_string())
+    } else {
+        ("upload_failed", format!("the multipart body could not be read: {}", e.body_text()))
+    };
+    AppError::Upload { code, message, too_large }.into()
+}
+
+async fn upload(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, req: Request) -> Result<Response, ApiError> {
+    let mut form = Multipart::from_request(req, &rt).await.map_err(|e| {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.body_text())
+    })?;
+    while let Some(field) = form.next_field().await.map_err(broken)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or_default().to_string();
+        let file = app::upload(&rt, &actor, &name, field).await?;
+        return Ok((StatusCode::CREATED, Json(file.to_value())).into_response());
+    }
+    Err(AppError::field("file_missing", "file", "send the file as the multipart part named `file`").into())
+}
+
+async fn download(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (file, bytes) = app::download(&rt, &actor, &id, &sha256).await?;
+    Ok(attachment(&file, bytes))
+}
+
+/// A file as a download: its stored type (or `application/octet-stream`), never sniffed again
+/// by the browser, never shown inline, never cached by others.
+pub fn attachment(file: &FileValue, bytes: Bytes) -> Response {
+    let mime = file.mime.as_deref().unwrap_or("application/octet-stream");
+    let content_type = HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition = HeaderValue::from_str(&content_disposition(&file.name))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_DISPOSITION, disposition),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'")),
+    ];
+    (headers, bytes).into_response()
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266): an ASCII name for old clients,
+/// the exact name percent-encoded for the rest.
+fn content_disposition(name: &str) -> String {
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted_safely() {
+        assert_eq!(
+            content_disposition("Respuesta año \"1\".xlsx"),
+            "attachment; filename=\"Respuesta a_o _1_.xlsx\"; filename*=UTF-8''Respuesta%20a%C3%B1o%20%221%22.xlsx"
+        );
+    }
+}
