@@ -53,7 +53,8 @@ pub struct ServeArgs {
 }
 
 fn file_size(s: &str) -> Result<u64, String> {
-    tramite_engine::files::parse_size(s).ok_or_else(|| format!("{s:?} is not a size: write e.g. 32 MB, 500 KB or bytes"))
+    tramite_engine::files::parse_size(s)
+        .ok_or_else(|| format!("{s:?} is not a size: write e.g. 32 MB, 500 KB or bytes"))
 }
 
 /// The blob store `--files` names (or the default beside the database), with its size limit.

@@ -65,7 +65,10 @@ enum Payload {
     None,
     Json(Value),
     /// One file, sent as `POST /api/files` takes it.
-    File { name: String, bytes: Vec<u8> },
+    File {
+        name: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl From<Option<Value>> for Payload {

@@ -42,9 +42,9 @@ fn broken(e: axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 async fn upload(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, req: Request) -> Result<Response, ApiError> {
-    let mut form = Multipart::from_request(req, &rt).await.map_err(|e| {
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.body_text())
-    })?;
+    let mut form = Multipart::from_request(req, &rt)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.body_text()))?;
     while let Some(field) = form.next_field().await.map_err(broken)? {
         if field.name() != Some("file") {
             continue;
@@ -70,8 +70,8 @@ async fn download(
 pub fn attachment(file: &FileValue, bytes: Bytes) -> Response {
     let mime = file.mime.as_deref().unwrap_or("application/octet-stream");
     let content_type = HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    let disposition = HeaderValue::from_str(&content_disposition(&file.name))
-        .unwrap_or(HeaderValue::from_static("attachment"));
+    let disposition =
+        HeaderValue::from_str(&content_disposition(&file.name)).unwrap_or(HeaderValue::from_static("attachment"));
     let headers = [
         (header::CONTENT_TYPE, content_type),
         (header::CONTENT_DISPOSITION, disposition),

@@ -293,7 +293,8 @@ pub async fn file(
     s: Session,
     Path((id, sha256)): Path<(String, String)>,
 ) -> Result<axum::response::Response, WebError> {
-    let (file, bytes) = app::download(&rt, &s.actor(), &id, &sha256).await.map_err(|e| WebError::from_app(e, s.lang))?;
+    let (file, bytes) =
+        app::download(&rt, &s.actor(), &id, &sha256).await.map_err(|e| WebError::from_app(e, s.lang))?;
     Ok(crate::http::attachment(&file, bytes))
 }
 

@@ -29,10 +29,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use tower_http::limit::RequestBodyLimitLayer;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::runtime::Runtime;
 
@@ -40,7 +40,8 @@ use crate::runtime::Runtime;
 /// that may carry files take bodies of up to `uploads` bytes; the rest [`crate::http::BODY_LIMIT`].
 pub fn router(rt: Arc<Runtime>, uploads: usize) -> Router<Arc<Runtime>> {
     let with_files = |r: axum::routing::MethodRouter<Arc<Runtime>>| {
-        r.layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(uploads)).layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(uploads))
+        r.layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(uploads))
+            .layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(uploads))
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/inbox") }))

@@ -60,7 +60,8 @@ impl FromRequest<Arc<Runtime>> for Posted {
                     if file_name.is_empty() {
                         continue;
                     }
-                    let file = app::upload(rt, &actor, &file_name, field).await.map_err(|e| WebError::from_app(e, lang))?;
+                    let file =
+                        app::upload(rt, &actor, &file_name, field).await.map_err(|e| WebError::from_app(e, lang))?;
                     pairs.retain(|(k, _)| *k != name);
                     pairs.push((name.clone(), file.to_value().to_string()));
                 }

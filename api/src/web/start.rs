@@ -13,9 +13,9 @@ use serde_json::{Map, Value};
 use tramite_engine::definition::Form;
 
 use super::error::WebError;
-use super::posted::Posted;
 use super::fields::{self, FieldView, Raw};
 use super::page::Chrome;
+use super::posted::Posted;
 use super::session::Session;
 use crate::app::{self, AppError};
 use crate::http::auth::new_token;

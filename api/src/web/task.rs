@@ -14,9 +14,9 @@ use tramite_engine::definition::{Form, StepKind};
 use tramite_engine::machine::Event;
 
 use super::error::WebError;
-use super::posted::Posted;
 use super::fields::{self, FieldView, Raw};
 use super::page::{Badge, Chrome, item_line, local};
+use super::posted::Posted;
 use super::session::Session;
 use crate::app::{self, Answer, AppError};
 use crate::runtime::{Deployed, Runtime};

@@ -306,6 +306,30 @@ impl WebClient {
         self.finish(r)
     }
 
+    /// Posts a body of this content type (a multipart form).
+    pub fn post_body(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Page {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .unwrap();
+        self.finish(r)
+    }
+
+    /// A download: status, headers and the bytes as sent.
+    pub fn get_bytes(&mut self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.headers().clone(), r.bytes().unwrap().to_vec())
+    }
+
     /// Signs in through the form; returns the session's CSRF token (read from the inbox page).
     pub fn sign_in(&mut self, name: &str, password: &str) -> Page {
         let login = self.get("/login");

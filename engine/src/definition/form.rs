@@ -392,7 +392,10 @@ impl Field {
         let err = |code, msg: String| FieldError::new(&self.name, code, msg);
         let file = FileValue::from_value(value).map_err(|m| err("file", m.to_string()))?;
         if let Some(max) = self.max_size.filter(|m| file.size > *m) {
-            return Err(err("max_size", format!("El archivo pesa {}; el máximo es {}.", show_size(file.size), show_size(max))));
+            return Err(err(
+                "max_size",
+                format!("El archivo pesa {}; el máximo es {}.", show_size(file.size), show_size(max)),
+            ));
         }
         if !accepts(&self.accept, file.mime.as_deref(), &file.name) {
             let kinds = self.accept.join(", ");

@@ -452,7 +452,11 @@ fn form_field(ctx: &mut Ctx, name: &Spanned<String>, f: &RawField, top: bool) ->
                 SizeText::Text(t) => crate::files::parse_size(t),
             };
             if bytes.is_none() {
-                ctx.err(loc(s), "`max_size` is not a size", "write bytes (`5000000`) or a size such as `10 MB` or `512 KB`");
+                ctx.err(
+                    loc(s),
+                    "`max_size` is not a size",
+                    "write bytes (`5000000`) or a size such as `10 MB` or `512 KB`",
+                );
                 ok = false;
             }
             bytes

@@ -29,6 +29,8 @@ const EXTENSIONS: &[(&str, &[&str])] = &[
     ("csv", &[CSV, TEXT]),
     ("tsv", &[TSV, TEXT]),
     ("txt", &[TEXT, CSV, TSV]),
+    // A saved e-mail is text (RFC 5322).
+    ("eml", &[TEXT]),
     ("json", &[TEXT]),
     ("xml", &["text/xml", TEXT]),
     ("mp3", &["audio/mpeg"]),

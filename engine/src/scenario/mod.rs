@@ -40,8 +40,8 @@ mod driver;
 mod file;
 mod pure;
 
-pub use driver::{Act, Action, Driver, Observation, Refusal, Setup, Start, TaskSeen};
 use driver::Describe;
+pub use driver::{Act, Action, Driver, Observation, Refusal, Setup, Start, TaskSeen};
 pub use pure::MachineDriver;
 
 use file::{RawAct, RawExpect, RawFile, RawScenario, RawStart, UserRoles};
@@ -252,7 +252,12 @@ impl Runner<'_> {
 
     /// `data` with each `{ file: path }` replaced by the value of that file as the driver
     /// attached it (the path read beside the scenario file), at any depth.
-    fn attach_files<D: Driver>(&self, d: &mut D, actor: Option<&Actor>, data: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    fn attach_files<D: Driver>(
+        &self,
+        d: &mut D,
+        actor: Option<&Actor>,
+        data: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, String> {
         let mut out = Map::new();
         for (k, v) in data {
             out.insert(k.clone(), self.attach_value(d, actor, v)?);
@@ -266,12 +271,15 @@ impl Runner<'_> {
                 let path = m["file"].as_str().unwrap_or_default();
                 let base = std::path::Path::new(self.file).parent().unwrap_or(std::path::Path::new(""));
                 let full = base.join(path);
-                let bytes = std::fs::read(&full).map_err(|e| format!("cannot read the file `{}`: {e}", full.display()))?;
+                let bytes =
+                    std::fs::read(&full).map_err(|e| format!("cannot read the file `{}`: {e}", full.display()))?;
                 let name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 d.attach(actor, &name, &bytes).map_err(|e| format!("cannot attach `{path}`: {}", refusal_text(&e)))?
             }
             Value::Object(m) => Value::Object(self.attach_files(d, actor, m)?),
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.attach_value(d, actor, x)).collect::<Result<_, _>>()?),
+            Value::Array(a) => {
+                Value::Array(a.iter().map(|x| self.attach_value(d, actor, x)).collect::<Result<_, _>>()?)
+            }
             other => other.clone(),
         })
     }
@@ -322,12 +330,7 @@ impl Runner<'_> {
         } else if let Some(s) = &a.unclaim {
             Action::Unclaim { step: &s.value, item }
         } else if let Some(s) = &a.end_call {
-            Action::EndCall {
-                step: &s.value,
-                item,
-                outcome: a.outcome.as_deref().unwrap_or("completed"),
-                data: &data,
-            }
+            Action::EndCall { step: &s.value, item, outcome: a.outcome.as_deref().unwrap_or("completed"), data: &data }
         } else if let Some(reason) = &a.cancel {
             Action::Cancel { reason: &reason.value }
         } else {
