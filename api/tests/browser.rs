@@ -113,12 +113,110 @@ fn operator_works_a_c45_email_in_the_browser() {
 }
 
 #[test]
+fn operator_registers_an_email_finds_it_and_attaches_the_reply() {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("web-front-office");
+    let db = database(&Db::Sqlite, &dir).unwrap();
+    let ana = add_user_with_password(&db, "ana", &["operador"], false);
+    add_user_with_password(&db, "olga", &["jefe_mercadeo"], false);
+    let server = Server::start(&db, &dir, None);
+    let api = Api::new(&server.base, &ana);
+    let reply = std::fs::read(repo().join("processes/conocer/files/respuesta-cor-2026-00001.pdf")).unwrap();
+    let reply_path = dir.canonicalize().unwrap().join("Respuesta al correo.pdf");
+    std::fs::write(&reply_path, &reply).unwrap();
+    let received = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("America/Mexico_City").unwrap())
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string();
+
+    let driver = Driver::start(&dir);
+    let rt = runtime();
+    let (c, id) = rt.block_on(async {
+        let c = driver.browser(DESKTOP.0, DESKTOP.1).await;
+        sign_in(&c, &server.base, "ana").await;
+
+        // Register the e-mail from the inbox's "Nuevo caso".
+        c.find(Locator::Css("main a[href='/new']")).await.unwrap().click().await.unwrap();
+        wait_path(&c, "/new").await;
+        both_widths(&c, "new").await;
+        c.find(Locator::Css("a.button[href='/new/conocer.c45-correos']")).await.unwrap().click().await.unwrap();
+        wait_path(&c, "/new/conocer.c45-correos").await;
+        let when = c.find(Locator::Css("#f-fecha-recepcion")).await.unwrap();
+        c.execute("arguments[0].value = arguments[1];", vec![serde_json::to_value(&when).unwrap(), json!(received)])
+            .await
+            .unwrap();
+        c.find(Locator::Css("#f-nombre-contacto")).await.unwrap().send_keys("Marta Ruiz").await.unwrap();
+        c.find(Locator::Css("#f-correo")).await.unwrap().send_keys("marta@example.org").await.unwrap();
+        c.find(Locator::Css("#f-pregunta")).await.unwrap().send_keys("¿Dónde consulto los estándares?").await.unwrap();
+        both_widths(&c, "start-form").await;
+        c.find(Locator::Css("#start")).await.unwrap().click().await.unwrap();
+        let notice = text(&c, "#started-notice").await;
+        let folio = notice.split_whitespace().last().unwrap().to_string();
+        assert!(folio.starts_with("COR-") && folio.ends_with("-00001"), "{notice}");
+        let id = c.current_url().await.unwrap().path().trim_start_matches("/instances/").to_string();
+        both_widths(&c, "case-registered").await;
+
+        // Find it by its folio in the case list.
+        c.goto(&format!("{}/cases", server.base)).await.unwrap();
+        c.find(Locator::Css("#f-q")).await.unwrap().send_keys(&folio).await.unwrap();
+        c.find(Locator::Css("form.filters button[type=submit]")).await.unwrap().click().await.unwrap();
+        let found = text(&c, "td.folio").await;
+        assert_eq!(found, folio);
+        both_widths(&c, "cases").await;
+        c.find(Locator::Css("td.folio a")).await.unwrap().click().await.unwrap();
+        wait_path(&c, &format!("/instances/{id}")).await;
+        (c, id)
+    });
+
+    // Typed through the API; the reply in the browser, with the reply attached as a file.
+    let (_, inst) = api.get(&format!("/api/instances/{id}"));
+    let tipo = json!({ "data": { "tipo": "informacion", "tema": "Estándares", "atencion_inmediata": true } });
+    let (status, inst) = api.post(&format!("/api/tasks/{}/complete", task_at(&inst, "determinar_tipo")), tipo);
+    assert_eq!(status, 200, "{inst}");
+    let task = task_at(&inst, "responder");
+    let link = rt.block_on(async {
+        c.goto(&format!("{}/tasks/{task}", server.base)).await.unwrap();
+        c.find(Locator::Css("#f-respuesta")).await.unwrap().send_keys("Consulte el RENEC.").await.unwrap();
+        let input = c.find(Locator::Css("#f-adjunto")).await.unwrap();
+        input.send_keys(&reply_path.display().to_string()).await.unwrap();
+        both_widths(&c, "task-file").await;
+        c.find(Locator::Css("#complete")).await.unwrap().click().await.unwrap();
+        wait_path(&c, "/inbox").await;
+
+        // The case lists the file; it downloads byte-identical.
+        c.goto(&format!("{}/instances/{id}", server.base)).await.unwrap();
+        let file = c.find(Locator::Css("ul.files a")).await.unwrap();
+        assert_eq!(file.text().await.unwrap(), "Respuesta al correo.pdf");
+        let link = file.attr("href").await.unwrap().unwrap();
+        c.execute("document.querySelector('ul.files').scrollIntoView();", vec![]).await.unwrap();
+        screenshot(&c, "case-files-desktop").await;
+        file.click().await.unwrap();
+        let got = wait_download(&driver.downloads(), "pdf");
+        // A download still being written is renamed when done: read it once complete.
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(std::fs::read(&got).unwrap(), reply, "the same bytes back");
+        c.close().await.unwrap();
+        link
+    });
+    let (_, inst) = api.get(&format!("/api/instances/{id}"));
+    assert_eq!(inst["status"], "ended", "{inst}");
+    assert_eq!(inst["data"]["adjunto"]["type"], "application/pdf", "{inst}");
+
+    // Someone without a role in C.4.5 may not have the file.
+    let mut olga = WebClient::new(&server.base);
+    assert_eq!(olga.sign_in("olga", PASSWORD).status, 303);
+    let (status, _, body) = olga.get_bytes(&link);
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+}
+
+#[test]
 fn direccion_rejects_then_approves_a_c42_plan() {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("web-direccion");
     let db = database(&Db::Sqlite, &dir).unwrap();
     let rosa = add_user_with_password(&db, "rosa", &["responsable_canales"], false);
     add_user_with_password(&db, "diana", &["direccion"], false);
+    add_user_with_password(&db, "admin", &[], true);
     let server = Server::start(&db, &dir, None);
     let api = Api::new(&server.base, &rosa);
     let (status, inst) = api.post(C42, json!({ "data": { "area_solicitante": "Dirección de Certificación", "necesidad": "Promover el nuevo estándar EC0217" } }));
@@ -188,8 +286,11 @@ fn direccion_rejects_then_approves_a_c42_plan() {
             .unwrap();
         c.find(Locator::Css("#approve")).await.unwrap().click().await.unwrap();
         wait_path(&c, "/inbox").await;
+        sign_out(&c).await;
 
-        // The instance page: the timeline has both decisions, the flow marks where it is now.
+        // An admin opens the instance page: the timeline has both decisions, the flow marks
+        // where it is now.
+        sign_in(&c, &server.base, "admin").await;
         c.goto(&format!("{}/instances/{id}", server.base)).await.unwrap();
         let timeline = text(&c, "#timeline").await;
         assert!(timeline.contains("Rechazó") && timeline.contains("Falta el presupuesto"), "{timeline}");

@@ -335,7 +335,14 @@ pub fn display(f: Option<&Field>, v: &Value, lang: Lang) -> String {
 pub fn data_lines(d: &Deployed, data: &Map<String, Value>, lang: Lang) -> Vec<(String, String)> {
     let fields = process_fields(d);
     // Instants in the calendar's local time, as everywhere else on the page.
-    let shown = |f: &Field, v: &Value| match (f.kind, v.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok())) {
+    // A date-time typed without an offset is the calendar's local time.
+    let instant = |s: &str| {
+        s.parse::<jiff::Timestamp>().ok().or_else(|| {
+            let civil = s.parse::<jiff::civil::DateTime>().ok()?;
+            civil.to_zoned(d.calendar.zone().clone()).ok().map(|z| z.timestamp())
+        })
+    };
+    let shown = |f: &Field, v: &Value| match (f.kind, v.as_str().and_then(instant)) {
         (FieldType::DateTime, Some(t)) => super::page::local(t, &d.calendar),
         _ => display(Some(f), v, lang),
     };
