@@ -95,7 +95,14 @@ fn c45_flow(db: Db) {
     assert_eq!(status, 403, "the SLA report is for admins");
     let (status, spec) = w.admin.get("/api/openapi.json");
     assert_eq!(status, 200);
-    assert!(spec["paths"]["/api/tasks/{id}/complete"]["post"].is_object());
+    for (path, method) in [
+        ("/api/tasks/{id}/complete", "post"),
+        ("/api/instances", "get"),
+        ("/api/files", "post"),
+        ("/api/instances/{id}/files/{sha256}", "get"),
+    ] {
+        assert!(spec["paths"][path][method].is_object(), "{method} {path} is described");
+    }
 }
 
 fn breach_mail(db: Db) {

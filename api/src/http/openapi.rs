@@ -63,6 +63,8 @@ pub fn document() -> Value {
         ("403", "not allowed for your roles"),
         ("404", "not found"),
         ("409", "conflict: the task or instance changed"),
+        ("413", "the body or the uploaded file is larger than the server takes (`payload_too_large`, `file_too_large`)"),
+        ("415", "the body is not of a type this operation reads (`unsupported_media_type`)"),
         ("422", "invalid data, body, query or definition; `details` names each field or file:line:column"),
     ] {
         responses.insert(format!("E{code}"), json!({ "description": text, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
@@ -91,6 +93,41 @@ pub fn document() -> Value {
                     { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string" },
                       "description": "a retry by the same user with the same key to the same process returns the first instance (200) instead of starting another; keys are per user and process" }],
                 "post": op("Start an instance with its start form data", "201", json_body(data.clone()), &["401", "403", "404", "422"])
+            },
+            "/api/instances": {
+                "get": {
+                    "summary": "Cases you may read, newest first, one page at a time: by folio or words (`q`; a trailing `*` is a prefix), process, status, outcome, start dates, SLA standing, the role holding a task, or started by you; `format=csv` for CSV",
+                    "parameters": [
+                        { "name": "q", "in": "query", "schema": { "type": "string" } },
+                        { "name": "process", "in": "query", "schema": { "type": "string" } },
+                        { "name": "status", "in": "query", "schema": { "enum": ["running", "ended", "cancelled"] } },
+                        { "name": "outcome", "in": "query", "schema": { "type": "string" } },
+                        { "name": "from", "in": "query", "schema": { "type": "string", "format": "date" } },
+                        { "name": "to", "in": "query", "schema": { "type": "string", "format": "date" } },
+                        { "name": "sla", "in": "query", "schema": { "enum": ["ok", "warning", "breached", "met", "met-late"] } },
+                        { "name": "role", "in": "query", "schema": { "type": "string" } },
+                        { "name": "mine", "in": "query", "schema": { "type": "boolean" } },
+                        { "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "`next` of the previous page" },
+                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } },
+                        { "name": "format", "in": "query", "schema": { "enum": ["json", "csv"] } }
+                    ],
+                    "security": [{ "bearer": [] }],
+                    "responses": { "200": { "description": "`instances` and `next` (absent on the last page), or CSV" }, "401": { "$ref": "#/components/responses/E401" }, "422": { "$ref": "#/components/responses/E422" } }
+                }
+            },
+            "/api/files": {
+                "post": op("Upload a file for a `file` field (multipart, the part named `file`): answers the value to put in the form, `{name, sha256, size, type}`, typed from its content", "201",
+                    Some(json!({ "required": true, "content": { "multipart/form-data": { "schema": { "type": "object", "required": ["file"], "properties": { "file": { "type": "string", "format": "binary" } } } } } })),
+                    &["400", "401", "413", "415", "422"])
+            },
+            "/api/instances/{id}/files/{sha256}": {
+                "parameters": [path_param("id"), path_param("sha256")],
+                "get": {
+                    "summary": "A file attached to the instance, as an attachment, for those who may read it",
+                    "security": [{ "bearer": [] }],
+                    "responses": { "200": { "description": "the file's bytes", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                        "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "404": { "$ref": "#/components/responses/E404" } }
+                }
             },
             "/api/instances/{id}": {
                 "parameters": [path_param("id")],
