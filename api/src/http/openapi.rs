@@ -63,7 +63,10 @@ pub fn document() -> Value {
         ("403", "not allowed for your roles"),
         ("404", "not found"),
         ("409", "conflict: the task or instance changed"),
-        ("413", "the body or the uploaded file is larger than the server takes (`payload_too_large`, `file_too_large`)"),
+        (
+            "413",
+            "the body or the uploaded file is larger than the server takes (`payload_too_large`, `file_too_large`)",
+        ),
         ("415", "the body is not of a type this operation reads (`unsupported_media_type`)"),
         ("422", "invalid data, body, query or definition; `details` names each field or file:line:column"),
     ] {

@@ -283,13 +283,16 @@ impl WebClient {
         Page { status, location, body: r.text().unwrap(), headers }
     }
 
-    pub fn get(&mut self, path: &str) -> Page {
-        let r = self
-            .http
+    fn send_get(&self, path: &str) -> reqwest::blocking::Response {
+        self.http
             .get(format!("{}{path}", self.base))
             .header(reqwest::header::COOKIE, self.cookie_header())
             .send()
-            .unwrap();
+            .unwrap()
+    }
+
+    pub fn get(&mut self, path: &str) -> Page {
+        let r = self.send_get(path);
         self.finish(r)
     }
 
@@ -321,12 +324,7 @@ impl WebClient {
 
     /// A download: status, headers and the bytes as sent.
     pub fn get_bytes(&mut self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, self.cookie_header())
-            .send()
-            .unwrap();
+        let r = self.send_get(path);
         (r.status().as_u16(), r.headers().clone(), r.bytes().unwrap().to_vec())
     }
 
