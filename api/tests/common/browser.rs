@@ -194,16 +194,25 @@ pub async fn wait_path(c: &Client, path: &str) {
     }
 }
 
-/// The text of the first element matching `css`.
+/// The text of the first element matching `css`. An element replaced between finding and
+/// reading it (htmx swapping a list) is looked up again.
 pub async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
-        .text()
-        .await
-        .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no `{css}`: {e}"));
+        match found.text().await {
+            Ok(t) => return t,
+            Err(e) if e.to_string().contains("stale element") && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("`{css}`: {e}"),
+        }
+    }
 }
 
 /// The current value of a form control.
