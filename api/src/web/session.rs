@@ -119,6 +119,12 @@ fn csrf_field(body: &[u8]) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v)
 }
 
+/// Whether a path is one of the forms that may carry files: `/new/{process}`, `/tasks/{id}`.
+fn takes_files(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(parts.as_slice(), ["new" | "tasks", id] if !id.is_empty())
+}
+
 /// The `_csrf` part of a multipart body, read from a copy of it.
 async fn multipart_csrf(headers: &HeaderMap, bytes: Bytes) -> Option<String> {
     let boundary = multer::parse_boundary(headers.get(header::CONTENT_TYPE)?.to_str().ok()?).ok()?;
@@ -140,7 +146,17 @@ pub async fn csrf_guard(State(rt): State<Arc<Runtime>>, req: Request, next: Next
     }
     let lang = Lang::of_request(req.uri().query(), req.headers());
     let multipart = super::posted::is_multipart(req.headers());
-    let limit = if multipart { crate::http::upload_limit(&rt) } else { crate::http::BODY_LIMIT };
+    // Only the forms that take files may send large bodies, and only for someone signed in:
+    // nothing larger than a plain form is read before that is known.
+    let with_files = multipart && takes_files(req.uri().path());
+    if with_files {
+        match load(&rt, req.headers(), req.uri().query()).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return WebError::SignIn { next: "/inbox".into() }.into_response(),
+            Err(e) => return e.into_response(),
+        }
+    }
+    let limit = if with_files { crate::http::upload_limit(&rt) } else { crate::http::BODY_LIMIT };
     let (mut parts, body) = req.into_parts();
     let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
@@ -152,7 +168,7 @@ pub async fn csrf_guard(State(rt): State<Arc<Runtime>>, req: Request, next: Next
                 cause = c.source();
             }
             if too_large {
-                let message = format!("{} bytes", limit);
+                let message = format!("> {}", tramite_engine::files::show_size(limit as u64));
                 return WebError::Upload(lang, message, true).into_response();
             }
             return WebError::BadRequest(lang).into_response();
@@ -230,6 +246,13 @@ pub async fn remember_lang(req: Request, next: Next) -> Response {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_task_and_start_forms_take_files() {
+        assert!(takes_files("/tasks/i-1.3") && takes_files("/new/conocer.c45-correos"));
+        assert!(!takes_files("/tasks/i-1.3/claim") && !takes_files("/login") && !takes_files("/new/"));
+        assert!(!takes_files("/admin/users") && !takes_files("/tasks"));
+    }
 
     #[test]
     fn next_stays_on_this_site() {
