@@ -9,6 +9,7 @@ pub mod serve;
 mod server_driver;
 mod test;
 pub mod user;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

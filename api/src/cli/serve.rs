@@ -5,14 +5,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 
+use super::watch::{DeployLog, TreeWatch};
 use crate::app::sign_in::{SignInGuard, SignInPolicy};
 use crate::clock::{Clock, SystemClock};
 use crate::mail::{self, Templates, Transport};
-use crate::runtime::{Deployment, Runtime};
+use crate::runtime::Runtime;
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -57,24 +57,6 @@ pub async fn open_runtime(database: &str, templates: &Path, clock: Arc<dyn Clock
     Ok(Runtime::new(store, templates, clock))
 }
 
-/// Logs what a deployment did: each file that does not load as an error with its
-/// `path:line:column` diagnostics, each new version served, and what is served in all.
-pub fn report(rt: &Runtime, d: &Deployment) {
-    for n in &d.not_deployed {
-        let what = match (&n.process, n.version) {
-            (Some(p), Some(v)) => format!("version {v} of `{p}`"),
-            (Some(p), None) => format!("process `{p}`"),
-            _ => "file".to_string(),
-        };
-        tracing::error!(file = ?n.file, "{what} not deployed:\n{}", n.rendered);
-    }
-    for (p, v) in &d.deployed {
-        tracing::info!(process = %p, version = v, "deployed");
-    }
-    let served = rt.registry().all_latest().len();
-    tracing::info!(processes = served, not_deployed = d.not_deployed.len(), "serving");
-}
-
 pub async fn run(args: ServeArgs) -> ExitCode {
     let rt = match open_runtime(&args.database, &args.templates, Arc::new(SystemClock)).await {
         Ok(mut rt) => {
@@ -88,8 +70,11 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     rt.start_writer();
+    // Watching starts before the first deployment, so no change made meanwhile is missed.
+    let tree_watch = if args.no_watch { None } else { TreeWatch::start(&args.processes) };
+    let mut log = DeployLog::default();
     match rt.deploy_paths(&tree(&args.processes)).await {
-        Ok(d) => report(&rt, &d),
+        Ok(d) => log.report(&rt, &d),
         Err(e) => {
             eprintln!("error: deploying {}: {e}", args.processes.display());
             return ExitCode::FAILURE;
@@ -110,8 +95,8 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         args.mail_from.clone(),
         rt.outbox_changed.clone(),
     ));
-    if !args.no_watch {
-        tokio::spawn(watch(rt.clone(), args.processes.clone()));
+    if let Some(w) = tree_watch {
+        tokio::spawn(w.run(rt.clone(), log));
     }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
@@ -135,40 +120,4 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 
 async fn shutdown() {
     let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Redeploys the tree when a file under it (or the forms and calendars beside it) changes.
-async fn watch(rt: Arc<Runtime>, processes: PathBuf) {
-    use notify::{RecursiveMode, Watcher};
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut watcher = match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if ev.is_ok() {
-            let _ = tx.send(());
-        }
-    }) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch definition files; restart to deploy changes");
-            return;
-        }
-    };
-    let root = processes.canonicalize().unwrap_or(processes.clone());
-    let mut dirs = vec![root.clone()];
-    if let Some(parent) = root.parent() {
-        dirs.extend(["forms", "calendars"].iter().map(|d| parent.join(d)).filter(|d| d.is_dir()));
-    }
-    for d in &dirs {
-        if let Err(e) = watcher.watch(d, RecursiveMode::Recursive) {
-            tracing::warn!(dir = %d.display(), error = %e, "cannot watch");
-        }
-    }
-    while rx.recv().await.is_some() {
-        // Editors write in bursts: wait for the burst to end, then deploy once.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        while rx.try_recv().is_ok() {}
-        match rt.deploy_paths(&tree(&processes)).await {
-            Ok(d) => report(&rt, &d),
-            Err(e) => tracing::error!(error = %e, "redeploy failed"),
-        }
-    }
 }

@@ -91,9 +91,20 @@ impl Server {
     /// Like `start`, over the definition tree at `processes` (with `forms/` and `calendars/`
     /// beside it) and logging at `log` (a `RUST_LOG` filter), without colours.
     pub fn start_tree(db: &str, dir: &Path, smtp: Option<&str>, processes: &Path, log: &str) -> Server {
+        Server::start_with(db, dir, smtp, processes, log, &["--no-watch"])
+    }
+
+    /// Like `start_tree`, with the file watch on and without e-mail.
+    pub fn start_watching(db: &str, dir: &Path, processes: &Path, log: &str) -> Server {
+        Server::start_with(db, dir, None, processes, log, &[])
+    }
+
+    /// `tramite serve` over the tree at `processes` with `extra` arguments.
+    pub fn start_with(db: &str, dir: &Path, smtp: Option<&str>, processes: &Path, log: &str, extra: &[&str]) -> Server {
         std::fs::create_dir_all(dir).unwrap();
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--database", db, "--listen", "127.0.0.1:0", "--no-watch"])
+        cmd.args(["serve", "--database", db, "--listen", "127.0.0.1:0"])
+            .args(extra)
             .arg("--processes")
             .arg(processes)
             .arg("--outbox")
