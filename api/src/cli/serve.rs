@@ -43,6 +43,36 @@ pub struct ServeArgs {
     /// failed sign-ins per that address rather than per the proxy's.
     #[arg(long)]
     pub trust_forwarded_for: bool,
+    /// Let requests straight from this address read `/metrics` without a token (repeatable;
+    /// loopback always may).
+    #[arg(long = "metrics-from", value_name = "IP")]
+    pub metrics_from: Vec<std::net::IpAddr>,
+    /// Log lines as text (without colours unless stderr is a terminal) or as JSON objects.
+    #[arg(long, value_enum, env = "TRAMITE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Sets up logging to stderr, filtered by `RUST_LOG`: text, coloured only on a terminal that
+/// does not ask for `NO_COLOR`; or one JSON object per line.
+pub fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder.with_ansi(colour).init()
+        }
+    }
 }
 
 /// The folders a definition tree is read from.
@@ -62,6 +92,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         Ok(mut rt) => {
             let policy = SignInPolicy { trust_forwarded_for: args.trust_forwarded_for, ..SignInPolicy::default() };
             rt.sign_in = Arc::new(SignInGuard::new(policy));
+            rt.metrics_from = args.metrics_from.clone();
             Arc::new(rt)
         }
         Err(e) => {
@@ -94,6 +125,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         transport,
         args.mail_from.clone(),
         rt.outbox_changed.clone(),
+        rt.metrics.clone(),
     ));
     if let Some(w) = tree_watch {
         tokio::spawn(w.run(rt.clone(), log));

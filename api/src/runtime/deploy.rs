@@ -203,6 +203,7 @@ impl Runtime {
         let mut refused_files = refused(&loaded.diagnostics, &loaded.sources);
         refused_files.extend(held);
         write(&self.registry).set_refused_files(refused_files);
+        self.deployed_once.store(true, std::sync::atomic::Ordering::Release);
         // The tree's whole standing: every file that does not load, every version that does not
         // compile.
         Ok(Deployment { deployed, not_deployed: self.registry().not_deployed() })

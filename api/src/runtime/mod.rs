@@ -78,6 +78,13 @@ pub struct Runtime {
     pub timers_changed: Arc<Notify>,
     pub outbox_changed: Arc<Notify>,
     pub sign_in: Arc<crate::app::sign_in::SignInGuard>,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Client addresses besides loopback that may read `/metrics` without a token
+    /// (`serve --metrics-from`).
+    pub metrics_from: Vec<std::net::IpAddr>,
+    /// Whether the definition tree has been deployed once (`/readyz`).
+    deployed_once: std::sync::atomic::AtomicBool,
 }
 
 /// How long the user list may be reused for notifications (a new user's e-mail address is
@@ -109,7 +116,15 @@ impl Runtime {
             timers_changed: Arc::new(Notify::new()),
             outbox_changed: Arc::new(Notify::new()),
             sign_in: Arc::default(),
+            metrics: Arc::default(),
+            metrics_from: Vec::new(),
+            deployed_once: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether the definition tree has been deployed (its versions loaded) at least once.
+    pub fn definitions_loaded(&self) -> bool {
+        self.deployed_once.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn now(&self) -> Timestamp {
@@ -204,6 +219,7 @@ impl Runtime {
         for (id, key, at) in due {
             if let Done::Fired(true) = self.run(Work::Fire { id, key, due: at }).await? {
                 fired += 1;
+                self.metrics.timer_fired(self.now().duration_since(at));
             }
         }
         Ok(fired)

@@ -273,6 +273,16 @@ impl Store {
         dispatch!(self, r => r.pending_messages(now, limit).await)
     }
 
+    /// How many messages are not sent yet.
+    pub async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+        dispatch!(self, r => r.outbox_backlog().await)
+    }
+
+    /// Answers a trivial query: the database is reachable.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, r => r.ping().await)
+    }
+
     /// Records a message as sent.
     pub async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
         dispatch!(self, r => r.mark_sent(id, now).await)
