@@ -9,6 +9,7 @@
 //! is about, with a one-line doc comment, and gets its `Store` (or `Tx`) method here.
 
 mod admin;
+mod backup;
 mod repo;
 mod rows;
 pub mod search;
