@@ -17,6 +17,10 @@ use crate::runtime::{Deployment, Runtime};
 /// file, a rename, an attribute change) and a large file arrives in several writes.
 pub const QUIET: Duration = Duration::from_millis(300);
 
+/// The longest a deployment waits for quiet: a tree changing without pause (a generator
+/// rewriting it) is still deployed every so often.
+pub const MAX_WAIT: Duration = Duration::from_secs(3);
+
 /// Whether a file-system event may change the definition tree. Reading a file (which the
 /// deployment itself does: inotify reports opens and closes) and attribute changes do not;
 /// neither do files other than YAML (an editor's swap or backup files).
@@ -126,9 +130,11 @@ impl TreeWatch {
     /// server runs. Event-driven: between changes it does nothing.
     pub async fn run(mut self, rt: Arc<Runtime>, mut log: DeployLog) {
         while self.changes.recv().await.is_some() {
-            // Debounce: wait until no relevant event has come for `QUIET`.
+            // Debounce: wait until no relevant event has come for `QUIET` (at most `MAX_WAIT`).
+            let deadline = tokio::time::Instant::now() + MAX_WAIT;
             loop {
-                match tokio::time::timeout(QUIET, self.changes.recv()).await {
+                let wait = QUIET.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+                match tokio::time::timeout(wait, self.changes.recv()).await {
                     Ok(Some(())) => continue,
                     Ok(None) => return,
                     Err(_) => break,
