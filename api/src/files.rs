@@ -104,7 +104,9 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     Loaded { catalog, diagnostics, sources, scenario_files }
 }
 
-fn load_calendars(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Calendar> {
+/// Loads the calendar files among `files` (in rounds, so one may extend another defined later),
+/// plus the shipped calendars no file defines.
+pub(crate) fn load_calendars(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Calendar> {
     let mut pending: Vec<&SourceFile> = files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Calendar).collect();
     let mut done: BTreeMap<String, Calendar> = BTreeMap::new();
     // Load in rounds so a calendar can extend one defined in a later file.

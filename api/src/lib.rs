@@ -8,6 +8,7 @@ pub mod clock;
 pub mod files;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;

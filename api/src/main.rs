@@ -3,12 +3,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    tramite::cli::main(tramite::cli::Cli::parse())
+    let cli = tramite::cli::Cli::parse();
+    let format = match &cli.command {
+        tramite::cli::Cmd::Serve(args) => args.log_format,
+        _ => tramite::cli::serve::LogFormat::Text,
+    };
+    tramite::cli::serve::init_logging(format);
+    tramite::cli::main(cli)
 }

@@ -96,11 +96,17 @@ enum Storage {
 impl Storage {
     fn args(&self) -> (Vec<String>, Vec<(String, String)>) {
         match self {
-            Storage::Local(dir) => (vec!["--files".into(), dir.display().to_string()], Vec::new()),
+            Storage::Local(dir) => (vec!["--no-watch".into(), "--files".into(), dir.display().to_string()], Vec::new()),
             Storage::S3 { endpoint, bucket, prefix } => {
                 let env = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
                 (
-                    vec!["--files".into(), format!("s3://{bucket}/{prefix}"), "--max-file-size".into(), "32 MB".into()],
+                    vec![
+                        "--no-watch".into(),
+                        "--files".into(),
+                        format!("s3://{bucket}/{prefix}"),
+                        "--max-file-size".into(),
+                        "32 MB".into(),
+                    ],
                     vec![
                         ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
                         ("AWS_ACCESS_KEY_ID".into(), env("AWS_ACCESS_KEY_ID", "testing")),

@@ -1,5 +1,6 @@
 //! The `tramite` command line: `check`, `test`, `diagram`, `schema`, `calendar`.
 
+pub mod backup;
 pub mod bench;
 mod bench_cases;
 pub mod calendar;
@@ -9,6 +10,7 @@ pub mod serve;
 mod server_driver;
 mod test;
 pub mod user;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +55,8 @@ pub enum Cmd {
     Calendar(calendar::CalendarCmd),
     /// Run the engine: HTTP API, scheduler, e-mail outbox, file watch.
     Serve(serve::ServeArgs),
+    /// Copy the SQLite database to a new file, consistently, while the server runs.
+    Backup(backup::BackupArgs),
     /// Manage users and their API tokens.
     #[command(subcommand)]
     User(user::UserCmd),
@@ -88,6 +92,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Cmd::Bench(args) => block_on(bench::run(args)),
         Cmd::Serve(args) => block_on(serve::run(args)),
         Cmd::User(cmd) => block_on(user::run(cmd)),
+        Cmd::Backup(args) => block_on(backup::run(args)),
         Cmd::Calendar(cmd) => calendar::run(cmd, std::path::Path::new("calendars")),
         Cmd::Diagram { file, format } => check::diagram(&file, format),
         Cmd::Schema { which } => {

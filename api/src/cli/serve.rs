@@ -5,14 +5,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 
+use super::watch::{DeployLog, TreeWatch};
 use crate::app::sign_in::{SignInGuard, SignInPolicy};
 use crate::clock::{Clock, SystemClock};
 use crate::mail::{self, Templates, Transport};
-use crate::runtime::{Deployment, Runtime};
+use crate::runtime::Runtime;
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -50,6 +50,13 @@ pub struct ServeArgs {
     /// The largest file one upload may hold (`32 MB`, `500 KB`, bytes).
     #[arg(long, default_value = "32 MB", value_parser = file_size)]
     pub max_file_size: u64,
+    /// Let requests straight from this address read `/metrics` without a token (repeatable;
+    /// loopback always may).
+    #[arg(long = "metrics-from", value_name = "IP")]
+    pub metrics_from: Vec<std::net::IpAddr>,
+    /// Log lines as text (without colours unless stderr is a terminal) or as JSON objects.
+    #[arg(long, value_enum, env = "TRAMITE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
 }
 
 fn file_size(s: &str) -> Result<u64, String> {
@@ -66,6 +73,29 @@ pub fn blobs(files: Option<&str>, database: &str, max_size: u64) -> Result<crate
     blobs.map(|b| b.with_max_size(max_size)).map_err(|e| e.to_string())
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Sets up logging to stderr, filtered by `RUST_LOG`: text, coloured only on a terminal that
+/// does not ask for `NO_COLOR`; or one JSON object per line.
+pub fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder.with_ansi(colour).init()
+        }
+    }
+}
+
 /// The folders a definition tree is read from.
 pub fn tree(processes: &Path) -> Vec<PathBuf> {
     vec![processes.to_path_buf()]
@@ -78,29 +108,12 @@ pub async fn open_runtime(database: &str, templates: &Path, clock: Arc<dyn Clock
     Ok(Runtime::new(store, templates, clock))
 }
 
-/// Logs what a deployment did: each file that does not load as an error with its
-/// `path:line:column` diagnostics, each new version served, and what is served in all.
-pub fn report(rt: &Runtime, d: &Deployment) {
-    for n in &d.not_deployed {
-        let what = match (&n.process, n.version) {
-            (Some(p), Some(v)) => format!("version {v} of `{p}`"),
-            (Some(p), None) => format!("process `{p}`"),
-            _ => "file".to_string(),
-        };
-        tracing::error!(file = ?n.file, "{what} not deployed:\n{}", n.rendered);
-    }
-    for (p, v) in &d.deployed {
-        tracing::info!(process = %p, version = v, "deployed");
-    }
-    let served = rt.registry().all_latest().len();
-    tracing::info!(processes = served, not_deployed = d.not_deployed.len(), "serving");
-}
-
 pub async fn run(args: ServeArgs) -> ExitCode {
     let rt = match open_runtime(&args.database, &args.templates, Arc::new(SystemClock)).await {
         Ok(mut rt) => {
             let policy = SignInPolicy { trust_forwarded_for: args.trust_forwarded_for, ..SignInPolicy::default() };
             rt.sign_in = Arc::new(SignInGuard::new(policy));
+            rt.metrics_from = args.metrics_from.clone();
             Arc::new(rt)
         }
         Err(e) => {
@@ -119,8 +132,11 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     }
     rt.start_writer();
+    // Watching starts before the first deployment, so no change made meanwhile is missed.
+    let tree_watch = if args.no_watch { None } else { TreeWatch::start(&args.processes) };
+    let mut log = DeployLog::default();
     match rt.deploy_paths(&tree(&args.processes)).await {
-        Ok(d) => report(&rt, &d),
+        Ok(d) => log.report(&rt, &d),
         Err(e) => {
             eprintln!("error: deploying {}: {e}", args.processes.display());
             return ExitCode::FAILURE;
@@ -140,9 +156,10 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         transport,
         args.mail_from.clone(),
         rt.outbox_changed.clone(),
+        rt.metrics.clone(),
     ));
-    if !args.no_watch {
-        tokio::spawn(watch(rt.clone(), args.processes.clone()));
+    if let Some(w) = tree_watch {
+        tokio::spawn(w.run(rt.clone(), log));
     }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
@@ -166,40 +183,4 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 
 async fn shutdown() {
     let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Redeploys the tree when a file under it (or the forms and calendars beside it) changes.
-async fn watch(rt: Arc<Runtime>, processes: PathBuf) {
-    use notify::{RecursiveMode, Watcher};
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut watcher = match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if ev.is_ok() {
-            let _ = tx.send(());
-        }
-    }) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch definition files; restart to deploy changes");
-            return;
-        }
-    };
-    let root = processes.canonicalize().unwrap_or(processes.clone());
-    let mut dirs = vec![root.clone()];
-    if let Some(parent) = root.parent() {
-        dirs.extend(["forms", "calendars"].iter().map(|d| parent.join(d)).filter(|d| d.is_dir()));
-    }
-    for d in &dirs {
-        if let Err(e) = watcher.watch(d, RecursiveMode::Recursive) {
-            tracing::warn!(dir = %d.display(), error = %e, "cannot watch");
-        }
-    }
-    while rx.recv().await.is_some() {
-        // Editors write in bursts: wait for the burst to end, then deploy once.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        while rx.try_recv().is_ok() {}
-        match rt.deploy_paths(&tree(&processes)).await {
-            Ok(d) => report(&rt, &d),
-            Err(e) => tracing::error!(error = %e, "redeploy failed"),
-        }
-    }
 }

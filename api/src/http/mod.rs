@@ -7,6 +7,7 @@ mod files;
 pub use files::attachment;
 mod instances;
 mod openapi;
+mod ops;
 mod tasks;
 
 use std::sync::Arc;
@@ -35,11 +36,14 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .merge(instances::router())
         .merge(tasks::router())
         .merge(openapi::router())
+        .merge(ops::router())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(files::router(uploads))
         .merge(crate::web::router(rt.clone(), uploads))
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        // Per route (so the matched template is known), outside the timeout and the body limit.
+        .layer(axum::middleware::from_fn_with_state(rt.clone(), ops::timed))
         // Outermost, so that timeouts and the body limit are answered in JSON under /api/ too.
         .layer(axum::middleware::from_fn(extract::json_refusals))
         .with_state(rt)

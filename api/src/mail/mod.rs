@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::store::{OutboxRow, Store};
 
 /// The kinds of message, each a template.
@@ -111,9 +112,16 @@ pub fn backoff(attempts: i64) -> jiff::SignedDuration {
 }
 
 /// Sends pending outbox rows until the process stops.
-pub async fn run_worker(store: Store, clock: Arc<dyn Clock>, transport: Transport, from: String, wake: Arc<Notify>) {
+pub async fn run_worker(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    transport: Transport,
+    from: String,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+) {
     loop {
-        match send_pending(&store, clock.as_ref(), &transport, &from).await {
+        match send_pending(&store, clock.as_ref(), &transport, &from, &metrics).await {
             Ok(0) | Err(_) => {
                 let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
             }
@@ -128,6 +136,7 @@ pub async fn send_pending(
     clock: &dyn Clock,
     transport: &Transport,
     from: &str,
+    metrics: &Metrics,
 ) -> Result<usize, crate::store::StoreError> {
     let now = clock.now();
     let pending = store.pending_messages(now, 50).await?;
@@ -137,6 +146,7 @@ pub async fn send_pending(
             Err(e) => {
                 let retry = clock.now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);
                 tracing::warn!(message = m.id, recipient = ?m.recipient, error = ?e, "sending failed; will retry");
+                metrics.delivery_failed();
                 store.mark_failed(m.id, &e, retry).await?;
             }
         }

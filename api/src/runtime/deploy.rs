@@ -8,11 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use tramite_engine::definition::{self, FileKind, SourceFile};
+use tramite_engine::calendar::Calendar;
+use tramite_engine::definition::{self, FileKind, Form, Process, SourceFile};
 use tramite_engine::diagnostic::{Diagnostic, Loc};
 
 use super::registry::NotDeployed;
-use super::{Bundle, Runtime, RuntimeError, read, write};
+use super::{Bundle, Deployed, Runtime, RuntimeError, read, write};
 use crate::files::{self, Loaded};
 use crate::store::{DefinitionRow, StoreError};
 
@@ -45,14 +46,93 @@ fn refused(diagnostics: &[Diagnostic], sources: &BTreeMap<String, String>) -> Ve
         .collect()
 }
 
+/// A process of the tree ready to become a version: its bundle, and what it runs on as the
+/// tree's load built it, so storing a version needs no second compile and every version stored
+/// is one that loaded.
+struct Candidate {
+    bundle: Bundle,
+    hash: String,
+    process: Process,
+    forms: BTreeMap<String, Form>,
+    calendar: Calendar,
+}
+
+impl Candidate {
+    fn deployed(&self, version: i64) -> Deployed {
+        Deployed { version, process: self.process.clone(), forms: self.forms.clone(), calendar: self.calendar.clone() }
+    }
+}
+
+/// The processes of a loaded tree that may be deployed, and those held back because a file of
+/// their bundle (a form they fill) has problems: such a form is in the catalog, but its file
+/// would not compile again when the version is loaded from the store.
+fn candidates(loaded: &Loaded) -> Result<(Vec<Candidate>, Vec<NotDeployed>), RuntimeError> {
+    let mut ready = Vec::new();
+    let mut held = Vec::new();
+    for p in loaded.catalog.processes.values() {
+        let Some(bundle) = Bundle::of(p, &loaded.sources, &loaded.catalog) else {
+            return Err(RuntimeError::Internal(format!("the files of `{}` went missing while deploying", p.id)));
+        };
+        let broken: Vec<&String> = bundle
+            .forms
+            .keys()
+            .chain(bundle.calendars.keys())
+            .filter(|f| loaded.diagnostics.iter().any(|d| &d.file == *f))
+            .collect();
+        let calendar = match (broken.first(), loaded.catalog.calendars.get(&p.calendar)) {
+            (None, Some(c)) => c,
+            (broken, _) => {
+                let d = match broken {
+                    Some(f) => Diagnostic::new(
+                        &p.file,
+                        Loc::new(1, 1),
+                        format!("`{f}`, a file this process uses, does not load"),
+                    )
+                    .help(format!("fix the problems reported in `{f}`; the previous version, if any, keeps running")),
+                    None => Diagnostic::new(&p.file, Loc::new(1, 1), format!("unknown calendar `{}`", p.calendar)),
+                };
+                let rendered = d.render(loaded.sources.get(&p.file).map(String::as_str));
+                held.push(NotDeployed {
+                    file: p.file.clone(),
+                    process: Some(p.id.clone()),
+                    version: None,
+                    diagnostics: vec![d],
+                    rendered,
+                });
+                continue;
+            }
+        };
+        let forms = loaded
+            .catalog
+            .forms
+            .iter()
+            .filter(|(_, f)| bundle.forms.contains_key(&f.file))
+            .map(|(id, f)| (id.clone(), f.clone()))
+            .collect();
+        let hash = bundle.hash();
+        ready.push(Candidate { bundle, hash, process: p.clone(), forms, calendar: calendar.clone() });
+    }
+    Ok((ready, held))
+}
+
 impl Runtime {
-    /// Loads every stored version not loaded yet into the registry, compiling each bundle once.
-    /// A version that no longer compiles is listed as not deployed.
-    pub async fn load_versions(&self) -> Result<(), RuntimeError> {
+    /// Loads every stored version not loaded yet into the registry, compiling each bundle once
+    /// (or taking a version whose texts are `ready` from the tree as the tree's load built it).
+    /// A version that no longer compiles is listed as not deployed and reported once, not at
+    /// every deployment. Returns the stored rows.
+    async fn load_stored(&self, ready: &[Candidate]) -> Result<Vec<DefinitionRow>, RuntimeError> {
         let rows = self.store.definitions().await?;
         let calendars = read(&self.calendars).clone();
-        for row in rows {
-            if self.registry().version(&row.process, row.version).is_some() {
+        for row in &rows {
+            let known = {
+                let reg = self.registry();
+                reg.version(&row.process, row.version).is_some() || reg.is_refused(&row.process, row.version)
+            };
+            if known {
+                continue;
+            }
+            if let Some(c) = ready.iter().find(|c| c.process.id == row.process && c.hash == row.hash) {
+                write(&self.registry).insert(c.deployed(row.version));
                 continue;
             }
             let compiled = match serde_json::from_str::<Bundle>(&row.bundle) {
@@ -82,7 +162,12 @@ impl Runtime {
                 }
             }
         }
-        Ok(())
+        Ok(rows)
+    }
+
+    /// Loads every stored version not loaded yet (those deployed by another node, say).
+    pub async fn load_versions(&self) -> Result<(), RuntimeError> {
+        self.load_stored(&[]).await.map(|_| ())
     }
 
     /// Deploys the definition tree under `paths` (processes, forms, calendars), as
@@ -95,8 +180,13 @@ impl Runtime {
     pub async fn deploy_tree(&self, loaded: &Loaded) -> Result<Deployment, RuntimeError> {
         {
             let mut cals = write(&self.calendars);
+            let mut new_names = false;
             for (name, cal) in &loaded.catalog.calendars {
-                cals.insert(name.clone(), cal.clone());
+                new_names |= cals.insert(name.clone(), cal.clone()).is_none();
+            }
+            if new_names {
+                // A stored version that named a calendar the tree lacked may load now.
+                write(&self.registry).retry_refused_versions();
             }
         }
         {
@@ -109,9 +199,11 @@ impl Runtime {
             }
             *forms = by_path.into_iter().map(|(path, text)| SourceFile { path, text }).collect();
         }
-        let refused_files = refused(&loaded.diagnostics, &loaded.sources);
+        let (deployed, held) = self.deploy_loaded(loaded).await?;
+        let mut refused_files = refused(&loaded.diagnostics, &loaded.sources);
+        refused_files.extend(held);
         write(&self.registry).set_refused_files(refused_files);
-        let deployed = self.deploy_loaded(loaded).await?;
+        self.deployed_once.store(true, std::sync::atomic::Ordering::Release);
         // The tree's whole standing: every file that does not load, every version that does not
         // compile.
         Ok(Deployment { deployed, not_deployed: self.registry().not_deployed() })
@@ -137,52 +229,59 @@ impl Runtime {
         }
         let sources = files.into_iter().map(|f| (f.path, f.text)).collect();
         let loaded = Loaded { catalog, diagnostics: Vec::new(), sources, scenario_files: Vec::new() };
-        let deployed = self.deploy_loaded(&loaded).await?;
+        let (deployed, mut not_deployed) = self.deploy_loaded(&loaded).await?;
         // What this file became: its new version, or why that version is not served.
         let ids: BTreeSet<&str> = loaded.catalog.processes.keys().map(String::as_str).collect();
-        let not_deployed = self
-            .registry()
-            .not_deployed()
-            .into_iter()
-            .filter(|n| n.version.is_some() && n.process.as_deref().is_some_and(|p| ids.contains(p)))
-            .collect();
+        not_deployed.extend(
+            self.registry()
+                .not_deployed()
+                .into_iter()
+                .filter(|n| n.version.is_some() && n.process.as_deref().is_some_and(|p| ids.contains(p))),
+        );
         Ok(Deployment { deployed, not_deployed })
     }
 
-    /// Stores a new version of every loaded process whose bundle changed, loads it, and retries
-    /// the incidents of calls waiting for a process that is now served. Returns the new
-    /// versions served.
-    async fn deploy_loaded(&self, loaded: &Loaded) -> Result<Vec<(String, i64)>, RuntimeError> {
-        self.load_versions().await?;
-        let stored = self.store.definitions().await?;
-        let mut inserted = Vec::new();
-        for p in loaded.catalog.processes.values() {
-            let Some(bundle) = Bundle::of(p, &loaded.sources, &loaded.catalog) else {
-                return Err(RuntimeError::Internal(format!("the files of `{}` went missing while deploying", p.id)));
-            };
-            let hash = bundle.hash();
-            let latest = stored.iter().filter(|r| r.process == p.id).max_by_key(|r| r.version);
-            if latest.is_some_and(|r| r.hash == hash) {
+    /// Stores a new version of every loaded process whose bundle changed, serves it as the
+    /// tree's load built it, and retries the incidents of calls waiting for a process that is
+    /// now served. Returns the new versions served, and the processes held back because a file
+    /// they use does not load.
+    async fn deploy_loaded(&self, loaded: &Loaded) -> Result<(Vec<(String, i64)>, Vec<NotDeployed>), RuntimeError> {
+        let (ready, held) = candidates(loaded)?;
+        let stored = self.load_stored(&ready).await?;
+        let mut served = Vec::new();
+        let mut raced = false;
+        for c in &ready {
+            let latest = stored.iter().filter(|r| r.process == c.process.id).max_by_key(|r| r.version);
+            if latest.is_some_and(|r| r.hash == c.hash) {
                 continue;
             }
             let version = latest.map(|r| r.version + 1).unwrap_or(1);
-            let bundle = serde_json::to_string(&bundle)
-                .map_err(|e| RuntimeError::Internal(format!("bundle of `{}`: {e}", p.id)))?;
-            let row = DefinitionRow { process: p.id.clone(), version, hash, bundle, file: p.file.clone() };
+            let bundle = serde_json::to_string(&c.bundle)
+                .map_err(|e| RuntimeError::Internal(format!("bundle of `{}`: {e}", c.process.id)))?;
+            let row = DefinitionRow {
+                process: c.process.id.clone(),
+                version,
+                hash: c.hash.clone(),
+                bundle,
+                file: c.process.file.clone(),
+            };
             match self.store.insert_definition(&row, self.now()).await {
-                Ok(()) => inserted.push((p.id.clone(), version)),
+                Ok(()) => {
+                    write(&self.registry).insert(c.deployed(version));
+                    served.push((c.process.id.clone(), version));
+                }
                 // Another node deployed the same change a moment earlier: take theirs.
-                Err(StoreError::Duplicate(_)) => {}
+                Err(StoreError::Duplicate(_)) => raced = true,
                 Err(e) => return Err(e.into()),
             }
         }
-        self.load_versions().await?;
-        let served: Vec<(String, i64)> =
-            inserted.into_iter().filter(|(p, v)| self.deployed(p, Some(*v)).is_some()).collect();
+        if raced {
+            self.load_versions().await?;
+        }
         for (process, _) in &served {
             self.retry_incidents(process).await?;
         }
-        Ok(served)
+        Ok((served, held))
     }
 
     /// Starts the sub-processes that calls to `process` are stuck waiting for.

@@ -80,6 +80,13 @@ pub struct Runtime {
     pub sign_in: Arc<crate::app::sign_in::SignInGuard>,
     /// Where uploaded files are kept ([`Runtime::set_files`]); without it uploads are refused.
     files: std::sync::OnceLock<crate::blobs::Blobs>,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Client addresses besides loopback that may read `/metrics` without a token
+    /// (`serve --metrics-from`).
+    pub metrics_from: Vec<std::net::IpAddr>,
+    /// Whether the definition tree has been deployed once (`/readyz`).
+    deployed_once: std::sync::atomic::AtomicBool,
 }
 
 /// How long the user list may be reused for notifications (a new user's e-mail address is
@@ -112,6 +119,9 @@ impl Runtime {
             outbox_changed: Arc::new(Notify::new()),
             sign_in: Arc::default(),
             files: std::sync::OnceLock::new(),
+            metrics: Arc::default(),
+            metrics_from: Vec::new(),
+            deployed_once: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -123,6 +133,11 @@ impl Runtime {
     /// Where uploaded files are kept, if anywhere.
     pub fn files(&self) -> Option<&crate::blobs::Blobs> {
         self.files.get()
+    }
+
+    /// Whether the definition tree has been deployed (its versions loaded) at least once.
+    pub fn definitions_loaded(&self) -> bool {
+        self.deployed_once.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn now(&self) -> Timestamp {
@@ -217,6 +232,7 @@ impl Runtime {
         for (id, key, at) in due {
             if let Done::Fired(true) = self.run(Work::Fire { id, key, due: at }).await? {
                 fired += 1;
+                self.metrics.timer_fired(self.now().duration_since(at));
             }
         }
         Ok(fired)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tramite_engine::calendar::Calendar;
-use tramite_engine::definition::{self, Catalog, Form, Known, Process, SourceFile, StepKind};
+use tramite_engine::definition::{self, Catalog, FileKind, Form, Known, Process, SourceFile, StepKind};
 use tramite_engine::diagnostic::{Diagnostic, Loc};
 use tramite_engine::machine::Env;
 
@@ -45,6 +45,11 @@ pub struct Bundle {
     pub file: String,
     pub process: String,
     pub forms: BTreeMap<String, String>,
+    /// Path → text of the calendar files its calendar is read from (its own and those it
+    /// extends; none for a shipped calendar), so the version loads on a server whose tree no
+    /// longer defines that calendar. Versions stored before this field have none.
+    #[serde(default)]
+    pub calendars: BTreeMap<String, String>,
 }
 
 impl Bundle {
@@ -61,10 +66,11 @@ impl Bundle {
             let form = catalog.forms.get(f)?;
             forms.insert(form.file.clone(), catalog_sources.get(&form.file)?.clone());
         }
-        Some(Bundle { file: process.file.clone(), process: text, forms })
+        let calendars = calendar_files(&process.calendar, catalog_sources);
+        Some(Bundle { file: process.file.clone(), process: text, forms, calendars })
     }
 
-    /// The version identity: the texts, not where they were read from (a file posted to the API
+    /// The version identity: the process and form texts, not where they were read from (a file posted to the API
     /// and the same file on disk are one version).
     pub fn hash(&self) -> String {
         // `[process, [form, …]]` as JSON text: strings only, so it always serialises.
@@ -80,10 +86,23 @@ impl Bundle {
     }
 
     /// Compiles a deployed bundle with the loader `tramite check` uses, against the given
-    /// calendars. Its calls were checked when it was deployed; they resolve when they run.
+    /// calendars (the tree's), and the calendars stored with it for names the tree no longer
+    /// defines. Its calls were checked when it was deployed; they resolve when they run.
     pub fn compile(&self, version: i64, calendars: &BTreeMap<String, Calendar>) -> Result<Deployed, Vec<Diagnostic>> {
         let mut files = vec![SourceFile { path: self.file.clone(), text: self.process.clone() }];
         files.extend(self.forms.iter().map(|(path, text)| SourceFile { path: path.clone(), text: text.clone() }));
+        let mut calendars = calendars.clone();
+        if !self.calendars.is_empty() {
+            let own: Vec<SourceFile> = self
+                .calendars
+                .iter()
+                .map(|(path, text)| SourceFile { path: path.clone(), text: text.clone() })
+                .collect();
+            let mut ignored = Vec::new();
+            for (name, cal) in crate::files::load_calendars(&own, &mut ignored) {
+                calendars.entry(name).or_insert(cal);
+            }
+        }
         let (mut catalog, diags) = definition::load_deployed(&files, calendars.clone());
         if !diags.is_empty() {
             return Err(diags);
@@ -96,6 +115,33 @@ impl Bundle {
             .ok_or_else(|| here(&format!("unknown calendar `{}`", process.calendar)))?;
         Ok(Deployed { version, process, forms: catalog.forms, calendar })
     }
+}
+
+/// The calendar files `name` is read from: the file that defines it and those it extends, found
+/// by their `calendar:` and `extends:` lines. A shipped calendar no file defines has none.
+fn calendar_files(name: &str, sources: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut next = Some(name.to_string());
+    while let Some(name) = next.take() {
+        let Some((path, text)) = sources.iter().find(|(path, text)| {
+            !out.contains_key(*path)
+                && FileKind::of(text) == FileKind::Calendar
+                && top_level(text, "calendar").as_deref() == Some(name.as_str())
+        }) else {
+            break;
+        };
+        next = top_level(text, "extends");
+        out.insert(path.clone(), text.clone());
+    }
+    out
+}
+
+/// The value of a top-level `key: value` line.
+fn top_level(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix(':')))
+        .map(|v| v.split('#').next().unwrap_or("").trim().trim_matches(['"', '\'']).to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// A definition file (or a stored version) that is not served, and why.
@@ -160,6 +206,17 @@ impl Registry {
 
     pub(super) fn set_refused_files(&mut self, files: Vec<NotDeployed>) {
         self.refused_files = files;
+    }
+
+    /// Whether a stored version was found not to compile (and reported) already.
+    pub(super) fn is_refused(&self, process: &str, version: i64) -> bool {
+        self.refused_versions.iter().any(|r| r.process.as_deref() == Some(process) && r.version == Some(version))
+    }
+
+    /// Forgets the stored versions that did not compile, so the next load tries them again
+    /// (a calendar they name has appeared).
+    pub(super) fn retry_refused_versions(&mut self) {
+        self.refused_versions.clear();
     }
 
     pub(super) fn refuse_version(&mut self, r: NotDeployed) {

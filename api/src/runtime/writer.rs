@@ -128,6 +128,7 @@ impl Runtime {
             tx.save(&self.change(p)).await?;
         }
         tx.commit().await?;
+        self.counted(&prepared);
         self.wake();
         Ok(done)
     }
@@ -176,7 +177,8 @@ impl Runtime {
         drop(changes);
         match written {
             Ok(()) => {
-                for (job, done, _) in ready {
+                for (job, done, prepared) in ready {
+                    self.counted(&prepared);
                     let _ = job.reply.send(Ok(done));
                 }
                 self.wake();
@@ -396,6 +398,13 @@ impl Runtime {
             now: unit.now,
         });
         Ok(knocks)
+    }
+
+    /// Counts committed transitions (those that recorded events) for `/metrics`.
+    fn counted(&self, prepared: &[Prepared]) {
+        for p in prepared.iter().filter(|p| !p.records.is_empty()) {
+            self.metrics.committed(&p.records);
+        }
     }
 
     /// The rows a prepared transition writes.

@@ -9,6 +9,7 @@
 //! is about, with a one-line doc comment, and gets its `Store` (or `Tx`) method here.
 
 mod admin;
+mod backup;
 mod repo;
 mod rows;
 pub mod search;
@@ -271,6 +272,16 @@ impl Store {
     /// Messages due to be sent.
     pub async fn pending_messages(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         dispatch!(self, r => r.pending_messages(now, limit).await)
+    }
+
+    /// How many messages are not sent yet.
+    pub async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+        dispatch!(self, r => r.outbox_backlog().await)
+    }
+
+    /// Answers a trivial query: the database is reachable.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, r => r.ping().await)
     }
 
     /// Records a message as sent.

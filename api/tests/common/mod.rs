@@ -91,10 +91,15 @@ impl Server {
     /// Like `start`, over the definition tree at `processes` (with `forms/` and `calendars/`
     /// beside it) and logging at `log` (a `RUST_LOG` filter), without colours.
     pub fn start_tree(db: &str, dir: &Path, smtp: Option<&str>, processes: &Path, log: &str) -> Server {
-        Server::start_with(db, dir, smtp, processes, log, &[], &[])
+        Server::start_with(db, dir, smtp, processes, log, &["--no-watch".into()], &[])
     }
 
-    /// Like `start_tree`, with more arguments to `tramite serve` and more environment.
+    /// Like `start_tree`, with the file watch on and without e-mail.
+    pub fn start_watching(db: &str, dir: &Path, processes: &Path, log: &str) -> Server {
+        Server::start_with(db, dir, None, processes, log, &[], &[])
+    }
+
+    /// `tramite serve` over the tree at `processes` with more arguments and environment.
     pub fn start_with(
         db: &str,
         dir: &Path,
@@ -106,7 +111,8 @@ impl Server {
     ) -> Server {
         std::fs::create_dir_all(dir).unwrap();
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--database", db, "--listen", "127.0.0.1:0", "--no-watch"])
+        cmd.args(["serve", "--database", db, "--listen", "127.0.0.1:0"])
+            .args(args)
             .arg("--processes")
             .arg(processes)
             .arg("--outbox")
@@ -122,7 +128,7 @@ impl Server {
         if let Some(s) = smtp {
             cmd.args(["--smtp", s]);
         }
-        cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();

@@ -31,6 +31,18 @@ queries! {
             .collect()
     }
 
+    /// How many messages are not sent yet.
+    pub async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query::<DB>("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL").fetch_one(self.pool()).await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Answers a trivial query: the database is reachable (`/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query::<DB>("SELECT 1").execute(self.pool()).await?;
+        Ok(())
+    }
+
     /// Records a message as sent.
     pub async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
         sqlx::query::<DB>("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2 AND sent_at IS NULL")
