@@ -137,7 +137,7 @@ fn case(i: usize, n: usize, processes: &[String], now: Timestamp) -> BenchCase {
     // The newest fifth still running; the rest ended, one in ten after its SLA was due.
     let running = i >= n - n / 5;
     let due = started + SignedDuration::from_hours(48);
-    let ended = (!running).then(|| started + SignedDuration::from_hours(if i % 10 == 0 { 72 } else { 20 }));
+    let ended = (!running).then(|| started + SignedDuration::from_hours(if i.is_multiple_of(10) { 72 } else { 20 }));
     BenchCase {
         id: format!("{:012x}{:016x}", started.as_millisecond(), i),
         process: processes[i % processes.len()].clone(),
