@@ -231,6 +231,61 @@ fn case_list(db: Db) {
     assert_eq!(lines[0], "folio,process,status,outcome,started_at,ended_at,started_by,id");
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines.iter().any(|l| l.starts_with(folio)), "{text}");
+
+    // Words as each reader may see them: through a role in the process, their own cases, one
+    // process; a role elsewhere finds nothing.
+    let set = |v: &Value| ids(v).into_iter().collect::<BTreeSet<_>>();
+    let both: BTreeSet<String> = [id(&juana), id(&pedro)].into();
+    let (_, found) = w.rosa.get("/api/instances?q=certif*");
+    assert_eq!(set(&found), both, "a role in the process: {found}");
+    let (_, found) = w.rosa.get("/api/instances?q=certificado");
+    assert_eq!(ids(&found), vec![id(&pedro)], "{found}");
+    let (_, found) = w.outsider.get("/api/instances?q=certif*");
+    assert!(ids(&found).is_empty(), "a role elsewhere: {found}");
+    let (_, found) = w.ana.get("/api/instances?q=certif*&mine=true");
+    assert_eq!(set(&found), both, "{found}");
+    let (_, found) = w.rosa.get("/api/instances?q=certif*&mine=true");
+    assert!(ids(&found).is_empty(), "{found}");
+    let (_, found) = w.ana.get("/api/instances?q=certif*&process=conocer.c45-correos");
+    assert_eq!(set(&found), both, "{found}");
+    let (_, found) = w.ana.get("/api/instances?q=certif*&process=conocer.c41-reportes");
+    assert!(ids(&found).is_empty(), "{found}");
+
+    // Clocks stopped in time and late, and words a case gets after its start.
+    let complete = |inst: &Value, step: &str, data: Value| {
+        let task = task_at(inst, step);
+        let (status, body) = w.ana.post(&format!("/api/tasks/{task}/claim"), json!({}));
+        assert_eq!(status, 200, "{body}");
+        let (status, inst) = w.ana.post(&format!("/api/tasks/{task}/complete"), json!({ "data": data }));
+        assert_eq!(status, 200, "{inst}");
+        inst
+    };
+    let at_once = json!({ "tipo": "informacion", "tema": "Homologación extranjera", "atencion_inmediata": true });
+    let reply = json!({ "respuesta": "Consulte el RENEC." });
+    let (_, found) = w.ana.get("/api/instances?q=homologacion");
+    assert!(ids(&found).is_empty(), "{found}");
+    let juana = complete(&juana, "determinar_tipo", at_once.clone());
+    let (_, found) = w.rosa.get("/api/instances?q=HOMOLOGACI%C3%93N%20extranj*");
+    assert_eq!(ids(&found), vec![id(&juana)], "words written by a later step: {found}");
+    let juana = complete(&juana, "responder", reply.clone());
+    assert_eq!(juana["slas"][0]["state"], "met", "{juana}");
+    let luisa = complete(&luisa, "determinar_tipo", at_once);
+    let (_, late) = w.ana.get("/api/instances?sla=met-late");
+    assert!(ids(&late).is_empty(), "still running: {late}");
+    let luisa = complete(&luisa, "responder", reply);
+    assert_eq!(luisa["slas"][0]["state"], "met-late", "{luisa}");
+    let (_, met) = w.ana.get("/api/instances?sla=met");
+    assert_eq!(ids(&met), vec![id(&juana)], "{met}");
+    let (_, late) = w.rosa.get("/api/instances?sla=met-late");
+    assert_eq!(ids(&late), vec![id(&luisa)], "{late}");
+    let (_, late) = w.ana.get("/api/instances?sla=met-late&mine=true&q=constancia");
+    assert_eq!(ids(&late), vec![id(&luisa)], "{late}");
+    let (_, late) = w.outsider.get("/api/instances?sla=met-late");
+    assert!(ids(&late).is_empty(), "{late}");
+    let (_, breached) = w.ana.get("/api/instances?sla=breached");
+    assert!(ids(&breached).is_empty(), "a stopped clock is not breached: {breached}");
+    let (_, ok) = w.ana.get("/api/instances?sla=ok&limit=100");
+    assert_eq!(ids(&ok).len(), 5, "{ok}");
 }
 
 /// The inbox, a page at a time, soonest due first, every task once.

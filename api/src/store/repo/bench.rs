@@ -17,11 +17,17 @@ queries! {
         let mut tx = self.pool().begin().await?;
         for chunk in cases.chunks(500) {
             let sql = format!(
-                "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, search_text) VALUES {}",
-                values(chunk.len(), 13)
+                "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, search_text, sla_running, sla_met, sla_late) VALUES {}",
+                values(chunk.len(), 16)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for c in chunk {
+                // The case's SLA standing, as a transition writes it with its clock.
+                let stopped = |late: bool| match (c.sla_due_at, c.ended_at) {
+                    (Some(due), Some(end)) => (micros(end) >= micros(due)) == late,
+                    _ => false,
+                };
+                let running = c.sla_due_at.is_some() && c.ended_at.is_none();
                 q = q
                     .bind(c.id.clone())
                     .bind(c.process.clone())
@@ -35,7 +41,10 @@ queries! {
                     .bind(micros(c.started_at))
                     .bind(c.ended_at.map(micros))
                     .bind(c.started_by.clone())
-                    .bind(c.search_text.clone());
+                    .bind(c.search_text.clone())
+                    .bind(running)
+                    .bind(stopped(false))
+                    .bind(stopped(true));
             }
             q.execute(&mut *tx).await?;
             let slas: Vec<&BenchCase> = chunk.iter().filter(|c| c.sla_due_at.is_some()).collect();

@@ -25,6 +25,14 @@ pub(super) fn urgent_key(t: &TaskRow) -> i64 {
     [t.due_at, t.sla_due_at].into_iter().flatten().min().map(micros).unwrap_or(i64::MAX)
 }
 
+/// How the SLA clocks written with an instance stand, for its row: one running, one stopped in
+/// time, one stopped at or after its due instant (compared as stored, in microseconds).
+fn sla_flags(slas: &[SlaRow]) -> (bool, bool, bool) {
+    let stopped =
+        |late: bool| slas.iter().any(|s| s.stopped_at.is_some_and(|t| (micros(t) >= micros(s.due_at)) == late));
+    (slas.iter().any(|s| s.stopped_at.is_none()), stopped(false), stopped(true))
+}
+
 /// When and by whom a task was closed.
 struct Closing {
     at: Timestamp,
@@ -40,8 +48,10 @@ queries! {
             None => Self::upsert_rows(tx, &[(c, c.started_by, c.idempotency_key)]).await?,
             Some(before) => {
                 let (status, outcome) = status_of(c.state);
+                let (running, met, late) = sla_flags(&c.slas);
                 let done = sqlx::query::<DB>(
-                    "UPDATE instances SET status = $1, outcome = $2, state = $3, seq = $4, updated_at = $5, ended_at = $6 WHERE id = $7 AND seq = $8",
+                    "UPDATE instances SET status = $1, outcome = $2, state = $3, seq = $4, updated_at = $5, ended_at = $6, \
+                     folio = $7, search_text = $8, sla_running = $9, sla_met = $10, sla_late = $11 WHERE id = $12 AND seq = $13",
                 )
                 .bind(status.to_string())
                 .bind(outcome)
@@ -49,6 +59,11 @@ queries! {
                 .bind(c.state.version as i64)
                 .bind(micros(c.now))
                 .bind(c.state.ended_at.map(micros))
+                .bind(c.folio.clone())
+                .bind(c.search_text.clone())
+                .bind(running)
+                .bind(met)
+                .bind(late)
                 .bind(c.id.to_string())
                 .bind(before)
                 .execute(&mut **tx)
@@ -84,15 +99,17 @@ queries! {
         rows: &[(&Change<'_>, Option<&str>, Option<&str>)],
     ) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, start_key, parent_id, parent_token, search_text) \
+            "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, start_key, parent_id, parent_token, search_text, sla_running, sla_met, sla_late) \
              VALUES {} ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, folio = excluded.folio, \
-             state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at, search_text = excluded.search_text",
-            values(rows.len(), 16)
+             state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at, search_text = excluded.search_text, \
+             sla_running = excluded.sla_running, sla_met = excluded.sla_met, sla_late = excluded.sla_late",
+            values(rows.len(), 19)
         );
         let mut q = sqlx::query::<DB>(&sql);
         for (c, started_by, key) in rows {
             let (status, outcome) = status_of(c.state);
             let parent = c.state.parent.as_ref();
+            let (running, met, late) = sla_flags(&c.slas);
             q = q
                 .bind(c.id.to_string())
                 .bind(c.process.to_string())
@@ -109,7 +126,10 @@ queries! {
                 .bind(key.map(str::to_string))
                 .bind(parent.map(|p| p.instance.clone()))
                 .bind(parent.map(|p| p.token as i64))
-                .bind(c.search_text.clone());
+                .bind(c.search_text.clone())
+                .bind(running)
+                .bind(met)
+                .bind(late);
         }
         q.execute(&mut **tx).await.map_err(|e| StoreError::from_db(e, "instance"))?;
         Ok(())
