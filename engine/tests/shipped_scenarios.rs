@@ -66,6 +66,9 @@ pub fn shipped() -> (Catalog, Vec<SourceFile>) {
 
 #[test]
 fn every_shipped_scenario_passes_on_the_engine() {
+    // Scenario paths are relative to the repository, as `tramite test` is run there: the files
+    // they attach (`{ file: files/… }`) are read beside them.
+    std::env::set_current_dir(root()).unwrap();
     let (catalog, files) = shipped();
     assert!(files.len() >= 15, "only {} scenario files found", files.len());
     let mut failures = Vec::new();
