@@ -196,6 +196,8 @@ pub async fn run(url: &str, processes: &Path, n: usize) -> Result<(), String> {
         ("by name, two words", &admin, f("juana perez")),
         ("by a frequent word", &operator, f("certificado")),
         ("by a word prefix", &operator, f("certif*")),
+        ("by a name (operator)", &operator, f("juana perez")),
+        ("by a word no case has", &operator, f("inexistente")),
         (
             "by process + status",
             &admin,

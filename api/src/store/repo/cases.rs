@@ -18,7 +18,9 @@
 //!   the case (`p` + hex of its process, `u` + hex of who started it): a reader's words are
 //!   asked together with any of their tags (and the tag of a process or starter filtered on),
 //!   so that the index skips what they may not read instead of the query reading every match.
-//!   On PostgreSQL a GIN index over `to_tsvector('simple', search_text)` gives the matches.
+//!   On PostgreSQL a GIN index over `to_tsvector('simple', search_text)` gives the matches; a
+//!   reader's words walk the newest cases (at most [`WINDOW`]) until a page is full, and when
+//!   the word is too rare for that, take its matches from the index and sort them.
 //! - sub-processes are listed under their parent. On SQLite as `coalesce(parent_id, '') = ''`
 //!   rather than `IS NULL`, so that the planner does not take the parent index for a filter
 //!   that keeps nearly every row; on PostgreSQL as `parent_id IS NULL OR parent_id = ''`, whose
@@ -78,7 +80,24 @@ impl Args {
     }
 }
 
+/// How many of the newest cases a reader's word search on PostgreSQL walks before it asks the
+/// text index instead.
+const WINDOW: i64 = 10_000;
+
 queries! {
+    /// The rows of one statement of the case list.
+    async fn page_rows(&self, sql: &str, args: &Args) -> Result<Vec<InstanceRow>, StoreError> {
+        let mut query = sqlx::query::<DB>(sql);
+        for a in &args.0 {
+            query = match a {
+                Arg::Text(v) => query.bind(v.clone()),
+                Arg::Int(v) => query.bind(*v),
+            };
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter().map(Self::list_row).collect()
+    }
+
     /// One page of the case list.
     pub async fn cases(&self, q: &CaseQuery) -> Result<Page<InstanceRow>, StoreError> {
         let postgres = Self::dialect().name == "postgres";
@@ -146,6 +165,8 @@ queries! {
             }
         };
 
+        // A second statement, when the first may have missed rows (words for a reader).
+        let mut fallback: Option<String> = None;
         let sql = if !q.words.is_empty() && !postgres {
             let mut terms = vec![text_query(false, &q.words, q.prefix)];
             terms.extend(q.process.iter().map(|p| tag('p', p)));
@@ -162,12 +183,29 @@ queries! {
                  WHERE instance_search MATCH {m}{filters}{visible} ORDER BY s.rowid DESC LIMIT {limit}"
             )
         } else {
+            let mut words = String::new();
             if !q.words.is_empty() {
                 let m = args.text(&text_query(true, &q.words, q.prefix));
-                filters.push_str(&format!(
-                    " AND to_tsvector('simple', coalesce(i.search_text, '')) @@ to_tsquery('simple', {m})"
-                ));
+                words = format!(" AND to_tsvector('simple', coalesce(i.search_text, '')) @@ to_tsquery('simple', {m})");
             }
+            match reader {
+                // Words, for a reader: one query, not a branch per process (a branch reads a
+                // whole process that seldom holds the word). First the newest cases after the
+                // cursor, at most WINDOW of them, walked until a page is full: a frequent word
+                // fills it soon. When it does not, the word is rare for this reader: its matches
+                // come from the text index, whole, and are sorted.
+                Some(_) if !words.is_empty() && q.folio.is_none() => {
+                    let visible = visible(&mut args);
+                    let limit = args.int(q.limit + 1);
+                    fallback = Some(format!(
+                        "SELECT {cols} FROM (SELECT * FROM instances i WHERE 1 = 1{words} OFFSET 0) i WHERE 1 = 1{filters}{visible} {newest} LIMIT {limit}"
+                    ));
+                    format!(
+                        "SELECT {cols} FROM (SELECT * FROM instances i WHERE 1 = 1{filters} {newest} LIMIT {WINDOW}) i WHERE 1 = 1{words}{visible} {newest} LIMIT {limit}"
+                    )
+                }
+                _ => {
+            filters.push_str(&words);
             match reader {
                 // One folio is a handful of rows at most: its index, then who may read them.
                 Some(_) if q.folio.is_some() => {
@@ -197,17 +235,14 @@ queries! {
                     format!("SELECT * FROM ({union}) i {newest} LIMIT {limit}")
                 }
             }
+                }
+            }
         };
 
-        let mut query = sqlx::query::<DB>(&sql);
-        for a in args.0 {
-            query = match a {
-                Arg::Text(v) => query.bind(v),
-                Arg::Int(v) => query.bind(v),
-            };
+        let mut rows = self.page_rows(&sql, &args).await?;
+        if let Some(sql) = fallback.filter(|_| rows.len() as i64 <= q.limit) {
+            rows = self.page_rows(&sql, &args).await?;
         }
-        let rows = query.fetch_all(self.pool()).await?;
-        let mut rows = rows.iter().map(Self::list_row).collect::<Result<Vec<_>, _>>()?;
         // The full-text branch comes in insertion order, which is start order; sort the page
         // as every other list is.
         rows.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
