@@ -205,36 +205,36 @@ queries! {
                     )
                 }
                 _ => {
-            filters.push_str(&words);
-            match reader {
-                // One folio is a handful of rows at most: its index, then who may read them.
-                Some(_) if q.folio.is_some() => {
-                    let visible = visible(&mut args);
-                    let limit = args.int(q.limit + 1);
-                    format!("SELECT {cols} FROM instances i WHERE 1 = 1{filters}{visible} {newest} LIMIT {limit}")
-                }
-                None => {
-                    let limit = args.int(q.limit + 1);
-                    format!("SELECT {cols} FROM instances i WHERE 1 = 1{filters} {newest} LIMIT {limit}")
-                }
-                Some(r) => {
-                    let limit = args.int(q.limit + 1);
-                    let branch = |cond: String| {
-                        format!("SELECT {cols} FROM instances i WHERE 1 = 1{filters}{cond} {newest} LIMIT {limit}")
-                    };
-                    let mut branches = vec![branch(format!(" AND i.started_by = {}", args.text(&r.user)))];
-                    for p in &r.processes {
-                        branches.push(branch(format!(" AND i.process = {}", args.text(p))));
+                    filters.push_str(&words);
+                    match reader {
+                        // One folio is a handful of rows at most: its index, then who may read them.
+                        Some(_) if q.folio.is_some() => {
+                            let visible = visible(&mut args);
+                            let limit = args.int(q.limit + 1);
+                            format!("SELECT {cols} FROM instances i WHERE 1 = 1{filters}{visible} {newest} LIMIT {limit}")
+                        }
+                        None => {
+                            let limit = args.int(q.limit + 1);
+                            format!("SELECT {cols} FROM instances i WHERE 1 = 1{filters} {newest} LIMIT {limit}")
+                        }
+                        Some(r) => {
+                            let limit = args.int(q.limit + 1);
+                            let branch = |cond: String| {
+                                format!("SELECT {cols} FROM instances i WHERE 1 = 1{filters}{cond} {newest} LIMIT {limit}")
+                            };
+                            let mut branches = vec![branch(format!(" AND i.started_by = {}", args.text(&r.user)))];
+                            for p in &r.processes {
+                                branches.push(branch(format!(" AND i.process = {}", args.text(p))));
+                            }
+                            let union = branches
+                                .iter()
+                                .enumerate()
+                                .map(|(k, b)| format!("SELECT * FROM ({b}) b{k}"))
+                                .collect::<Vec<_>>()
+                                .join(" UNION ");
+                            format!("SELECT * FROM ({union}) i {newest} LIMIT {limit}")
+                        }
                     }
-                    let union = branches
-                        .iter()
-                        .enumerate()
-                        .map(|(k, b)| format!("SELECT * FROM ({b}) b{k}"))
-                        .collect::<Vec<_>>()
-                        .join(" UNION ");
-                    format!("SELECT * FROM ({union}) i {newest} LIMIT {limit}")
-                }
-            }
                 }
             }
         };
