@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use serde_json::{Map, Value};
 use tramite_engine::files::{FileValue, file_name, files_in, sniff};
-use tramite_engine::machine::Actor;
+use tramite_engine::machine::{Actor, Record};
 
 use super::{AppError, FieldProblem, readable};
 use crate::blobs::{BlobError, Blobs};
@@ -51,8 +51,13 @@ where
 
 /// Every file attached to the instance `id` so far (in its events' data), once each.
 pub async fn case_files(rt: &Runtime, id: &str) -> Result<Vec<FileValue>, AppError> {
+    files_of(&rt.store.history(id).await?)
+}
+
+/// Every file in these events' data, once each (by content and name), in order.
+pub fn files_of(history: &[Record]) -> Result<Vec<FileValue>, AppError> {
     let mut out: Vec<FileValue> = Vec::new();
-    for r in rt.store.history(id).await? {
+    for r in history {
         let event = serde_json::to_value(&r.event).map_err(|e| AppError::Internal(e.to_string()))?;
         for f in files_in(&event) {
             if !out.iter().any(|o| o.sha256 == f.sha256 && o.name == f.name) {

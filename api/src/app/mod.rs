@@ -15,7 +15,7 @@ mod tasks;
 mod users;
 
 pub use cases::{CASE_SLA_STATES, CaseFilter, CaseView, all_cases, case_query, cases, cases_csv, plain_cell, zone_of};
-pub use files::{attached, case_files, download, trusted, upload};
+pub use files::{attached, case_files, download, files_of, trusted, upload};
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
 };

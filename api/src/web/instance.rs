@@ -267,24 +267,16 @@ pub async fn page(
         tasks,
         just_started: params.started.is_some(),
         diagram: diagram_svg(&d, &active, &visited),
-        files: case_files(&id, &history),
+        files: app::files_of(&history)
+            .map_err(|e| WebError::from_app(e, s.lang))?
+            .into_iter()
+            .map(|f| {
+                let href = format!("/instances/{id}/files/{}", f.sha256);
+                (f.name, tramite_engine::files::show_size(f.size), href)
+            })
+            .collect(),
     };
     Ok(Html(page.render()?))
-}
-
-/// The files attached in the case's events, once each: (name, size, download path).
-fn case_files(id: &str, history: &[tramite_engine::machine::Record]) -> Vec<(String, String, String)> {
-    let mut out: Vec<(String, String, String)> = Vec::new();
-    for r in history {
-        let Ok(event) = serde_json::to_value(&r.event) else { continue };
-        for f in tramite_engine::files::files_in(&event) {
-            let href = format!("/instances/{id}/files/{}", f.sha256);
-            if !out.iter().any(|(n, _, h)| *n == f.name && *h == href) {
-                out.push((f.name, tramite_engine::files::show_size(f.size), href));
-            }
-        }
-    }
-    out
 }
 
 /// A file of the case, as an attachment, for those who may read the case.
