@@ -1,0 +1,26 @@
+//! Trámite's server tests, built as one test binary (one link instead of one per file): the
+//! real `tramite` binary on loopback ports, the router in process on a manual clock, headless
+//! Chromium, SQLite and a real PostgreSQL server, an SMTP sink and an S3 server. Run one part
+//! with `cargo test -p tramite --test api files::` (a module path filters the tests).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+#[path = "common/in_process.rs"]
+mod in_process;
+#[path = "common/browser.rs"]
+mod web;
+
+mod blobs;
+mod browser;
+mod calls;
+mod cli;
+mod e2e;
+mod exports;
+mod files;
+mod front_office;
+mod migrations;
+mod ops;
+mod scoped;
+mod security;
+mod sign_in;
+mod tokens;
