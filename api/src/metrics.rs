@@ -33,6 +33,16 @@ pub struct RouteLabels {
     pub status: u16,
 }
 
+/// A running form check ([`Metrics::form_check`]).
+#[derive(Debug)]
+pub struct FormCheck(Gauge);
+
+impl Drop for FormCheck {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// The server's counters, gauges and histograms.
 #[derive(Debug)]
 pub struct Metrics {
@@ -40,6 +50,7 @@ pub struct Metrics {
     transitions: Counter,
     timer_lag: Histogram,
     outbox_backlog: Gauge,
+    form_checks: Gauge,
     delivery_failures: Counter,
     sla_warnings: Counter,
     sla_breaches: Counter,
@@ -59,6 +70,7 @@ impl Metrics {
             transitions: Counter::default(),
             timer_lag: Histogram::new(LAG_BUCKETS),
             outbox_backlog: Gauge::default(),
+            form_checks: Gauge::default(),
             delivery_failures: Counter::default(),
             sla_warnings: Counter::default(),
             sla_breaches: Counter::default(),
@@ -80,6 +92,11 @@ impl Metrics {
             "outbox_delivery_failures",
             "Failed attempts to send a message (each is retried)",
             m.delivery_failures.clone(),
+        );
+        registry.register(
+            "form_checks_running",
+            "Form checks that grow with the data, running on worker threads ahead of the instance writer",
+            m.form_checks.clone(),
         );
         registry.register("sla_warnings", "SLA warnings reached", m.sla_warnings.clone());
         registry.register("sla_breaches", "SLAs breached", m.sla_breaches.clone());
@@ -110,6 +127,17 @@ impl Metrics {
     /// A timer fired `lag` after it fell due.
     pub fn timer_fired(&self, lag: SignedDuration) {
         self.timer_lag.observe(lag.as_secs_f64().max(0.0));
+    }
+
+    /// A form check ahead of the writer, counted as running until the guard is dropped.
+    pub fn form_check(&self) -> FormCheck {
+        self.form_checks.inc();
+        FormCheck(self.form_checks.clone())
+    }
+
+    /// How many form checks run ahead of the writer now.
+    pub fn form_checks_running(&self) -> i64 {
+        self.form_checks.get()
     }
 
     /// A message could not be sent.

@@ -142,6 +142,12 @@ pub async fn start(
         return Err(AppError::field("invalid_key", "Idempotency-Key", "Idempotency-Key must be 1 to 200 characters"));
     }
     let data = super::trusted(rt, actor, data, None).await?;
+    // Those who may start it have their data checked before it reaches the writer.
+    if let Some(d) = rt.deployed(process, None)
+        && (d.process.start.roles.is_empty() || d.process.start.roles.iter().any(|r| actor.has_role(r)))
+    {
+        super::check_ahead(rt, &d, d.process.start.form.as_deref(), &data).await?;
+    }
     let (inst, created) = rt.start(process, data, actor, key).await?;
     let stored = rt.instance(&inst.id).await?;
     let d = rt.version_of(&stored)?;

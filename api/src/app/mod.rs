@@ -89,6 +89,34 @@ impl AppError {
     }
 }
 
+/// Validates `data` against `form` of version `d` on a worker thread, before the command that
+/// carries it reaches the instance writer, when the form's checks grow with the data (rules or
+/// computed fields over lists): a refusal is answered from here, and a pass is kept for the
+/// writer's transition to take up ([`Form::check_ahead`](tramite_engine::definition::Form)),
+/// so one large form never holds up other users' work. Cheap forms are validated by the
+/// transition alone.
+pub(crate) async fn check_ahead(
+    rt: &crate::runtime::Runtime,
+    d: &std::sync::Arc<crate::runtime::Deployed>,
+    form: Option<&str>,
+    data: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), AppError> {
+    let Some(name) = form.filter(|f| d.forms.get(*f).is_some_and(|f| f.checks_grow_with_data())) else {
+        return Ok(());
+    };
+    let (d, name, data, running) = (d.clone(), name.to_string(), data.clone(), rt.metrics.form_check());
+    let checked = tokio::task::spawn_blocking(move || {
+        let _running = running;
+        d.forms.get(&name).map(|f| f.check_ahead(&data))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("form check: {e}")))?;
+    match checked {
+        Some(Err(errors)) => Err(CommandError::InvalidData(errors).into()),
+        _ => Ok(()),
+    }
+}
+
 impl From<CommandError> for AppError {
     fn from(e: CommandError) -> AppError {
         let (code, message) = (e.code(), e.to_string());

@@ -155,5 +155,12 @@ pub async fn submit(rt: &Runtime, actor: &Actor, id: &str, answer: Answer) -> Re
             ));
         }
     };
+    if let Command::Complete { data, .. } | Command::Approve { data, .. } = &cmd {
+        let form = d.process.step(&t.step).and_then(|s| match &s.kind {
+            StepKind::Task { work, .. } | StepKind::Approval { work, .. } => work.form.as_deref(),
+            _ => None,
+        });
+        super::check_ahead(rt, &d, form, data).await?;
+    }
     Ok(rt.act(inst, Some(actor), cmd).await?)
 }

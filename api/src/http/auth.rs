@@ -79,6 +79,22 @@ impl FromRequestParts<Arc<Runtime>> for Caller {
     }
 }
 
+/// An admin calling the API: others are refused (403) before the request's body is read.
+#[derive(Debug)]
+pub struct AdminCaller(pub Actor);
+
+impl FromRequestParts<Arc<Runtime>> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, rt: &Arc<Runtime>) -> Result<AdminCaller, ApiError> {
+        let Caller(actor) = Caller::from_request_parts(parts, rt).await?;
+        if !actor.admin {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_only", "only an admin may deploy processes"));
+        }
+        Ok(AdminCaller(actor))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

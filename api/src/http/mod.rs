@@ -23,6 +23,9 @@ use crate::runtime::Runtime;
 /// The most a request body may hold, except where files are uploaded.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// The most a posted process definition may hold: a process of about 60,000 steps.
+pub const DEFINITION_LIMIT: usize = 8 * 1024 * 1024;
+
 /// The most a request that uploads files may hold: a file of the blob store's largest size,
 /// and the rest of its form.
 pub fn upload_limit(rt: &Runtime) -> usize {
@@ -38,6 +41,7 @@ pub fn app(rt: Arc<Runtime>) -> Router {
         .merge(openapi::router())
         .merge(ops::router())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(instances::deploy_router().layer(RequestBodyLimitLayer::new(DEFINITION_LIMIT)))
         .merge(files::router(uploads))
         .merge(crate::web::router(rt.clone(), uploads))
         .layer(TraceLayer::new_for_http())

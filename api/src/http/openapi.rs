@@ -84,8 +84,8 @@ pub fn document() -> Value {
         "paths": {
             "/api/processes": {
                 "get": op("Served processes you hold a role in (admins: all), latest versions; for admins also `not_deployed`: files that do not load, with file:line:column diagnostics", "200", None, &["401"]),
-                "post": op("Deploy a process file (YAML body) as a new version", "201",
-                    Some(json!({ "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } })), &["401", "403", "422"])
+                "post": op("Deploy a process file (YAML body, at most 8 MiB) as a new version (admin)", "201",
+                    Some(json!({ "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } })), &["401", "403", "413", "422"])
             },
             "/api/processes/{process}": {
                 "parameters": [path_param("process")],

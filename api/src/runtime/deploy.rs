@@ -222,7 +222,13 @@ impl Runtime {
         files.push(SourceFile { path: name.to_string(), text: text.to_string() });
         let calendars = read(&self.calendars).clone();
         let known = self.registry().known();
-        let (catalog, diagnostics) = definition::load_with(&files, calendars, &known);
+        // Loading a large definition takes a while: on a worker thread, not the async ones.
+        let (files, (catalog, diagnostics)) = tokio::task::spawn_blocking(move || {
+            let loaded = definition::load_with(&files, calendars, &known);
+            (files, loaded)
+        })
+        .await
+        .map_err(|e| RuntimeError::Internal(format!("loading `{name}`: {e}")))?;
         let mine: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.file == name).collect();
         if !mine.is_empty() {
             return Ok(Deployment { not_deployed: refused(&mine, &sources), ..Deployment::default() });

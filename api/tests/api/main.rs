@@ -14,6 +14,7 @@ mod blobs;
 mod browser;
 mod calls;
 mod cli;
+mod costly;
 mod e2e;
 mod exports;
 mod files;

@@ -175,6 +175,38 @@ async fn alias_bombs_are_refused(db: Db) {
     assert_eq!(app.get("/api/processes", &admin).await.status, StatusCode::OK);
 }
 
+/// A process of 8,000 tasks (about 1.3 MB of YAML) is posted and served; a definition over
+/// 8 MiB is refused with 413 before it is read, and so is any other body over 1 MiB. A caller
+/// who may not deploy is refused 403 without the server reading the body.
+async fn large_definitions_deploy_within_their_own_limit(db: Db) {
+    let app = App::new(&db, "sec-large", TREE).await;
+    let admin = app.user("root", &[], true, None).await;
+    let ana = app.user("ana", &["operador"], false, None).await;
+    let steps = 8_000;
+    let mut yaml = String::from(
+        "process: prueba.enorme\ntitle: Enorme\ncalendar: mx\nroles:\n  operador: Operador\nstart:\n  roles: [operador]\nsteps:\n",
+    );
+    for i in 0..steps {
+        let next = if i + 1 == steps { "end".to_string() } else { format!("paso_{:05}", i + 1) };
+        yaml.push_str(&format!(
+            "  paso_{i:05}:\n    task: Paso número {i} del trámite enorme\n    role: operador\n    description: Revisar y anotar lo que corresponda en este paso.\n    next: {next}\n"
+        ));
+    }
+    assert!(yaml.len() > 1024 * 1024, "{} bytes", yaml.len());
+    let a = app.send(raw(Method::POST, "/api/processes", &ana, Some("application/yaml"), &yaml)).await;
+    json_error(&a, StatusCode::FORBIDDEN, "admin_only");
+    let a = app.send(raw(Method::POST, "/api/processes", &admin, Some("application/yaml"), &yaml)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", &a.body[..a.body.len().min(500)]);
+    let detail = app.get("/api/processes/prueba.enorme", &admin).await;
+    assert_eq!(detail.json()["steps"].as_array().map(Vec::len), Some(steps), "served with every step");
+    let started = app.post("/api/processes/prueba.enorme/instances", &ana, json!({ "data": {} })).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+
+    let huge = format!("{yaml}# {}\n", "x".repeat(8 * 1024 * 1024));
+    let a = app.send(raw(Method::POST, "/api/processes", &admin, Some("application/yaml"), &huge)).await;
+    json_error(&a, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -190,5 +222,6 @@ on_both!(
     idempotency_keys_are_per_user_and_process,
     processes_are_read_by_their_roles,
     refusals_are_json,
-    alias_bombs_are_refused
+    alias_bombs_are_refused,
+    large_definitions_deploy_within_their_own_limit
 );

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::limits::YEARS;
-use crate::expr::Expr;
+use crate::expr::{Expr, Scope};
 use crate::files::{FileValue, accepts, show_size};
 
 /// The type of a form field.
@@ -87,6 +87,26 @@ pub struct Form {
     pub fields: Vec<Field>,
     pub rules: Vec<Rule>,
     pub file: String,
+    /// Validations done ahead of the transition that uses them ([`Form::check_ahead`]).
+    pub ahead: Ahead,
+}
+
+/// Validations of a form done ahead, off the instance writer, for a transition to take up
+/// instead of validating again: the digest of each input with its validated data, newest last.
+/// Only forms whose rules or computed fields grow with the data keep them.
+#[derive(Debug, Default, Clone)]
+pub struct Ahead(std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Checked>>>);
+
+/// The digest of an input and its validated data.
+type Checked = ([u8; 32], Map<String, Value>);
+
+/// Most validations a form keeps ahead; older ones are dropped (and done again if needed).
+const AHEAD: usize = 16;
+
+fn digest(input: &Map<String, Value>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(input).unwrap_or_default();
+    Sha256::digest(&bytes).into()
 }
 
 #[derive(Debug, Clone)]
@@ -146,8 +166,50 @@ impl Form {
         self.fields.iter().find(|f| f.name == name)
     }
 
-    /// Checks `input` and returns it with every value in its field's type, or every error.
+    /// Whether a rule or a computed field does work that grows with the rows of the data.
+    pub fn checks_grow_with_data(&self) -> bool {
+        fn computes(fields: &[Field]) -> bool {
+            fields.iter().any(|f| f.compute.as_ref().is_some_and(Expr::grows_with_data) || computes(&f.fields))
+        }
+        self.rules.iter().any(|r| r.check.grows_with_data()) || computes(&self.fields)
+    }
+
+    /// How many validations done ahead wait for their transition.
+    pub fn kept_ahead(&self) -> usize {
+        self.ahead.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    /// Validates `input` as [`Form::validate`] does and, for a form whose checks grow with the
+    /// data, keeps the result for the transition that receives the same input: the server
+    /// validates on a worker thread before handing a command to the instance writer.
+    pub fn check_ahead(&self, input: &Map<String, Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
+        let out = self.validate_now(input)?;
+        if self.checks_grow_with_data() {
+            let mut kept = self.ahead.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            kept.push_back((digest(input), out.clone()));
+            while kept.len() > AHEAD {
+                kept.pop_front();
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks `input` and returns it with every value in its field's type, or every error; a
+    /// result worked out ahead for the same input ([`Form::check_ahead`]) is taken instead.
     pub fn validate(&self, input: &Map<String, Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
+        if self.checks_grow_with_data() {
+            let key = digest(input);
+            let mut kept = self.ahead.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(i) = kept.iter().position(|(k, _)| *k == key)
+                && let Some((_, out)) = kept.remove(i)
+            {
+                return Ok(out);
+            }
+        }
+        self.validate_now(input)
+    }
+
+    fn validate_now(&self, input: &Map<String, Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut out = validate_fields(&self.fields, input, "", &mut errors);
         if errors.is_empty() {
@@ -155,9 +217,10 @@ impl Form {
         }
         if errors.is_empty() {
             for rule in &self.rules {
-                let ok = rule.check.eval_bool(&out, &Value::Null, "").unwrap_or(false);
-                if !ok {
-                    let field = rule.field.as_deref().unwrap_or("");
+                let field = rule.field.as_deref().unwrap_or("");
+                if let Some(e) = too_costly(&rule.check, &out, field) {
+                    errors.push(e);
+                } else if !rule.check.eval_bool(&out, &Value::Null, "").unwrap_or(false) {
                     errors.push(FieldError::new(field, "rule", rule.message.clone()));
                 }
             }
@@ -166,11 +229,27 @@ impl Form {
     }
 }
 
+/// The error for a check that could take more steps over `data` than an expression may
+/// ([`crate::expr::MAX_STEPS`]), if it could.
+fn too_costly(expr: &Expr, data: &Map<String, Value>, field: &str) -> Option<FieldError> {
+    let scope = Scope { data, instance: &Value::Null, now: "", item: None, calendar: None, seed: None };
+    let (steps, longest) = expr.steps_over(&scope)?;
+    let message = format!(
+        "Esta comprobación podría dar {steps} pasos sobre listas de hasta {longest} filas, más de los {} que se permiten: envíe menos filas.",
+        crate::expr::MAX_STEPS
+    );
+    Some(FieldError::new(field, "too_costly", message))
+}
+
 /// Computes the read-only fields from the validated data, in field order; a value of the wrong
 /// type or an expression that fails is an error on that field.
 fn compute_fields(fields: &[Field], out: &mut Map<String, Value>, errors: &mut Vec<FieldError>) {
     for f in fields {
         let Some(expr) = &f.compute else { continue };
+        if let Some(e) = too_costly(expr, out, &f.name) {
+            errors.push(e);
+            continue;
+        }
         let value = match expr.eval(out, &Value::Null, "") {
             Ok(v) => v,
             Err(e) => {
@@ -532,6 +611,7 @@ mod tests {
             fields: vec![acciones],
             rules: Vec::new(),
             file: String::new(),
+            ahead: Ahead::default(),
         }
     }
 

@@ -244,6 +244,7 @@ fn load_form(ctx: &mut Ctx) -> Option<(Form, Loc)> {
         fields,
         rules,
         file: ctx.file.to_string(),
+        ahead: Default::default(),
     };
     Some((form, id_at))
 }

@@ -18,7 +18,7 @@ use crate::calendar::Calendar;
 mod cost;
 mod dates;
 mod sample;
-pub use cost::{MAX_COMPREHENSION_NESTING, MAX_DEPTH, MAX_LEN, MAX_TREE_DEPTH};
+pub use cost::{MAX_COMPREHENSION_NESTING, MAX_DEPTH, MAX_LEN, MAX_STEPS, MAX_TREE_DEPTH};
 use dates::add_date_functions;
 pub use dates::local_date;
 pub use sample::positions as sample_positions;
@@ -104,6 +104,7 @@ pub struct Expr {
     source: Arc<str>,
     program: Arc<Program>,
     needs: Arc<Needs>,
+    growth: Arc<cost::Growth>,
 }
 
 /// What an evaluation must put in scope, worked out once at compile time: conditions run on
@@ -157,7 +158,8 @@ impl Expr {
             }
         })?;
         cost::check_tree(&program)?;
-        let mut expr = Expr { source: source.into(), program: Arc::new(program), needs: Arc::default() };
+        let growth = Arc::new(cost::Growth::of(&program));
+        let mut expr = Expr { source: source.into(), program: Arc::new(program), needs: Arc::default(), growth };
         expr.needs = Arc::new(expr.work_out_needs());
         for var in expr.program.references().variables() {
             if !VARIABLES.contains(&var) && !expr.is_comprehension_var(var) {
@@ -300,8 +302,39 @@ impl Expr {
         self.eval_in(&Scope { data, instance, now, item: None, calendar: None, seed: None })
     }
 
-    /// Evaluates in a full scope: `item` and the calendar of the date functions.
+    /// Whether the work of an evaluation grows with the lists it reads (a comprehension or a
+    /// membership test over a list).
+    pub fn grows_with_data(&self) -> bool {
+        !self.growth.is_flat()
+    }
+
+    /// Whether an evaluation in `scope` could take more than [`cost::MAX_STEPS`] steps: the
+    /// steps it could take and the longest list it reads, if so.
+    pub fn steps_over(&self, scope: &Scope<'_>) -> Option<(u64, u64)> {
+        if self.growth.is_flat() {
+            return None;
+        }
+        let data: Vec<&serde_json::Value> = match &self.needs.data {
+            None => scope.data.values().collect(),
+            Some(fields) => fields.iter().filter_map(|f| scope.data.get(f)).collect(),
+        };
+        let instance = self.needs.instance.then_some(scope.instance);
+        let longest = cost::longest(data.into_iter().chain(instance).chain(scope.item));
+        let steps = self.growth.steps(longest);
+        (steps > cost::MAX_STEPS).then_some((steps, longest))
+    }
+
+    /// Evaluates in a full scope: `item` and the calendar of the date functions. An evaluation
+    /// that could take more than [`cost::MAX_STEPS`] steps over this data is refused unrun.
     pub fn eval_in(&self, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
+        if let Some((steps, longest)) = self.steps_over(scope) {
+            return Err(format!(
+                "`{}` could take {steps} steps over lists of up to {longest} items, more than the {} steps one expression may take; \
+                 compare fewer rows, or check one level in a computed field",
+                self.source,
+                cost::MAX_STEPS
+            ));
+        }
         let mut ctx = Context::with_env(STDLIB.clone());
         match &self.needs.data {
             None => ctx.add_variable_from_value("data", object_to_cel(scope.data)),

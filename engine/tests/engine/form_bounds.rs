@@ -59,6 +59,25 @@ rules:
     message: Los números no cuadran.
 "#;
 
+/// A uniqueness check, as the shipped reports write them: each row against every other.
+const PAIRS: &str = r#"
+form: pares
+title: Pares
+fields:
+  filas:
+    type: list
+    label: Filas
+    max_items: 1000
+    fields:
+      n:
+        type: integer
+        label: N
+rules:
+  - check: data.filas.all(a, data.filas.filter(b, b.n == a.n).size() == 1)
+    message: Cada número aparece una sola vez.
+    field: filas
+"#;
+
 fn load(text: &str) -> (BTreeMap<String, Form>, Vec<String>) {
     let files = [SourceFile { path: "forms/limites.yaml".into(), text: text.into() }];
     let (catalog, diags) = definition::load(&files, BTreeMap::new());
@@ -90,7 +109,8 @@ fn rows(n: usize) -> Value {
 
 #[test]
 fn a_list_takes_500_rows_unless_it_says_otherwise() {
-    assert_eq!(errors(json!({ "filas": rows(500) })), vec![]);
+    assert_eq!(errors(json!({ "filas": rows(300) })), vec![]);
+    assert_eq!(errors(json!({ "filas": rows(500) })), one("", "too_costly"), "the rule's budget, not the rows");
     assert_eq!(errors(json!({ "filas": rows(501) })), one("filas", "max_items"));
     assert_eq!(errors(json!({ "muchas": rows(800) })), vec![]);
     assert_eq!(errors(json!({ "muchas": rows(801) })), one("muchas", "max_items"));
@@ -103,6 +123,47 @@ fn too_many_rows_are_refused_before_any_rule_loops_over_them() {
     let message = form().validate(json!({ "filas": rows(100_000) }).as_object().unwrap()).unwrap_err();
     assert_eq!(message.len(), 1);
     assert_eq!(message[0].message, "Debe tener como máximo 500 filas.");
+}
+
+/// A check whose work grows past the budget with the rows is a field error, given before it
+/// runs; the same check over fewer rows runs.
+#[test]
+fn checks_that_would_run_too_long_over_the_rows_are_refused_unrun() {
+    let (forms, diags) = load(PAIRS);
+    assert!(diags.is_empty(), "{diags:?}");
+    let pairs = &forms["pares"];
+    assert!(pairs.checks_grow_with_data());
+    assert!(pairs.validate(json!({ "filas": rows(300) }).as_object().unwrap()).is_ok());
+    let errs = pairs.validate(json!({ "filas": rows(1000) }).as_object().unwrap()).unwrap_err();
+    assert_eq!(errs.iter().map(|e| (e.field.as_str(), e.code)).collect::<Vec<_>>(), [("filas", "too_costly")]);
+    assert!(errs[0].message.contains("listas de hasta 1000 filas"), "{}", errs[0].message);
+}
+
+/// The server validates a form whose checks grow with the rows before the command reaches the
+/// instance writer (`check_ahead`); the transition takes that result up instead of running the
+/// checks again, once.
+#[test]
+fn a_validation_done_ahead_is_taken_up_by_the_transition_once() {
+    let (forms, _) = load(PAIRS);
+    let pairs = &forms["pares"];
+    let data = json!({ "filas": rows(300) }).as_object().cloned().unwrap();
+    let ahead = pairs.check_ahead(&data).unwrap();
+    assert_eq!(pairs.kept_ahead(), 1);
+    let other = json!({ "filas": rows(2) }).as_object().cloned().unwrap();
+    assert!(pairs.validate(&other).is_ok());
+    assert_eq!(pairs.kept_ahead(), 1, "another input does not take it");
+    assert_eq!(pairs.validate(&data).unwrap(), ahead);
+    assert_eq!(pairs.kept_ahead(), 0, "taken up");
+    assert_eq!(pairs.validate(&data).unwrap(), ahead, "validated again when not kept");
+    for _ in 0..40 {
+        pairs.check_ahead(&data).unwrap();
+    }
+    assert_eq!(pairs.kept_ahead(), 16, "a few kept at most");
+    let (cheap, _) =
+        load(&PAIRS.replace("data.filas.all(a, data.filas.filter(b, b.n == a.n).size() == 1)", "size(data.filas) > 0"));
+    assert!(!cheap["pares"].checks_grow_with_data());
+    cheap["pares"].check_ahead(&data).unwrap();
+    assert_eq!(cheap["pares"].kept_ahead(), 0, "cheap checks are not kept");
 }
 
 #[test]
