@@ -45,15 +45,24 @@ async fn upload(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, req: Requ
     let mut form = Multipart::from_request(req, &rt)
         .await
         .map_err(|e| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.body_text()))?;
-    while let Some(field) = form.next_field().await.map_err(broken)? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or_default().to_string();
-        let file = app::upload(&rt, &actor, &name, field).await?;
-        return Ok((StatusCode::CREATED, Json(file.to_value())).into_response());
+    let unknown = |name: Option<&str>| -> ApiError {
+        let part = name.unwrap_or_default().escape_debug().to_string();
+        AppError::field("unknown_part", &part, "the upload takes one part, named `file`, and nothing else").into()
+    };
+    let Some(field) = form.next_field().await.map_err(broken)? else {
+        return Err(AppError::field("file_missing", "file", "send the file as the multipart part named `file`").into());
+    };
+    if field.name() != Some("file") {
+        return Err(unknown(field.name()));
     }
-    Err(AppError::field("file_missing", "file", "send the file as the multipart part named `file`").into())
+    let name = field.file_name().unwrap_or_default().to_string();
+    let file = app::upload(&rt, &actor, &name, field).await?;
+    // The file is stored, but nothing refers to it until a form does: a part after it refuses
+    // the request all the same.
+    if let Some(extra) = form.next_field().await.map_err(broken)? {
+        return Err(unknown(extra.name()));
+    }
+    Ok((StatusCode::CREATED, Json(file.to_value())).into_response())
 }
 
 async fn download(

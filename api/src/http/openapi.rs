@@ -40,6 +40,14 @@ fn path_param(name: &str) -> Value {
 /// Paths (in axum's `{param}` syntax, which is also OpenAPI's) and their operations.
 pub fn document() -> Value {
     let data = json!({ "type": "object", "properties": { "data": { "type": "object" } } });
+    // A page's end as the server gives it (`next`), or empty for the first page.
+    let cursor = json!({ "type": "string", "pattern": "^(-?[0-9]{1,18}\\.[A-Za-z0-9._-]{1,200})?$" });
+    // A day the server takes: 1900 to 2199 (`invalid_query` otherwise), or empty (as a web
+    // form sends an unset filter).
+    let day = json!({ "anyOf": [
+        { "type": "string", "format": "date", "pattern": "^(19|2[01])[0-9]{2}-[0-9]{2}-[0-9]{2}$" },
+        { "type": "string", "enum": [""] }
+    ] });
     let decision = json!({
         "type": "object",
         "properties": {
@@ -93,26 +101,26 @@ pub fn document() -> Value {
             },
             "/api/processes/{process}/instances": {
                 "parameters": [path_param("process"),
-                    { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string" },
+                    { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "minLength": 1, "maxLength": 200 },
                       "description": "a retry by the same user with the same key to the same process returns the first instance (200) instead of starting another; keys are per user and process" }],
-                "post": op("Start an instance with its start form data", "201", json_body(data.clone()), &["401", "403", "404", "422"])
+                "post": op("Start an instance with its start form data", "201", json_body(data.clone()), &["400", "401", "403", "404", "415", "422"])
             },
             "/api/instances": {
                 "get": {
-                    "summary": "Cases you may read, newest first, one page at a time: by folio or words (`q`; a trailing `*` is a prefix), process, status, outcome, start dates, SLA standing, the role holding a task, or started by you; `format=csv` for CSV",
+                    "summary": "Cases you may read, newest first, one page at a time (an empty parameter, as a web form sends it, filters nothing): by folio or words (`q`; a trailing `*` is a prefix), process, status, outcome, start dates, SLA standing, the role holding a task, or started by you; `format=csv` for CSV",
                     "parameters": [
                         { "name": "q", "in": "query", "schema": { "type": "string" } },
                         { "name": "process", "in": "query", "schema": { "type": "string" } },
-                        { "name": "status", "in": "query", "schema": { "enum": ["running", "ended", "cancelled"] } },
+                        { "name": "status", "in": "query", "schema": { "enum": ["", "running", "ended", "cancelled"] } },
                         { "name": "outcome", "in": "query", "schema": { "type": "string" } },
-                        { "name": "from", "in": "query", "schema": { "type": "string", "format": "date" } },
-                        { "name": "to", "in": "query", "schema": { "type": "string", "format": "date" } },
-                        { "name": "sla", "in": "query", "schema": { "enum": ["ok", "warning", "breached", "met", "met-late"] } },
+                        { "name": "from", "in": "query", "schema": day.clone(), "description": "a date from 1900 to 2199; empty: any" },
+                        { "name": "to", "in": "query", "schema": day, "description": "a date from 1900 to 2199; empty: any" },
+                        { "name": "sla", "in": "query", "schema": { "enum": ["", "ok", "warning", "breached", "met", "met-late"] } },
                         { "name": "role", "in": "query", "schema": { "type": "string" } },
-                        { "name": "mine", "in": "query", "schema": { "type": "boolean" } },
-                        { "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "`next` of the previous page" },
+                        { "name": "mine", "in": "query", "schema": { "enum": ["", "true", "false", "1", "0", "on"] }, "description": "true (`1`, `on`): only cases you started" },
+                        { "name": "cursor", "in": "query", "schema": cursor.clone(), "description": "`next` of the previous page" },
                         { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } },
-                        { "name": "format", "in": "query", "schema": { "enum": ["json", "csv"] } }
+                        { "name": "format", "in": "query", "schema": { "enum": ["", "json", "csv"] } }
                     ],
                     "security": [{ "bearer": [] }],
                     "responses": { "200": { "description": "`instances` and `next` (absent on the last page), or CSV" }, "401": { "$ref": "#/components/responses/E401" }, "422": { "$ref": "#/components/responses/E422" } }
@@ -120,7 +128,7 @@ pub fn document() -> Value {
             },
             "/api/files": {
                 "post": op("Upload a file for a `file` field (multipart, the part named `file`): answers the value to put in the form, `{name, sha256, size, type}`, typed from its content", "201",
-                    Some(json!({ "required": true, "content": { "multipart/form-data": { "schema": { "type": "object", "required": ["file"], "properties": { "file": { "type": "string", "format": "binary" } } } } } })),
+                    Some(json!({ "required": true, "content": { "multipart/form-data": { "schema": { "type": "object", "required": ["file"], "additionalProperties": false, "properties": { "file": { "type": "string", "format": "binary" } } } } } })),
                     &["400", "401", "413", "415", "422"])
             },
             "/api/instances/{id}/files/{sha256}": {
@@ -146,7 +154,7 @@ pub fn document() -> Value {
             },
             "/api/instances/{id}/cancel": {
                 "parameters": [path_param("id")],
-                "post": op("Cancel an instance and its running sub-processes (admin)", "200", json_body(json!({ "type": "object", "properties": { "reason": { "type": "string" } } })), &["401", "403", "404", "409"])
+                "post": op("Cancel an instance and its running sub-processes (admin)", "200", json_body(json!({ "type": "object", "properties": { "reason": { "type": "string" } } })), &["400", "401", "403", "404", "409", "415", "422"])
             },
             "/api/instances/{id}/retry": {
                 "parameters": [path_param("id")],
@@ -162,6 +170,7 @@ pub fn document() -> Value {
                         { "name": "process", "in": "query", "schema": { "type": "string" } },
                         { "name": "due_before", "in": "query", "schema": { "type": "string", "format": "date-time" } },
                         { "name": "sla", "in": "query", "schema": { "enum": ["ok", "warning", "breached"] } },
+                        { "name": "cursor", "in": "query", "schema": cursor, "description": "`next` of the previous page" },
                         { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
                     ],
                     "security": [{ "bearer": [] }],
@@ -182,12 +191,12 @@ pub fn document() -> Value {
             },
             "/api/tasks/{id}/complete": {
                 "parameters": [path_param("id")],
-                "post": op("Complete a task with its form data, or decide an approval", "200", json_body(decision), &["400", "401", "403", "404", "409", "422"])
+                "post": op("Complete a task with its form data, or decide an approval", "200", json_body(decision), &["400", "401", "403", "404", "409", "415", "422"])
             },
             "/api/sla": {
                 "get": {
                     "summary": "Running SLA clocks by standing (admin)",
-                    "parameters": [{ "name": "state", "in": "query", "schema": { "enum": ["ok", "warning", "breached"] } }],
+                    "parameters": [{ "name": "state", "in": "query", "schema": { "enum": ["", "ok", "warning", "breached"] }, "description": "empty: every standing" }],
                     "security": [{ "bearer": [] }],
                     "responses": { "200": { "description": "SLA rows" }, "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "422": { "$ref": "#/components/responses/E422" } }
                 }

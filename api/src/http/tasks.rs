@@ -46,6 +46,9 @@ async fn inbox(
                 AppError::field("invalid_query", "due_before", "due_before must be an RFC 3339 instant")
             })?),
         };
+    if p.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
+        return Err(AppError::field("invalid_query", "limit", "limit goes from 1 to 1000").into());
+    }
     let filter = InboxFilter {
         process: p.process.filter(|s| !s.is_empty()),
         due_before,

@@ -237,7 +237,18 @@ fn run(db: &Db, name: &str, storage: impl FnOnce(&std::path::Path) -> Option<Sto
     assert_eq!(status, 415, "{refused}");
     let (ct, body) = multipart(&[Part::Text("nota", "sin archivo")]);
     let (status, refused) = upload_raw(&base, &ana, &ct, body);
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("unknown_part")), "{refused}");
+    let (ct, body) = multipart(&[]);
+    let (status, refused) = upload_raw(&base, &ana, &ct, body);
     assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("file_missing")), "{refused}");
+    // One part, named `file`, and nothing after it either.
+    let (ct, body) = multipart(&[Part::File("file", "doble.pdf", &pdf("Doble")), Part::Text("nota", "de más")]);
+    let (status, refused) = upload_raw(&base, &ana, &ct, body);
+    assert_eq!(
+        (status, refused["error"]["details"]["fields"]["nota"]["code"].as_str()),
+        (422, Some("unknown_part")),
+        "{refused}"
+    );
 
     // The same through the browser's task form: multipart, CSRF-checked, the file listed on the
     // case's page and downloaded from there.
