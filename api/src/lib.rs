@@ -9,6 +9,7 @@ pub mod files;
 pub mod http;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;

@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// loopback always may).
     #[arg(long = "metrics-from", value_name = "IP")]
     pub metrics_from: Vec<std::net::IpAddr>,
+    /// Also sign in with the institution's accounts through this OpenID Connect provider
+    /// configuration (YAML: issuer, client, public address, groups → roles; see
+    /// docs/operations.md). Local passwords keep working.
+    #[arg(long, env = "TRAMITE_OIDC", value_name = "FILE")]
+    pub oidc: Option<PathBuf>,
     /// Log lines as text (without colours unless stderr is a terminal) or as JSON objects.
     #[arg(long, value_enum, env = "TRAMITE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -108,9 +113,43 @@ pub async fn open_runtime(database: &str, templates: &Path, clock: Arc<dyn Clock
     Ok(Runtime::new(store, templates, clock))
 }
 
+/// The OpenID provider a `--oidc` file configures, checked (not yet reached).
+pub fn oidc_provider(file: &Path) -> Result<crate::oidc::Provider, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("--oidc {}: {e}", file.display()))?;
+    let config = crate::oidc::OidcConfig::parse(&text, |var| std::env::var(var).ok())
+        .map_err(|e| format!("--oidc {}: {e}", file.display()))?;
+    crate::oidc::Provider::new(config).map_err(|e| format!("--oidc {}: {e}", file.display()))
+}
+
+/// Reads the provider's discovery document and keys, and says which configured roles no
+/// process names (a typo gives nobody anything).
+async fn check_oidc(rt: &Runtime) {
+    let Some(provider) = &rt.oidc else { return };
+    match provider.discover().await {
+        Ok(()) => tracing::info!(issuer = %provider.config.issuer, "OpenID provider ready"),
+        Err(e) => tracing::warn!(cause = %e, "OpenID provider not reached yet; sign-in will try again"),
+    }
+    let known: Vec<String> =
+        rt.registry().all_latest().iter().flat_map(|d| d.process.roles.iter().map(|(r, _)| r.clone())).collect();
+    for role in provider.config.roles() {
+        let base = role.split_once('@').map_or(role, |(b, _)| b);
+        if !known.iter().any(|k| k == base) {
+            tracing::warn!(role, "the --oidc file gives a role no process names");
+        }
+    }
+}
+
 pub async fn run(args: ServeArgs) -> ExitCode {
+    let oidc = match args.oidc.as_deref().map(oidc_provider).transpose() {
+        Ok(p) => p.map(Arc::new),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let rt = match open_runtime(&args.database, &args.templates, Arc::new(SystemClock)).await {
         Ok(mut rt) => {
+            rt.oidc = oidc;
             let policy = SignInPolicy { trust_forwarded_for: args.trust_forwarded_for, ..SignInPolicy::default() };
             rt.sign_in = Arc::new(SignInGuard::new(policy));
             rt.metrics_from = args.metrics_from.clone();
@@ -142,6 +181,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    check_oidc(&rt).await;
     let transport = match Transport::from_url(args.smtp.as_deref(), &args.outbox) {
         Ok(t) => t,
         Err(e) => {

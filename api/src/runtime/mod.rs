@@ -85,6 +85,8 @@ pub struct Runtime {
     /// Client addresses besides loopback that may read `/metrics` without a token
     /// (`serve --metrics-from`).
     pub metrics_from: Vec<std::net::IpAddr>,
+    /// The institution's OpenID provider, when `serve --oidc` names one.
+    pub oidc: Option<Arc<crate::oidc::Provider>>,
     /// Whether the definition tree has been deployed once (`/readyz`).
     deployed_once: std::sync::atomic::AtomicBool,
 }
@@ -121,6 +123,7 @@ impl Runtime {
             files: std::sync::OnceLock::new(),
             metrics: Arc::default(),
             metrics_from: Vec::new(),
+            oidc: None,
             deployed_once: std::sync::atomic::AtomicBool::new(false),
         }
     }

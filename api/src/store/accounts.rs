@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::{Account, SessionRow, Store, StoreError, TokenHolder, TokenRow, UserRow};
+use super::{Account, OidcLogin, OidcStanding, SessionRow, Store, StoreError, TokenHolder, TokenRow, UserRow};
 
 impl Store {
     /// Creates a user with a hashed API token expiring at `expires` (and optionally a hashed
@@ -96,6 +96,37 @@ impl Store {
     /// Ends a browser session.
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         dispatch!(self, r => r.delete_session(id_hash).await)
+    }
+}
+
+impl Store {
+    /// Stores a sign-in under way at the OpenID provider and drops expired ones.
+    pub async fn insert_oidc_login(
+        &self,
+        state_hash: &str,
+        login: &OidcLogin,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, r => r.insert_oidc_login(state_hash, login, now).await)
+    }
+
+    /// Takes (once) the sign-in under way with this state hash, unless it has expired.
+    pub async fn take_oidc_login(&self, state_hash: &str, now: Timestamp) -> Result<Option<OidcLogin>, StoreError> {
+        dispatch!(self, r => r.take_oidc_login(state_hash, now).await)
+    }
+
+    /// Creates (when `create`) or updates the user the provider `issuer` knows as `subject`,
+    /// replacing their roles and admin flag; never a local user's, another account's or a
+    /// disabled user's.
+    pub async fn save_oidc_user(
+        &self,
+        u: &UserRow,
+        issuer: &str,
+        subject: &str,
+        create: bool,
+        now: Timestamp,
+    ) -> Result<OidcStanding, StoreError> {
+        dispatch!(self, r => r.save_oidc_user(u, issuer, subject, create, now).await)
     }
 }
 

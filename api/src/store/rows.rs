@@ -211,6 +211,31 @@ pub struct Account {
     pub disabled: bool,
 }
 
+/// A sign-in under way at the OpenID provider, kept until the browser comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcLogin {
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// The PKCE verifier of the challenge sent to the provider.
+    pub pkce_verifier: String,
+    /// Where to go once signed in (a safe path on this site).
+    pub next: String,
+    pub expires_at: Timestamp,
+}
+
+/// What became of a user the OpenID provider vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcStanding {
+    /// Created or updated with the provider's roles.
+    Saved,
+    /// Not there, and not created (the provider gives them no role).
+    Unknown,
+    /// Disabled here (`tramite user disable`): left as it is.
+    Disabled,
+    /// The name belongs to a local user, or to another account of a provider.
+    Taken,
+}
+
 /// An API token as admins see it (only its SHA-256 is stored; this holds neither).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TokenRow {

@@ -55,6 +55,9 @@ struct LoginPage {
     name: String,
     /// Why the last attempt was refused (empty: it was not).
     error: String,
+    /// The OpenID provider's name for the "Entrar con …" button (`serve --oidc`).
+    oidc: Option<String>,
+    next_encoded: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +68,7 @@ pub struct LoginQuery {
 /// The sign-in form, with a fresh double-submit token in a cookie scoped to `/login`; with
 /// `error`, answered with `status`.
 fn login_form(
+    rt: &Runtime,
     lang: Lang,
     headers: &HeaderMap,
     next: &str,
@@ -79,6 +83,8 @@ fn login_form(
         next: next.to_string(),
         name: name.to_string(),
         error,
+        oidc: rt.oidc.as_ref().map(|p| p.config.display_name.clone()),
+        next_encoded: super::page::urlencode(next),
     };
     let cookie = set_cookie(LOGIN_COOKIE, &token, "/login", Some(3600), "Strict", is_https(headers));
     Ok((status, [(header::SET_COOKIE, cookie)], Html(page.render()?)).into_response())
@@ -94,7 +100,7 @@ pub async fn login_page(
     if session::load(&rt, &headers, uri.query()).await?.is_some() {
         return Ok(Redirect::to(next).into_response());
     }
-    login_form(Lang::of_request(uri.query(), &headers), &headers, next, "", StatusCode::OK, String::new())
+    login_form(&rt, Lang::of_request(uri.query(), &headers), &headers, next, "", StatusCode::OK, String::new())
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,20 +134,20 @@ pub async fn login(
         }
         SignIn::Refused => {
             tracing::warn!(user = ?name, ?address, "sign-in refused");
-            login_form(lang, &headers, &next, &name, StatusCode::UNAUTHORIZED, lang.t("login.failed").to_string())
+            login_form(&rt, lang, &headers, &next, &name, StatusCode::UNAUTHORIZED, lang.t("login.failed").to_string())
         }
         SignIn::Locked { retry_after } => {
             tracing::warn!(user = ?name, ?address, retry_after, "sign-in refused: too many failures");
             let minutes = retry_after.div_ceil(60);
             let error = format!("{} {minutes} {}", lang.t("login.locked"), lang.t("login.locked_minutes"));
-            let mut res = login_form(lang, &headers, &next, &name, StatusCode::TOO_MANY_REQUESTS, error)?;
+            let mut res = login_form(&rt, lang, &headers, &next, &name, StatusCode::TOO_MANY_REQUESTS, error)?;
             res.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
             Ok(res)
         }
         SignIn::Busy => {
             tracing::warn!(user = ?name, ?address, "sign-in turned away: password hashes busy");
             let error = lang.t("login.busy").to_string();
-            let mut res = login_form(lang, &headers, &next, &name, StatusCode::SERVICE_UNAVAILABLE, error)?;
+            let mut res = login_form(&rt, lang, &headers, &next, &name, StatusCode::SERVICE_UNAVAILABLE, error)?;
             res.headers_mut().insert(header::RETRY_AFTER, 1u64.into());
             Ok(res)
         }

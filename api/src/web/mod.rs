@@ -16,6 +16,7 @@ mod fields;
 mod i18n;
 mod inbox;
 mod instance;
+mod oidc;
 mod page;
 mod posted;
 mod process;
@@ -47,6 +48,8 @@ pub fn router(rt: Arc<Runtime>, uploads: usize) -> Router<Arc<Runtime>> {
         .route("/", get(|| async { Redirect::to("/inbox") }))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route("/auth/oidc/start", get(oidc::start))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .route("/inbox", get(inbox::page))
         .route("/new", get(start::list))
         .route("/cases", get(cases::page))

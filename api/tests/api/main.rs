@@ -20,6 +20,7 @@ mod exports;
 mod files;
 mod front_office;
 mod migrations;
+mod oidc;
 mod ops;
 mod scoped;
 mod security;

@@ -17,6 +17,10 @@ pub struct Dialect {
     pub for_update: &'static str,
     /// Appended to a SELECT that takes only rows nobody else holds.
     pub skip_locked: &'static str,
+    /// Begins a transaction that reads, then writes: on SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`, waiting its turn) instead of failing when the read would become a
+    /// write after another writer.
+    pub begin_write: &'static str,
 }
 
 /// A backend Trámite runs on.
@@ -26,12 +30,17 @@ pub trait Backend: Database {
 
 impl Backend for Sqlite {
     // SQLite has one writer at a time: the immediate transaction is the lock.
-    const DIALECT: Dialect = Dialect { name: "sqlite", for_update: "", skip_locked: "" };
+    const DIALECT: Dialect =
+        Dialect { name: "sqlite", for_update: "", skip_locked: "", begin_write: "BEGIN IMMEDIATE" };
 }
 
 impl Backend for Postgres {
-    const DIALECT: Dialect =
-        Dialect { name: "postgres", for_update: " FOR UPDATE", skip_locked: " FOR UPDATE SKIP LOCKED" };
+    const DIALECT: Dialect = Dialect {
+        name: "postgres",
+        for_update: " FOR UPDATE",
+        skip_locked: " FOR UPDATE SKIP LOCKED",
+        begin_write: "BEGIN",
+    };
 }
 
 /// The queries, over one pool.
@@ -96,6 +105,7 @@ mod bench;
 mod cases;
 mod definitions;
 mod instances;
+mod oidc;
 mod outbox;
 mod reports;
 mod tasks;

@@ -292,12 +292,18 @@ impl WebClient {
         Page { status, location, body: r.text().unwrap(), headers }
     }
 
+    /// `path` on this client's server, or an absolute URL as it is (another server on
+    /// loopback, whose cookies this client keeps too, as a browser does for one host).
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
     fn send_get(&self, path: &str) -> reqwest::blocking::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, self.cookie_header())
-            .send()
-            .unwrap()
+        self.http.get(self.url(path)).header(reqwest::header::COOKIE, self.cookie_header()).send().unwrap()
     }
 
     pub fn get(&mut self, path: &str) -> Page {
@@ -309,7 +315,7 @@ impl WebClient {
         let body = form.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
         let r = self
             .http
-            .post(format!("{}{path}", self.base))
+            .post(self.url(path))
             .header(reqwest::header::COOKIE, self.cookie_header())
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body)

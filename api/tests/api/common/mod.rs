@@ -111,8 +111,12 @@ impl Server {
     ) -> Server {
         std::fs::create_dir_all(dir).unwrap();
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--database", db, "--listen", "127.0.0.1:0"])
-            .args(args)
+        cmd.args(["serve", "--database", db]);
+        // A free port unless the test chose one (`--listen` among `args`).
+        if !args.iter().any(|a| a == "--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.args(args)
             .arg("--processes")
             .arg(processes)
             .arg("--outbox")
