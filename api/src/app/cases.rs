@@ -173,6 +173,8 @@ pub async fn cases(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<Page<C
 
 /// Every case `actor` may read that matches `f` (up to [`MAX_EXPORT`]), page after page.
 pub async fn all_cases(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<Vec<CaseView>, AppError> {
+    // Every page is exported, but a cursor this server did not give is still a mistake.
+    super::tasks::cursor(f.cursor.as_deref())?;
     let mut f = CaseFilter { cursor: None, limit: Some(MAX_PAGE), ..f.clone() };
     let mut out = Vec::new();
     loop {

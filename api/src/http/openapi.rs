@@ -169,7 +169,7 @@ pub fn document() -> Value {
                     "parameters": [
                         { "name": "process", "in": "query", "schema": { "type": "string" } },
                         { "name": "due_before", "in": "query", "schema": { "type": "string", "format": "date-time" } },
-                        { "name": "sla", "in": "query", "schema": { "enum": ["ok", "warning", "breached"] } },
+                        { "name": "sla", "in": "query", "schema": { "enum": ["", "ok", "warning", "breached"] }, "description": "empty: every standing" },
                         { "name": "cursor", "in": "query", "schema": cursor, "description": "`next` of the previous page" },
                         { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
                     ],
