@@ -38,6 +38,8 @@ use jiff::{SignedDuration, Timestamp, Zoned};
 /// How far a day search may run before giving up (a calendar whose holidays cover every working
 /// day would otherwise loop forever); searches that give up yield [`Timestamp::MAX`] / `MIN`.
 const SEARCH_LIMIT_DAYS: u32 = 366 * 20;
+/// Most days [`Calendar::working_time_between`] walks: the longest duration, about 100 years.
+pub const MEASURE_LIMIT_DAYS: u32 = Duration::longest(Unit::Days).amount;
 
 /// A business calendar: where, when people work, and which days they do not.
 #[derive(Debug, Clone)]
@@ -179,7 +181,9 @@ impl Calendar {
         if offset.before { self.sub(t, offset.duration) } else { self.add(t, offset.duration) }
     }
 
-    /// Working time inside working hours between two instants (zero when `to <= from`).
+    /// Working time inside working hours between two instants (zero when `to <= from`), counted
+    /// over at most [`MEASURE_LIMIT_DAYS`] days from `from`: no duration reaches further, and a
+    /// deadline that never falls (`Timestamp::MAX`) would otherwise be walked to the year 9999.
     pub fn working_time_between(&self, from: Timestamp, to: Timestamp) -> SignedDuration {
         let mut total = SignedDuration::ZERO;
         if to <= from {
@@ -187,7 +191,10 @@ impl Calendar {
         }
         let mut date = self.local_date(from);
         let last = self.local_date(to);
-        while date <= last {
+        for _ in 0..=MEASURE_LIMIT_DAYS {
+            if date > last {
+                break;
+            }
             if self.is_business_day(date) {
                 let open = self.at(date, self.opens).max(from);
                 let close = self.at(date, self.closes).min(to);

@@ -17,6 +17,7 @@ mod diagram_svg;
 mod diagram_svg_sizes;
 mod for_each;
 mod form_bounds;
+mod fuzz_findings;
 mod huge_definitions;
 mod machine;
 mod parallel_anchor;
