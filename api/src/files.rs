@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tramite_engine::calendar::{self, Calendar};
 use tramite_engine::definition::{self, Catalog, FileKind, SourceFile};
 use tramite_engine::diagnostic::{Diagnostic, Loc};
 
@@ -88,7 +87,7 @@ fn display_path(p: &Path) -> String {
 /// Loads calendars (file ones first, shipped ones for names no file defines), forms and processes.
 pub fn load(paths: &[PathBuf]) -> Loaded {
     let (files, mut diagnostics) = collect(paths);
-    let calendars = load_calendars(&files, &mut diagnostics);
+    let calendars = definition::load_calendars(&files, &mut diagnostics);
     let (catalog, mut more) = definition::load(&files, calendars);
     diagnostics.append(&mut more);
     for f in &files {
@@ -102,41 +101,4 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     let sources = files.iter().map(|f| (f.path.clone(), f.text.clone())).collect();
     let scenario_files = files.into_iter().filter(|f| FileKind::of(&f.text) == FileKind::Scenarios).collect();
     Loaded { catalog, diagnostics, sources, scenario_files }
-}
-
-/// Loads the calendar files among `files` (in rounds, so one may extend another defined later),
-/// plus the shipped calendars no file defines.
-pub(crate) fn load_calendars(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Calendar> {
-    let mut pending: Vec<&SourceFile> = files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Calendar).collect();
-    let mut done: BTreeMap<String, Calendar> = BTreeMap::new();
-    // Load in rounds so a calendar can extend one defined in a later file.
-    loop {
-        let mut progressed = false;
-        let mut failed = Vec::new();
-        for f in std::mem::take(&mut pending) {
-            let lookup = |name: &str| done.get(name).cloned().or_else(|| calendar::builtin(name));
-            match Calendar::from_yaml(&f.path, &f.text, &lookup) {
-                Ok(c) => {
-                    done.insert(c.name().to_string(), c);
-                    progressed = true;
-                }
-                Err(errs) => failed.push((f, errs)),
-            }
-        }
-        if !progressed || failed.is_empty() {
-            for (_, mut errs) in failed {
-                diags.append(&mut errs);
-            }
-            break;
-        }
-        pending = failed.into_iter().map(|(f, _)| f).collect();
-    }
-    for name in calendar::BUILTIN {
-        if !done.contains_key(*name)
-            && let Some(c) = calendar::builtin(name)
-        {
-            done.insert(c.name().to_string(), c);
-        }
-    }
-    done
 }

@@ -99,7 +99,7 @@ impl Bundle {
                 .map(|(path, text)| SourceFile { path: path.clone(), text: text.clone() })
                 .collect();
             let mut ignored = Vec::new();
-            for (name, cal) in crate::files::load_calendars(&own, &mut ignored) {
+            for (name, cal) in tramite_engine::definition::load_calendars(&own, &mut ignored) {
                 calendars.entry(name).or_insert(cal);
             }
         }

@@ -12,7 +12,7 @@ use super::limits::{DEFAULT_MAX_ITEMS, MAX_ITEMS_CAP, max_length_cap};
 use super::model::*;
 pub(crate) use super::problems::Ctx;
 use super::raw::*;
-use crate::calendar::{Calendar, Offset, Warn};
+use crate::calendar::{self, Calendar, Offset, Warn};
 use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
 
 /// A file handed to the loader.
@@ -660,3 +660,40 @@ pub(crate) fn cron_ok(ctx: &mut Ctx, s: &Spanned<String>) -> bool {
 }
 
 use super::build::ProcessBuilder;
+
+/// Loads the calendar files among `files` (in rounds, so one may extend another defined later),
+/// plus the shipped calendars no file defines.
+pub fn load_calendars(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Calendar> {
+    let mut pending: Vec<&SourceFile> = files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Calendar).collect();
+    let mut done: BTreeMap<String, Calendar> = BTreeMap::new();
+    // Load in rounds so a calendar can extend one defined in a later file.
+    loop {
+        let mut progressed = false;
+        let mut failed = Vec::new();
+        for f in std::mem::take(&mut pending) {
+            let lookup = |name: &str| done.get(name).cloned().or_else(|| calendar::builtin(name));
+            match Calendar::from_yaml(&f.path, &f.text, &lookup) {
+                Ok(c) => {
+                    done.insert(c.name().to_string(), c);
+                    progressed = true;
+                }
+                Err(errs) => failed.push((f, errs)),
+            }
+        }
+        if !progressed || failed.is_empty() {
+            for (_, mut errs) in failed {
+                diags.append(&mut errs);
+            }
+            break;
+        }
+        pending = failed.into_iter().map(|(f, _)| f).collect();
+    }
+    for name in calendar::BUILTIN {
+        if !done.contains_key(*name)
+            && let Some(c) = calendar::builtin(name)
+        {
+            done.insert(c.name().to_string(), c);
+        }
+    }
+    done
+}

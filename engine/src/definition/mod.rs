@@ -18,5 +18,5 @@ pub mod validate;
 pub use calls::{Known, MAX_CALL_DEPTH};
 pub use folio::Folio;
 pub use form::{Field, FieldError, FieldType, Form};
-pub use load::{Catalog, FileKind, SourceFile, load, load_deployed, load_with};
+pub use load::{Catalog, FileKind, SourceFile, load, load_calendars, load_deployed, load_with};
 pub use model::*;
