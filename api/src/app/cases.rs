@@ -42,8 +42,16 @@ pub struct CaseFilter {
     pub limit: Option<i64>,
 }
 
+/// A free-text filter: surrounding blanks dropped, empty (as a web form sends an unset
+/// field) none.
 fn set(v: &Option<String>) -> Option<String> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// A filter with a closed set of values (a status, a date, a flag): taken exactly as
+/// written, as the API document's enums and patterns say; empty is none.
+fn exact(v: &Option<String>) -> Option<String> {
+    v.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// A case as the list shows it.
@@ -65,7 +73,7 @@ pub fn zone_of(rt: &Runtime, process: Option<&str>) -> TimeZone {
 }
 
 fn date(v: &Option<String>, field: &str) -> Result<Option<Date>, AppError> {
-    match set(v) {
+    match exact(v) {
         None => Ok(None),
         Some(s) => s.parse::<Date>().ok().filter(|d| (1900..=2199).contains(&d.year())).map(Some).ok_or_else(|| {
             AppError::field("invalid_query", field, &format!("`{s}` is not a date (YYYY-MM-DD, years 1900 to 2199)"))
@@ -88,7 +96,7 @@ fn case_sla(v: Option<&str>) -> Result<Option<CaseSla>, AppError> {
 /// The store query a filter asks for, as `actor` may see it.
 pub fn case_query(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<CaseQuery, AppError> {
     let process = set(&f.process);
-    let status = set(&f.status);
+    let status = exact(&f.status);
     if let Some(s) = &status
         && !["running", "ended", "cancelled"].contains(&s.as_str())
     {
@@ -102,7 +110,7 @@ pub fn case_query(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<CaseQue
     {
         return Err(AppError::field("invalid_query", "to", "the end date comes before the start date"));
     }
-    let mine = match set(&f.mine).as_deref() {
+    let mine = match exact(&f.mine).as_deref() {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") | Some("on") => true,
         Some(_) => return Err(AppError::field("invalid_query", "mine", "mine is true or false")),
@@ -132,7 +140,7 @@ pub fn case_query(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<CaseQue
         started_from: from.and_then(at),
         started_before: to.and_then(|d| d.tomorrow().ok()).and_then(at),
         started_by: mine.then(|| actor.user.clone()),
-        sla: case_sla(set(&f.sla).as_deref())?,
+        sla: case_sla(exact(&f.sla).as_deref())?,
         role: set(&f.role),
         now: rt.now(),
         after: super::tasks::cursor(f.cursor.as_deref())?,

@@ -45,9 +45,10 @@ pub fn sla_row_standing(r: &SlaRow, now: Timestamp) -> SlaState {
     }
 }
 
-/// The filter a query parameter names (`ok`, `warning`, `breached`; empty: none).
+/// The filter a query parameter names (`ok`, `warning`, `breached`; empty: none). The
+/// name is taken exactly as written: ` ok` is not `ok`, as the API document's enum says.
 pub fn sla_filter(s: Option<&str>) -> Result<Option<SlaFilter>, AppError> {
-    match s.map(str::trim) {
+    match s {
         None | Some("") => Ok(None),
         Some("ok") => Ok(Some(SlaFilter::Ok)),
         Some("warning") => Ok(Some(SlaFilter::Warning)),

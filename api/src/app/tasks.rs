@@ -59,7 +59,7 @@ pub async fn inbox(rt: &Runtime, actor: &Actor, f: InboxFilter) -> Result<Page<T
 
 /// The position a `cursor` query parameter names (`None` for the first page).
 pub fn cursor(token: Option<&str>) -> Result<Option<Cursor>, AppError> {
-    match token.map(str::trim) {
+    match token {
         None | Some("") => Ok(None),
         Some(t) => Cursor::parse(t).map(Some).ok_or_else(|| {
             AppError::field("invalid_query", "cursor", "not a cursor this server gave: start again from the first page")

@@ -40,7 +40,7 @@ async fn inbox(
     Query(p): Query<InboxParams>,
 ) -> Result<Json<Value>, ApiError> {
     let due_before =
-        match p.due_before.as_deref().map(str::trim) {
+        match p.due_before.as_deref() {
             None => None,
             Some(s) => Some(s.parse::<Timestamp>().map_err(|_| {
                 AppError::field("invalid_query", "due_before", "due_before must be an RFC 3339 instant")

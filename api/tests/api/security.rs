@@ -127,6 +127,22 @@ async fn refusals_are_json(db: Db) {
     json_error(&app.get("/api/inbox?due_before=", &ana).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query");
     json_error(&app.get("/api/inbox?due_before=ayer", &ana).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query");
     json_error(&app.get("/api/inbox?limit=muchos", &ana).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query");
+    // Closed-set values are taken as written: a blank around one (here a no-break space) is
+    // not the value, as the API document's enums and patterns say.
+    for q in [
+        "/api/inbox?sla=%C2%A0",
+        "/api/inbox?sla=%20ok",
+        "/api/inbox?due_before=%202026-01-01T00:00:00Z",
+        "/api/inbox?cursor=%20",
+        "/api/instances?status=running%20",
+        "/api/instances?sla=%C2%A0",
+        "/api/instances?from=%202026-01-01",
+        "/api/instances?mine=%20",
+    ] {
+        json_error(&app.get(q, &ana).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query");
+    }
+    assert_eq!(app.get("/api/inbox?sla=ok", &ana).await.status, StatusCode::OK);
+    assert_eq!(app.get("/api/instances?sla=&status=&mine=", &ana).await.status, StatusCode::OK);
     let a = app.send(raw(Method::POST, start, &ana, Some("application/json"), "{\"data\": ")).await;
     json_error(&a, StatusCode::BAD_REQUEST, "malformed_json");
     let a = app.send(raw(Method::POST, start, &ana, Some("application/json"), "{\"data\": 5}")).await;
