@@ -220,7 +220,29 @@ async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
     for w in workers {
         lat.extend(w.await.map_err(|e| e.to_string())??);
     }
+    let elapsed = t0.elapsed();
     let label = format!("{} (durable)", rt.store.backend());
-    report(&label, args.instances, lat.len(), t0.elapsed(), lat);
+    report(&label, args.instances, lat.len(), elapsed, lat);
+    print_writes(&rt.writes.figures(), elapsed);
     Ok(())
+}
+
+/// Where the writers' time went: commits, units per commit, and each phase's share.
+pub(super) fn print_writes(w: &crate::runtime::WriterFigures, elapsed: Duration) {
+    if w.commits == 0 {
+        return;
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3 / w.commits as f64;
+    println!(
+        "{:<28} {} commits, {:.1} units each; per commit: read {:.2} ms, decide {:.2} ms, write {:.2} ms, commit {:.2} ms; writers busy {:.0} % of {:.2} s",
+        "",
+        w.commits,
+        w.units as f64 / w.commits as f64,
+        ms(w.read),
+        ms(w.prepare),
+        ms(w.write),
+        ms(w.commit),
+        (w.read + w.prepare + w.write + w.commit).as_secs_f64() * 100.0 / elapsed.as_secs_f64().max(1e-9),
+        elapsed.as_secs_f64()
+    );
 }

@@ -16,7 +16,7 @@ mod writer;
 pub use deploy::Deployment;
 pub use registry::{Bundle, Deployed, NotDeployed, Registry};
 pub use rows::{folio, local_time, sla_rows, split_task_id, task_rows};
-pub use writer::{Done, Work};
+pub use writer::{Done, Work, WriterFigures, WriterStats};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -72,8 +72,12 @@ pub struct Runtime {
     /// The users, kept for [`USERS_TTL`] of real (monotonic) time: a cache's lifetime, not a
     /// time of the domain, so it does not follow the injected clock.
     users_cache: Mutex<Option<(std::time::Instant, Arc<Vec<UserRow>>)>>,
-    /// The group-commit writer (SQLite), once started.
-    writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<writer::Job>>,
+    /// The group-commit writers, once started.
+    writer: std::sync::OnceLock<Vec<tokio::sync::mpsc::Sender<writer::Job>>>,
+    /// The writer the next start goes to.
+    next_writer: std::sync::atomic::AtomicUsize,
+    /// What the writers did.
+    pub writes: WriterStats,
     /// Woken when new timers or messages are written.
     pub timers_changed: Arc<Notify>,
     pub outbox_changed: Arc<Notify>,
@@ -116,6 +120,8 @@ impl Runtime {
             calendars: RwLock::new(BTreeMap::new()),
             form_sources: RwLock::new(Vec::new()),
             writer: std::sync::OnceLock::new(),
+            next_writer: std::sync::atomic::AtomicUsize::new(0),
+            writes: WriterStats::default(),
             users_cache: Mutex::new(None),
             timers_changed: Arc::new(Notify::new()),
             outbox_changed: Arc::new(Notify::new()),

@@ -11,6 +11,9 @@ use crate::store::StoredInstance;
 #[derive(Debug, Default)]
 pub(super) struct Overlay {
     pub(super) instances: HashMap<String, StoredInstance>,
+    /// The instances the batch acts on as the store had them (read and locked together before
+    /// the first unit); `instances` comes first.
+    pub(super) fetched: HashMap<String, StoredInstance>,
     /// Idempotency keys → the instance each started.
     pub(super) keys: HashMap<StartKey, String>,
     /// The last folio number given per (process, scope) in this batch.

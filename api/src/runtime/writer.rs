@@ -3,16 +3,23 @@
 //! for the instance itself and for every parent or sub-process its transition knocks on
 //! (`family.rs`) — and the messages are rendered; nothing is written. Then:
 //!
-//! - PostgreSQL: each unit writes and commits in a transaction of its own (many connections
-//!   commit in parallel; the row locks and the `seq` checks keep them apart).
-//! - SQLite (one writer): the group-commit writer prepares many units one after the other on one
-//!   transaction, each seeing the state the previous ones left (an in-memory overlay), then
-//!   writes them all with a fixed number of statements and one fsync. Nobody hears "done"
-//!   before that commit. A unit the machine refuses is answered at once, writes nothing and
-//!   leaves the overlay as it found it; if the batch write itself fails, each unit is retried
-//!   alone.
+//! A group-commit writer takes the units waiting for it (up to [`MAX_BATCH`]), reads every
+//! instance they act on in one statement, prepares them one after the other on one
+//! transaction, each seeing the state the previous ones left (an in-memory overlay), then
+//! writes them all with a fixed number of statements and one commit (one fsync). Nobody hears
+//! "done" before that commit. A unit the machine refuses is answered at once, writes nothing
+//! and leaves the overlay as it found it; if the database fails the batch, each unit is run
+//! again alone, in a transaction of its own, so one bad unit does not sink the others.
+//!
+//! - SQLite has one writer (the database has one).
+//! - PostgreSQL has [`PG_WRITERS`] writers committing in parallel; a unit goes to the writer
+//!   its instance's id picks, so the units of one instance queue in one place. The row locks
+//!   (`FOR UPDATE`, taken in id order) keep the writers, and other nodes, apart.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
@@ -26,6 +33,54 @@ use crate::store::{Change, NewMessage, Store, StoredInstance, Tx};
 
 /// Most units sharing one commit.
 const MAX_BATCH: usize = 256;
+
+/// Group-commit writers on PostgreSQL (each holds one connection while it writes a batch).
+const PG_WRITERS: usize = 4;
+
+/// What the group-commit writers did, for `tramite bench` and `/metrics`: batches committed,
+/// units in them, and the time spent reading, deciding, writing and committing.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    commits: AtomicU64,
+    units: AtomicU64,
+    read_us: AtomicU64,
+    prepare_us: AtomicU64,
+    write_us: AtomicU64,
+    commit_us: AtomicU64,
+}
+
+/// A reading of [`WriterStats`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriterFigures {
+    pub commits: u64,
+    pub units: u64,
+    pub read: Duration,
+    pub prepare: Duration,
+    pub write: Duration,
+    pub commit: Duration,
+}
+
+impl WriterStats {
+    fn add(&self, units: usize, times: [Duration; 4]) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.units.fetch_add(units as u64, Ordering::Relaxed);
+        for (slot, t) in [&self.read_us, &self.prepare_us, &self.write_us, &self.commit_us].into_iter().zip(times) {
+            slot.fetch_add(t.as_micros() as u64, Ordering::Relaxed);
+        }
+    }
+
+    pub fn figures(&self) -> WriterFigures {
+        let us = |a: &AtomicU64| Duration::from_micros(a.load(Ordering::Relaxed));
+        WriterFigures {
+            commits: self.commits.load(Ordering::Relaxed),
+            units: self.units.load(Ordering::Relaxed),
+            read: us(&self.read_us),
+            prepare: us(&self.prepare_us),
+            write: us(&self.write_us),
+            commit: us(&self.commit_us),
+        }
+    }
+}
 
 /// A unit of work.
 #[derive(Debug, Clone)]
@@ -97,26 +152,46 @@ pub(super) struct Unit<'a> {
 }
 
 impl Runtime {
-    /// Starts the group-commit writer when the store is SQLite. Call once, after wrapping the
-    /// runtime in an `Arc`; without it every unit commits on its own.
+    /// Starts the group-commit writers (one on SQLite, [`PG_WRITERS`] on PostgreSQL). Call
+    /// once, after wrapping the runtime in an `Arc`; without them every unit commits on its own.
     pub fn start_writer(self: &Arc<Self>) {
-        if !matches!(self.store, Store::Sqlite(_)) {
-            return;
-        }
-        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        if self.writer.set(tx).is_ok() {
-            tokio::spawn(self.clone().write_loop(rx));
+        let n = match self.store {
+            Store::Sqlite(_) => 1,
+            Store::Postgres(_) => PG_WRITERS,
+        };
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel(4 * MAX_BATCH)).unzip();
+        if self.writer.set(senders).is_ok() {
+            for rx in receivers {
+                tokio::spawn(self.clone().write_loop(rx));
+            }
         }
     }
 
     /// Runs a unit of work to its commit.
     pub async fn run(&self, work: Work) -> Result<Done, RuntimeError> {
-        if let Some(w) = self.writer.get() {
+        if let Some(writers) = self.writer.get() {
+            let w = &writers[self.writer_of(&work, writers.len())];
             let (reply, answer) = oneshot::channel();
             w.send(Job { work, reply }).await.map_err(|_| RuntimeError::Internal("the writer stopped".into()))?;
             return answer.await.map_err(|_| RuntimeError::Internal("the writer dropped a job".into()))?;
         }
         self.run_alone(work).await
+    }
+
+    /// The writer a unit queues at: its instance's (a hash of the id). A start goes to its
+    /// process's writer when the process numbers its cases: the folio counter is locked until
+    /// commit, and writers taking turns at it would wait for each other's whole batch. Other
+    /// starts go to any writer.
+    fn writer_of(&self, work: &Work, writers: usize) -> usize {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = |s: &str| BuildHasherDefault::<DefaultHasher>::default().hash_one(s) as usize % writers;
+        match work {
+            Work::Act { id, .. } | Work::Fire { id, .. } | Work::Retry { id } => hash(id),
+            Work::Start { process, .. } => match self.deployed(process, None) {
+                Some(d) if d.process.start.folio.is_some() => hash(process),
+                _ => self.next_writer.fetch_add(1, Ordering::Relaxed) % writers,
+            },
+        }
     }
 
     /// One unit, one transaction.
@@ -147,6 +222,7 @@ impl Runtime {
     }
 
     async fn write_batch(&self, jobs: Vec<Job>) {
+        let t0 = Instant::now();
         let mut tx = match self.store.begin().await {
             Ok(tx) => tx,
             Err(e) => {
@@ -157,26 +233,68 @@ impl Runtime {
                 return;
             }
         };
+        // Every instance the batch acts on, read (and locked) at once.
+        let mut ids: Vec<&str> = jobs
+            .iter()
+            .filter_map(|j| match &j.work {
+                Work::Act { id, .. } | Work::Retry { id } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
         let mut overlay = Overlay::default();
+        if !ids.is_empty() {
+            match tx.lock_instances(&ids).await {
+                Ok(found) => overlay.fetched = found.into_iter().map(|s| (s.id.clone(), s)).collect::<HashMap<_, _>>(),
+                Err(e) => {
+                    tracing::warn!(error = %e, units = jobs.len(), "batch read failed; running units one by one");
+                    drop(tx);
+                    return self.run_each_alone(jobs).await;
+                }
+            }
+        }
+        let t1 = Instant::now();
         let mut ready: Vec<(Job, Done, Vec<Prepared>)> = Vec::new();
+        let mut alone: Vec<Job> = Vec::new();
         for job in jobs {
+            // After a database error the transaction is spoilt (PostgreSQL refuses every later
+            // statement): the rest run alone.
+            if !alone.is_empty() {
+                alone.push(job);
+                continue;
+            }
             match self.prepare(&mut tx, job.work.clone(), &mut overlay).await {
                 Ok((done, prepared)) => ready.push((job, done, prepared)),
+                Err(RuntimeError::Store(e)) => {
+                    tracing::warn!(error = %e, "a unit failed in the database; running the rest of its batch one by one");
+                    alone.push(job);
+                }
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
                 }
             }
         }
+        if !alone.is_empty() {
+            drop(tx);
+            let all = ready.into_iter().map(|(j, _, _)| j).chain(alone);
+            return self.run_each_alone(all).await;
+        }
+        let t2 = Instant::now();
         let changes: Vec<_> = ready.iter().flat_map(|(_, _, p)| p.iter().map(|p| self.change(p))).collect();
         let refs: Vec<_> = changes.iter().collect();
-        let written = match tx.save_batch(&refs).await {
+        let saved = tx.save_batch(&refs).await;
+        drop(refs);
+        drop(changes);
+        let t3 = Instant::now();
+        let written = match saved {
             Ok(()) => tx.commit().await,
             Err(e) => Err(e),
         };
-        drop(refs);
-        drop(changes);
         match written {
             Ok(()) => {
+                let t4 = Instant::now();
+                self.writes.add(ready.len(), [t1 - t0, t2 - t1, t3 - t2, t4 - t3]);
                 for (job, done, prepared) in ready {
                     self.counted(&prepared);
                     let _ = job.reply.send(Ok(done));
@@ -184,14 +302,18 @@ impl Runtime {
                 self.wake();
             }
             Err(e) => {
-                // The batch could not be written (the transaction is rolled back): try each unit
-                // on its own so one bad unit does not sink the others.
-                tracing::warn!(error = %e, units = ready.len(), "batch write failed; retrying units one by one");
-                for (job, _, _) in ready {
-                    let result = self.run_alone(job.work).await;
-                    let _ = job.reply.send(result);
-                }
+                // The batch could not be written (the transaction is rolled back).
+                tracing::warn!(error = %e, units = ready.len(), "batch write failed; running units one by one");
+                self.run_each_alone(ready.into_iter().map(|(j, _, _)| j)).await;
             }
+        }
+    }
+
+    /// Runs jobs one by one, each in a transaction of its own, and answers each.
+    async fn run_each_alone(&self, jobs: impl IntoIterator<Item = Job>) {
+        for job in jobs {
+            let result = self.run_alone(job.work).await;
+            let _ = job.reply.send(result);
         }
     }
 
@@ -328,7 +450,7 @@ impl Runtime {
 
     /// An instance as this unit sees it (locked for the transaction when read from the store).
     pub(super) async fn read(&self, unit: &mut Unit<'_>, id: &str) -> Result<Option<StoredInstance>, RuntimeError> {
-        if let Some(s) = unit.overlay.instances.get(id) {
+        if let Some(s) = unit.overlay.instances.get(id).or_else(|| unit.overlay.fetched.get(id)) {
             return Ok(Some(s.clone()));
         }
         Ok(unit.tx.lock_instance(id).await?)

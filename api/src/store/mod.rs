@@ -331,6 +331,12 @@ impl Tx {
         dispatch_tx!(self, tx, R => R::lock_instance(tx, d, id).await)
     }
 
+    /// Reads the instances of `ids` that exist and locks them for the transaction.
+    pub async fn lock_instances(&mut self, ids: &[&str]) -> Result<Vec<StoredInstance>, StoreError> {
+        let d = self.dialect();
+        dispatch_tx!(self, tx, R => R::lock_instances(tx, d, ids).await)
+    }
+
     /// The last folio number `process` gave in `scope`, locked until this transaction ends.
     pub async fn last_folio(&mut self, process: &str, scope: &str) -> Result<i64, StoreError> {
         let d = self.dialect();

@@ -18,7 +18,7 @@ queries! {
         for chunk in cases.chunks(500) {
             let sql = format!(
                 "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, search_text, sla_running, sla_met, sla_late) VALUES {}",
-                values(chunk.len(), 16)
+                values(DB::DIALECT, chunk.len(), 16)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for c in chunk {
@@ -53,7 +53,7 @@ queries! {
             }
             let sql = format!(
                 "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, breach_at, stopped_at) VALUES {}",
-                values(slas.len(), 10)
+                values(DB::DIALECT, slas.len(), 10)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for c in slas {

@@ -170,6 +170,32 @@ queries! {
         row.as_ref().map(Self::instance_row).transpose()
     }
 
+    /// Reads some instances and locks them for the transaction, in one statement per few
+    /// hundred (in id order, so that two transactions locking overlapping sets wait for each
+    /// other instead of deadlocking); ids with no instance are left out.
+    pub async fn lock_instances(
+        tx: &mut Transaction<'static, DB>,
+        d: Dialect,
+        ids: &[&str],
+    ) -> Result<Vec<StoredInstance>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id IN ({}) ORDER BY id{}",
+                super::list(d, chunk.len()),
+                d.for_update
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for row in q.fetch_all(&mut **tx).await? {
+                out.push(Self::instance_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Locks the instance of a due timer unless another node holds it, and checks the timer row
     /// is still there.
     pub async fn claim_timer(

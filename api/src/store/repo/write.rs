@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use sqlx::Transaction;
 use tramite_engine::machine::{Instance, Status, TimerKey};
 
-use super::{RowsAffected, encode, marks, micros, values};
+use super::{RowsAffected, encode, list, micros, values};
 use crate::store::{Change, IncidentRow, NewMessage, SlaRow, StoreError, TaskRow};
 
 fn status_of(inst: &Instance) -> (&'static str, Option<String>) {
@@ -103,7 +103,7 @@ queries! {
              VALUES {} ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, folio = excluded.folio, \
              state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at, search_text = excluded.search_text, \
              sla_running = excluded.sla_running, sla_met = excluded.sla_met, sla_late = excluded.sla_late",
-            values(rows.len(), 19)
+            values(DB::DIALECT, rows.len(), 19)
         );
         let mut q = sqlx::query::<DB>(&sql);
         for (c, started_by, key) in rows {
@@ -158,7 +158,7 @@ queries! {
             .collect();
         for table in ["timers", "slas", "incidents"] {
             for chunk in stored.chunks(500) {
-                let sql = format!("DELETE FROM {table} WHERE instance_id IN ({})", marks(1, chunk.len()));
+                let sql = format!("DELETE FROM {table} WHERE instance_id IN ({})", list(DB::DIALECT, chunk.len()));
                 let mut q = sqlx::query::<DB>(&sql);
                 for id in chunk {
                     q = q.bind(id.to_string());
@@ -171,7 +171,7 @@ queries! {
         for chunk in timers.chunks(500) {
             let sql = format!(
                 "INSERT INTO timers (instance_id, timer, due_at) VALUES {} ON CONFLICT (instance_id, timer) DO NOTHING",
-                values(chunk.len(), 3)
+                values(DB::DIALECT, chunk.len(), 3)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for (id, at, key) in chunk {
@@ -183,7 +183,7 @@ queries! {
         for chunk in slas.chunks(300) {
             let sql = format!(
                 "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, breach_at, stopped_at) VALUES {}",
-                values(chunk.len(), 10)
+                values(DB::DIALECT, chunk.len(), 10)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for s in chunk {
@@ -205,7 +205,7 @@ queries! {
         for chunk in incidents.chunks(300) {
             let sql = format!(
                 "INSERT INTO incidents (instance_id, token, process, step, called, message, created_at) VALUES {}",
-                values(chunk.len(), 7)
+                values(DB::DIALECT, chunk.len(), 7)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for i in chunk {
@@ -226,7 +226,7 @@ queries! {
         for chunk in messages.chunks(500) {
             let sql = format!(
                 "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at) VALUES {}",
-                values(chunk.len(), 7)
+                values(DB::DIALECT, chunk.len(), 7)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for (m, now) in chunk {
@@ -260,7 +260,7 @@ queries! {
         let sql = format!(
             "INSERT INTO folio_counters (process, scope, last) VALUES {} \
              ON CONFLICT (process, scope) DO UPDATE SET last = excluded.last",
-            values(counts.len(), 3)
+            values(DB::DIALECT, counts.len(), 3)
         );
         let mut q = sqlx::query::<DB>(&sql);
         for (process, scope, n) in counts {
@@ -305,7 +305,7 @@ queries! {
         for chunk in events.chunks(500) {
             let sql = format!(
                 "INSERT INTO events (instance_id, seq, at, actor, kind, body) VALUES {}",
-                values(chunk.len(), 6)
+                values(DB::DIALECT, chunk.len(), 6)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for (id, seq, r, kind, body) in chunk {
@@ -344,7 +344,7 @@ queries! {
                  ON CONFLICT (id) DO UPDATE SET role = excluded.role, role_scope = excluded.role_scope, assignee = excluded.assignee, due_at = excluded.due_at, claimed_by = excluded.claimed_by, \
                  item = excluded.item, sla = excluded.sla, sla_warn_at = excluded.sla_warn_at, sla_due_at = excluded.sla_due_at, \
                  status = excluded.status, closed_at = excluded.closed_at, closed_by = excluded.closed_by, urgent_at = excluded.urgent_at",
-                values(chunk.len(), 23)
+                values(DB::DIALECT, chunk.len(), 23)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for (t, closed) in chunk {
