@@ -29,7 +29,7 @@ use tramite_engine::machine::{self, Actor, Command, Instance, Knock, Record, Tim
 use super::overlay::{Overlay, StartKey};
 use super::rows::{folio, incident_rows, sla_rows, task_rows_with};
 use super::{Deployed, Runtime, RuntimeError};
-use crate::store::{Change, NewMessage, Store, StoredInstance, Tx};
+use crate::store::{Change, Derived, NewMessage, Store, StoredInstance, Tx};
 
 /// Most units sharing one commit.
 const MAX_BATCH: usize = 256;
@@ -140,6 +140,9 @@ pub(super) struct Prepared {
     /// A new case's folio number and the scope it counts in.
     pub folio_count: Option<(String, i64)>,
     pub now: Timestamp,
+    /// Rewrite the timers, SLA clocks and incidents even where the state did not change them
+    /// (the stored rows are stale).
+    pub rewrite: bool,
 }
 
 /// A unit being prepared: its transaction, the batch's overlay, what it decided so far.
@@ -412,6 +415,7 @@ impl Runtime {
                             started_by: None,
                             folio_count: None,
                             now: unit.now,
+                            rewrite: true,
                         });
                         Ok(Done::Fired(false))
                     }
@@ -483,6 +487,7 @@ impl Runtime {
             started_by: None,
             folio_count: None,
             now: at,
+            rewrite: false,
         });
         Ok((inst, knocks))
     }
@@ -518,6 +523,7 @@ impl Runtime {
             started_by,
             folio_count: None,
             now: unit.now,
+            rewrite: false,
         });
         Ok(knocks)
     }
@@ -535,11 +541,18 @@ impl Runtime {
         let slas = sla_rows(d, inst);
         let tasks = task_rows_with(d, inst, &slas, |_| true);
         // Tasks open before and gone now; their rows are only built when there are some.
-        let closed = match &p.prev {
-            Some(prev) if prev.tasks().any(|(t, _)| !inst.tokens.contains_key(&t.id)) => {
-                task_rows_with(d, prev, &sla_rows(d, prev), |token| !inst.tokens.contains_key(&token))
+        let prev_slas = p.prev.as_ref().map(|prev| sla_rows(d, prev));
+        let closed = match (&p.prev, &prev_slas) {
+            (Some(prev), Some(prev_slas)) if prev.tasks().any(|(t, _)| !inst.tokens.contains_key(&t.id)) => {
+                task_rows_with(d, prev, prev_slas, |token| !inst.tokens.contains_key(&token))
             }
             _ => Vec::new(),
+        };
+        let before = match (&p.prev, prev_slas) {
+            (Some(prev), Some(slas)) if !p.rewrite => {
+                Some(Derived { timers: machine::timers(d.env(), prev), slas, incidents: incident_rows(d, prev) })
+            }
+            _ => None,
         };
         Change {
             id: &inst.id,
@@ -553,6 +566,7 @@ impl Runtime {
             timers: machine::timers(d.env(), inst),
             slas,
             incidents: incident_rows(d, inst),
+            before,
             outbox: p.outbox.clone(),
             idempotency_key: p.key.as_deref(),
             started_by: p.started_by.as_deref(),

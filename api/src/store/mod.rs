@@ -110,7 +110,13 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(std::time::Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // 32 MiB of page cache per connection (SQLite's default is 2 MiB): the indexes a
+                // batch touches stay in memory instead of being read again from the file.
+                .pragma("cache_size", "-32768")
+                // Copy the WAL into the database every 8,000 pages (32 MiB) instead of 1,000:
+                // a page changed by many batches in between is copied once.
+                .pragma("wal_autocheckpoint", "8000");
             // Writers take the one write lock in turn (`BEGIN IMMEDIATE`, and the group-commit
             // writer is the only writer of transitions); the other connections serve reads,
             // which WAL lets run beside the writer.

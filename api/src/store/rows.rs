@@ -297,6 +297,10 @@ pub struct Change<'a> {
     pub timers: Vec<(Timestamp, TimerKey)>,
     pub slas: Vec<SlaRow>,
     pub incidents: Vec<IncidentRow>,
+    /// The timers, SLA clocks and incidents of the state before, as they are stored: a set the
+    /// transition left as it was is not written again. `None` (with a `before_seq`): not known,
+    /// rewrite them all.
+    pub before: Option<Derived>,
     pub outbox: Vec<NewMessage>,
     /// The idempotency key of a start, unique per `started_by` and process (`start_key`).
     pub idempotency_key: Option<&'a str>,
@@ -307,6 +311,14 @@ pub struct Change<'a> {
     /// The words the case list's search finds the instance by.
     pub search_text: String,
     pub now: Timestamp,
+}
+
+/// The rows derived from a state that a transition replaces as sets.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Derived {
+    pub timers: Vec<(Timestamp, TimerKey)>,
+    pub slas: Vec<SlaRow>,
+    pub incidents: Vec<IncidentRow>,
 }
 
 /// Whose inbox: a user's name and roles (`role`, or `role@scope` for one scope).

@@ -143,21 +143,36 @@ queries! {
         Self::write_tasks(tx, changes).await?;
         Self::write_folio_counts(tx, changes).await?;
 
-        // Timers, SLA clocks and incidents: each instance's final set replaces what was stored.
-        let mut finals: Vec<&Change<'_>> = Vec::new();
+        // Timers, SLA clocks and incidents: each instance's final set replaces what was stored,
+        // where it differs from what was stored (the state before its first change here).
+        let mut finals: Vec<(&Change<'_>, &Change<'_>)> = Vec::new();
         for c in changes {
-            match finals.iter_mut().find(|f| f.id == c.id) {
-                Some(f) => *f = c,
-                None => finals.push(c),
+            match finals.iter_mut().find(|(_, f)| f.id == c.id) {
+                Some((_, f)) => *f = c,
+                None => finals.push((c, c)),
             }
         }
-        let stored: Vec<&str> = finals
-            .iter()
-            .filter(|f| changes.iter().any(|c| c.id == f.id && (c.before_seq.is_some() || !std::ptr::eq(*c, **f))))
-            .map(|f| f.id)
-            .collect();
-        for table in ["timers", "slas", "incidents"] {
-            for chunk in stored.chunks(500) {
+        // Per table: the instances whose rows go, and those whose rows come.
+        let mut gone: [Vec<&str>; 3] = Default::default();
+        let mut come: [Vec<&Change<'_>>; 3] = Default::default();
+        for (first, last) in &finals {
+            let kept = |table: usize| match (&first.before, table) {
+                (Some(b), 0) => b.timers == last.timers,
+                (Some(b), 1) => b.slas == last.slas,
+                (Some(b), _) => b.incidents == last.incidents,
+                (None, _) => false,
+            };
+            for table in 0..3 {
+                if first.before_seq.is_none() {
+                    come[table].push(last);
+                } else if !kept(table) {
+                    gone[table].push(first.id);
+                    come[table].push(last);
+                }
+            }
+        }
+        for (table, ids) in ["timers", "slas", "incidents"].into_iter().zip(&gone) {
+            for chunk in ids.chunks(500) {
                 let sql = format!("DELETE FROM {table} WHERE instance_id IN ({})", list(DB::DIALECT, chunk.len()));
                 let mut q = sqlx::query::<DB>(&sql);
                 for id in chunk {
@@ -166,8 +181,9 @@ queries! {
                 q.execute(&mut **tx).await?;
             }
         }
+        let [timer_sets, sla_sets, incident_sets] = come;
         let timers: Vec<(&str, &Timestamp, &TimerKey)> =
-            finals.iter().flat_map(|c| c.timers.iter().map(move |(at, k)| (c.id, at, k))).collect();
+            timer_sets.iter().flat_map(|c| c.timers.iter().map(move |(at, k)| (c.id, at, k))).collect();
         for chunk in timers.chunks(500) {
             let sql = format!(
                 "INSERT INTO timers (instance_id, timer, due_at) VALUES {} ON CONFLICT (instance_id, timer) DO NOTHING",
@@ -179,7 +195,7 @@ queries! {
             }
             q.execute(&mut **tx).await?;
         }
-        let slas: Vec<&SlaRow> = finals.iter().flat_map(|c| c.slas.iter()).collect();
+        let slas: Vec<&SlaRow> = sla_sets.iter().flat_map(|c| c.slas.iter()).collect();
         for chunk in slas.chunks(300) {
             let sql = format!(
                 "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, breach_at, stopped_at) VALUES {}",
@@ -201,7 +217,7 @@ queries! {
             }
             q.execute(&mut **tx).await?;
         }
-        let incidents: Vec<&IncidentRow> = finals.iter().flat_map(|c| c.incidents.iter()).collect();
+        let incidents: Vec<&IncidentRow> = incident_sets.iter().flat_map(|c| c.incidents.iter()).collect();
         for chunk in incidents.chunks(300) {
             let sql = format!(
                 "INSERT INTO incidents (instance_id, token, process, step, called, message, created_at) VALUES {}",
