@@ -28,7 +28,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 200_000)]
     pub engine_instances: usize,
     /// Concurrent clients against the store.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Databases to measure: `sqlite` (a temporary file) and/or `postgres://…` URLs.
     #[arg(long = "database", default_values_t = vec!["sqlite".to_string()])]
@@ -39,6 +39,11 @@ pub struct BenchArgs {
     /// searches and filters (e.g. `--cases 1000000`).
     #[arg(long)]
     pub cases: Option<usize>,
+    /// Instead: load this many running cases with an open task each straight into each
+    /// database and measure the inbox of one role, then the case list (e.g. `--open-tasks
+    /// 1000000`).
+    #[arg(long, conflicts_with = "cases")]
+    pub open_tasks: Option<usize>,
 }
 
 fn start_data(i: usize) -> Map<String, Value> {
@@ -114,7 +119,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     };
     let Some(calendar) = loaded.catalog.calendar_of(process) else { return ExitCode::FAILURE };
     println!("machine: {}", machine_line());
-    if args.cases.is_none() {
+    if args.cases.is_none() && args.open_tasks.is_none() {
         let env = Env { process, calendar, forms: &loaded.catalog.forms };
         if let Err(e) = bench_engine(env, args.engine_instances) {
             eprintln!("error: {e}");
@@ -131,9 +136,10 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         } else {
             db.clone()
         };
-        let done = match args.cases {
-            Some(n) => super::bench_cases::run(&url, &args.processes, n).await,
-            None => bench_store(&url, &args).await,
+        let done = match (args.cases, args.open_tasks) {
+            (Some(n), _) => super::bench_cases::run(&url, &args.processes, n).await,
+            (None, Some(n)) => super::bench_cases::run_inbox(&url, &args.processes, n).await,
+            (None, None) => bench_store(&url, &args).await,
         };
         if let Err(e) = done {
             eprintln!("error: {url}: {e}");

@@ -10,12 +10,12 @@ use jiff::{SignedDuration, Timestamp};
 use tramite_engine::machine::Actor;
 
 use super::bench::percentile;
-use crate::app::{self, CaseFilter};
+use crate::app::{self, CaseFilter, InboxFilter};
 use crate::clock::{Clock, SystemClock};
 use crate::mail::Templates;
 use crate::runtime::Runtime;
 use crate::store::search::fold;
-use crate::store::{BenchCase, Store};
+use crate::store::{BenchCase, SlaFilter, Store, TaskRow};
 
 const FIRST: [&str; 40] = [
     "Juana",
@@ -178,9 +178,16 @@ pub async fn run(url: &str, processes: &Path, n: usize) -> Result<(), String> {
         return Err(format!("the database holds {held} instances, not none nor {n}"));
     }
 
+    measure_cases(&rt, n, &ids, now).await
+}
+
+/// The front office's searches and filters over the `n` cases [`case`] makes, each a hundred
+/// times through the application layer.
+async fn measure_cases(rt: &Arc<Runtime>, n: usize, ids: &[String], now: Timestamp) -> Result<(), String> {
+    let rt = rt.clone();
     let admin = Actor { admin: true, ..Actor::new("admin", &[]) };
     let operator = Actor::new("op7", &["operador"]);
-    let probe = case(n / 2, n, &ids, now);
+    let probe = case(n / 2, n, ids, now);
     let folio = probe.folio.clone().unwrap_or_default();
     let f = |q: &str| CaseFilter { q: Some(q.to_string()), ..CaseFilter::default() };
     let mut deep = CaseFilter::default();
@@ -222,12 +229,118 @@ pub async fn run(url: &str, processes: &Path, n: usize) -> Result<(), String> {
             lat.push(s.elapsed());
             rows = page.rows.len();
         }
-        lat.sort();
-        println!(
-            "  {label:<26} p50 {:>8.2} ms   p99 {:>8.2} ms   ({rows} rows on the page)",
-            percentile(&lat, 0.50).as_secs_f64() * 1e3,
-            percentile(&lat, 0.99).as_secs_f64() * 1e3,
-        );
+        print_latency(label, lat, rows);
     }
     Ok(())
+}
+
+fn print_latency(label: &str, mut lat: Vec<Duration>, rows: usize) {
+    lat.sort();
+    println!(
+        "  {label:<26} p50 {:>8.2} ms   p99 {:>8.2} ms   ({rows} rows on the page)",
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+    );
+}
+
+/// Roles the bench's open tasks are spread over: the inbox of one holds a quarter of them.
+const ROLES: [&str; 4] = ["operador", "responsable_canales", "supervisor", "analista"];
+
+/// The open task of the `i`-th running case: due three business days after it started (every
+/// other one), under the case's SLA, for one of [`ROLES`] or (one in twenty) one operator.
+fn open_task(c: &BenchCase, i: usize) -> TaskRow {
+    TaskRow {
+        id: format!("{}:1", c.id),
+        instance_id: c.id.clone(),
+        token: 1,
+        process: c.process.clone(),
+        step: "responder".into(),
+        title: "Responder".into(),
+        role: ROLES[i % ROLES.len()].into(),
+        role_scope: None,
+        assignee: i.is_multiple_of(20).then(|| format!("op{}", i % 200)),
+        kind: "task".into(),
+        folio: c.folio.clone(),
+        status: "open".into(),
+        due_at: i.is_multiple_of(2).then(|| c.started_at + SignedDuration::from_hours(72)),
+        claimed_by: None,
+        item: None,
+        sla: c.sla_due_at.map(|_| "respuesta".into()),
+        sla_warn_at: c.sla_warn_at,
+        sla_due_at: c.sla_due_at,
+        created_at: c.started_at,
+    }
+}
+
+/// Loads `n` running cases with one open task each into `url` and measures the inbox of one
+/// role (first page, soonest due first; with each SLA filter; deep pages), then the case list.
+pub async fn run_inbox(url: &str, processes: &Path, n: usize) -> Result<(), String> {
+    let store = Store::open(url).await.map_err(|e| e.to_string())?;
+    let rt = Arc::new(Runtime::new(store, Templates::load(None)?, Arc::new(SystemClock)));
+    rt.deploy_paths(&[processes.to_path_buf()]).await.map_err(|e| e.to_string())?;
+    let ids: Vec<String> = rt.registry().all_latest().iter().map(|d| d.process.id.clone()).collect();
+    if ids.is_empty() {
+        return Err(format!("no process deployed from {}", processes.display()));
+    }
+    let now = SystemClock.now();
+    // Every case running, started over the last thirty days: its SLA (48 h) ok, warning or
+    // breached according to its age.
+    let running = |i: usize| {
+        let mut c = case(i, n, &ids, now);
+        c.started_at = now - SignedDuration::from_secs(30 * 86_400 * (n - i) as i64 / n as i64);
+        c.sla_warn_at = Some(c.started_at + SignedDuration::from_hours(24));
+        c.sla_due_at = Some(c.started_at + SignedDuration::from_hours(48));
+        (c.status, c.outcome, c.ended_at) = ("running".into(), None, None);
+        c
+    };
+    let t0 = Instant::now();
+    let held = rt.store.instance_count().await.map_err(|e| e.to_string())?;
+    if held == 0 {
+        let chunk = 20_000;
+        for from in (0..n).step_by(chunk) {
+            let cases: Vec<BenchCase> = (from..(from + chunk).min(n)).map(running).collect();
+            rt.store.load_bench_cases(&cases).await.map_err(|e| e.to_string())?;
+            let tasks: Vec<TaskRow> = cases.iter().enumerate().map(|(k, c)| open_task(c, from + k)).collect();
+            rt.store.load_bench_tasks(&tasks).await.map_err(|e| e.to_string())?;
+        }
+        println!(
+            "{:<28} {n} running cases with {n} open tasks loaded in {:.1} s",
+            rt.store.backend(),
+            t0.elapsed().as_secs_f64()
+        );
+    } else if held as usize == n {
+        println!("{:<28} {n} open tasks already there (a database kept from an earlier run)", rt.store.backend());
+    } else {
+        return Err(format!("the database holds {held} instances, not none nor {n}"));
+    }
+    let operator = Actor::new("op7", &["operador"]);
+    let admin = Actor { admin: true, ..Actor::new("admin", &[]) };
+    let f = |sla: Option<SlaFilter>| InboxFilter { process: None, due_before: None, sla, after: None, limit: 50 };
+    let mut deep = f(None);
+    for _ in 0..49 {
+        let page = app::inbox(&rt, &operator, deep.clone()).await.map_err(|e| e.to_string())?;
+        deep.after = page.next;
+    }
+    let tomorrow = InboxFilter { due_before: Some(now + SignedDuration::from_hours(24)), ..f(None) };
+    let queries: Vec<(&str, &Actor, InboxFilter)> = vec![
+        ("inbox, first page", &operator, f(None)),
+        ("inbox, SLA ok", &operator, f(Some(SlaFilter::Ok))),
+        ("inbox, SLA warning", &operator, f(Some(SlaFilter::Warning))),
+        ("inbox, SLA breached", &operator, f(Some(SlaFilter::Breached))),
+        ("inbox, due within a day", &operator, tomorrow),
+        ("inbox, 50th page", &operator, deep),
+        ("inbox, admin (every role)", &admin, f(None)),
+    ];
+    for (label, actor, filter) in queries {
+        let mut lat: Vec<Duration> = Vec::new();
+        let mut rows = 0;
+        for _ in 0..100 {
+            let s = Instant::now();
+            let page = app::inbox(&rt, actor, filter.clone()).await.map_err(|e| format!("{label}: {e}"))?;
+            lat.push(s.elapsed());
+            rows = page.rows.len();
+        }
+        print_latency(label, lat, rows);
+    }
+    measure_cases(&rt, n, &ids, now).await
 }

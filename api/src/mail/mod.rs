@@ -88,6 +88,7 @@ impl Transport {
 
     async fn send(&self, from: &str, m: &OutboxRow) -> Result<(), String> {
         let email = Message::builder()
+            .message_id(Some(message_id(m.id, from)))
             .from(from.parse().map_err(|e| format!("from address: {e}"))?)
             .to(m.recipient.parse().map_err(|e| format!("recipient {}: {e}", m.recipient))?)
             .subject(m.subject.clone())
@@ -111,6 +112,28 @@ pub fn backoff(attempts: i64) -> jiff::SignedDuration {
     jiff::SignedDuration::from_secs(secs)
 }
 
+/// The Message-ID of outbox row `id`: the same for every attempt and every node, so a message
+/// sent twice (a node died after sending, before recording it) is seen as one by the reader's
+/// mail program.
+pub fn message_id(id: i64, from: &str) -> String {
+    let domain = from.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("tramite.local");
+    format!("<outbox-{id}@{domain}>")
+}
+
+/// How long a node holds the messages it is sending: well over a pass of [`LEASE_BATCH`]
+/// messages at the SMTP timeout each. A node that dies mid-send leaves its messages to the
+/// others after this time.
+pub const LEASE: Duration = Duration::from_secs(300);
+
+/// Messages leased at a time.
+const LEASE_BATCH: i64 = 20;
+
+/// This process's name on the leases it takes: host, process id and a random part.
+pub fn node_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    format!("{host}:{}:{:08x}", std::process::id(), rand::random::<u32>())
+}
+
 /// Sends pending outbox rows until the process stops.
 pub async fn run_worker(
     store: Store,
@@ -120,8 +143,9 @@ pub async fn run_worker(
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
 ) {
+    let node = node_name();
     loop {
-        match send_pending(&store, clock.as_ref(), &transport, &from, &metrics).await {
+        match send_pending(&store, clock.as_ref(), &transport, &from, &metrics, &node, LEASE).await {
             Ok(0) | Err(_) => {
                 let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
             }
@@ -130,16 +154,20 @@ pub async fn run_worker(
     }
 }
 
-/// One pass over the due messages; returns how many were tried.
+/// One pass: leases due messages to `node` for `lease`, sends them and records each outcome;
+/// returns how many were tried.
 pub async fn send_pending(
     store: &Store,
     clock: &dyn Clock,
     transport: &Transport,
     from: &str,
     metrics: &Metrics,
+    node: &str,
+    lease: Duration,
 ) -> Result<usize, crate::store::StoreError> {
     let now = clock.now();
-    let pending = store.pending_messages(now, 50).await?;
+    let until = now.saturating_add(jiff::SignedDuration::try_from(lease).unwrap_or_default()).unwrap_or(now);
+    let pending = store.lease_messages(node, now, until, LEASE_BATCH).await?;
     for m in &pending {
         match transport.send(from, m).await {
             Ok(()) => store.mark_sent(m.id, clock.now()).await?,

@@ -195,6 +195,11 @@ impl Store {
         dispatch!(self, r => r.load_bench_cases(cases).await)
     }
 
+    /// Writes open task rows of cases already loaded (`tramite bench --open-tasks`).
+    pub async fn load_bench_tasks(&self, tasks: &[TaskRow]) -> Result<(), StoreError> {
+        dispatch!(self, r => r.load_bench_tasks(tasks).await)
+    }
+
     /// One page of the case list, newest first.
     pub async fn cases(&self, q: &CaseQuery) -> Result<Page<InstanceRow>, StoreError> {
         dispatch!(self, r => r.cases(q).await)
@@ -275,9 +280,16 @@ impl Store {
         dispatch!(self, r => r.next_timer().await)
     }
 
-    /// Messages due to be sent.
-    pub async fn pending_messages(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        dispatch!(self, r => r.pending_messages(now, limit).await)
+    /// Leases to `node` until `until` up to `limit` messages due to be sent that no other node
+    /// holds a live lease on, oldest first.
+    pub async fn lease_messages(
+        &self,
+        node: &str,
+        now: Timestamp,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        dispatch!(self, r => r.lease_messages(node, now, until, limit).await)
     }
 
     /// How many messages are not sent yet.

@@ -3,7 +3,7 @@
 //! running a million transitions first.
 
 use super::{micros, values};
-use crate::store::{BenchCase, StoreError};
+use crate::store::{BenchCase, StoreError, TaskRow};
 
 queries! {
     /// How many instances the store holds.
@@ -70,6 +70,41 @@ queries! {
                     .bind(due)
                     .bind(running.then_some(due))
                     .bind(c.ended_at.map(micros));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes open task rows (of cases already loaded) in one transaction.
+    pub async fn load_bench_tasks(&self, tasks: &[TaskRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in tasks.chunks(500) {
+            let sql = format!(
+                "INSERT INTO tasks (id, instance_id, token, process, step, title, role, assignee, kind, folio, status, due_at, sla, sla_warn_at, sla_due_at, created_at, urgent_at) VALUES {}",
+                values(DB::DIALECT, chunk.len(), 17)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for t in chunk {
+                q = q
+                    .bind(t.id.clone())
+                    .bind(t.instance_id.clone())
+                    .bind(t.token)
+                    .bind(t.process.clone())
+                    .bind(t.step.clone())
+                    .bind(t.title.clone())
+                    .bind(t.role.clone())
+                    .bind(t.assignee.clone())
+                    .bind(t.kind.clone())
+                    .bind(t.folio.clone())
+                    .bind("open".to_string())
+                    .bind(t.due_at.map(micros))
+                    .bind(t.sla.clone())
+                    .bind(t.sla_warn_at.map(micros))
+                    .bind(t.sla_due_at.map(micros))
+                    .bind(micros(t.created_at))
+                    .bind(super::write::urgent_key(t));
             }
             q.execute(&mut *tx).await?;
         }

@@ -9,16 +9,33 @@ use crate::store::{MessageRow, OutboxRow, StoreError};
 const MESSAGE_COLUMNS: &str = "instance_id, kind, recipient, subject, created_at, sent_at, attempts, last_error";
 
 queries! {
-    /// Messages due to be sent (never sent, retry time reached), oldest first.
-    pub async fn pending_messages(&self, now: Timestamp, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        let rows = sqlx::query::<DB>(
-            "SELECT id, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
-        )
-        .bind(micros(now))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
+    /// Leases up to `limit` messages due to be sent (never sent, retry time reached, no lease
+    /// or an expired one) to `node` until `until`, oldest first. On PostgreSQL rows another
+    /// node is leasing at this moment are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one
+    /// writer at a time.
+    pub async fn lease_messages(
+        &self,
+        node: &str,
+        now: Timestamp,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let sql = format!(
+            "UPDATE outbox SET leased_by = $1, lease_until = $2 WHERE id IN (\
+             SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $3 \
+             AND (lease_until IS NULL OR lease_until <= $3) ORDER BY id LIMIT $4{}) \
+             RETURNING id, recipient, subject, body, attempts",
+            DB::DIALECT.skip_locked
+        );
+        let rows = sqlx::query::<DB>(&sql)
+            .bind(node.to_string())
+            .bind(micros(until))
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = rows
+            .iter()
             .map(|r| {
                 Ok(OutboxRow {
                     id: r.try_get("id")?,
@@ -28,7 +45,9 @@ queries! {
                     attempts: r.try_get("attempts")?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.sort_by_key(|m| m.id);
+        Ok(out)
     }
 
     /// How many messages are not sent yet.
@@ -45,7 +64,7 @@ queries! {
 
     /// Records a message as sent.
     pub async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
-        sqlx::query::<DB>("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2 AND sent_at IS NULL")
+        sqlx::query::<DB>("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL, leased_by = NULL, lease_until = NULL WHERE id = $2 AND sent_at IS NULL")
             .bind(micros(now))
             .bind(id)
             .execute(self.pool())
@@ -55,7 +74,7 @@ queries! {
 
     /// Records a failed attempt and when to try again.
     pub async fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query::<DB>("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3 AND sent_at IS NULL")
+        sqlx::query::<DB>("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, leased_by = NULL, lease_until = NULL WHERE id = $3 AND sent_at IS NULL")
             .bind(error.to_string())
             .bind(micros(retry_at))
             .bind(id)

@@ -7,6 +7,7 @@ use crate::in_process;
 
 mod backup;
 mod observe;
+mod outbox;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -65,3 +66,15 @@ macro_rules! on_both {
 }
 
 on_both!(metrics_follow_transitions_timers_and_slas, readiness_follows_the_store);
+
+mod outbox_nodes {
+    use super::Db;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::outbox::three_nodes_send_each_message_once(Db::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::outbox::three_nodes_send_each_message_once(Db::Postgres).await
+    }
+}
