@@ -95,6 +95,9 @@ pub struct Runtime {
     deployed_once: std::sync::atomic::AtomicBool,
 }
 
+/// Due timers taken per scheduler pass.
+const FIRE_BATCH: i64 = 1_000;
+
 /// How long the user list may be reused for notifications (a new user's e-mail address is
 /// picked up within this time).
 const USERS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -234,17 +237,41 @@ impl Runtime {
     }
 
     /// Fires the timers due now, each at the instant it fell due; returns how many fired. Safe
-    /// to run on several nodes at once.
+    /// to run on several nodes at once. The firings are handed to the writers together, so
+    /// they share commits (timers of one instance stay in due order: they queue at one writer).
     pub async fn fire_due(&self) -> Result<usize, RuntimeError> {
-        let due = self.store.due_timers(self.now(), 200).await?;
-        let mut fired = 0;
-        for (id, key, at) in due {
-            if let Done::Fired(true) = self.run(Work::Fire { id, key, due: at }).await? {
-                fired += 1;
+        let due = self.store.due_timers(self.now(), FIRE_BATCH).await?;
+        let runs = due.into_iter().map(|(id, key, at)| async move {
+            let done = self.run(Work::Fire { id, key, due: at }).await;
+            if let Ok(Done::Fired(true)) = done {
                 self.metrics.timer_fired(self.now().duration_since(at));
             }
+            done
+        });
+        // Without writers each firing is a transaction of its own: one after the other, so two
+        // timers of one instance do not race.
+        let results = if self.writer.get().is_some() {
+            futures_util::future::join_all(runs).await
+        } else {
+            let mut results = Vec::new();
+            for run in runs {
+                results.push(run.await);
+            }
+            results
+        };
+        let mut fired = 0;
+        let mut failed = None;
+        for done in results {
+            match done {
+                Ok(Done::Fired(true)) => fired += 1,
+                Ok(_) => {}
+                Err(e) => failed = Some(e),
+            }
         }
-        Ok(fired)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(fired),
+        }
     }
 
     /// Every user, read at most every [`USERS_TTL`]: each task assignment notifies its role,

@@ -59,77 +59,82 @@ queries! {
 
     /// Open tasks for some roles, soonest due first (the earlier of the task's deadline and its
     /// SLA's breach; neither last), one page after `q.after`.
+    ///
+    /// A user's inbox is the union of *branches*, one per way a task reaches them (by name, by
+    /// each role, by each role in a scope), each read in the order of an index on (`status`,
+    /// `role`, `urgent_at`, `id`) and cut at the page size: a million open tasks cost the page,
+    /// not the million. One condition joining the branches with OR would read every open task
+    /// of the roles and sort them.
     pub async fn inbox(&self, q: &InboxQuery) -> Result<Page<TaskRow>, StoreError> {
-        // Roles are bound as values, one placeholder each; the text holds only placeholders.
-        let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE status = 'open'");
-        let mut bound = 0;
-        let mut mark = |count: usize| {
-            let m = marks(bound + 1, count);
-            bound += count;
-            m
+        enum Value {
+            Text(String),
+            Int(i64),
+        }
+        // The values, bound once each; every branch refers to them by number.
+        let mut values: Vec<Value> = Vec::new();
+        let mut bind = |v: Value| {
+            values.push(v);
+            marks(values.len(), 1)
         };
-        // A user's tasks: those for them by name, and those of their roles — a role held in
-        // every scope takes its tasks in any scope; `role@scope` takes that scope's and the
-        // role's unscoped ones.
-        let (plain, scoped, bases) = match &q.holder {
-            Some(h) => {
-                let (scoped, plain): (Vec<&String>, Vec<&String>) = h.roles.iter().partition(|r| r.contains('@'));
-                let mut bases: Vec<String> =
-                    scoped.iter().filter_map(|r| r.split_once('@')).map(|(b, _)| b.to_string()).collect();
-                bases.sort();
-                bases.dedup();
-                (plain, scoped, bases)
-            }
-            None => (Vec::new(), Vec::new(), Vec::new()),
-        };
-        if q.holder.is_some() {
-            let mut of_role = Vec::new();
-            if !plain.is_empty() {
-                of_role.push(format!("role IN ({})", mark(plain.len())));
-            }
-            if !bases.is_empty() {
-                of_role.push(format!("(role_scope IS NULL AND role IN ({}))", mark(bases.len())));
-            }
-            if !scoped.is_empty() {
-                of_role.push(format!("(role || '@' || role_scope) IN ({})", mark(scoped.len())));
-            }
-            let roles = if of_role.is_empty() { "FALSE".to_string() } else { of_role.join(" OR ") };
-            sql.push_str(&format!(" AND ((assignee IS NULL AND ({roles})) OR assignee = {})", mark(1)));
-        }
-        if q.process.is_some() {
-            sql.push_str(&format!(" AND process = {}", mark(1)));
-        }
-        if q.due_before.is_some() {
-            sql.push_str(&format!(" AND due_at IS NOT NULL AND due_at < {}", mark(1)));
-        }
-        if let Some(f) = q.sla {
-            sql.push_str(&sla_condition(f, "sla_warn_at", "sla_due_at", &mark(1)));
-        }
-        if q.after.is_some() {
-            let (key, id) = (mark(1), mark(1));
-            sql.push_str(&format!(" AND (urgent_at > {key} OR (urgent_at = {key} AND id > {id}))"));
-        }
-        sql.push_str(&format!(" ORDER BY urgent_at, id LIMIT {}", mark(1)));
-        let mut query = sqlx::query::<DB>(&sql);
-        for r in plain.iter().map(|r| (*r).clone()).chain(bases.iter().cloned()).chain(scoped.iter().map(|r| (*r).clone())) {
-            query = query.bind(r);
-        }
-        if let Some(h) = &q.holder {
-            query = query.bind(h.user.clone());
-        }
+        let mut filters = String::new();
         if let Some(p) = &q.process {
-            query = query.bind(p.clone());
+            filters.push_str(&format!(" AND process = {}", bind(Value::Text(p.clone()))));
         }
         if let Some(t) = q.due_before {
-            query = query.bind(micros(t));
+            filters.push_str(&format!(" AND due_at IS NOT NULL AND due_at < {}", bind(Value::Int(micros(t)))));
         }
-        if q.sla.is_some() {
-            query = query.bind(micros(q.now));
+        if let Some(f) = q.sla {
+            filters.push_str(&sla_condition(f, "sla_warn_at", "sla_due_at", &bind(Value::Int(micros(q.now)))));
         }
         if let Some(c) = &q.after {
-            query = query.bind(c.key).bind(c.id.clone());
+            let (key, id) = (bind(Value::Int(c.key)), bind(Value::Text(c.id.clone())));
+            filters.push_str(&format!(" AND (urgent_at, id) > ({key}, {id})"));
         }
-        query = query.bind(q.limit + 1);
+        // A role held in every scope takes its tasks in any scope; `role@scope` takes that
+        // scope's and the role's unscoped ones; a task for someone by name is theirs alone.
+        let branches: Vec<String> = match &q.holder {
+            None => vec![String::new()],
+            Some(h) => {
+                let mut branches = vec![format!(" AND assignee = {}", bind(Value::Text(h.user.clone())))];
+                let mut bases = Vec::new();
+                for r in &h.roles {
+                    match r.split_once('@') {
+                        None => branches.push(format!(" AND role = {} AND assignee IS NULL", bind(Value::Text(r.clone())))),
+                        Some((role, scope)) => {
+                            let (role_mark, scope_mark) = (bind(Value::Text(role.into())), bind(Value::Text(scope.into())));
+                            branches.push(format!(" AND role = {role_mark} AND role_scope = {scope_mark} AND assignee IS NULL"));
+                            bases.push(role.to_string());
+                        }
+                    }
+                }
+                bases.sort();
+                bases.dedup();
+                for b in bases.into_iter().filter(|b| !h.roles.contains(b)) {
+                    branches.push(format!(" AND role = {} AND role_scope IS NULL AND assignee IS NULL", bind(Value::Text(b))));
+                }
+                branches
+            }
+        };
+        let limit = bind(Value::Int(q.limit + 1));
+        let union = branches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                format!(
+                    "SELECT * FROM (SELECT {TASK_COLUMNS}, urgent_at FROM tasks WHERE status = 'open'{b}{filters} \
+                     ORDER BY urgent_at, id LIMIT {limit}) AS b{i}"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ");
+        let sql = format!("SELECT {TASK_COLUMNS} FROM ({union}) AS page ORDER BY urgent_at, id LIMIT {limit}");
+        let mut query = sqlx::query::<DB>(&sql);
+        for v in values {
+            query = match v {
+                Value::Text(t) => query.bind(t),
+                Value::Int(n) => query.bind(n),
+            };
+        }
         let rows = query.fetch_all(self.pool()).await?;
         let mut rows = rows.iter().map(Self::task_row).collect::<Result<Vec<_>, _>>()?;
         let next = if rows.len() as i64 > q.limit {
