@@ -24,8 +24,13 @@ pub trait Clock: Send + Sync + Debug {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Now, to the microsecond: the precision the store keeps instants in. An instant finer
+    /// than that would not survive the store: a timer computed from it (a start plus ten
+    /// minutes) would be read back a few nanoseconds early, and the machine would refuse to
+    /// fire it at that instant, again and again.
     fn now(&self) -> Timestamp {
-        Timestamp::now()
+        let now = Timestamp::now();
+        Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
     }
 }
 
@@ -53,5 +58,21 @@ impl Clock for ManualClock {
 
     fn is_real(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store keeps microseconds; an instant finer than that changes on the way through it
+    /// (and a timer derived from it would be read back early and never fire).
+    #[test]
+    fn the_system_clock_reads_whole_microseconds() {
+        for _ in 0..1_000 {
+            let now = SystemClock.now();
+            assert_eq!(now.subsec_nanosecond() % 1_000, 0, "{now}");
+            assert_eq!(Timestamp::from_microsecond(now.as_microsecond()).unwrap(), now);
+        }
     }
 }

@@ -55,6 +55,8 @@ pub struct Metrics {
     sla_warnings: Counter,
     sla_breaches: Counter,
     http: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// Every timer lag, once a benchmark asks for them.
+    lags: std::sync::Mutex<Option<Vec<SignedDuration>>>,
 }
 
 impl Default for Metrics {
@@ -75,6 +77,7 @@ impl Metrics {
             sla_warnings: Counter::default(),
             sla_breaches: Counter::default(),
             http: Family::new_with_constructor(|| Histogram::new(HTTP_BUCKETS)),
+            lags: std::sync::Mutex::new(None),
             registry: Registry::default(),
         };
         registry.register(
@@ -127,6 +130,20 @@ impl Metrics {
     /// A timer fired `lag` after it fell due.
     pub fn timer_fired(&self, lag: SignedDuration) {
         self.timer_lag.observe(lag.as_secs_f64().max(0.0));
+        if let Some(kept) = self.lags.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut() {
+            kept.push(lag);
+        }
+    }
+
+    /// From now on keep every timer's lag as well (`tramite bench --alerts`, for exact
+    /// percentiles); [`Metrics::kept_lags`] takes them.
+    pub fn keep_lags(&self) {
+        *self.lags.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Vec::new());
+    }
+
+    /// The lags kept since [`Metrics::keep_lags`].
+    pub fn kept_lags(&self) -> Vec<SignedDuration> {
+        self.lags.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().unwrap_or_default()
     }
 
     /// A form check ahead of the writer, counted as running until the guard is dropped.

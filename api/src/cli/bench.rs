@@ -44,6 +44,11 @@ pub struct BenchArgs {
     /// 1000000`).
     #[arg(long, conflicts_with = "cases")]
     pub open_tasks: Option<usize>,
+    /// Instead: start this many cases whose SLA falls due within about a minute of each other,
+    /// then let the scheduler fire them and measure the delay from each due instant to the
+    /// commit of its alert (e.g. `--alerts 100000`).
+    #[arg(long, conflicts_with_all = ["cases", "open_tasks"])]
+    pub alerts: Option<usize>,
 }
 
 fn start_data(i: usize) -> Map<String, Value> {
@@ -88,7 +93,7 @@ fn machine_line() -> String {
 }
 
 /// Resident memory of this process, in MiB.
-fn rss_mib() -> f64 {
+pub(super) fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -119,7 +124,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     };
     let Some(calendar) = loaded.catalog.calendar_of(process) else { return ExitCode::FAILURE };
     println!("machine: {}", machine_line());
-    if args.cases.is_none() && args.open_tasks.is_none() {
+    if args.cases.is_none() && args.open_tasks.is_none() && args.alerts.is_none() {
         let env = Env { process, calendar, forms: &loaded.catalog.forms };
         if let Err(e) = bench_engine(env, args.engine_instances) {
             eprintln!("error: {e}");
@@ -136,10 +141,11 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         } else {
             db.clone()
         };
-        let done = match (args.cases, args.open_tasks) {
-            (Some(n), _) => super::bench_cases::run(&url, &args.processes, n).await,
-            (None, Some(n)) => super::bench_cases::run_inbox(&url, &args.processes, n).await,
-            (None, None) => bench_store(&url, &args).await,
+        let done = match (args.cases, args.open_tasks, args.alerts) {
+            (Some(n), _, _) => super::bench_cases::run(&url, &args.processes, n).await,
+            (None, Some(n), _) => super::bench_cases::run_inbox(&url, &args.processes, n).await,
+            (None, None, Some(n)) => super::bench_alerts::run(&url, &args.processes, n, args.concurrency).await,
+            (None, None, None) => bench_store(&url, &args).await,
         };
         if let Err(e) = done {
             eprintln!("error: {url}: {e}");

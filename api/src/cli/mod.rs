@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod bench;
+mod bench_alerts;
 mod bench_cases;
 pub mod calendar;
 mod check;
