@@ -181,8 +181,9 @@ pub async fn cases(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<Page<C
 
 /// Every case `actor` may read that matches `f` (up to [`MAX_EXPORT`]), page after page.
 pub async fn all_cases(rt: &Runtime, actor: &Actor, f: &CaseFilter) -> Result<Vec<CaseView>, AppError> {
-    // Every page is exported, but a cursor this server did not give is still a mistake.
-    super::tasks::cursor(f.cursor.as_deref())?;
+    // Every page is exported, but what the list refuses (a cursor this server did not give, a
+    // limit out of range) is still a mistake.
+    case_query(rt, actor, f)?;
     let mut f = CaseFilter { cursor: None, limit: Some(MAX_PAGE), ..f.clone() };
     let mut out = Vec::new();
     loop {

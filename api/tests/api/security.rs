@@ -138,6 +138,7 @@ async fn refusals_are_json(db: Db) {
         "/api/instances?sla=%C2%A0",
         "/api/instances?from=%202026-01-01",
         "/api/instances?mine=%20",
+        "/api/instances?limit=3934&format=csv",
     ] {
         json_error(&app.get(q, &ana).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query");
     }
