@@ -1,4 +1,4 @@
-//! `tramite bench --alerts N`: N cases whose SLA falls due within about a minute of each other,
+//! `tramite bench --alerts N`: N cases whose SLA falls due within one minute, evenly,
 //! fired by the real scheduler through the writers. Printed: the delay from each due instant
 //! to the commit of its breach (the alert event and its outbox row, one transaction) at p50,
 //! p99 and worst, and resident memory before and after.
@@ -81,9 +81,11 @@ pub async fn run(url: &str, processes: &Path, n: usize, clients: usize) -> Resul
     let now = rt.now();
     rt.store.add_user(&user, "bench-alertas-token", now, None, now).await.map_err(|e| e.to_string())?;
 
-    // Start the cases (64 clients); their breaches fall due ten minutes after each start.
+    // Start the cases (64 clients), evenly over a minute: their breaches fall due ten minutes
+    // after each start, so within one minute too.
     let rss_before = rss_mib();
     let t0 = Instant::now();
+    let pace = Duration::from_secs(60).as_secs_f64() / n.max(1) as f64;
     let first_start = rt.now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let actor = Actor::new("bench-alertas", &["operador"]);
@@ -91,7 +93,12 @@ pub async fn run(url: &str, processes: &Path, n: usize, clients: usize) -> Resul
     for _ in 0..clients {
         let (rt, next, actor) = (rt.clone(), next.clone(), actor.clone());
         workers.push(tokio::spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < n {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                tokio::time::sleep_until((t0 + Duration::from_secs_f64(pace * i as f64)).into()).await;
                 rt.start(PROCESS, Map::new(), &actor, None).await.map_err(|e| e.to_string())?;
             }
             Ok::<_, String>(())
