@@ -17,7 +17,7 @@ use crate::mail::Templates;
 use crate::runtime::Runtime;
 use crate::store::Store;
 
-const PROCESS: &str = "conocer.c45-correos";
+pub(super) const PROCESS: &str = "conocer.c45-correos";
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -49,9 +49,13 @@ pub struct BenchArgs {
     /// commit of its alert (e.g. `--alerts 100000`).
     #[arg(long, conflicts_with_all = ["cases", "open_tasks"])]
     pub alerts: Option<usize>,
+    /// Complete the tasks through the real HTTP server on loopback (router, middleware, bearer
+    /// tokens, JSON) instead of calling the runtime.
+    #[arg(long, conflicts_with_all = ["cases", "open_tasks", "alerts"])]
+    pub http: bool,
 }
 
-fn start_data(i: usize) -> Map<String, Value> {
+pub(super) fn start_data(i: usize) -> Map<String, Value> {
     let v = json!({
         "fecha_recepcion": SystemClock.now().to_string(), "nombre_contacto": format!("Bench {i}"),
         "correo": "bench@example.org", "pregunta": "¿?"
@@ -59,7 +63,7 @@ fn start_data(i: usize) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-fn answer(step: &str) -> Map<String, Value> {
+pub(super) fn answer(step: &str) -> Map<String, Value> {
     let v = match step {
         "determinar_tipo" => json!({ "tipo": "informacion", "tema": "t", "atencion_inmediata": true }),
         _ => json!({ "respuesta": "ok" }),
@@ -103,7 +107,7 @@ pub(super) fn rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn report(label: &str, instances: usize, completions: usize, elapsed: Duration, mut lat: Vec<Duration>) {
+pub(super) fn report(label: &str, instances: usize, completions: usize, elapsed: Duration, mut lat: Vec<Duration>) {
     lat.sort();
     let secs = elapsed.as_secs_f64().max(1e-9);
     println!(
@@ -124,7 +128,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     };
     let Some(calendar) = loaded.catalog.calendar_of(process) else { return ExitCode::FAILURE };
     println!("machine: {}", machine_line());
-    if args.cases.is_none() && args.open_tasks.is_none() && args.alerts.is_none() {
+    if args.cases.is_none() && args.open_tasks.is_none() && args.alerts.is_none() && !args.http {
         let env = Env { process, calendar, forms: &loaded.catalog.forms };
         if let Err(e) = bench_engine(env, args.engine_instances) {
             eprintln!("error: {e}");
@@ -145,6 +149,9 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             (Some(n), _, _) => super::bench_cases::run(&url, &args.processes, n).await,
             (None, Some(n), _) => super::bench_cases::run_inbox(&url, &args.processes, n).await,
             (None, None, Some(n)) => super::bench_alerts::run(&url, &args.processes, n, args.concurrency).await,
+            (None, None, None) if args.http => {
+                super::bench_http::run(&url, &args.processes, args.instances, args.concurrency).await
+            }
             (None, None, None) => bench_store(&url, &args).await,
         };
         if let Err(e) = done {

@@ -4,6 +4,7 @@ pub mod backup;
 pub mod bench;
 mod bench_alerts;
 mod bench_cases;
+mod bench_http;
 pub mod calendar;
 mod check;
 mod scenario_db;
