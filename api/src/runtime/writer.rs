@@ -37,7 +37,7 @@ const MAX_BATCH: usize = 256;
 /// Group-commit writers on PostgreSQL (each holds one connection while it writes a batch).
 const PG_WRITERS: usize = 4;
 
-/// What the group-commit writers did, for `tramite bench` and `/metrics`: batches committed,
+/// What the group-commit writers did, for `tramite bench`: batches committed,
 /// units in them, and the time spent reading, deciding, writing and committing.
 #[derive(Debug, Default)]
 pub struct WriterStats {
