@@ -49,6 +49,10 @@ pub struct BenchArgs {
     /// commit of its alert (e.g. `--alerts 100000`).
     #[arg(long, conflicts_with_all = ["cases", "open_tasks"])]
     pub alerts: Option<usize>,
+    /// Nodes sharing the database: each a runtime with its own connections and writers, the
+    /// clients spread over them (in this one process; `docs/scaling.md`).
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
     /// Complete the tasks through the real HTTP server on loopback (router, middleware, bearer
     /// tokens, JSON) instead of calling the runtime.
     #[arg(long, conflicts_with_all = ["cases", "open_tasks", "alerts"])]
@@ -206,16 +210,22 @@ fn bench_engine(env: Env<'_>, n: usize) -> Result<(), String> {
 }
 
 async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
-    let store = Store::open(url).await.map_err(|e| e.to_string())?;
-    let rt = Arc::new(Runtime::new(store, Templates::load(None)?, Arc::new(SystemClock)));
-    rt.start_writer();
-    rt.deploy_paths(std::slice::from_ref(&args.processes)).await.map_err(|e| e.to_string())?;
+    // Each node: its own connection pool, writers and registry, on the one database.
+    let mut nodes = Vec::new();
+    for _ in 0..args.nodes.max(1) {
+        let store = Store::open(url).await.map_err(|e| e.to_string())?;
+        let rt = Arc::new(Runtime::new(store, Templates::load(None)?, Arc::new(SystemClock)));
+        rt.start_writer();
+        rt.deploy_paths(std::slice::from_ref(&args.processes)).await.map_err(|e| e.to_string())?;
+        nodes.push(rt);
+    }
     let actor = Actor::new("bench", &["operador"]);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let t0 = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
-        let (rt, actor, next, n) = (rt.clone(), actor.clone(), next.clone(), args.instances);
+    for client in 0..args.concurrency {
+        let rt = nodes[client % nodes.len()].clone();
+        let (actor, next, n) = (actor.clone(), next.clone(), args.instances);
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
@@ -240,9 +250,14 @@ async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
         lat.extend(w.await.map_err(|e| e.to_string())??);
     }
     let elapsed = t0.elapsed();
-    let label = format!("{} (durable)", rt.store.backend());
+    let label = match nodes.len() {
+        1 => format!("{} (durable)", nodes[0].store.backend()),
+        k => format!("{} (durable, {k} nodes)", nodes[0].store.backend()),
+    };
     report(&label, args.instances, lat.len(), elapsed, lat);
-    print_writes(&rt.writes.figures(), elapsed);
+    for rt in &nodes {
+        print_writes(&rt.writes.figures(), elapsed);
+    }
     Ok(())
 }
 
