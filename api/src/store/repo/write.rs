@@ -145,18 +145,22 @@ queries! {
 
         // Timers, SLA clocks and incidents: each instance's final set replaces what was stored,
         // where it differs from what was stored (the state before its first change here).
-        let mut finals: Vec<(&Change<'_>, &Change<'_>)> = Vec::new();
+        // Per instance: its first change, its last, and whether any change of it here does not
+        // know what is stored (then its rows are rewritten whatever they hold).
+        let mut finals: Vec<(&Change<'_>, &Change<'_>, bool)> = Vec::new();
         for c in changes {
-            match finals.iter_mut().find(|(_, f)| f.id == c.id) {
-                Some((_, f)) => *f = c,
-                None => finals.push((c, c)),
+            let unknown = c.before_seq.is_some() && c.before.is_none();
+            match finals.iter_mut().find(|(_, f, _)| f.id == c.id) {
+                Some((_, f, u)) => (*f, *u) = (c, *u || unknown),
+                None => finals.push((c, c, unknown)),
             }
         }
         // Per table: the instances whose rows go, and those whose rows come.
         let mut gone: [Vec<&str>; 3] = Default::default();
         let mut come: [Vec<&Change<'_>>; 3] = Default::default();
-        for (first, last) in &finals {
+        for (first, last, unknown) in &finals {
             let kept = |table: usize| match (&first.before, table) {
+                _ if *unknown => false,
                 (Some(b), 0) => b.timers == last.timers,
                 (Some(b), 1) => b.slas == last.slas,
                 (Some(b), _) => b.incidents == last.incidents,
