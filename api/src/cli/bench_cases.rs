@@ -155,6 +155,14 @@ fn case(i: usize, n: usize, processes: &[String], now: Timestamp) -> BenchCase {
 
 /// Loads `n` cases into `url` and measures the case list.
 pub async fn run(url: &str, processes: &Path, n: usize) -> Result<(), String> {
+    let (rt, ids) = open(url, processes).await?;
+    let now = SystemClock.now();
+    load(&rt, n, "cases", |i| case(i, n, &ids, now), false).await?;
+    measure_cases(&rt, n, &ids, now).await
+}
+
+/// A runtime over `url` with the tree at `processes` deployed, and the ids of its processes.
+async fn open(url: &str, processes: &Path) -> Result<(Arc<Runtime>, Vec<String>), String> {
     let store = Store::open(url).await.map_err(|e| e.to_string())?;
     let rt = Arc::new(Runtime::new(store, Templates::load(None)?, Arc::new(SystemClock)));
     rt.deploy_paths(&[processes.to_path_buf()]).await.map_err(|e| e.to_string())?;
@@ -162,23 +170,39 @@ pub async fn run(url: &str, processes: &Path, n: usize) -> Result<(), String> {
     if ids.is_empty() {
         return Err(format!("no process deployed from {}", processes.display()));
     }
-    let now = SystemClock.now();
+    Ok((rt, ids))
+}
+
+/// Writes the cases `make` gives for 0..`n` straight to the tables (with an open task each
+/// when `tasks`), 20,000 per transaction; a database that already holds exactly `n` cases (kept
+/// from an earlier run) is used as it is.
+async fn load(
+    rt: &Runtime,
+    n: usize,
+    what: &str,
+    make: impl Fn(usize) -> BenchCase,
+    tasks: bool,
+) -> Result<(), String> {
     let t0 = Instant::now();
     let held = rt.store.instance_count().await.map_err(|e| e.to_string())?;
-    if held == 0 {
-        let chunk = 20_000;
-        for from in (0..n).step_by(chunk) {
-            let cases: Vec<BenchCase> = (from..(from + chunk).min(n)).map(|i| case(i, n, &ids, now)).collect();
-            rt.store.load_bench_cases(&cases).await.map_err(|e| e.to_string())?;
-        }
-        println!("{:<28} {n} cases loaded in {:.1} s", rt.store.backend(), t0.elapsed().as_secs_f64());
-    } else if held as usize == n {
-        println!("{:<28} {n} cases already there (a database kept from an earlier run)", rt.store.backend());
-    } else {
+    if held as usize == n && n > 0 {
+        println!("{:<28} {n} {what} already there (a database kept from an earlier run)", rt.store.backend());
+        return Ok(());
+    }
+    if held != 0 {
         return Err(format!("the database holds {held} instances, not none nor {n}"));
     }
-
-    measure_cases(&rt, n, &ids, now).await
+    let chunk = 20_000;
+    for from in (0..n).step_by(chunk) {
+        let cases: Vec<BenchCase> = (from..(from + chunk).min(n)).map(&make).collect();
+        rt.store.load_bench_cases(&cases).await.map_err(|e| e.to_string())?;
+        if tasks {
+            let rows: Vec<TaskRow> = cases.iter().enumerate().map(|(k, c)| open_task(c, from + k)).collect();
+            rt.store.load_bench_tasks(&rows).await.map_err(|e| e.to_string())?;
+        }
+    }
+    println!("{:<28} {n} {what} loaded in {:.1} s", rt.store.backend(), t0.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// The front office's searches and filters over the `n` cases [`case`] makes, each a hundred
@@ -275,13 +299,7 @@ fn open_task(c: &BenchCase, i: usize) -> TaskRow {
 /// Loads `n` running cases with one open task each into `url` and measures the inbox of one
 /// role (first page, soonest due first; with each SLA filter; deep pages), then the case list.
 pub async fn run_inbox(url: &str, processes: &Path, n: usize) -> Result<(), String> {
-    let store = Store::open(url).await.map_err(|e| e.to_string())?;
-    let rt = Arc::new(Runtime::new(store, Templates::load(None)?, Arc::new(SystemClock)));
-    rt.deploy_paths(&[processes.to_path_buf()]).await.map_err(|e| e.to_string())?;
-    let ids: Vec<String> = rt.registry().all_latest().iter().map(|d| d.process.id.clone()).collect();
-    if ids.is_empty() {
-        return Err(format!("no process deployed from {}", processes.display()));
-    }
+    let (rt, ids) = open(url, processes).await?;
     let now = SystemClock.now();
     // Every case running, started over the last thirty days: its SLA (48 h) ok, warning or
     // breached according to its age.
@@ -293,26 +311,7 @@ pub async fn run_inbox(url: &str, processes: &Path, n: usize) -> Result<(), Stri
         (c.status, c.outcome, c.ended_at) = ("running".into(), None, None);
         c
     };
-    let t0 = Instant::now();
-    let held = rt.store.instance_count().await.map_err(|e| e.to_string())?;
-    if held == 0 {
-        let chunk = 20_000;
-        for from in (0..n).step_by(chunk) {
-            let cases: Vec<BenchCase> = (from..(from + chunk).min(n)).map(running).collect();
-            rt.store.load_bench_cases(&cases).await.map_err(|e| e.to_string())?;
-            let tasks: Vec<TaskRow> = cases.iter().enumerate().map(|(k, c)| open_task(c, from + k)).collect();
-            rt.store.load_bench_tasks(&tasks).await.map_err(|e| e.to_string())?;
-        }
-        println!(
-            "{:<28} {n} running cases with {n} open tasks loaded in {:.1} s",
-            rt.store.backend(),
-            t0.elapsed().as_secs_f64()
-        );
-    } else if held as usize == n {
-        println!("{:<28} {n} open tasks already there (a database kept from an earlier run)", rt.store.backend());
-    } else {
-        return Err(format!("the database holds {held} instances, not none nor {n}"));
-    }
+    load(&rt, n, "running cases with an open task each", running, true).await?;
     let operator = Actor::new("op7", &["operador"]);
     let admin = Actor { admin: true, ..Actor::new("admin", &[]) };
     let f = |sla: Option<SlaFilter>| InboxFilter { process: None, due_before: None, sla, after: None, limit: 50 };
