@@ -1,4 +1,5 @@
-//! Reading definition trees from disk: every `*.yaml` under the given paths, calendars first
+//! Reading definition trees from disk: every `*.yaml` (and message template, `*.hbs`) under the
+//! given paths, calendars first
 //! (they may extend one another), then forms and processes through the engine's loader.
 
 use std::collections::BTreeMap;
@@ -31,6 +32,12 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
     let mut all: Vec<PathBuf> = Vec::new();
     for p in paths {
         walk(p, &mut all);
+        // A process file given alone brings the message templates next to it.
+        if p.is_file()
+            && let Some(messages) = p.parent().map(|d| d.join("messages")).filter(|d| d.is_dir())
+        {
+            walk(&messages, &mut all);
+        }
         // The nearest `forms/` and `calendars/` up the tree give the context a process names.
         let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
         for sibling in ["forms", "calendars"] {
@@ -57,7 +64,7 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
 }
 
 /// A given file is taken as is (a missing one is reported when read); inside directories only
-/// `*.yaml` / `*.yml` files count.
+/// `*.yaml` / `*.yml` files and message templates (`*.hbs`) count.
 fn walk(p: &Path, out: &mut Vec<PathBuf>) {
     if !p.is_dir() {
         out.push(p.to_path_buf());
@@ -68,7 +75,7 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) {
     for e in entries {
         if e.is_dir() {
             walk(&e, out);
-        } else if e.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+        } else if e.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "hbs") {
             out.push(e);
         }
     }
@@ -91,7 +98,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     let (catalog, mut more) = definition::load(&files, calendars);
     diagnostics.append(&mut more);
     for f in &files {
-        if FileKind::of(&f.text) == FileKind::Unknown {
+        if !definition::is_template(&f.path) && FileKind::of(&f.text) == FileKind::Unknown {
             diagnostics.push(
                 Diagnostic::new(&f.path, Loc::new(1, 1), "not a Trámite file")
                     .help("a definition file starts with `process:`, `form:`, `calendar:` or `test:`"),

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod files;
 pub mod http;
+pub mod links;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;

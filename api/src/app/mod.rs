@@ -9,6 +9,7 @@ mod cases;
 mod files;
 mod instances;
 mod processes;
+pub mod public;
 pub mod sign_in;
 mod standing;
 mod tasks;

@@ -59,6 +59,16 @@ pub struct ServeArgs {
     /// docs/operations.md). Local passwords keep working.
     #[arg(long, env = "TRAMITE_OIDC", value_name = "FILE")]
     pub oidc: Option<PathBuf>,
+    /// The address people reach this server at (`https://tramite.example.org`), for the links
+    /// in messages. Default: `http://` and the `--listen` address.
+    #[arg(long, env = "TRAMITE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// A file holding the secret links are signed with (at least 32 bytes). Without it: the
+    /// `TRAMITE_LINK_SECRET` environment variable, else a secret made on the first start and
+    /// kept in `tramite-link-secret` beside the SQLite database (the working directory for
+    /// PostgreSQL: give every node the same secret).
+    #[arg(long, value_name = "FILE")]
+    pub link_secret_file: Option<PathBuf>,
     /// Log lines as text (without colours unless stderr is a terminal) or as JSON objects.
     #[arg(long, value_enum, env = "TRAMITE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -76,6 +86,34 @@ pub fn blobs(files: Option<&str>, database: &str, max_size: u64) -> Result<crate
         None => crate::blobs::Blobs::local(crate::blobs::Blobs::default_dir(database)),
     };
     blobs.map(|b| b.with_max_size(max_size)).map_err(|e| e.to_string())
+}
+
+/// The secret links are signed with, and where it came from: `--link-secret-file`, else
+/// `TRAMITE_LINK_SECRET`, else a file beside the SQLite database (made with a random secret on
+/// the first start, readable by its owner only).
+pub fn link_secret(file: Option<&Path>, database: &str) -> Result<(Vec<u8>, &'static str), String> {
+    let read = |p: &Path| std::fs::read_to_string(p).map(|s| s.trim().as_bytes().to_vec());
+    if let Some(p) = file {
+        return read(p).map(|s| (s, "--link-secret-file")).map_err(|e| format!("--link-secret-file {}: {e}", p.display()));
+    }
+    if let Some(s) = std::env::var("TRAMITE_LINK_SECRET").ok().filter(|s| !s.trim().is_empty()) {
+        return Ok((s.trim().as_bytes().to_vec(), "TRAMITE_LINK_SECRET"));
+    }
+    let path = crate::blobs::Blobs::default_dir(database).with_file_name("tramite-link-secret");
+    if !path.exists() {
+        let secret = crate::links::Links::random_secret();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut f) => std::io::Write::write_all(&mut f, secret.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?,
+            // Another node made it meanwhile: read theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    read(&path).map(|s| (s, "tramite-link-secret file")).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// How log lines are written.
@@ -165,6 +203,23 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             tracing::info!(files = %b, max_size = b.max_size(), "uploaded files kept");
             rt.set_files(b);
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let base = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
+    match link_secret(args.link_secret_file.as_deref(), &args.database) {
+        Ok((secret, from)) => match crate::links::Links::new(&secret, &base) {
+            Ok(links) => {
+                tracing::info!(base = %base, secret = from, "links for people without an account");
+                rt.set_links(links);
+            }
+            Err(e) => {
+                eprintln!("error: {from}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;

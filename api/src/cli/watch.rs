@@ -30,7 +30,7 @@ pub fn relevant(event: &notify::Event) -> bool {
         EventKind::Any | EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
     };
     // A directory created, moved or removed carries no extension; its YAML files may go with it.
-    kind && event.paths.iter().any(|p| p.extension().is_none_or(|x| x == "yaml" || x == "yml"))
+    kind && event.paths.iter().any(|p| p.extension().is_none_or(|x| x == "yaml" || x == "yml" || x == "hbs"))
 }
 
 /// What the log has said about the tree: each file not deployed with the diagnostics reported

@@ -54,9 +54,23 @@ impl Templates {
     /// Subject and body of a message of `kind` for these values.
     pub fn render(&self, kind: &str, values: &Value) -> Result<(String, String), String> {
         let text = self.hb.render(kind, values).map_err(|e| e.to_string())?;
-        let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
-        Ok((subject.trim().to_string(), body.trim_start_matches('\n').to_string()))
+        Ok(split_subject(&text))
     }
+}
+
+/// Subject and body of a process's template (text, checked when the process was deployed) for
+/// these values.
+pub fn render_text(template: &str, values: &Value) -> Result<(String, String), String> {
+    let mut hb = Handlebars::new();
+    hb.register_escape_fn(handlebars::no_escape);
+    let text = hb.render_template(template, values).map_err(|e| e.to_string())?;
+    Ok(split_subject(&text))
+}
+
+/// The first line of a rendered message is its subject, the rest its body.
+fn split_subject(text: &str) -> (String, String) {
+    let (subject, body) = text.split_once('\n').unwrap_or((text, ""));
+    (subject.trim().to_string(), body.trim_start_matches('\n').to_string())
 }
 
 /// Where messages go.

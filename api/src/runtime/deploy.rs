@@ -229,7 +229,8 @@ impl Runtime {
         })
         .await
         .map_err(|e| RuntimeError::Internal(format!("loading `{name}`: {e}")))?;
-        let mine: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.file == name).collect();
+        let mine: Vec<Diagnostic> =
+            diagnostics.into_iter().filter(|d| d.file == name || definition::is_template(&d.file)).collect();
         if !mine.is_empty() {
             return Ok(Deployment { not_deployed: refused(&mine, &sources), ..Deployment::default() });
         }

@@ -93,6 +93,10 @@ pub struct Runtime {
     pub oidc: Option<Arc<crate::oidc::Provider>>,
     /// Whether the definition tree has been deployed once (`/readyz`).
     deployed_once: std::sync::atomic::AtomicBool,
+    /// How links for people without an account are signed ([`Runtime::set_links`]).
+    links: std::sync::OnceLock<crate::links::Links>,
+    /// What each address has sent to the public forms lately.
+    pub public_sends: crate::app::public::Limiter,
 }
 
 /// Due timers taken per scheduler pass.
@@ -134,7 +138,23 @@ impl Runtime {
             metrics_from: Vec::new(),
             oidc: None,
             deployed_once: std::sync::atomic::AtomicBool::new(false),
+            links: std::sync::OnceLock::new(),
+            public_sends: Default::default(),
         }
+    }
+
+    /// Signs links with `links` (once; a second call changes nothing).
+    pub fn set_links(&self, links: crate::links::Links) {
+        let _ = self.links.set(links);
+    }
+
+    /// How links are signed: as set, or else (a runtime that serves no one: the scenario runner,
+    /// the benchmark) with a secret of this process's own under a loopback address.
+    pub fn links(&self) -> &crate::links::Links {
+        self.links.get_or_init(|| {
+            let secret = crate::links::Links::random_secret();
+            crate::links::Links::new(secret.as_bytes(), "http://127.0.0.1:8080").expect("a 64-byte secret")
+        })
     }
 
     /// Keeps uploaded files in `blobs` (once; a second call changes nothing).
@@ -195,8 +215,13 @@ impl Runtime {
         actor: &Actor,
         key: Option<&str>,
     ) -> Result<(Instance, bool), RuntimeError> {
-        let work =
-            Work::Start { process: process.to_string(), data, actor: actor.clone(), key: key.map(str::to_string) };
+        let work = Work::Start {
+            process: process.to_string(),
+            data,
+            actor: actor.clone(),
+            key: key.map(str::to_string),
+            outside: false,
+        };
         match self.run(work).await {
             Ok(Done::Started(inst, created)) => Ok((inst, created)),
             // Two requests with one key raced; the other one's instance is the answer.
@@ -217,7 +242,45 @@ impl Runtime {
     /// Runs a command against an instance in one transaction (with whatever it asks of its
     /// sub-processes or its parent).
     pub async fn act(&self, id: &str, actor: Option<&Actor>, cmd: Command) -> Result<Instance, RuntimeError> {
-        match self.run(Work::Act { id: id.to_string(), actor: actor.cloned(), cmd }).await? {
+        match self.run(Work::Act { id: id.to_string(), actor: actor.cloned(), cmd, by: None }).await? {
+            Done::Acted(inst) => Ok(inst),
+            _ => Err(RuntimeError::Internal("unexpected reply to a command".into())),
+        }
+    }
+
+    /// Starts a case from outside — the public form, a mailbox — named `channel` in its history:
+    /// the process's start roles do not apply. A key (a message's id) starts one case only.
+    pub async fn start_outside(
+        &self,
+        process: &str,
+        data: Map<String, Value>,
+        channel: &str,
+        key: Option<&str>,
+    ) -> Result<(Instance, bool), RuntimeError> {
+        let actor = Actor { user: channel.to_string(), roles: Vec::new(), admin: false };
+        let work = Work::Start {
+            process: process.to_string(),
+            data,
+            actor: actor.clone(),
+            key: key.map(str::to_string),
+            outside: true,
+        };
+        match self.run(work).await {
+            Ok(Done::Started(inst, created)) => Ok((inst, created)),
+            Err(RuntimeError::Busy) if key.is_some() => {
+                let id = self.store.instance_by_key(&actor.user, process, key.unwrap_or_default()).await?;
+                let id = id.ok_or(RuntimeError::Busy)?;
+                Ok((self.instance(&id).await?.state, false))
+            }
+            Ok(_) => Err(RuntimeError::Internal("unexpected reply to a start".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs a command as someone without an account (`by`: who holds a link), with no role
+    /// check: the caller has checked what they may do.
+    pub async fn act_outside(&self, id: &str, by: &str, cmd: Command) -> Result<Instance, RuntimeError> {
+        match self.run(Work::Act { id: id.to_string(), actor: None, cmd, by: Some(by.to_string()) }).await? {
             Done::Acted(inst) => Ok(inst),
             _ => Err(RuntimeError::Internal("unexpected reply to a command".into())),
         }

@@ -50,6 +50,9 @@ pub struct Bundle {
     /// longer defines that calendar. Versions stored before this field have none.
     #[serde(default)]
     pub calendars: BTreeMap<String, String>,
+    /// Path → text of the message templates its messages name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, String>,
 }
 
 impl Bundle {
@@ -67,20 +70,28 @@ impl Bundle {
             forms.insert(form.file.clone(), catalog_sources.get(&form.file)?.clone());
         }
         let calendars = calendar_files(&process.calendar, catalog_sources);
-        Some(Bundle { file: process.file.clone(), process: text, forms, calendars })
+        let templates = process.templates.values().map(|t| (t.file.clone(), t.text.clone())).collect();
+        Some(Bundle { file: process.file.clone(), process: text, forms, calendars, templates })
     }
 
     /// The version identity: the process and form texts, not where they were read from (a file posted to the API
     /// and the same file on disk are one version).
     pub fn hash(&self) -> String {
-        // `[process, [form, …]]` as JSON text: strings only, so it always serialises.
-        let texts = serde_json::json!([self.process, self.forms.values().collect::<Vec<_>>()]);
+        // `[process, [form, …]]` as JSON text: strings only, so it always serialises. The
+        // templates count when there are any (a bundle without keeps the identity it had).
+        let mut texts = serde_json::json!([self.process, self.forms.values().collect::<Vec<_>>()]);
+        if !self.templates.is_empty()
+            && let Some(list) = texts.as_array_mut()
+        {
+            list.push(serde_json::json!(self.templates));
+        }
         Sha256::digest(texts.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Path → text of every file of the bundle.
     pub fn sources(&self) -> BTreeMap<String, String> {
         let mut out = self.forms.clone();
+        out.extend(self.templates.clone());
         out.insert(self.file.clone(), self.process.clone());
         out
     }
@@ -90,7 +101,12 @@ impl Bundle {
     /// defines. Its calls were checked when it was deployed; they resolve when they run.
     pub fn compile(&self, version: i64, calendars: &BTreeMap<String, Calendar>) -> Result<Deployed, Vec<Diagnostic>> {
         let mut files = vec![SourceFile { path: self.file.clone(), text: self.process.clone() }];
-        files.extend(self.forms.iter().map(|(path, text)| SourceFile { path: path.clone(), text: text.clone() }));
+        files.extend(
+            self.forms
+                .iter()
+                .chain(&self.templates)
+                .map(|(path, text)| SourceFile { path: path.clone(), text: text.clone() }),
+        );
         let mut calendars = calendars.clone();
         if !self.calendars.is_empty() {
             let own: Vec<SourceFile> = self

@@ -90,11 +90,16 @@ pub enum Work {
         data: Map<String, Value>,
         actor: Actor,
         key: Option<String>,
+        /// Started from outside (the public form, a mailbox): the process's start roles do not
+        /// apply, and `actor` names the channel.
+        outside: bool,
     },
     Act {
         id: String,
         actor: Option<Actor>,
         cmd: Command,
+        /// Who acts without an account (a link's holder), recorded as the events' author.
+        by: Option<String>,
     },
     /// Fire a timer that fell `due`, at that instant (or the instance's last event, if later).
     Fire {
@@ -347,7 +352,7 @@ impl Runtime {
 
     async fn decide(&self, unit: &mut Unit<'_>, work: Work) -> Result<Done, RuntimeError> {
         match work {
-            Work::Start { process, data, actor, key } => {
+            Work::Start { process, data, actor, key, outside } => {
                 // A key is the caller's own, for this process.
                 let key = key.map(|k| StartKey { user: actor.user.clone(), process: process.clone(), key: k });
                 if let Some(k) = &key {
@@ -365,7 +370,11 @@ impl Runtime {
                 let id = self.new_id();
                 let numbered = self.next_folio(unit, &d).await?;
                 let folio = numbered.as_ref().map(|(_, _, f)| f.clone());
-                let (inst, records) = machine::start_with_folio(d.env(), &id, data, Some(&actor), folio, unit.now)?;
+                let checked = (!outside).then_some(&actor);
+                let (inst, mut records) = machine::start_with_folio(d.env(), &id, data, checked, folio, unit.now)?;
+                if outside {
+                    signed(&mut records, &actor.user);
+                }
                 if let Some(k) = &key {
                     unit.overlay.put_key(k, &id);
                 }
@@ -380,10 +389,10 @@ impl Runtime {
                 let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
                 Ok(Done::Started(inst, true))
             }
-            Work::Act { id, actor, cmd } => {
+            Work::Act { id, actor, cmd, by } => {
                 let stored =
                     self.read(unit, &id).await?.ok_or_else(|| RuntimeError::NotFound(format!("instance `{id}`")))?;
-                let (_, knocks) = self.apply(unit, stored, actor.as_ref(), cmd).await?;
+                let (_, knocks) = self.apply_by(unit, stored, actor.as_ref(), by.as_deref(), cmd).await?;
                 self.answer(unit, &id, knocks).await?;
                 let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
                 Ok(Done::Acted(inst))
@@ -469,9 +478,24 @@ impl Runtime {
         actor: Option<&Actor>,
         cmd: Command,
     ) -> Result<(Instance, Vec<Knock>), RuntimeError> {
+        self.apply_by(unit, stored, actor, None, cmd).await
+    }
+
+    /// [`Runtime::apply`], the events signed `by` someone without an account when given.
+    async fn apply_by(
+        &self,
+        unit: &mut Unit<'_>,
+        stored: StoredInstance,
+        actor: Option<&Actor>,
+        by: Option<&str>,
+        cmd: Command,
+    ) -> Result<(Instance, Vec<Knock>), RuntimeError> {
         let d = self.version_of(&stored)?;
         let at = unit.now.max(stored.state.updated_at);
-        let (inst, records) = machine::execute(d.env(), &stored.state, actor, cmd, at)?;
+        let (inst, mut records) = machine::execute(d.env(), &stored.state, actor, cmd, at)?;
+        if let Some(by) = by {
+            signed(&mut records, by);
+        }
         let knocks = machine::knocks(Some(&stored.state), &inst, &records);
         let outbox =
             self.messages(unit.tx, &d, Some(&stored.state), &inst, &records, stored.started_by.as_deref()).await?;
@@ -575,5 +599,12 @@ impl Runtime {
             search_text: crate::store::search::text_of(inst),
             now: p.now,
         }
+    }
+}
+
+/// Signs a transition's events with the name of who caused it from outside (no account).
+fn signed(records: &mut [machine::Record], by: &str) {
+    for r in records {
+        r.by = Some(by.to_string());
     }
 }

@@ -170,6 +170,8 @@ pub struct NewMessage {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// Files sent with it (from the blob store).
+    pub attachments: Vec<tramite_engine::files::FileValue>,
 }
 
 /// A message to send.
@@ -180,6 +182,8 @@ pub struct OutboxRow {
     pub subject: String,
     pub body: String,
     pub attempts: i64,
+    /// Files sent with it (from the blob store).
+    pub attachments: Vec<tramite_engine::files::FileValue>,
 }
 
 /// An outbox message as the dashboard and an instance's page list it.

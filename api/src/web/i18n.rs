@@ -5,6 +5,14 @@
 
 use axum::http::HeaderMap;
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Lang, Self::Rejection> {
+        Ok(Lang::of_request(parts.uri.query(), &parts.headers))
+    }
+}
+
 /// A language the UI speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -437,6 +445,44 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("event.sla_warned", "Aviso previo del SLA", "SLA warning"),
     ("event.sla_breached", "Se incumplió el SLA", "SLA breached"),
     ("event.alerted", "Avisó a", "Notified"),
+    ("event.sent", "Envió un mensaje a", "Sent a message to"),
+    ("public.link_invalid", "Este enlace no es válido", "This link is not valid"),
+    (
+        "public.link_invalid_text",
+        "El enlace no corresponde a ninguna solicitud. Revise que lo copió completo del mensaje que recibió.",
+        "The link matches no request. Check that you copied all of it from the message you received.",
+    ),
+    ("public.link_expired", "Este enlace venció", "This link has expired"),
+    (
+        "public.link_expired_text",
+        "El plazo para responder con este enlace terminó. Si aún desea responder, comuníquese con la institución.",
+        "The time to answer with this link is over. If you still wish to answer, contact the institution.",
+    ),
+    ("public.link_used", "Ya se respondió", "Already answered"),
+    (
+        "public.link_used_text",
+        "Esta solicitud ya se respondió con este enlace. Gracias.",
+        "This request was already answered with this link. Thank you.",
+    ),
+    ("public.link_closed", "Ya no está abierta", "No longer open"),
+    (
+        "public.link_closed_text",
+        "Esta solicitud ya no espera respuesta.",
+        "This request no longer awaits an answer.",
+    ),
+    ("public.thanks", "Gracias", "Thank you"),
+    ("public.answered", "Recibimos su respuesta.", "We received your answer."),
+    ("public.received", "Recibimos su mensaje.", "We received your message."),
+    ("public.folio", "Su folio es", "Your reference is"),
+    ("public.too_many", "Demasiados envíos", "Too many submissions"),
+    (
+        "public.too_many_text",
+        "Recibimos muchos formularios desde su conexión. Intente de nuevo en unos minutos.",
+        "We received many forms from your connection. Try again in a few minutes.",
+    ),
+    ("public.send", "Enviar", "Send"),
+    ("public.leave_empty", "Deje este campo vacío", "Leave this field empty"),
+    ("event.sent_link", " (con enlace para responder)", " (with a link to answer)"),
     ("event.ended", "Terminó el trámite", "The case ended"),
     ("event.cancelled", "Canceló el trámite", "Cancelled the case"),
     ("error.title", "No se pudo", "Could not do that"),

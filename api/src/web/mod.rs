@@ -20,6 +20,7 @@ mod oidc;
 mod page;
 mod posted;
 mod process;
+mod public;
 mod session;
 mod start;
 mod task;
@@ -37,6 +38,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::runtime::Runtime;
 
+/// The largest body a public page takes (a form without files).
+pub const PUBLIC_BODY_LIMIT: usize = 64 * 1024;
+
 /// The web routes, with CSRF checks on every POST and security headers on every page. Forms
 /// that may carry files take bodies of up to `uploads` bytes; the rest [`crate::http::BODY_LIMIT`].
 pub fn router(rt: Arc<Runtime>, uploads: usize) -> Router<Arc<Runtime>> {
@@ -44,6 +48,14 @@ pub fn router(rt: Arc<Runtime>, uploads: usize) -> Router<Arc<Runtime>> {
         r.layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(uploads))
             .layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(uploads))
     };
+    // Pages for people without an account: no session, no CSRF token (a link is its own
+    // capability; the public form starts only a new case), small bodies.
+    let public = Router::new()
+        .route("/p/t/{link}", get(public::task_form).post(public::task_submit))
+        .route("/p/{process}", get(public::start_form).post(public::start_submit))
+        .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(PUBLIC_BODY_LIMIT))
+        .route_layer(axum::middleware::map_response(security_headers));
     Router::new()
         .route("/", get(|| async { Redirect::to("/inbox") }))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -71,6 +83,7 @@ pub fn router(rt: Arc<Runtime>, uploads: usize) -> Router<Arc<Runtime>> {
         .route_layer(axum::middleware::from_fn_with_state(rt, session::csrf_guard))
         .route_layer(axum::middleware::from_fn(session::remember_lang))
         .route_layer(axum::middleware::map_response(security_headers))
+        .merge(public)
         .route(
             "/static/app.css",
             get(|| async { asset("text/css; charset=utf-8", include_bytes!("../../static/app.css")) }),

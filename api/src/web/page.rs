@@ -47,6 +47,11 @@ impl Chrome {
         }
     }
 
+    /// A page for someone without an account (a link, a public form): no navigation.
+    pub fn public(l: Lang, title: &str) -> Chrome {
+        Chrome { nav: "public", switch_href: String::new(), ..Chrome::bare(l, title) }
+    }
+
     pub fn t(&self, key: &str) -> &'static str {
         self.l.t(key)
     }

@@ -1,17 +1,19 @@
 //! Turns one [`RawProcess`] into a [`Process`], checking every name it refers to.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_saphyr::Spanned;
 
 use super::Folio;
 use super::form::{Field, FieldType};
 use super::items::ItemUse;
-use super::load::{Catalog, Ctx, check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when};
+use super::load::{
+    Catalog, Ctx, check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when, template_path,
+};
 use super::model::*;
 use super::raw::*;
 use crate::calendar::{Duration, Warn};
-use crate::diagnostic::Loc;
+use crate::diagnostic::{Diagnostic, Loc};
 
 /// The deadline keys of a step or a branch, as written.
 struct DueKeys<'r> {
@@ -69,6 +71,12 @@ pub(crate) struct ProcessBuilder<'c, 'a> {
     pub(super) current: Option<StepIx>,
     /// Every reading of `item`, checked once the flow is known.
     pub(super) item_uses: Vec<ItemUse>,
+    /// The templates its messages name, checked.
+    templates: BTreeMap<String, Template>,
+    /// Each (template, with a link) checked, and whether it passed.
+    checked: HashMap<(String, bool), bool>,
+    /// Problems found in those templates (each in its own file).
+    in_templates: &'c mut Vec<Diagnostic>,
 }
 
 impl<'c, 'a> ProcessBuilder<'c, 'a> {
@@ -77,6 +85,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         catalog: &'c Catalog,
         processes: &'c BTreeSet<String>,
         raw: &'c RawProcess,
+        in_templates: &'c mut Vec<Diagnostic>,
     ) -> Self {
         let steps = raw.steps.0.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect();
         let roles: Vec<String> = raw.roles.0.iter().map(|(k, _)| k.value.clone()).collect();
@@ -94,6 +103,9 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             form_fields: HashMap::new(),
             current: None,
             item_uses: Vec::new(),
+            templates: BTreeMap::new(),
+            checked: HashMap::new(),
+            in_templates,
         }
     }
 
@@ -130,7 +142,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         if steps.len() != raw.steps.0.len() {
             return None;
         }
-        let process = Process::new(
+        let mut process = Process::new(
             raw.process.value.clone(),
             raw.title.value.clone(),
             raw.description.as_ref().map(|d| d.value.clone()),
@@ -143,6 +155,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             schedules,
             self.ctx.file.to_string(),
         );
+        process.templates = std::mem::take(&mut self.templates);
         super::validate::graph(self.ctx, &process, raw);
         self.check_item_uses(&process);
         Some(process)
@@ -187,7 +200,154 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 None
             }
         });
-        Start { form, roles, folio }
+        let public = s.public.as_ref().map(|p| Public {
+            received: p.value.received.as_ref().filter(|f| self.start_field(f, &[FieldType::DateTime])).map(|f| f.value.clone()),
+            thanks: p.value.thanks.as_ref().map(|t| t.value.clone()),
+        });
+        let mailbox = s.mailbox.as_ref().map(|m| {
+            use FieldType::*;
+            let mut field = |f: &Option<Spanned<String>>, types: &[FieldType]| {
+                f.as_ref().filter(|f| self.start_field(f, types)).map(|f| f.value.clone())
+            };
+            Mailbox {
+                from: field(&m.value.from, &[Email, Text]),
+                name: field(&m.value.name, &[Text]),
+                subject: field(&m.value.subject, &[Text, LongText]),
+                body: field(&m.value.body, &[LongText, Text]),
+                date: field(&m.value.date, &[DateTime]),
+                attachment: field(&m.value.attachment, &[File]),
+            }
+        });
+        if s.form.is_none()
+            && let Some(at) = s.public.as_ref().map(loc).or(s.mailbox.as_ref().map(loc))
+        {
+            self.ctx.err(at, "a case started from outside needs a start form", "add `form: <form>` under `start:`");
+        }
+        Start { form, roles, folio, public, mailbox }
+    }
+
+    /// A field of the start form that the server fills in, of one of `types`.
+    fn start_field(&mut self, f: &Spanned<String>, types: &[FieldType]) -> bool {
+        let form = self.raw.start.as_ref().and_then(|s| s.form.as_ref()).and_then(|n| self.catalog.forms.get(&n.value));
+        let Some(form) = form else { return false };
+        let names: Vec<&str> = types.iter().map(|t| t.name()).collect();
+        match form.fields.iter().find(|x| x.name == f.value) {
+            Some(x) if types.contains(&x.kind) => true,
+            Some(x) => {
+                let message = format!("`{}` is a `{}` field; this needs {}", f.value, x.kind.name(), names.join(" or "));
+                self.ctx.err(loc(f), message, "name a field of that type in the start form");
+                false
+            }
+            None => {
+                let known: Vec<&str> = form.fields.iter().map(|x| x.name.as_str()).collect();
+                self.ctx.unknown(loc(f), "field of the start form", &f.value, known);
+                false
+            }
+        }
+    }
+
+    /// A message of a `send:` entry or action, its template read and checked.
+    fn message(&mut self, m: &RawSend) -> Option<Message> {
+        let mut ok = true;
+        let to = match &m.to {
+            Some(e) => {
+                let e = self.expr(e);
+                ok &= e.is_some();
+                e
+            }
+            None => None,
+        };
+        let roles: Vec<String> = m.roles.iter().filter(|r| self.role_ref(r)).map(|r| r.value.clone()).collect();
+        ok &= roles.len() == m.roles.len();
+        if to.is_none() && m.roles.is_empty() && ok {
+            self.ctx.err(loc(&m.template), "the message goes to no one", "add `to: data.<e-mail field>` or `roles: [..]`");
+            ok = false;
+        }
+        let mut attach = Vec::new();
+        for f in &m.attach {
+            let name = f.value.strip_prefix("data.").unwrap_or(&f.value);
+            match self.form_fields.get(name).map(|x| x.kind) {
+                Some(FieldType::File) => attach.push(name.to_string()),
+                Some(other) => {
+                    let message = format!("`{}` is a `{}` field, not a file", f.value, other.name());
+                    self.ctx.err(loc(f), message, "attach `file` fields of the process's forms");
+                    ok = false;
+                }
+                None => {
+                    let known: Vec<&str> = self
+                        .form_fields
+                        .values()
+                        .filter(|x| x.kind == FieldType::File)
+                        .map(|x| x.name.as_str())
+                        .collect();
+                    self.ctx.unknown(loc(f), "file field", name, known);
+                    ok = false;
+                }
+            }
+        }
+        let link = match &m.link {
+            Some(s) => {
+                let ix = self.step_ref(s);
+                let linkable = ix.is_some_and(|i| self.raw.steps.0[i].1.link.is_some());
+                if ix.is_some() && !linkable {
+                    let help = format!("add `link: 10 business days` to step `{}` so it can be answered by link", s.value);
+                    self.ctx.err(loc(s), format!("step `{}` cannot be answered by link", s.value), help);
+                }
+                ok &= linkable;
+                ix
+            }
+            None => None,
+        };
+        let condition = match &m.if_ {
+            Some(e) => {
+                let e = self.expr(e);
+                ok &= e.is_some();
+                e
+            }
+            None => None,
+        };
+        let on_entry = match m.on.as_ref().map(|o| (o, o.value.as_str())) {
+            None | Some((_, "completed")) => false,
+            Some((_, "entered")) => true,
+            Some((o, other)) => {
+                self.ctx.err(loc(o), format!("unknown `on: {other}`"), "`on: completed` (the default) or `on: entered`");
+                ok = false;
+                false
+            }
+        };
+        ok &= self.template(&m.template, link.is_some());
+        ok.then(|| Message { template: m.template.value.clone(), to, roles, attach, link, condition, on_entry })
+    }
+
+    /// Reads and checks template `name` of this process; false when missing or wrong.
+    fn template(&mut self, name: &Spanned<String>, link: bool) -> bool {
+        let path = template_path(self.ctx.file, &name.value);
+        if let Some(clean) = self.checked.get(&(name.value.clone(), link)) {
+            return *clean;
+        }
+        let Some(text) = self.catalog.templates.get(&path) else {
+            let folder = path.strip_suffix(&format!("{}.hbs", name.value)).unwrap_or("");
+            let known: Vec<&str> = self
+                .catalog
+                .templates
+                .keys()
+                .filter_map(|p| p.strip_prefix(folder)?.strip_suffix(".hbs"))
+                .collect();
+            self.ctx.unknown(loc(name), "template", &name.value, known);
+            if let Some(d) = self.ctx.diags.last_mut() {
+                d.help = Some(format!("write it in {path}: the subject on the first line, then the body"));
+            }
+            return false;
+        };
+        let mut ctx = Ctx::new(&path, text);
+        let scope = super::template::Scope { fields: self.fields.as_ref(), link };
+        super::template::check(&mut ctx, text, &scope);
+        let problems = ctx.finish();
+        let clean = problems.is_empty();
+        self.in_templates.extend(problems);
+        self.checked.insert((name.value.clone(), link), clean);
+        self.templates.insert(name.value.clone(), Template { file: path, text: text.clone() });
+        clean
     }
 
     fn form_ref(&mut self, f: &Spanned<String>) -> Option<String> {
@@ -380,6 +540,14 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 RawAction::Goto(s) => {
                     if let Some(i) = self.step_ref(s) {
                         out.push(Action::Goto(i));
+                    }
+                }
+                RawAction::Send(m) => {
+                    if let Some(on) = &m.on {
+                        let help = "a deadline or SLA action sends when it runs; drop `on`";
+                        self.ctx.err(loc(on), "`on` applies to a step's `send`, not to an action", help);
+                    } else if let Some(m) = self.message(m) {
+                        out.push(Action::Send(Box::new(m)));
                     }
                 }
                 _ => {}
@@ -630,29 +798,54 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 StepKind::End { outcome: head.value.clone() }
             }
         };
+        let mut send = Vec::new();
+        for m in s.send.iter().flatten() {
+            send.push(self.message(&m.value)?);
+        }
+        let link = match &s.link {
+            Some(d) => Some(self.ctx.duration(d, d.value.trim())?),
+            None => None,
+        };
         Some(Step {
             id: id.value.clone(),
             title,
             description: s.description.as_ref().map(|d| d.value.clone()),
             loc: loc(id),
             kind: step_kind,
+            send,
+            link,
         })
     }
 
     /// Reports every key that does not belong to this kind of step.
     fn keys_fit(&mut self, kind: &str, s: &RawStep) -> bool {
         let allowed: &[&str] = match kind {
-            "task" => &["role", "scope", "assignee", "form", "next", "due", "on_overdue", "warn", "on_warning"],
-            "approval" => {
-                &["role", "scope", "assignee", "form", "approve", "reject", "due", "on_overdue", "warn", "on_warning"]
+            "task" => {
+                &["role", "scope", "assignee", "form", "next", "due", "on_overdue", "warn", "on_warning", "send", "link"]
             }
-            "decision" => &["next"],
-            "parallel" => &["branches", "join", "next", "for_each"],
-            "wait" => &["for", "until", "next"],
-            "call" => &["title", "input", "next"],
-            _ => &["title"],
+            "approval" => &[
+                "role",
+                "scope",
+                "assignee",
+                "form",
+                "approve",
+                "reject",
+                "due",
+                "on_overdue",
+                "warn",
+                "on_warning",
+                "send",
+                "link",
+            ],
+            "decision" => &["next", "send"],
+            "parallel" => &["branches", "join", "next", "for_each", "send"],
+            "wait" => &["for", "until", "next", "send"],
+            "call" => &["title", "input", "next", "send"],
+            _ => &["title", "send"],
         };
-        let present: [(&str, Option<Loc>); 18] = [
+        let present: [(&str, Option<Loc>); 20] = [
+            ("send", s.send.as_ref().and_then(|v| v.first()).map(loc)),
+            ("link", s.link.as_ref().map(loc)),
             ("title", s.title.as_ref().map(loc)),
             ("role", s.role.as_ref().map(loc)),
             ("scope", s.scope.as_ref().map(loc)),

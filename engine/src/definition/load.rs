@@ -67,6 +67,8 @@ pub struct Catalog {
     pub processes: BTreeMap<String, Process>,
     pub forms: BTreeMap<String, Form>,
     pub calendars: BTreeMap<String, Calendar>,
+    /// Message templates by path (`processes/conocer/messages/respuesta.hbs`) → text.
+    pub templates: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -112,6 +114,8 @@ pub fn load_with(
 ) -> (Catalog, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut catalog = Catalog { calendars, ..Catalog::default() };
+    catalog.templates =
+        files.iter().filter(|f| is_template(&f.path)).map(|f| (f.path.clone(), f.text.clone())).collect();
     let mut seen_forms: BTreeMap<String, String> = BTreeMap::new();
     for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Form) {
         let mut ctx = Ctx::new(&f.path, &f.text);
@@ -149,7 +153,8 @@ pub fn load_with(
     for (f, raw) in raws {
         let mut ctx = Ctx::new(&f.path, &f.text);
         let id = raw.process.value.clone();
-        let process = ProcessBuilder::new(&mut ctx, &catalog, &process_ids, &raw).build();
+        let mut in_templates = Vec::new();
+        let process = ProcessBuilder::new(&mut ctx, &catalog, &process_ids, &raw, &mut in_templates).build();
         if catalog.processes.contains_key(&id) {
             ctx.err(
                 loc(&raw.process),
@@ -157,8 +162,9 @@ pub fn load_with(
                 "give each process a unique `process:` id",
             );
         }
-        let clean = ctx.diags.is_empty();
+        let clean = ctx.diags.is_empty() && in_templates.is_empty();
         diags.extend(ctx.finish());
+        diags.extend(in_templates);
         if let (Some(p), true) = (process, clean) {
             catalog.processes.insert(id, p);
         }
@@ -166,6 +172,19 @@ pub fn load_with(
     super::calls::check(&mut catalog, known, &mut diags);
     diags.sort_by(|a, b| (a.file.as_str(), a.loc).cmp(&(b.file.as_str(), b.loc)));
     (catalog, diags)
+}
+
+/// Whether a file is a message template (`*.hbs`).
+pub fn is_template(path: &str) -> bool {
+    path.ends_with(".hbs")
+}
+
+/// Where a process file's template `name` is: `<its folder>/messages/<name>.hbs`.
+pub fn template_path(process_file: &str, name: &str) -> String {
+    match process_file.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/messages/{name}.hbs"),
+        None => format!("messages/{name}.hbs"),
+    }
 }
 
 /// The form and where its id is written.

@@ -12,11 +12,14 @@ pub mod model;
 mod problems;
 pub mod raw;
 pub mod schema;
+pub mod template;
 mod types;
 pub mod validate;
 
 pub use calls::{Known, MAX_CALL_DEPTH};
 pub use folio::Folio;
 pub use form::{Field, FieldError, FieldType, Form};
-pub use load::{Catalog, FileKind, SourceFile, load, load_calendars, load_deployed, load_with};
+pub use load::{
+    Catalog, FileKind, SourceFile, is_template, load, load_calendars, load_deployed, load_with, template_path,
+};
 pub use model::*;

@@ -26,6 +26,8 @@ pub struct Process {
     pub schedules: Vec<Schedule>,
     /// The file it was read from.
     pub file: String,
+    /// The templates its messages name, by name.
+    pub templates: std::collections::BTreeMap<String, Template>,
     index: HashMap<String, StepIx>,
 }
 
@@ -45,7 +47,8 @@ impl Process {
         file: String,
     ) -> Process {
         let index = steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-        Process { id, title, description, source, calendar, roles, start, steps, slas, schedules, file, index }
+        let templates = std::collections::BTreeMap::new();
+        Process { id, title, description, source, calendar, roles, start, steps, slas, schedules, file, templates, index }
     }
 
     /// The step with this id.
@@ -79,6 +82,30 @@ pub struct Start {
     pub roles: Vec<String>,
     /// How the server numbers the cases (`COR-{year}-{seq:05}`).
     pub folio: Option<super::Folio>,
+    /// The start form is open to the public.
+    pub public: Option<Public>,
+    /// Each new message of a mailbox starts a case.
+    pub mailbox: Option<Mailbox>,
+}
+
+/// A start form open to the public (no account): `/p/<process>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Public {
+    /// A date-time field the server sets to the moment the form arrives.
+    pub received: Option<String>,
+    /// What the page says once the form is sent.
+    pub thanks: Option<String>,
+}
+
+/// Which form field each part of an incoming e-mail fills (each optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mailbox {
+    pub from: Option<String>,
+    pub name: Option<String>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub date: Option<String>,
+    pub attachment: Option<String>,
 }
 
 /// One step of a process.
@@ -89,6 +116,10 @@ pub struct Step {
     pub description: Option<String>,
     pub loc: Loc,
     pub kind: StepKind,
+    /// Messages sent when the step completes (or, `on_entry`, when it is entered).
+    pub send: Vec<Message>,
+    /// A task answerable through a signed link for this long after the link is sent.
+    pub link: Option<Duration>,
 }
 
 /// What a step does.
@@ -239,11 +270,39 @@ impl When {
 }
 
 /// What a passed deadline or SLA threshold does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Notify(String),
     Reassign(String),
     Goto(StepIx),
+    Send(Box<Message>),
+}
+
+/// A message from a template of the process, to addresses read from the case and to the
+/// holders of roles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// The template's name (`<process folder>/messages/<name>.hbs`).
+    pub template: String,
+    /// The address or the list of addresses (`data.correo`).
+    pub to: Option<Expr>,
+    pub roles: Vec<String>,
+    /// `file` fields whose files go with the message.
+    pub attach: Vec<String>,
+    /// A step whose open task the message links to (answerable without an account).
+    pub link: Option<StepIx>,
+    /// Sent only when this holds.
+    pub condition: Option<Expr>,
+    /// Sent when the step is entered rather than when it completes.
+    pub on_entry: bool,
+}
+
+/// A template of the process, as written, for the server to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// Where it was read from.
+    pub file: String,
+    pub text: String,
 }
 
 /// A moment in an instance's life that starts or stops an SLA clock.

@@ -84,6 +84,61 @@ pub struct RawStart {
     pub roles: Vec<S<String>>,
     /// The folio pattern, e.g. `COR-{year}-{seq:05}`.
     pub folio: Option<S<String>>,
+    /// The start form is open to the public (no account) at `/p/<process>`.
+    pub public: Option<S<RawPublic>>,
+    /// Each new message of a mailbox starts a case: message part → form field.
+    pub mailbox: Option<S<RawMailbox>>,
+}
+
+/// A start form open to the public.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPublic {
+    /// A date-time field the server sets to the moment the form arrives.
+    pub received: Option<S<String>>,
+    /// What the page says once the form is sent (the folio is added when the process numbers
+    /// its cases).
+    pub thanks: Option<S<String>>,
+}
+
+/// Which form field each part of an incoming e-mail fills.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMailbox {
+    /// The sender's address.
+    pub from: Option<S<String>>,
+    /// The sender's display name.
+    pub name: Option<S<String>>,
+    pub subject: Option<S<String>>,
+    /// The text of the message.
+    pub body: Option<S<String>>,
+    /// When the message was received (a `datetime` field).
+    pub date: Option<S<String>>,
+    /// A `file` field for the message's first attachment.
+    pub attachment: Option<S<String>>,
+}
+
+/// A message a step (when it completes, or when it is entered) or a deadline or SLA action sends.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSend {
+    /// The template's name: `<process folder>/messages/<name>.hbs`.
+    pub template: S<String>,
+    /// An expression giving the address or the list of addresses (`data.correo`).
+    pub to: Option<S<String>>,
+    /// Roles whose holders get the message too.
+    #[serde(default)]
+    pub roles: Vec<S<String>>,
+    /// `file` fields of the case whose files go with it.
+    #[serde(default)]
+    pub attach: Vec<S<String>>,
+    /// A step whose open task the message links to, answerable without an account.
+    pub link: Option<S<String>>,
+    /// A condition: the message is sent only when it holds.
+    #[serde(rename = "if")]
+    pub if_: Option<S<String>>,
+    /// `completed` (the default) or `entered`.
+    pub on: Option<S<String>>,
 }
 
 /// One step; exactly one of the kind keys (`task`, `approval`, …) must be present.
@@ -121,6 +176,11 @@ pub struct RawStep {
     pub until: Option<S<String>>,
     pub input: Option<Entries<S<String>>>,
     pub for_each: Option<S<String>>,
+    /// Messages the step sends.
+    pub send: Option<Vec<S<RawSend>>>,
+    /// How long a link to this task stays valid (`10 business days`): it can be answered by
+    /// whoever holds a link from a message, without an account.
+    pub link: Option<S<String>>,
 }
 
 /// One branch of a parallel step: `- step_id`, or `- {start: step_id, due: …, on_overdue: […]}`
@@ -209,6 +269,8 @@ pub enum RawAction {
     Reassign(S<String>),
     /// Leave the overdue step and continue at another.
     Goto(S<String>),
+    /// Send a message from a template of the process.
+    Send(Box<RawSend>),
 }
 
 /// A service-level agreement on the instance.

@@ -22,12 +22,28 @@ fn warn() -> Value {
     json!({ "type": "string", "pattern": r"^(\d+ .+ before|after \d+ .+|\d{1,2}%)$" })
 }
 
+/// A message: a template of the process sent to addresses from the case and to roles.
+fn message(with_on: bool) -> Value {
+    let mut props = json!({
+        "template": { "type": "string", "description": "the template's name: <process folder>/messages/<name>.hbs (first line the subject)" },
+        "to": { "type": "string", "description": "CEL expression giving the address or list of addresses, e.g. data.correo" },
+        "roles": texts(),
+        "attach": { "type": "array", "items": { "type": "string" }, "description": "file fields whose files go with the message" },
+        "link": { "type": "string", "description": "a step with `link:` whose open task the message links to (`{{link}}` in the template)" },
+        "if": { "type": "string", "description": "CEL condition: the message is sent only when it holds" }
+    });
+    if with_on {
+        props["on"] = json!({ "enum": ["completed", "entered"], "description": "when the step sends it (default: completed)" });
+    }
+    json!({ "type": "object", "additionalProperties": false, "required": ["template"], "properties": props })
+}
+
 fn actions() -> Value {
     json!({
         "type": "array",
         "items": {
             "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": false,
-            "properties": { "notify": text(), "reassign": text(), "goto": text() }
+            "properties": { "notify": text(), "reassign": text(), "goto": text(), "send": message(false) }
         }
     })
 }
@@ -92,6 +108,11 @@ pub fn step_properties() -> serde_json::Map<String, Value> {
             "for_each",
             json!({ "type": "string", "description": "a list (e.g. `data.acciones`): the one branch runs once per element, read as `item`" }),
         ),
+        ("send", json!({ "type": "array", "items": message(true), "description": "messages the step sends when it completes (or is entered)" })),
+        (
+            "link",
+            json!({ "type": "string", "pattern": DURATION, "description": "the task can be answered through a signed link from a message, valid this long (e.g. 5 business days)" }),
+        ),
     ] {
         m.insert(k.to_string(), v);
     }
@@ -116,7 +137,12 @@ pub fn process_schema() -> Value {
             "roles": { "type": "object", "additionalProperties": { "type": "string" } },
             "start": { "type": "object", "additionalProperties": false,
                        "properties": { "form": text(), "roles": texts(),
-                                       "folio": { "type": "string", "description": "How the server numbers cases: text with {year}, {yy}, {month}, {day} and one {seq} or {seq:05}, e.g. COR-{year}-{seq:05}" } } },
+                                       "folio": { "type": "string", "description": "How the server numbers cases: text with {year}, {yy}, {month}, {day} and one {seq} or {seq:05}, e.g. COR-{year}-{seq:05}" },
+                                       "public": { "type": "object", "additionalProperties": false, "description": "the start form is open to the public at /p/<process>",
+                                                   "properties": { "received": { "type": "string", "description": "a datetime field the server sets to the moment the form arrives" },
+                                                                   "thanks": { "type": "string", "description": "what the page says once the form is sent" } } },
+                                       "mailbox": { "type": "object", "additionalProperties": false, "description": "each new message of the mailbox given to `tramite serve --mailbox` starts a case; each key names the start-form field that part fills",
+                                                    "properties": { "from": text(), "name": text(), "subject": text(), "body": text(), "date": text(), "attachment": text() } } } },
             "slas": { "type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": false, "required": ["title", "from", "until"],
                 "properties": {

@@ -56,6 +56,13 @@ pub struct BranchOpen {
     pub warn: Option<Timestamp>,
 }
 
+/// A task answerable through a signed link until `expires`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkGrant {
+    pub token: u64,
+    pub expires: Timestamp,
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -230,6 +237,25 @@ pub enum Event {
         scope: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         users: Vec<String>,
+    },
+    /// A message of the process went out: to the addresses read from the case and the holders
+    /// of `roles`, rendered with `template`, with the files of `attach` and, when it links to a
+    /// task, that link.
+    Sent {
+        template: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sla: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        to: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        roles: Vec<String>,
+        /// The file references, as the case holds them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attach: Vec<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<LinkGrant>,
     },
     /// The instance reached an end.
     Ended {

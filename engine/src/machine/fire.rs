@@ -133,11 +133,17 @@ impl Run<'_> {
             self.emit(alert);
         }
         if !others.is_empty() {
-            self.emit(Event::Alerted { kind, sla, step: step_id, roles: others, scope: None, users: Vec::new() });
+            let (sla, step) = (sla.clone(), step_id.clone());
+            self.emit(Event::Alerted { kind, sla, step, roles: others, scope: None, users: Vec::new() });
         }
         for a in actions {
             match a {
                 Action::Notify(_) => {}
+                Action::Send(m) => self.pending.push(super::send::Pending {
+                    message: (**m).clone(),
+                    step: step_id.clone(),
+                    sla: sla.clone(),
+                }),
                 Action::Reassign(role) => {
                     let open: Vec<u64> = tokens
                         .iter()

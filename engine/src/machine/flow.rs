@@ -86,6 +86,7 @@ impl Run<'_> {
             wake,
         };
         self.emit(entered);
+        self.queue_step(ix, true);
         self.entered(ix)?;
         if let Some(role) = role {
             // The task's own people: the person it is for, or the role's holders in its scope.
@@ -216,6 +217,7 @@ impl Run<'_> {
 
     pub(super) fn pass(&mut self, token: u64, ix: StepIx) -> Result<(), CommandError> {
         self.emit(Event::Passed { token });
+        self.queue_step(ix, false);
         self.left(ix)
     }
 
@@ -241,6 +243,7 @@ impl Run<'_> {
         }
         // A parallel step is completed when its branches join (`<step>.completed`), not when
         // it opens them.
+        self.queue_step(ix, false);
         self.left(ix)?;
         let target = self.route(ix, next, &fork.scope)?;
         moves.push(Move::Go(target, fork.scope));

@@ -10,12 +10,13 @@ mod fire;
 mod flow;
 mod notice;
 mod run;
+mod send;
 mod slas;
 mod state;
 
 pub use call::{CallIncident, CallState, Knock, ParentLink, knocks, parent_command};
 pub use command::{Actor, Command, CommandError, TimerKey};
-pub use event::{AlertKind, BranchOpen, Event, Record};
+pub use event::{AlertKind, BranchOpen, Event, LinkGrant, Record};
 pub use notice::{Audience, Notice, notices};
 pub use run::{Env, execute, parse_instant, start, start_call, start_with_folio};
 pub use state::{BranchState, Fork, Instance, Rejection, SlaRun, Status, Task, Token};

@@ -37,6 +37,8 @@ pub(super) struct Run<'a> {
     pub(super) now: Timestamp,
     by: Option<String>,
     pub(super) budget: usize,
+    /// Messages to send once the command has run.
+    pub(super) pending: Vec<super::send::Pending>,
 }
 
 /// Starts an instance: validates the start data, opens its SLAs and enters the first step.
@@ -97,6 +99,7 @@ fn begin(
     run.emit(Event::Started { process: env.process.id.clone(), data, parent, seed: seed_of(id), folio });
     run.start_slas_on(|a| matches!(a, Anchor::Started | Anchor::Data(_)))?;
     run.go(Target::Step(env.process.first_step()), Vec::new())?;
+    run.flush_sends()?;
     Ok((run.inst, run.records))
 }
 
@@ -137,6 +140,7 @@ pub fn execute(
             run.emit(Event::Cancelled { reason });
         }
     }
+    run.flush_sends()?;
     Ok((run.inst, run.records))
 }
 
@@ -149,6 +153,7 @@ impl<'a> Run<'a> {
             now,
             by: actor.map(|a| a.user.clone()),
             budget: MAX_AUTOMATIC_STEPS + env.process.steps.len(),
+            pending: Vec::new(),
         }
     }
 
@@ -208,6 +213,7 @@ impl<'a> Run<'a> {
         };
         let data = self.validated(work.form.as_ref(), data)?;
         self.emit(Event::Completed { token: task, data });
+        self.queue_step(ix, false);
         self.left(ix)?;
         let target = self.route(ix, next, &tok.scope)?;
         self.go(target, tok.scope)
@@ -227,6 +233,7 @@ impl<'a> Run<'a> {
         let data = self.validated(work.form.as_ref(), data)?;
         let comment = comment.filter(|c| !c.trim().is_empty());
         self.emit(Event::Approved { token: task, comment, data });
+        self.queue_step(ix, false);
         self.left(ix)?;
         self.go(*approve, tok.scope)
     }
@@ -240,6 +247,7 @@ impl<'a> Run<'a> {
             return Err(CommandError::CommentRequired);
         }
         self.emit(Event::Rejected { token: task, comment: comment.trim().to_string() });
+        self.queue_step(ix, false);
         self.left(ix)?;
         self.go(*reject, tok.scope)
     }

@@ -416,7 +416,7 @@ impl Instance {
             Event::SlaStopped { sla } => self.with_sla(sla, |s| s.clock.stop(r.at)),
             Event::SlaWarned { sla } => self.with_sla(sla, |s| s.warned = true),
             Event::SlaBreached { sla } => self.with_sla(sla, |s| s.breached = true),
-            Event::Alerted { .. } => {}
+            Event::Alerted { .. } | Event::Sent { .. } => {}
             Event::Ended { outcome } => {
                 self.finish(r.at);
                 self.status = Status::Ended { outcome: outcome.clone() };

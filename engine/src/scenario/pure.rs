@@ -137,6 +137,7 @@ impl<'c> MachineDriver<'c> {
         for n in machine::notices(before, records, started_by) {
             let to: Vec<&str> = match &n.to {
                 Audience::User(name) => self.users.get(name).map(|u| u.user.as_str()).into_iter().collect(),
+                Audience::Address(a) => vec![a.as_str()],
                 role => {
                     self.users.values().filter(|u| role.reaches(&u.user, &u.roles)).map(|u| u.user.as_str()).collect()
                 }

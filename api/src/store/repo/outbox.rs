@@ -4,6 +4,8 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use super::{instant, maybe_instant, micros};
+use tramite_engine::files::FileValue;
+
 use crate::store::{MessageRow, OutboxRow, StoreError};
 
 const MESSAGE_COLUMNS: &str = "instance_id, kind, recipient, subject, created_at, sent_at, attempts, last_error";
@@ -24,7 +26,7 @@ queries! {
             "UPDATE outbox SET leased_by = $1, lease_until = $2 WHERE id IN (\
              SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $3 \
              AND (lease_until IS NULL OR lease_until <= $3) ORDER BY id LIMIT $4{}) \
-             RETURNING id, recipient, subject, body, attempts",
+             RETURNING id, recipient, subject, body, attempts, attachments",
             DB::DIALECT.skip_locked
         );
         let rows = sqlx::query::<DB>(&sql)
@@ -43,6 +45,7 @@ queries! {
                     subject: r.try_get("subject")?,
                     body: r.try_get("body")?,
                     attempts: r.try_get("attempts")?,
+                    attachments: attachments_of(r.try_get("attachments")?),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -109,4 +112,17 @@ queries! {
         let rows = sqlx::query::<DB>(&sql).bind(instance.to_string()).fetch_all(self.pool()).await?;
         rows.iter().map(Self::message_row).collect()
     }
+}
+
+/// The attachments column of a message: a JSON list of file values, or NULL for none.
+pub(crate) fn attachments_json(files: &[FileValue]) -> Option<String> {
+    (!files.is_empty()).then(|| serde_json::Value::Array(files.iter().map(FileValue::to_value).collect()).to_string())
+}
+
+/// The file values of an attachments column (values that do not read back are left out).
+fn attachments_of(text: Option<String>) -> Vec<FileValue> {
+    let Some(list) = text.and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(&t).ok()) else {
+        return Vec::new();
+    };
+    list.iter().filter_map(|v| FileValue::from_value(v).ok()).collect()
 }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use sqlx::Transaction;
 use tramite_engine::machine::{Instance, Status, TimerKey};
 
+use super::outbox::attachments_json;
 use super::{RowsAffected, encode, list, micros, values};
 use crate::store::{Change, IncidentRow, NewMessage, SlaRow, StoreError, TaskRow};
 
@@ -245,8 +246,9 @@ queries! {
             changes.iter().flat_map(|c| c.outbox.iter().map(move |m| (m, c.now))).collect();
         for chunk in messages.chunks(500) {
             let sql = format!(
-                "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at) VALUES {}",
-                values(DB::DIALECT, chunk.len(), 7)
+                "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at, \
+                 attachments) VALUES {}",
+                values(DB::DIALECT, chunk.len(), 8)
             );
             let mut q = sqlx::query::<DB>(&sql);
             for (m, now) in chunk {
@@ -257,7 +259,8 @@ queries! {
                     .bind(m.subject.clone())
                     .bind(m.body.clone())
                     .bind(micros(*now))
-                    .bind(micros(*now));
+                    .bind(micros(*now))
+                    .bind(attachments_json(&m.attachments));
             }
             q.execute(&mut **tx).await?;
         }
