@@ -94,7 +94,9 @@ pub fn blobs(files: Option<&str>, database: &str, max_size: u64) -> Result<crate
 pub fn link_secret(file: Option<&Path>, database: &str) -> Result<(Vec<u8>, &'static str), String> {
     let read = |p: &Path| std::fs::read_to_string(p).map(|s| s.trim().as_bytes().to_vec());
     if let Some(p) = file {
-        return read(p).map(|s| (s, "--link-secret-file")).map_err(|e| format!("--link-secret-file {}: {e}", p.display()));
+        return read(p)
+            .map(|s| (s, "--link-secret-file"))
+            .map_err(|e| format!("--link-secret-file {}: {e}", p.display()));
     }
     if let Some(s) = std::env::var("TRAMITE_LINK_SECRET").ok().filter(|s| !s.trim().is_empty()) {
         return Ok((s.trim().as_bytes().to_vec(), "TRAMITE_LINK_SECRET"));
@@ -107,7 +109,9 @@ pub fn link_secret(file: Option<&Path>, database: &str) -> Result<(Vec<u8>, &'st
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         match options.open(&path) {
-            Ok(mut f) => std::io::Write::write_all(&mut f, secret.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?,
+            Ok(mut f) => {
+                std::io::Write::write_all(&mut f, secret.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?
+            }
             // Another node made it meanwhile: read theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(format!("{}: {e}", path.display())),
@@ -208,7 +212,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let base = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    // Links in messages name the address people reach the server at: known once bound.
+    let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| args.listen.to_string());
+    let base = args.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
     match link_secret(args.link_secret_file.as_deref(), &args.database) {
         Ok((secret, from)) => match crate::links::Links::new(&secret, &base) {
             Ok(links) => {
@@ -256,13 +269,6 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     if let Some(w) = tree_watch {
         tokio::spawn(w.run(rt.clone(), log));
     }
-    let listener = match tokio::net::TcpListener::bind(args.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.listen);
-            return ExitCode::FAILURE;
-        }
-    };
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(%addr, database = rt.store.backend(), "Trámite is serving");
     println!("listening on http://{addr}");

@@ -22,6 +22,7 @@ mod front_office;
 mod migrations;
 mod oidc;
 mod ops;
+mod public;
 mod scoped;
 mod security;
 mod sign_in;
