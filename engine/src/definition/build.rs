@@ -226,6 +226,13 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         {
             self.ctx.err(at, "a case started from outside needs a start form", "add `form: <form>` under `start:`");
         }
+        let start_form = s.form.as_ref().and_then(|f| self.catalog.forms.get(&f.value));
+        if let (Some(p), Some(file)) =
+            (&s.public, start_form.and_then(|f| f.fields.iter().find(|x| x.kind == FieldType::File)))
+        {
+            let message = format!("a public start form takes no files, and this one has `{}`", file.name);
+            self.ctx.err(loc(p), message, "give the public start form no `file` fields");
+        }
         Start { form, roles, folio, public, mailbox }
     }
 
@@ -811,7 +818,15 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         let send: Vec<Option<Message>> = s.send.iter().flatten().map(|m| self.message(&m.value)).collect();
         let send: Vec<Message> = send.into_iter().collect::<Option<_>>()?;
         let link = match &s.link {
-            Some(d) => Some(self.ctx.duration(d, d.value.trim())?),
+            Some(d) => {
+                let form = s.form.as_ref().and_then(|f| self.catalog.forms.get(&f.value));
+                if let Some(file) = form.and_then(|f| f.fields.iter().find(|x| x.kind == FieldType::File)) {
+                    let message = format!("a task answered by link takes no files, and its form has `{}`", file.name);
+                    self.ctx.err(loc(d), message, "give the task a form without `file` fields");
+                    return None;
+                }
+                Some(self.ctx.duration(d, d.value.trim())?)
+            }
             None => None,
         };
         Some(Step {
@@ -853,7 +868,6 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 "warn",
                 "on_warning",
                 "send",
-                "link",
             ],
             "decision" => &["next", "send"],
             "parallel" => &["branches", "join", "next", "for_each", "send"],

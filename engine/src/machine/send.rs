@@ -42,8 +42,12 @@ impl Run<'_> {
                     }
                 }
             }
+            // An address field left empty is absent from the data: no address.
+            let absent =
+                |e: &crate::expr::Expr| matches!(e.as_field(), Some(("data", f)) if !self.inst.data.contains_key(f));
             let to = match &m.to {
                 None => Vec::new(),
+                Some(e) if absent(e) => Vec::new(),
                 Some(e) => match self.eval(e, None).map_err(fail)? {
                     Value::Null => Vec::new(),
                     Value::String(s) => vec![s],

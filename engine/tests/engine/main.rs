@@ -20,6 +20,7 @@ mod form_bounds;
 mod fuzz_findings;
 mod huge_definitions;
 mod machine;
+mod messages;
 mod parallel_anchor;
 mod sample;
 mod scenario_schedule;
