@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// PostgreSQL: give every node the same secret).
     #[arg(long, value_name = "FILE")]
     pub link_secret_file: Option<PathBuf>,
+    /// How long a node holds the outbox messages it is sending, in seconds: a node that dies
+    /// mid-send leaves them to the other nodes after this time.
+    #[arg(long, value_name = "SECONDS", default_value_t = mail::LEASE.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub outbox_lease: u64,
     /// Log lines as text (without colours unless stderr is a terminal) or as JSON objects.
     #[arg(long, value_enum, env = "TRAMITE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -265,6 +269,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         args.mail_from.clone(),
         rt.outbox_changed.clone(),
         rt.metrics.clone(),
+        std::time::Duration::from_secs(args.outbox_lease),
     ));
     if let Some(w) = tree_watch {
         tokio::spawn(w.run(rt.clone(), log));

@@ -156,10 +156,11 @@ pub async fn run_worker(
     from: String,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
+    lease: Duration,
 ) {
     let node = node_name();
     loop {
-        match send_pending(&store, clock.as_ref(), &transport, &from, &metrics, &node, LEASE).await {
+        match send_pending(&store, clock.as_ref(), &transport, &from, &metrics, &node, lease).await {
             Ok(0) | Err(_) => {
                 let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
             }

@@ -6,6 +6,7 @@ use crate::common;
 use crate::in_process;
 
 mod backup;
+mod nodes;
 mod observe;
 mod outbox;
 mod watch;
