@@ -7,6 +7,7 @@
 
 mod cases;
 mod files;
+mod indicators;
 mod instances;
 mod processes;
 pub mod public;
@@ -17,6 +18,7 @@ mod users;
 
 pub use cases::{CASE_SLA_STATES, CaseFilter, CaseView, all_cases, case_query, cases, cases_csv, plain_cell, zone_of};
 pub use files::{attached, case_files, download, files_of, trusted, upload};
+pub use indicators::{IndicatorView, Point, indicator_cases, indicators};
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
 };

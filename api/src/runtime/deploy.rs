@@ -200,6 +200,7 @@ impl Runtime {
             *forms = by_path.into_iter().map(|(path, text)| SourceFile { path, text }).collect();
         }
         let (deployed, held) = self.deploy_loaded(loaded).await?;
+        self.set_indicators(&loaded.catalog);
         let mut refused_files = refused(&loaded.diagnostics, &loaded.sources);
         refused_files.extend(held);
         write(&self.registry).set_refused_files(refused_files);

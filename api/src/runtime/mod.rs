@@ -97,6 +97,8 @@ pub struct Runtime {
     links: std::sync::OnceLock<crate::links::Links>,
     /// What each address has sent to the public forms lately.
     pub public_sends: crate::app::public::Limiter,
+    /// The indicators of each process, as the tree last deployed declares them.
+    indicators: RwLock<BTreeMap<String, Arc<Vec<tramite_engine::definition::indicators::Indicator>>>>,
 }
 
 /// Due timers taken per scheduler pass.
@@ -140,7 +142,24 @@ impl Runtime {
             deployed_once: std::sync::atomic::AtomicBool::new(false),
             links: std::sync::OnceLock::new(),
             public_sends: Default::default(),
+            indicators: RwLock::new(BTreeMap::new()),
         }
+    }
+
+    /// The indicators of `process`, if it has any.
+    pub fn indicators_of(&self, process: &str) -> Option<Arc<Vec<tramite_engine::definition::indicators::Indicator>>> {
+        read(&self.indicators).get(process).cloned()
+    }
+
+    /// Every process's indicators.
+    pub fn indicators(&self) -> BTreeMap<String, Arc<Vec<tramite_engine::definition::indicators::Indicator>>> {
+        read(&self.indicators).clone()
+    }
+
+    /// Takes the indicators a deployed tree declares (replacing those of every process).
+    pub(crate) fn set_indicators(&self, catalog: &tramite_engine::definition::Catalog) {
+        *write(&self.indicators) =
+            catalog.indicators.iter().map(|(p, list)| (p.clone(), Arc::new(list.clone()))).collect();
     }
 
     /// Signs links with `links` (once; a second call changes nothing).

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
+use tramite_engine::definition::indicators::contributions;
 use tramite_engine::machine::{self, Actor, Command, Instance, Knock, Record, TimerKey};
 
 use super::overlay::{Overlay, StartKey};
@@ -591,6 +592,10 @@ impl Runtime {
             folio: folio(inst),
             folio_count: p.folio_count.clone(),
             search_text: crate::store::search::text_of(inst),
+            measures: match self.indicators_of(&d.process.id) {
+                Some(list) => contributions(&list, &d.calendar, p.prev.as_ref(), inst, &p.records),
+                None => Vec::new(),
+            },
             now: p.now,
         }
     }

@@ -250,6 +250,33 @@ impl Store {
         dispatch!(self, r => r.messages_between(from, to, limit).await)
     }
 
+    /// An indicator's count, sum and mean per period and group, periods `from` through `to`.
+    pub async fn measure_totals(&self, indicator: &str, from: &str, to: &str) -> Result<Vec<MeasureTotal>, StoreError> {
+        dispatch!(self, r => r.measure_totals(indicator, from, to).await)
+    }
+
+    /// An indicator's nearest-rank percentile per period and group.
+    pub async fn measure_percentile(
+        &self,
+        indicator: &str,
+        from: &str,
+        to: &str,
+        percent: i64,
+    ) -> Result<Vec<(String, String, f64)>, StoreError> {
+        dispatch!(self, r => r.measure_percentile(indicator, from, to, percent).await)
+    }
+
+    /// The cases behind an indicator's value in one period and group, newest first.
+    pub async fn measure_cases(
+        &self,
+        indicator: &str,
+        period: &str,
+        group: &str,
+        limit: i64,
+    ) -> Result<Vec<MeasureCase>, StoreError> {
+        dispatch!(self, r => r.measure_cases(indicator, period, group, limit).await)
+    }
+
     /// The messages an instance produced, oldest first.
     pub async fn messages_of(&self, instance: &str) -> Result<Vec<MessageRow>, StoreError> {
         dispatch!(self, r => r.messages_of(instance).await)

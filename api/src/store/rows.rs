@@ -314,6 +314,9 @@ pub struct Change<'a> {
     pub folio_count: Option<(String, i64)>,
     /// The words the case list's search finds the instance by.
     pub search_text: String,
+    /// What the case (and the tasks this transition completed) contribute to its process's
+    /// indicators.
+    pub measures: Vec<tramite_engine::definition::indicators::Contribution>,
     pub now: Timestamp,
 }
 
@@ -391,4 +394,22 @@ pub struct BenchCase {
     /// An SLA clock: when it warns and is due (stopped at `ended_at` when the case ended).
     pub sla_warn_at: Option<Timestamp>,
     pub sla_due_at: Option<Timestamp>,
+}
+
+/// An indicator's values in one period and group: how many count, their sum and mean.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MeasureTotal {
+    pub period: String,
+    pub group: String,
+    pub n: i64,
+    pub total: Option<f64>,
+    pub mean: Option<f64>,
+}
+
+/// A case behind an indicator's value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MeasureCase {
+    pub instance_id: String,
+    pub folio: Option<String>,
+    pub value: f64,
 }

@@ -29,6 +29,7 @@ pub enum FileKind {
     Form,
     Calendar,
     Scenarios,
+    Indicators,
     Unknown,
 }
 
@@ -54,6 +55,7 @@ impl FileKind {
                 "form" => FileKind::Form,
                 "calendar" => FileKind::Calendar,
                 "test" => FileKind::Scenarios,
+                "indicators" => FileKind::Indicators,
                 _ => FileKind::Unknown,
             };
         }
@@ -69,6 +71,8 @@ pub struct Catalog {
     pub calendars: BTreeMap<String, Calendar>,
     /// Message templates by path (`processes/conocer/messages/respuesta.hbs`) → text.
     pub templates: BTreeMap<String, String>,
+    /// The indicators of each process, by process id, in file order.
+    pub indicators: BTreeMap<String, Vec<super::indicators::Indicator>>,
 }
 
 impl Catalog {
@@ -170,8 +174,40 @@ pub fn load_with(
         }
     }
     super::calls::check(&mut catalog, known, &mut diags);
+    for f in files.iter().filter(|f| FileKind::of(&f.text) == FileKind::Indicators) {
+        let mut ctx = Ctx::new(&f.path, &f.text);
+        let forms = &catalog.forms;
+        let fields = |p: &Process| process_fields(p, forms);
+        let found = super::indicators::load(&mut ctx, &catalog.processes, &fields);
+        for ind in found {
+            let list = catalog.indicators.entry(ind.process.clone()).or_default();
+            if list.iter().any(|i| i.id == ind.id) {
+                let at = Loc::new(1, 1);
+                ctx.err(
+                    at,
+                    format!("indicator `{}` of `{}` is declared twice", ind.id, ind.process),
+                    "give each indicator of a process its own name",
+                );
+            } else {
+                list.push(ind);
+            }
+        }
+        diags.extend(ctx.finish());
+    }
     diags.sort_by(|a, b| (a.file.as_str(), a.loc).cmp(&(b.file.as_str(), b.loc)));
     (catalog, diags)
+}
+
+/// Every field of a process's forms (start form and step forms) with its type.
+pub fn process_fields(p: &Process, forms: &BTreeMap<String, Form>) -> std::collections::HashMap<String, FieldType> {
+    let named = p.start.form.iter().chain(p.steps.iter().filter_map(|s| s.kind.work().and_then(|w| w.form.as_ref())));
+    let mut out = std::collections::HashMap::new();
+    for f in named.filter_map(|n| forms.get(n)) {
+        for field in &f.fields {
+            out.entry(field.name.clone()).or_insert(field.kind);
+        }
+    }
+    out
 }
 
 /// Whether a file is a message template (`*.hbs`).

@@ -5,6 +5,7 @@ mod build;
 pub mod calls;
 mod folio;
 pub mod form;
+pub mod indicators;
 mod items;
 pub mod limits;
 pub mod load;

@@ -95,7 +95,10 @@ macro_rules! queries {
             for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
             for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
             for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
             for<'r> String: sqlx::Decode<'r, DB>,
+            for<'r> f64: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+            for<'r> Option<f64>: sqlx::Decode<'r, DB>,
             for<'r> i64: sqlx::Decode<'r, DB>,
             for<'r> bool: sqlx::Decode<'r, DB>,
             for<'r> Option<String>: sqlx::Decode<'r, DB>,
@@ -111,6 +114,7 @@ macro_rules! queries {
 mod bench;
 mod cases;
 mod definitions;
+mod indicators;
 mod instances;
 mod oidc;
 mod outbox;

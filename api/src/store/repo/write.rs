@@ -143,6 +143,7 @@ queries! {
         Self::write_events(tx, changes).await?;
         Self::write_tasks(tx, changes).await?;
         Self::write_folio_counts(tx, changes).await?;
+        Self::write_measures(tx, changes).await?;
 
         // Timers, SLA clocks and incidents: each instance's final set replaces what was stored,
         // where it differs from what was stored (the state before its first change here).
@@ -261,6 +262,43 @@ queries! {
                     .bind(micros(*now))
                     .bind(micros(*now))
                     .bind(attachments_json(&m.attachments));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// What the changed cases contribute to indicators: each (indicator, case, item) once, as
+    /// the batch's last change of the case left it.
+    async fn write_measures(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        let mut rows: Vec<(&str, &tramite_engine::definition::indicators::Contribution)> = Vec::new();
+        for c in changes {
+            for m in &c.measures {
+                let same = |(id, r): &(&str, &tramite_engine::definition::indicators::Contribution)| {
+                    *id == c.id && r.indicator == m.indicator && r.item == m.item
+                };
+                match rows.iter_mut().find(|r| same(r)) {
+                    Some(r) => *r = (c.id, m),
+                    None => rows.push((c.id, m)),
+                }
+            }
+        }
+        for chunk in rows.chunks(500) {
+            let sql = format!(
+                "INSERT INTO measures (indicator, instance_id, item, period, grp, value) VALUES {} \
+                 ON CONFLICT (indicator, instance_id, item) DO UPDATE SET period = excluded.period, \
+                 grp = excluded.grp, value = excluded.value",
+                values(DB::DIALECT, chunk.len(), 6)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (id, m) in chunk {
+                q = q
+                    .bind(m.indicator.clone())
+                    .bind(id.to_string())
+                    .bind(m.item as i64)
+                    .bind(m.period.clone())
+                    .bind(m.group.clone())
+                    .bind(m.value);
             }
             q.execute(&mut **tx).await?;
         }
