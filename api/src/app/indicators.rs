@@ -67,22 +67,29 @@ fn readable(rt: &Runtime, actor: &Actor, id: &str) -> Result<Arc<Deployed>, AppE
     Ok(d)
 }
 
-/// A period bound as given: a period key (`2026`, `2026-03`, `2026-Q1`, `2026-W11`,
-/// `2026-03-11`), at most 10 characters of digits, `-`, `Q` and `W`.
+/// Whether `t` is a period key: `2026`, `2026-Q1`, `2026-W11`, `2026-03` or `2026-03-11`.
+pub fn is_period(t: &str) -> bool {
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    match b.len() {
+        4 => digits(0..4),
+        7 if b[4] == b'-' && b[5] == b'Q' => digits(0..4) && (b'1'..=b'4').contains(&b[6]),
+        7 if b[4] == b'-' => digits(0..4) && digits(5..7),
+        8 => digits(0..4) && b[4] == b'-' && b[5] == b'W' && digits(6..8),
+        10 => digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10),
+        _ => false,
+    }
+}
+
+/// A period bound as given (exactly; empty: none).
 fn bound(text: Option<&str>, field: &str) -> Result<Option<String>, AppError> {
     match text {
         None | Some("") => Ok(None),
-        Some(t)
-            if t.len() <= 10
-                && t.starts_with(|c: char| c.is_ascii_digit())
-                && t.chars().all(|c| c.is_ascii_digit() || "-QW".contains(c)) =>
-        {
-            Ok(Some(t.to_string()))
-        }
+        Some(t) if is_period(t) => Ok(Some(t.to_string())),
         Some(_) => Err(AppError::field(
             "invalid_query",
             field,
-            "Debe ser un periodo: 2026, 2026-Q1, 2026-03, 2026-W11 o 2026-03-11.",
+            "Debe ser un periodo: 2026, 2026-Q1, 2026-W11, 2026-03 o 2026-03-11.",
         )),
     }
 }
@@ -167,6 +174,12 @@ pub async fn indicator_cases(
     group: &str,
 ) -> Result<Vec<MeasureCase>, AppError> {
     let d = readable(rt, actor, id)?;
+    if !(period.is_empty() || is_period(period)) {
+        return Err(AppError::field("invalid_query", "period", "Debe ser un periodo: 2026, 2026-Q1, 2026-W11, 2026-03 o 2026-03-11."));
+    }
+    if group.chars().count() > 500 {
+        return Err(AppError::field("invalid_query", "group", "Es demasiado largo."));
+    }
     let known = rt.indicators_of(&d.process.id).is_some_and(|l| l.iter().any(|i| i.id == indicator));
     if !known {
         return Err(AppError::NotFound(format!("process `{id}` has no indicator `{indicator}`")));

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 mod extract;
 mod files;
+mod indicators;
 pub use files::attachment;
 mod instances;
 mod openapi;
@@ -37,6 +38,7 @@ pub fn app(rt: Arc<Runtime>) -> Router {
     let uploads = upload_limit(&rt);
     Router::new()
         .merge(instances::router())
+        .merge(indicators::router())
         .merge(tasks::router())
         .merge(openapi::router())
         .merge(ops::router())

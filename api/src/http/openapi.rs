@@ -44,6 +44,7 @@ pub fn document() -> Value {
     let cursor = json!({ "type": "string", "pattern": "^(-?[0-9]{1,18}\\.[A-Za-z0-9._-]{1,200})?$" });
     // A day the server takes: 1900 to 2199 (`invalid_query` otherwise), or empty (as a web
     // form sends an unset filter).
+    let period = json!({ "type": "string", "pattern": "^$|^[0-9]{4}(-Q[1-4]|-W[0-9]{2}|-[0-9]{2}(-[0-9]{2})?)?$" });
     let day = json!({ "anyOf": [
         { "type": "string", "format": "date", "pattern": "^(19|2[01])[0-9]{2}-[0-9]{2}-[0-9]{2}$" },
         { "type": "string", "enum": [""] }
@@ -104,6 +105,30 @@ pub fn document() -> Value {
                     { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "minLength": 1, "maxLength": 200 },
                       "description": "a retry by the same user with the same key to the same process returns the first instance (200) instead of starting another; keys are per user and process" }],
                 "post": op("Start an instance with its start form data", "201", json_body(data.clone()), &["400", "401", "403", "404", "415", "422"])
+            },
+            "/api/processes/{process}/indicators": {
+                "parameters": [path_param("process")],
+                "get": {
+                    "summary": "The process's indicators (you hold a role in it; admins: any) with their value per period and group, worked out by the database: count, sum, mean, percentile, or a share from 0 to 1; each value's `n` and whether it meets the target",
+                    "parameters": [
+                        { "name": "from", "in": "query", "schema": period.clone(), "description": "first period (inclusive); empty: from the first" },
+                        { "name": "to", "in": "query", "schema": period.clone(), "description": "last period (inclusive: `2026-03` takes every day and week key of March); empty: to the last" }
+                    ],
+                    "security": [{ "bearer": [] }],
+                    "responses": { "200": { "description": "`indicators`, each with `points`" }, "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "404": { "$ref": "#/components/responses/E404" }, "422": { "$ref": "#/components/responses/E422" } }
+                }
+            },
+            "/api/processes/{process}/indicators/{indicator}/cases": {
+                "parameters": [path_param("process"), path_param("indicator")],
+                "get": {
+                    "summary": "The cases behind one value of an indicator (its period and group), newest first, at most 200",
+                    "parameters": [
+                        { "name": "period", "in": "query", "schema": period.clone() },
+                        { "name": "group", "in": "query", "schema": { "type": "string", "maxLength": 500 } }
+                    ],
+                    "security": [{ "bearer": [] }],
+                    "responses": { "200": { "description": "`cases`: instance id, folio and value" }, "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "404": { "$ref": "#/components/responses/E404" }, "422": { "$ref": "#/components/responses/E422" } }
+                }
             },
             "/api/instances": {
                 "get": {

@@ -9,12 +9,14 @@
 
 mod auth;
 mod cases;
+mod chart;
 mod dashboard;
 mod error;
 mod export;
 mod fields;
 mod i18n;
 mod inbox;
+mod indicators;
 mod instance;
 mod oidc;
 mod page;
@@ -67,6 +69,8 @@ pub fn router(rt: Arc<Runtime>, uploads: usize) -> Router<Arc<Runtime>> {
         .route("/cases", get(cases::page))
         .route("/processes", get(process::list))
         .route("/processes/{id}", get(process::page))
+        .route("/indicators/{process}", get(indicators::page))
+        .route("/indicators/{process}/{indicator}", get(indicators::cases))
         .route("/cases.csv", get(cases::csv))
         .route("/instances/{id}/files/{sha256}", get(instance::file))
         .route("/tasks/{id}/claim", post(inbox::claim))
