@@ -49,6 +49,10 @@ pub struct BenchArgs {
     /// commit of its alert (e.g. `--alerts 100000`).
     #[arg(long, conflicts_with_all = ["cases", "open_tasks"])]
     pub alerts: Option<usize>,
+    /// Instead: load this many case values of one indicator straight into each database and
+    /// measure the aggregations an indicator page runs (e.g. `--indicators 1000000`).
+    #[arg(long, conflicts_with_all = ["cases", "open_tasks", "alerts"])]
+    pub indicators: Option<usize>,
     /// Nodes sharing the database: each a runtime with its own connections and writers, the
     /// clients spread over them (in this one process; `docs/scaling.md`).
     #[arg(long, default_value_t = 1)]
@@ -132,7 +136,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     };
     let Some(calendar) = loaded.catalog.calendar_of(process) else { return ExitCode::FAILURE };
     println!("machine: {}", machine_line());
-    if args.cases.is_none() && args.open_tasks.is_none() && args.alerts.is_none() && !args.http {
+    if args.cases.is_none() && args.open_tasks.is_none() && args.alerts.is_none() && args.indicators.is_none() && !args.http {
         let env = Env { process, calendar, forms: &loaded.catalog.forms };
         if let Err(e) = bench_engine(env, args.engine_instances) {
             eprintln!("error: {e}");
@@ -149,6 +153,14 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         } else {
             db.clone()
         };
+        if let Some(n) = args.indicators {
+            if let Err(e) = super::bench_indicators::run(&url, n).await {
+                eprintln!("error: {url}: {e}");
+                return ExitCode::FAILURE;
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            continue;
+        }
         let done = match (args.cases, args.open_tasks, args.alerts) {
             (Some(n), _, _) => super::bench_cases::run(&url, &args.processes, n).await,
             (None, Some(n), _) => super::bench_cases::run_inbox(&url, &args.processes, n).await,

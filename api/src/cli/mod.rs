@@ -5,6 +5,7 @@ pub mod bench;
 mod bench_alerts;
 mod bench_cases;
 mod bench_http;
+mod bench_indicators;
 pub mod calendar;
 mod check;
 mod scenario_db;

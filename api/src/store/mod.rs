@@ -250,6 +250,20 @@ impl Store {
         dispatch!(self, r => r.messages_between(from, to, limit).await)
     }
 
+    /// How many values an indicator holds (the benchmark's load is kept between runs).
+    pub async fn measure_count(&self, indicator: &str) -> Result<i64, StoreError> {
+        dispatch!(self, r => r.measure_count(indicator).await)
+    }
+
+    /// Writes an indicator's values straight to the table (the benchmark).
+    pub async fn load_bench_measures(
+        &self,
+        indicator: &str,
+        rows: &[(String, String, String, Option<f64>)],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, r => r.load_bench_measures(indicator, rows).await)
+    }
+
     /// An indicator's count, sum and mean per period and group, periods `from` through `to`.
     pub async fn measure_totals(&self, indicator: &str, from: &str, to: &str) -> Result<Vec<MeasureTotal>, StoreError> {
         dispatch!(self, r => r.measure_totals(indicator, from, to).await)

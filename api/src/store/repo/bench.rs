@@ -112,3 +112,37 @@ queries! {
         Ok(())
     }
 }
+
+queries! {
+    /// How many values indicator `indicator` holds.
+    pub async fn measure_count(&self, indicator: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query::<DB>("SELECT count(*) AS n FROM measures WHERE indicator = $1")
+            .bind(indicator.to_string())
+            .fetch_one(self.pool())
+            .await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
+    }
+
+    /// Writes values of `indicator` (case id, period, group, value) in one transaction, a few
+    /// hundred rows per statement.
+    pub async fn load_bench_measures(
+        &self,
+        indicator: &str,
+        rows: &[(String, String, String, Option<f64>)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in rows.chunks(500) {
+            let sql = format!(
+                "INSERT INTO measures (indicator, instance_id, item, period, grp, value) VALUES {}",
+                values(DB::DIALECT, chunk.len(), 6)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (id, period, grp, value) in chunk {
+                q = q.bind(indicator.to_string()).bind(id.clone()).bind(0_i64).bind(period.clone()).bind(grp.clone()).bind(*value);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
