@@ -124,7 +124,7 @@ async fn view(rt: &Runtime, ind: &Indicator, from: &str, to: &str) -> Result<Ind
         _ => None,
     };
     let ranks = match percentile {
-        Some(p) => rt.store.measure_percentile(&key, from, to, p).await?,
+        Some(p) => rt.store.measure_percentile(&key, &totals, p).await?,
         None => Vec::new(),
     };
     let points = totals
@@ -175,7 +175,11 @@ pub async fn indicator_cases(
 ) -> Result<Vec<MeasureCase>, AppError> {
     let d = readable(rt, actor, id)?;
     if !(period.is_empty() || is_period(period)) {
-        return Err(AppError::field("invalid_query", "period", "Debe ser un periodo: 2026, 2026-Q1, 2026-W11, 2026-03 o 2026-03-11."));
+        return Err(AppError::field(
+            "invalid_query",
+            "period",
+            "Debe ser un periodo: 2026, 2026-Q1, 2026-W11, 2026-03 o 2026-03-11.",
+        ));
     }
     if group.chars().count() > 500 {
         return Err(AppError::field("invalid_query", "group", "Es demasiado largo."));

@@ -136,7 +136,12 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     };
     let Some(calendar) = loaded.catalog.calendar_of(process) else { return ExitCode::FAILURE };
     println!("machine: {}", machine_line());
-    if args.cases.is_none() && args.open_tasks.is_none() && args.alerts.is_none() && args.indicators.is_none() && !args.http {
+    if args.cases.is_none()
+        && args.open_tasks.is_none()
+        && args.alerts.is_none()
+        && args.indicators.is_none()
+        && !args.http
+    {
         let env = Env { process, calendar, forms: &loaded.catalog.forms };
         if let Err(e) = bench_engine(env, args.engine_instances) {
             eprintln!("error: {e}");

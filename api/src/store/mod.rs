@@ -269,15 +269,34 @@ impl Store {
         dispatch!(self, r => r.measure_totals(indicator, from, to).await)
     }
 
-    /// An indicator's nearest-rank percentile per period and group.
+    /// The `offset`-th smallest value (from 0) of an indicator in one period and group.
+    pub async fn measure_nth(
+        &self,
+        indicator: &str,
+        period: &str,
+        group: &str,
+        offset: i64,
+    ) -> Result<Option<f64>, StoreError> {
+        dispatch!(self, r => r.measure_nth(indicator, period, group, offset).await)
+    }
+
+    /// An indicator's nearest-rank `percent`-th percentile per period and group (the smallest
+    /// value with at least `percent` % of the values at or below it), for the groups of
+    /// `totals`.
     pub async fn measure_percentile(
         &self,
         indicator: &str,
-        from: &str,
-        to: &str,
+        totals: &[MeasureTotal],
         percent: i64,
     ) -> Result<Vec<(String, String, f64)>, StoreError> {
-        dispatch!(self, r => r.measure_percentile(indicator, from, to, percent).await)
+        let mut out = Vec::new();
+        for t in totals.iter().filter(|t| t.n > 0) {
+            let rank = (t.n * percent + 99) / 100;
+            if let Some(v) = self.measure_nth(indicator, &t.period, &t.group, rank.max(1) - 1).await? {
+                out.push((t.period.clone(), t.group.clone(), v));
+            }
+        }
+        Ok(out)
     }
 
     /// The cases behind an indicator's value in one period and group, newest first.

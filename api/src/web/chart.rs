@@ -37,7 +37,13 @@ pub fn bars(title: &str, bars: &[Bar], target: Option<f64>, share: bool) -> Stri
     let slot = 56.0;
     let width = (bars.len() as f64 * slot).max(240.0);
     let max = bars.iter().map(|b| b.value).chain(target).fold(0.0_f64, f64::max);
-    let max = if share { max.max(1.0) } else if max <= 0.0 { 1.0 } else { max * 1.1 };
+    let max = if share {
+        max.max(1.0)
+    } else if max <= 0.0 {
+        1.0
+    } else {
+        max * 1.1
+    };
     let y = |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - v / max);
     let mut out = format!(
         r#"<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {width:.0} {H:.0}" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">"#,

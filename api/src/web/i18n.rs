@@ -461,6 +461,12 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("indicators.by_group_in", "Por grupo en", "Per group in"),
     ("indicators.no_cases", "No hay casos detrás de este valor.", "No cases behind this value."),
     ("indicators.yes", "Sí", "Yes"),
+    ("indicators.report", "Informe calculado", "Computed report"),
+    (
+        "indicators.report_help",
+        "Los indicadores del periodo anterior, calculados de los casos: revíselos en lugar de capturarlos.",
+        "The indicators of the previous period, computed from the cases: review them instead of typing them in.",
+    ),
     ("indicators.no", "No", "No"),
     ("public.link_invalid", "Este enlace no es válido", "This link is not valid"),
     (

@@ -91,11 +91,22 @@ fn card(process: &str, v: &IndicatorView, l: super::i18n::Lang) -> Card {
     // Grouped: the latest period's groups; else one bar per period.
     let (bars, caption): (Vec<Bar>, String) = if v.group.is_some() {
         let last = periods.last().cloned().unwrap_or_default();
-        let bars = v.points.iter().filter(|p| p.period == last).filter_map(|p| bar(p, shown_group(&p.group, l))).collect();
-        let caption = if last.is_empty() { l.t("indicators.by_group").to_string() } else { format!("{} {last}", l.t("indicators.by_group_in")) };
+        let bars =
+            v.points.iter().filter(|p| p.period == last).filter_map(|p| bar(p, shown_group(&p.group, l))).collect();
+        let caption = if last.is_empty() {
+            l.t("indicators.by_group").to_string()
+        } else {
+            format!("{} {last}", l.t("indicators.by_group_in"))
+        };
         (bars, caption)
     } else {
-        let bars = v.points.iter().filter_map(|p| bar(p, if p.period.is_empty() { l.t("indicators.total").to_string() } else { p.period.clone() })).collect();
+        let bars = v
+            .points
+            .iter()
+            .filter_map(|p| {
+                bar(p, if p.period.is_empty() { l.t("indicators.total").to_string() } else { p.period.clone() })
+            })
+            .collect();
         (bars, l.t("indicators.by_period").to_string())
     };
     let rows = periods
@@ -121,7 +132,11 @@ fn card(process: &str, v: &IndicatorView, l: super::i18n::Lang) -> Card {
         unit: v.unit.clone(),
         caption,
         svg: chart::bars(&v.title, &bars, v.target, v.share),
-        groups: if v.group.is_some() { groups.iter().map(|g| shown_group(g, l)).collect() } else { vec![l.t("indicators.value").to_string()] },
+        groups: if v.group.is_some() {
+            groups.iter().map(|g| shown_group(g, l)).collect()
+        } else {
+            vec![l.t("indicators.value").to_string()]
+        },
         rows,
     }
 }
@@ -140,7 +155,13 @@ pub async fn page(
         .map_err(|e| WebError::from_app(e, l))?;
     let d = rt.registry().latest(&process).ok_or(WebError::NotFound(l))?;
     match q.format.as_deref() {
-        Some("csv") => return Ok(download(&format!("{process}-indicadores.csv"), "text/csv; charset=utf-8", csv(&views).into_bytes())),
+        Some("csv") => {
+            return Ok(download(
+                &format!("{process}-indicadores.csv"),
+                "text/csv; charset=utf-8",
+                csv(&views).into_bytes(),
+            ));
+        }
         Some("xlsx") => {
             let bytes = xlsx(&d.process.title, &views).map_err(WebError::internal)?;
             return Ok(download(
@@ -155,7 +176,11 @@ pub async fn page(
     let here = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let (from, to) = (q.from.clone().unwrap_or_default(), q.to.clone().unwrap_or_default());
     let link = |format: &str| {
-        query_href(&format!("/indicators/{process}"), &[("from", Some(&from)), ("to", Some(&to)), ("format", Some(format))], None)
+        query_href(
+            &format!("/indicators/{process}"),
+            &[("from", Some(&from)), ("to", Some(&to)), ("format", Some(format))],
+            None,
+        )
     };
     let page = IndicatorsPage {
         c: Chrome::new(&s, format!("{} · {}", l.t("indicators.title"), d.process.title), &here, "processes"),
@@ -172,7 +197,8 @@ pub async fn page(
 
 fn download(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
-    ([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
+    ([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,7 +246,16 @@ fn csv(views: &[IndicatorView]) -> String {
             let value = p.value.map(|x| x.to_string()).unwrap_or_default();
             let target = v.target.map(|t| t.to_string()).unwrap_or_default();
             let meets = p.meets_target.map(|m| if m { "si" } else { "no" }).unwrap_or_default();
-            let row = [v.id.as_str(), &app::plain_cell(&v.title), &app::plain_cell(&p.period), &app::plain_cell(&p.group), &value, &p.n.to_string(), &target, meets];
+            let row = [
+                v.id.as_str(),
+                &app::plain_cell(&v.title),
+                &app::plain_cell(&p.period),
+                &app::plain_cell(&p.group),
+                &value,
+                &p.n.to_string(),
+                &target,
+                meets,
+            ];
             let _ = w.write_record(row);
         }
     }
@@ -263,19 +298,35 @@ fn xlsx(process_title: &str, views: &[IndicatorView]) -> Result<Vec<u8>, rust_xl
             sheet.write(row, 0, &p.period)?;
             sheet.write(row, 1, &p.group)?;
             if let Some(x) = p.value {
-                if v.share { sheet.write_with_format(row, 2, x, &percent)?; } else { sheet.write(row, 2, x)?; }
+                if v.share {
+                    sheet.write_with_format(row, 2, x, &percent)?;
+                } else {
+                    sheet.write(row, 2, x)?;
+                }
             }
             sheet.write(row, 3, p.n as f64)?;
             if let Some(t) = v.target {
-                if v.share { sheet.write_with_format(row, 4, t, &percent)?; } else { sheet.write(row, 4, t)?; }
+                if v.share {
+                    sheet.write_with_format(row, 4, t, &percent)?;
+                } else {
+                    sheet.write(row, 4, t)?;
+                }
             }
         }
         if !v.points.is_empty() {
             let last = 1 + v.points.len() as u32;
             let mut chart = Chart::new(ChartType::Column);
-            chart.add_series().set_categories((name.as_str(), 2, 0, last, 0)).set_values((name.as_str(), 2, 2, last, 2)).set_name(v.title.as_str());
+            chart
+                .add_series()
+                .set_categories((name.as_str(), 2, 0, last, 0))
+                .set_values((name.as_str(), 2, 2, last, 2))
+                .set_name(v.title.as_str());
             if v.target.is_some() {
-                chart.add_series().set_categories((name.as_str(), 2, 0, last, 0)).set_values((name.as_str(), 2, 4, last, 4)).set_name("Meta");
+                chart
+                    .add_series()
+                    .set_categories((name.as_str(), 2, 0, last, 0))
+                    .set_values((name.as_str(), 2, 4, last, 4))
+                    .set_name("Meta");
             }
             chart.title().set_name(v.title.as_str());
             sheet.insert_chart(1, 6, &chart)?;
@@ -286,4 +337,64 @@ fn xlsx(process_title: &str, views: &[IndicatorView]) -> Result<Vec<u8>, rust_xl
 
 fn sheet_name(i: usize) -> String {
     format!("I{}", i + 1)
+}
+
+/// The indicators a report task shows: each one's values in the period before the task opened
+/// (the month before, for monthly indicators), with links to the whole page and the workbook.
+#[derive(Debug)]
+pub struct Report {
+    pub title: String,
+    pub lines: Vec<(String, String, Vec<(String, String)>)>,
+    pub page: String,
+    pub xlsx: String,
+}
+
+/// The period before `t`'s for indicators counted per `p`, on `cal`.
+fn previous(
+    p: tramite_engine::definition::indicators::Period,
+    cal: &tramite_engine::calendar::Calendar,
+    t: jiff::Timestamp,
+) -> String {
+    use tramite_engine::definition::indicators::Period;
+    let z = t.to_zoned(cal.zone().clone());
+    let back = match p {
+        Period::Day => jiff::Span::new().days(1),
+        Period::Week => jiff::Span::new().weeks(1),
+        Period::Month => jiff::Span::new().months(1),
+        Period::Quarter => jiff::Span::new().months(3),
+        Period::Year => jiff::Span::new().years(1),
+    };
+    let earlier = z.checked_sub(back).map(|z| z.timestamp()).unwrap_or(t);
+    p.key(cal, earlier)
+}
+
+/// The report of process `process`'s indicators for a task opened at `opened`, if the user may
+/// read that process.
+pub async fn report(rt: &Runtime, s: &Session, process: &str, opened: jiff::Timestamp) -> Option<Report> {
+    let l = s.lang;
+    let d = rt.registry().latest(process)?;
+    let defs = rt.indicators_of(process)?;
+    let views = app::indicators(rt, &s.actor(), process, None, None).await.ok()?;
+    let mut lines = Vec::new();
+    let mut months = BTreeSet::new();
+    for v in &views {
+        let def = defs.iter().find(|i| i.id == v.id)?;
+        let period = def.period.map(|p| previous(p, &d.calendar, opened));
+        if let (Some(p), Some(tramite_engine::definition::indicators::Period::Month)) = (&period, def.period) {
+            months.insert(p.clone());
+        }
+        let values: Vec<(String, String)> = v
+            .points
+            .iter()
+            .filter(|p| period.as_ref().is_none_or(|want| &p.period == want))
+            .filter_map(|p| Some((shown_group(&p.group, l), chart::number(p.value?, v.share))))
+            .collect();
+        lines.push((v.title.clone(), period.unwrap_or_else(|| l.t("indicators.total").to_string()), values));
+    }
+    let month = months.into_iter().next();
+    let range = |format: Option<&str>| {
+        let m = month.as_deref();
+        query_href(&format!("/indicators/{process}"), &[("from", m), ("to", m), ("format", format)], None)
+    };
+    Some(Report { title: d.process.title.clone(), lines, page: range(None), xlsx: range(Some("xlsx")) })
 }

@@ -60,6 +60,8 @@ struct TaskPage {
     has_errors: bool,
     comment: String,
     comment_error: Option<String>,
+    /// The indicators a report task reviews, computed.
+    report: Option<super::indicators::Report>,
 }
 
 /// The task, the version its instance runs on and the instance, if `s` may see it (404 / 403
@@ -156,6 +158,10 @@ async fn render(rt: &Runtime, s: &Session, id: &str, uri: &Uri, attempt: Attempt
         fields: views,
         form_errors,
         comment: attempt.comment,
+        report: match step.and_then(|x| x.kind.work()).and_then(|w| w.report.as_ref()) {
+            Some(p) => super::indicators::report(rt, s, p, t.created_at).await,
+            None => None,
+        },
     })
 }
 

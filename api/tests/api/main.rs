@@ -19,6 +19,7 @@ mod e2e;
 mod exports;
 mod files;
 mod front_office;
+mod indicator_pages;
 mod migrations;
 mod oidc;
 mod ops;

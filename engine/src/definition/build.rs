@@ -690,7 +690,16 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                     Some(x) => Some(self.expr(x)?),
                     None => None,
                 };
-                let work = Work { role, role_from, scope, assignee, form, due };
+                let report = match &s.report {
+                    Some(r) if self.processes.contains(&r.value) => Some(r.value.clone()),
+                    Some(r) => {
+                        let known: Vec<&str> = self.processes.iter().map(String::as_str).collect();
+                        self.ctx.unknown(loc(r), "process", &r.value, known);
+                        return None;
+                    }
+                    None => None,
+                };
+                let work = Work { role, role_from, scope, assignee, form, due, report };
                 if kind == "task" {
                     StepKind::Task { work, next: self.next(id, s.next.as_ref(), true)? }
                 } else {
@@ -868,6 +877,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 "warn",
                 "on_warning",
                 "send",
+                "report",
             ],
             "decision" => &["next", "send"],
             "parallel" => &["branches", "join", "next", "for_each", "send"],
@@ -875,7 +885,8 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             "call" => &["title", "input", "next", "send"],
             _ => &["title", "send"],
         };
-        let present: [(&str, Option<Loc>); 20] = [
+        let present: [(&str, Option<Loc>); 21] = [
+            ("report", s.report.as_ref().map(loc)),
             ("send", s.send.as_ref().and_then(|v| v.first()).map(loc)),
             ("link", s.link.as_ref().map(loc)),
             ("title", s.title.as_ref().map(loc)),

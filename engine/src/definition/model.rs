@@ -195,6 +195,8 @@ pub struct Work {
     pub assignee: Option<Expr>,
     pub form: Option<String>,
     pub due: Option<Due>,
+    /// A process whose indicators the task shows, computed for the period before it opened.
+    pub report: Option<String>,
 }
 
 /// A deadline on a step and what happens when it passes; optionally a warning before it.

@@ -178,6 +178,9 @@ pub struct RawStep {
     pub for_each: Option<S<String>>,
     /// Messages the step sends.
     pub send: Option<Vec<S<RawSend>>>,
+    /// A process whose indicators the task shows, computed, for the period before it opened
+    /// (a report task reviews them instead of retyping them).
+    pub report: Option<S<String>>,
     /// How long a link to this task stays valid (`10 business days`): it can be answered by
     /// whoever holds a link from a message, without an account.
     pub link: Option<S<String>>,
