@@ -114,6 +114,8 @@ struct DashboardPage {
     alerts: Vec<AlertLine>,
     messages: Vec<MessageLine>,
     export_query: String,
+    /// Each process with indicators: id, title, how many.
+    indicator_links: Vec<(String, String, usize)>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -409,7 +411,13 @@ pub async fn page(
 
     let here = uri.path_and_query().map(|x| x.as_str().to_string()).unwrap_or_default();
     let export_query = format!("from={from_d}&to={to_d}&process={}", urlencode(&process_id));
+    let indicator_links = rt
+        .indicators()
+        .iter()
+        .filter_map(|(p, list)| Some((p.clone(), rt.registry().latest(p)?.process.title.clone(), list.len())))
+        .collect();
     let page = DashboardPage {
+        indicator_links,
         c: Chrome::new(&s, s.lang.t("dash.title"), &here, "dashboard"),
         not_deployed,
         incidents,
