@@ -112,6 +112,7 @@ mod bench;
 mod cases;
 mod definitions;
 mod instances;
+mod mailboxes;
 mod oidc;
 mod outbox;
 mod reports;
