@@ -1,5 +1,6 @@
-//! `tramite serve`: deploy the definitions, run the HTTP API, the scheduler, the outbox worker
-//! and (unless `--no-watch`) redeploy files when they change.
+//! `tramite serve`: deploy the definitions, run the HTTP API, the scheduler, the outbox worker,
+//! a poller per mailbox (`--mailboxes`) and (unless `--no-watch`) redeploy files when they
+//! change.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,11 @@ pub struct ServeArgs {
     /// PostgreSQL: give every node the same secret).
     #[arg(long, value_name = "FILE")]
     pub link_secret_file: Option<PathBuf>,
+    /// Start cases from the messages of these mailboxes (YAML: a list of mailboxes, each with
+    /// its process, `imaps://` or `imap://` (STARTTLS) address, user and password file or
+    /// variable; see docs/operations.md).
+    #[arg(long, env = "TRAMITE_MAILBOXES", value_name = "FILE")]
+    pub mailboxes: Option<PathBuf>,
     /// Log lines as text (without colours unless stderr is a terminal) or as JSON objects.
     #[arg(long, value_enum, env = "TRAMITE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -94,7 +100,9 @@ pub fn blobs(files: Option<&str>, database: &str, max_size: u64) -> Result<crate
 pub fn link_secret(file: Option<&Path>, database: &str) -> Result<(Vec<u8>, &'static str), String> {
     let read = |p: &Path| std::fs::read_to_string(p).map(|s| s.trim().as_bytes().to_vec());
     if let Some(p) = file {
-        return read(p).map(|s| (s, "--link-secret-file")).map_err(|e| format!("--link-secret-file {}: {e}", p.display()));
+        return read(p)
+            .map(|s| (s, "--link-secret-file"))
+            .map_err(|e| format!("--link-secret-file {}: {e}", p.display()));
     }
     if let Some(s) = std::env::var("TRAMITE_LINK_SECRET").ok().filter(|s| !s.trim().is_empty()) {
         return Ok((s.trim().as_bytes().to_vec(), "TRAMITE_LINK_SECRET"));
@@ -107,7 +115,9 @@ pub fn link_secret(file: Option<&Path>, database: &str) -> Result<(Vec<u8>, &'st
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         match options.open(&path) {
-            Ok(mut f) => std::io::Write::write_all(&mut f, secret.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?,
+            Ok(mut f) => {
+                std::io::Write::write_all(&mut f, secret.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?
+            }
             // Another node made it meanwhile: read theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(format!("{}: {e}", path.display())),
@@ -129,6 +139,12 @@ pub fn init_logging(format: LogFormat) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    // The IMAP client traces each command it sends, the sign-in with its password among them:
+    // never at any `RUST_LOG` (a directive added last replaces one for the same target).
+    let filter = ["async_imap=info", "async_imap::imap_stream=info"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -149,6 +165,14 @@ pub async fn open_runtime(database: &str, templates: &Path, clock: Arc<dyn Clock
     let store = Store::open(database).await.map_err(|e| format!("database {database}: {e}"))?;
     let templates = Templates::load(Some(templates))?;
     Ok(Runtime::new(store, templates, clock))
+}
+
+/// The mailboxes a `--mailboxes` file lists, checked (not yet reached).
+pub fn mailboxes(file: &Path) -> Result<Vec<crate::mail::inbound::MailboxConfig>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("--mailboxes {}: {e}", file.display()))?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    crate::mail::inbound::config::parse(&text, dir, |var| std::env::var(var).ok())
+        .map_err(|e| format!("--mailboxes {}: {e}", file.display()))
 }
 
 /// The OpenID provider a `--oidc` file configures, checked (not yet reached).
@@ -180,6 +204,13 @@ async fn check_oidc(rt: &Runtime) {
 pub async fn run(args: ServeArgs) -> ExitCode {
     let oidc = match args.oidc.as_deref().map(oidc_provider).transpose() {
         Ok(p) => p.map(Arc::new),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mailboxes = match args.mailboxes.as_deref().map(mailboxes).transpose() {
+        Ok(m) => m.unwrap_or_default(),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -237,6 +268,10 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     }
     check_oidc(&rt).await;
+    if let Err(e) = crate::mail::inbound::config::check_processes(&mailboxes, &rt) {
+        eprintln!("error: --mailboxes: {e}");
+        return ExitCode::FAILURE;
+    }
     let transport = match Transport::from_url(args.smtp.as_deref(), &args.outbox) {
         Ok(t) => t,
         Err(e) => {
@@ -253,6 +288,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         rt.outbox_changed.clone(),
         rt.metrics.clone(),
     ));
+    for m in mailboxes {
+        tokio::spawn(crate::mail::inbound::run(rt.clone(), m));
+    }
     if let Some(w) = tree_watch {
         tokio::spawn(w.run(rt.clone(), log));
     }

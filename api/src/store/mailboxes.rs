@@ -17,7 +17,12 @@ impl Store {
     }
 
     /// Records that a message started (or found) the case `instance`.
-    pub async fn mailbox_taken(&self, m: &MailboxMessage<'_>, instance: &str, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn mailbox_taken(
+        &self,
+        m: &MailboxMessage<'_>,
+        instance: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         dispatch!(self, r => r.mailbox_taken(m, instance, now).await)
     }
 

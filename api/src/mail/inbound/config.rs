@@ -122,7 +122,10 @@ pub fn parse(text: &str, dir: &Path, env: impl Fn(&str) -> Option<String>) -> Re
         let which = r.name.clone().unwrap_or_else(|| format!("{}", i + 1));
         let m = checked(r, dir, &env, &mut system_roots).map_err(|e| format!("mailbox {which}: {e}"))?;
         if out.iter().any(|o| o.name == m.name) {
-            return Err(format!("mailbox {which}: the name `{}` is used twice; give each mailbox its own `name`", m.name));
+            return Err(format!(
+                "mailbox {which}: the name `{}` is used twice; give each mailbox its own `name`",
+                m.name
+            ));
         }
         out.push(m);
     }
@@ -147,7 +150,8 @@ fn checked(
         (None, Some(_), Some(_)) => return Err("give `password_file` or `password_env`, not both".into()),
         (None, Some(file), None) => {
             let path = dir.join(file);
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("`password_file` {}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("`password_file` {}: {e}", path.display()))?;
             let line = text.lines().next().unwrap_or_default().to_string();
             if line.is_empty() {
                 return Err(format!("`password_file` {}: the first line is empty", path.display()));
@@ -187,7 +191,8 @@ fn checked(
 
 /// `imaps://host[:993]` or `imap://host[:143]` (STARTTLS).
 fn server(url: &str) -> Result<(Security, String, u16), String> {
-    let bad = || format!("`url`: {url:?} is not a mailbox address: write imaps://host:993, or imap://host:143 for STARTTLS");
+    let bad =
+        || format!("`url`: {url:?} is not a mailbox address: write imaps://host:993, or imap://host:143 for STARTTLS");
     let (security, rest, default_port) = if let Some(rest) = url.strip_prefix("imaps://") {
         (Security::Imaps, rest, 993)
     } else if let Some(rest) = url.strip_prefix("imap://") {
@@ -300,7 +305,8 @@ mod tests {
 
     #[test]
     fn a_mailbox_with_its_defaults() {
-        let m = one("- process: p\n  url: imaps://mail.example.org\n  user: contacto\n  password_env: CLAVE\n").unwrap();
+        let m =
+            one("- process: p\n  url: imaps://mail.example.org\n  user: contacto\n  password_env: CLAVE\n").unwrap();
         assert_eq!((m.host.as_str(), m.port, m.security), ("mail.example.org", 993, Security::Imaps));
         assert_eq!((m.folder.as_str(), m.poll, &m.marking), ("INBOX", DEFAULT_POLL, &Marking::Seen));
         assert_eq!(m.name, "contacto@mail.example.org/INBOX");
@@ -324,8 +330,14 @@ mod tests {
             (format!("{base}  password_env: CLAVE\n  poll_seconds: 0\n"), "at least 1"),
             (format!("{base}  password_env: CLAVE\n  move_to: INBOX\n"), "the folder read"),
             (format!("{base}  password_env: CLAVE\n  pasword: x\n"), "pasword"),
-            ("- process: p\n  url: http://mail.example.org\n  user: u\n  password_env: CLAVE\n".into(), "imaps://host:993"),
-            ("- process: p\n  url: imaps://u:p@mail.example.org\n  user: u\n  password_env: CLAVE\n".into(), "not a mailbox address"),
+            (
+                "- process: p\n  url: http://mail.example.org\n  user: u\n  password_env: CLAVE\n".into(),
+                "imaps://host:993",
+            ),
+            (
+                "- process: p\n  url: imaps://u:p@mail.example.org\n  user: u\n  password_env: CLAVE\n".into(),
+                "not a mailbox address",
+            ),
             ("[]".into(), "no mailbox"),
         ];
         for (yaml, wanted) in cases {

@@ -76,7 +76,6 @@ pub async fn run(rt: Arc<Runtime>, mailbox: MailboxConfig) {
     tracing::info!(mailbox = ?mailbox.name, process = ?mailbox.process, folder = ?mailbox.folder, "reading a mailbox");
     loop {
         if let Err(e) = poll(&rt, &mailbox).await {
-            rt.metrics.mailbox_poll_failed();
             tracing::warn!(mailbox = ?mailbox.name, error = %e, "mailbox not read; trying again at the next poll");
         }
         tokio::time::sleep(mailbox.poll).await;
@@ -84,8 +83,17 @@ pub async fn run(rt: Arc<Runtime>, mailbox: MailboxConfig) {
 }
 
 /// One pass over a mailbox: marks what earlier passes took but could not mark, tries again
-/// the refused messages now due, then takes the new messages in UID order.
+/// the refused messages now due, then takes the new messages in UID order. A pass that fails is
+/// counted (`tramite_mailbox_poll_failures_total`).
 pub async fn poll(rt: &Runtime, mailbox: &MailboxConfig) -> Result<Pass, InboundError> {
+    let result = poll_once(rt, mailbox).await;
+    if result.is_err() {
+        rt.metrics.mailbox_poll_failed();
+    }
+    result
+}
+
+async fn poll_once(rt: &Runtime, mailbox: &MailboxConfig) -> Result<Pass, InboundError> {
     let d = rt.deployed(&mailbox.process, None).filter(|d| d.process.start.mailbox.is_some()).ok_or_else(|| {
         InboundError::Process(format!("process `{}` is not deployed with a `start.mailbox`", mailbox.process))
     })?;
@@ -136,7 +144,8 @@ async fn take(
     done: &mut Pass,
 ) -> Result<(), InboundError> {
     let validity = i64::from(folder.uidvalidity);
-    let mut at = MailboxMessage { mailbox: &mailbox.name, uidvalidity: validity, uid: i64::from(uid), message_id: None };
+    let mut at =
+        MailboxMessage { mailbox: &mailbox.name, uidvalidity: validity, uid: i64::from(uid), message_id: None };
     let Some(fetched) = folder.fetch(uid).await? else {
         if attempts > 0 {
             // A refused message someone removed from the folder: nothing left to try.
@@ -160,7 +169,8 @@ async fn take(
                     Some(FileValue { name, sha256: blob.sha256, size: blob.size, mime })
                 }
                 Err(BlobError::TooLarge { limit }) => {
-                    let why = format!("the attachment is larger than the {limit} bytes files may have (--max-file-size)");
+                    let why =
+                        format!("the attachment is larger than the {limit} bytes files may have (--max-file-size)");
                     return refuse(rt, &at, attempts, &why, done).await;
                 }
                 Err(e) => return Err(InboundError::Files(e)),
