@@ -87,7 +87,8 @@ impl Links {
         else {
             return Err(LinkError::Altered);
         };
-        let ok_instance = !instance.is_empty() && instance.len() <= 64 && instance.bytes().all(|b| b.is_ascii_alphanumeric());
+        let ok_instance =
+            !instance.is_empty() && instance.len() <= 64 && instance.bytes().all(|b| b.is_ascii_alphanumeric());
         let (Ok(task), Ok(secs), Some(sig)) = (task.parse::<u64>(), expires.parse::<i64>(), unhex(sig)) else {
             return Err(LinkError::Altered);
         };

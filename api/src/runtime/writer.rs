@@ -102,15 +102,9 @@ pub enum Work {
         by: Option<String>,
     },
     /// Fire a timer that fell `due`, at that instant (or the instance's last event, if later).
-    Fire {
-        id: String,
-        key: TimerKey,
-        due: Timestamp,
-    },
+    Fire { id: String, key: TimerKey, due: Timestamp },
     /// Start again the sub-processes of an instance's incidents.
-    Retry {
-        id: String,
-    },
+    Retry { id: String },
 }
 
 /// What a unit produced.

@@ -465,11 +465,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "This request was already answered with this link. Thank you.",
     ),
     ("public.link_closed", "Ya no está abierta", "No longer open"),
-    (
-        "public.link_closed_text",
-        "Esta solicitud ya no espera respuesta.",
-        "This request no longer awaits an answer.",
-    ),
+    ("public.link_closed_text", "Esta solicitud ya no espera respuesta.", "This request no longer awaits an answer."),
     ("public.thanks", "Gracias", "Thank you"),
     ("public.answered", "Recibimos su respuesta.", "We received your answer."),
     ("public.received", "Recibimos su mensaje.", "We received your message."),

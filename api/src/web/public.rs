@@ -21,8 +21,8 @@ use super::fields::{self, FieldView, Raw};
 use super::i18n::Lang;
 use super::page::Chrome;
 use super::posted::Posted;
-use crate::app::public::{self, LinkRefusal, LinkedTask};
 use crate::app::AppError;
+use crate::app::public::{self, LinkRefusal, LinkedTask};
 use crate::http::auth::new_token;
 use crate::runtime::Deployed;
 use crate::runtime::Runtime;
@@ -121,14 +121,26 @@ fn task_heading(t: &LinkedTask) -> (String, Option<String>) {
 }
 
 /// `GET /p/t/{link}`: the form of the task the link names.
-pub async fn task_form(State(rt): State<Arc<Runtime>>, lang: Lang, Path(link): Path<String>) -> Result<Response, WebError> {
+pub async fn task_form(
+    State(rt): State<Arc<Runtime>>,
+    lang: Lang,
+    Path(link): Path<String>,
+) -> Result<Response, WebError> {
     let task = match public::linked_task(&rt, &link).await {
         Ok(t) => t,
         Err(why) => return refused(lang, why),
     };
     let raw = task.form.as_ref().map(|f| fields::raw_of(f, &Map::new())).unwrap_or_default();
     let action = format!("/p/t/{link}");
-    let page = form_page(lang, task_heading(&task), action, (String::new(), false), task.form.as_ref(), &raw, &BTreeMap::new())?;
+    let page = form_page(
+        lang,
+        task_heading(&task),
+        action,
+        (String::new(), false),
+        task.form.as_ref(),
+        &raw,
+        &BTreeMap::new(),
+    )?;
     Ok(Html(page).into_response())
 }
 
@@ -153,7 +165,15 @@ pub async fn task_submit(
         Err(e) => {
             let errors = problems(e).map_err(|e| WebError::from_app(e, lang))?;
             let action = format!("/p/t/{link}");
-            let page = form_page(lang, task_heading(&task), action, (String::new(), false), task.form.as_ref(), &raw, &errors)?;
+            let page = form_page(
+                lang,
+                task_heading(&task),
+                action,
+                (String::new(), false),
+                task.form.as_ref(),
+                &raw,
+                &errors,
+            )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response())
         }
     }
@@ -177,11 +197,23 @@ fn start_heading(d: &Deployed) -> (String, Option<String>) {
 }
 
 /// `GET /p/{process}`: the public start form.
-pub async fn start_form(State(rt): State<Arc<Runtime>>, lang: Lang, Path(process): Path<String>) -> Result<Html<String>, WebError> {
+pub async fn start_form(
+    State(rt): State<Arc<Runtime>>,
+    lang: Lang,
+    Path(process): Path<String>,
+) -> Result<Html<String>, WebError> {
     let d = public_of(&rt, lang, &process)?;
     let form = public_form(&d);
     let raw = form.as_ref().map(|f| fields::raw_of(f, &Map::new())).unwrap_or_default();
-    let page = form_page(lang, start_heading(&d), format!("/p/{process}"), (new_token(), true), form.as_ref(), &raw, &BTreeMap::new())?;
+    let page = form_page(
+        lang,
+        start_heading(&d),
+        format!("/p/{process}"),
+        (new_token(), true),
+        form.as_ref(),
+        &raw,
+        &BTreeMap::new(),
+    )?;
     Ok(Html(page))
 }
 
@@ -195,7 +227,13 @@ pub async fn start_submit(
 ) -> Result<Response, WebError> {
     let d = public_of(&rt, lang, &process)?;
     let thanks = |folio: Option<String>| {
-        let mut text = d.process.start.public.as_ref().and_then(|p| p.thanks.clone()).unwrap_or_else(|| lang.t("public.received").to_string());
+        let mut text = d
+            .process
+            .start
+            .public
+            .as_ref()
+            .and_then(|p| p.thanks.clone())
+            .unwrap_or_else(|| lang.t("public.received").to_string());
         if let Some(f) = folio {
             text = format!("{text} {} {f}.", lang.t("public.folio"));
         }
@@ -207,7 +245,12 @@ pub async fn start_submit(
         return thanks(None);
     }
     if !rt.public_sends.allow(addr) {
-        return note(lang, StatusCode::TOO_MANY_REQUESTS, lang.t("public.too_many"), lang.t("public.too_many_text").to_string());
+        return note(
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            lang.t("public.too_many"),
+            lang.t("public.too_many_text").to_string(),
+        );
     }
     let key = pairs.iter().find(|(k, _)| k == "_key").map(|(_, v)| v.clone()).unwrap_or_default();
     if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -220,9 +263,9 @@ pub async fn start_submit(
         Ok(folio) => thanks(folio),
         Err(e) => {
             let errors = problems(e).map_err(|e| WebError::from_app(e, lang))?;
-            let page = form_page(lang, start_heading(&d), format!("/p/{process}"), (key, true), form.as_ref(), &raw, &errors)?;
+            let page =
+                form_page(lang, start_heading(&d), format!("/p/{process}"), (key, true), form.as_ref(), &raw, &errors)?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response())
         }
     }
 }
-

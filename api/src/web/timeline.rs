@@ -108,7 +108,8 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
                 ("event.alerted", who.join(", "), Some(kind.as_str().to_string()), true)
             }
             Event::Sent { template, to, roles, link, .. } => {
-                let who: Vec<String> = to.iter().cloned().chain((!roles.is_empty()).then(|| role_titles(d, roles))).collect();
+                let who: Vec<String> =
+                    to.iter().cloned().chain((!roles.is_empty()).then(|| role_titles(d, roles))).collect();
                 let note = link.map(|_| lang.t("event.sent_link").to_string()).unwrap_or_default();
                 ("event.sent", who.join(", "), Some(format!("{template}{note}")), false)
             }

@@ -7,9 +7,7 @@ use serde_saphyr::Spanned;
 use super::Folio;
 use super::form::{Field, FieldType};
 use super::items::ItemUse;
-use super::load::{
-    Catalog, Ctx, check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when, template_path,
-};
+use super::load::{Catalog, Ctx, check_ident, cron_ok, data_field_column, loc, parse_warn, parse_when, template_path};
 use super::model::*;
 use super::raw::*;
 use crate::calendar::{Duration, Warn};
@@ -201,7 +199,12 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             }
         });
         let public = s.public.as_ref().map(|p| Public {
-            received: p.value.received.as_ref().filter(|f| self.start_field(f, &[FieldType::DateTime])).map(|f| f.value.clone()),
+            received: p
+                .value
+                .received
+                .as_ref()
+                .filter(|f| self.start_field(f, &[FieldType::DateTime]))
+                .map(|f| f.value.clone()),
             thanks: p.value.thanks.as_ref().map(|t| t.value.clone()),
         });
         let mailbox = s.mailbox.as_ref().map(|m| {
@@ -234,7 +237,8 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         match form.fields.iter().find(|x| x.name == f.value) {
             Some(x) if types.contains(&x.kind) => true,
             Some(x) => {
-                let message = format!("`{}` is a `{}` field; this needs {}", f.value, x.kind.name(), names.join(" or "));
+                let message =
+                    format!("`{}` is a `{}` field; this needs {}", f.value, x.kind.name(), names.join(" or "));
                 self.ctx.err(loc(f), message, "name a field of that type in the start form");
                 false
             }
@@ -260,7 +264,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         let roles: Vec<String> = m.roles.iter().filter(|r| self.role_ref(r)).map(|r| r.value.clone()).collect();
         ok &= roles.len() == m.roles.len();
         if to.is_none() && m.roles.is_empty() && ok {
-            self.ctx.err(loc(&m.template), "the message goes to no one", "add `to: data.<e-mail field>` or `roles: [..]`");
+            self.ctx.err(
+                loc(&m.template),
+                "the message goes to no one",
+                "add `to: data.<e-mail field>` or `roles: [..]`",
+            );
             ok = false;
         }
         let mut attach = Vec::new();
@@ -290,7 +298,8 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 let ix = self.step_ref(s);
                 let linkable = ix.is_some_and(|i| self.raw.steps.0[i].1.link.is_some());
                 if ix.is_some() && !linkable {
-                    let help = format!("add `link: 10 business days` to step `{}` so it can be answered by link", s.value);
+                    let help =
+                        format!("add `link: 10 business days` to step `{}` so it can be answered by link", s.value);
                     self.ctx.err(loc(s), format!("step `{}` cannot be answered by link", s.value), help);
                 }
                 ok &= linkable;
@@ -310,7 +319,11 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
             None | Some((_, "completed")) => false,
             Some((_, "entered")) => true,
             Some((o, other)) => {
-                self.ctx.err(loc(o), format!("unknown `on: {other}`"), "`on: completed` (the default) or `on: entered`");
+                self.ctx.err(
+                    loc(o),
+                    format!("unknown `on: {other}`"),
+                    "`on: completed` (the default) or `on: entered`",
+                );
                 ok = false;
                 false
             }
@@ -327,12 +340,8 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         }
         let Some(text) = self.catalog.templates.get(&path) else {
             let folder = path.strip_suffix(&format!("{}.hbs", name.value)).unwrap_or("");
-            let known: Vec<&str> = self
-                .catalog
-                .templates
-                .keys()
-                .filter_map(|p| p.strip_prefix(folder)?.strip_suffix(".hbs"))
-                .collect();
+            let known: Vec<&str> =
+                self.catalog.templates.keys().filter_map(|p| p.strip_prefix(folder)?.strip_suffix(".hbs")).collect();
             self.ctx.unknown(loc(name), "template", &name.value, known);
             if let Some(d) = self.ctx.diags.last_mut() {
                 d.help = Some(format!("write it in {path}: the subject on the first line, then the body"));
@@ -820,9 +829,19 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
     /// Reports every key that does not belong to this kind of step.
     fn keys_fit(&mut self, kind: &str, s: &RawStep) -> bool {
         let allowed: &[&str] = match kind {
-            "task" => {
-                &["role", "scope", "assignee", "form", "next", "due", "on_overdue", "warn", "on_warning", "send", "link"]
-            }
+            "task" => &[
+                "role",
+                "scope",
+                "assignee",
+                "form",
+                "next",
+                "due",
+                "on_overdue",
+                "warn",
+                "on_warning",
+                "send",
+                "link",
+            ],
             "approval" => &[
                 "role",
                 "scope",

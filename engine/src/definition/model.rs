@@ -48,7 +48,21 @@ impl Process {
     ) -> Process {
         let index = steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         let templates = std::collections::BTreeMap::new();
-        Process { id, title, description, source, calendar, roles, start, steps, slas, schedules, file, templates, index }
+        Process {
+            id,
+            title,
+            description,
+            source,
+            calendar,
+            roles,
+            start,
+            steps,
+            slas,
+            schedules,
+            file,
+            templates,
+            index,
+        }
     }
 
     /// The step with this id.

@@ -33,7 +33,8 @@ fn message(with_on: bool) -> Value {
         "if": { "type": "string", "description": "CEL condition: the message is sent only when it holds" }
     });
     if with_on {
-        props["on"] = json!({ "enum": ["completed", "entered"], "description": "when the step sends it (default: completed)" });
+        props["on"] =
+            json!({ "enum": ["completed", "entered"], "description": "when the step sends it (default: completed)" });
     }
     json!({ "type": "object", "additionalProperties": false, "required": ["template"], "properties": props })
 }
@@ -108,7 +109,10 @@ pub fn step_properties() -> serde_json::Map<String, Value> {
             "for_each",
             json!({ "type": "string", "description": "a list (e.g. `data.acciones`): the one branch runs once per element, read as `item`" }),
         ),
-        ("send", json!({ "type": "array", "items": message(true), "description": "messages the step sends when it completes (or is entered)" })),
+        (
+            "send",
+            json!({ "type": "array", "items": message(true), "description": "messages the step sends when it completes (or is entered)" }),
+        ),
         (
             "link",
             json!({ "type": "string", "pattern": DURATION, "description": "the task can be answered through a signed link from a message, valid this long (e.g. 5 business days)" }),

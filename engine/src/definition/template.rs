@@ -14,9 +14,8 @@ pub const VARIABLES: [&str; 9] =
     ["folio", "instance", "process_title", "step_title", "sla_title", "sent_at", "due", "link", "link_expires"];
 
 /// Helpers a template may call: handlebars' own.
-const HELPERS: [&str; 16] = [
-    "if", "unless", "each", "with", "lookup", "eq", "ne", "gt", "gte", "lt", "lte", "and", "or", "not", "len", "log",
-];
+const HELPERS: [&str; 16] =
+    ["if", "unless", "each", "with", "lookup", "eq", "ne", "gt", "gte", "lt", "lte", "and", "or", "not", "len", "log"];
 
 /// Blocks inside which names are read relative to an element (`{{#each data.lista}}{{nombre}}`).
 const CONTEXT_BLOCKS: [&str; 2] = ["each", "with"];
@@ -89,7 +88,8 @@ pub(crate) fn check(ctx: &mut Ctx, text: &str, scope: &Scope) {
 
 /// Checks one name a template reads (`data.correo`, `folio`, `@root.data.x`).
 fn variable(ctx: &mut Ctx, at: Loc, word: &str, in_context: bool, scope: &Scope) {
-    let literal = word.starts_with(['"', '\'']) || word.parse::<f64>().is_ok() || ["true", "false", "null"].contains(&word);
+    let literal =
+        word.starts_with(['"', '\'']) || word.parse::<f64>().is_ok() || ["true", "false", "null"].contains(&word);
     if literal || word.is_empty() {
         return;
     }

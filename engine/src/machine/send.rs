@@ -37,7 +37,9 @@ impl Run<'_> {
                 match self.eval(cond, None).map_err(fail)? {
                     Value::Bool(true) => {}
                     Value::Bool(false) => continue,
-                    other => return Err(fail(format!("condition `{}` gave {other}, not true or false", cond.source()))),
+                    other => {
+                        return Err(fail(format!("condition `{}` gave {other}, not true or false", cond.source())));
+                    }
                 }
             }
             let to = match &m.to {
