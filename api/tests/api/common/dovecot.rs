@@ -101,7 +101,9 @@ impl Dovecot {
     }
 
     fn run(&mut self) {
-        let child = Command::new("dovecot")
+        // Debian's, in /usr/sbin (which a user's PATH may lack).
+        let bin = if Path::new("/usr/sbin/dovecot").exists() { "/usr/sbin/dovecot" } else { "dovecot" };
+        let child = Command::new(bin)
             .arg("-F")
             .arg("-c")
             .arg(&self.conf)
