@@ -116,6 +116,18 @@ impl Folder {
         Ok(uids)
     }
 
+    /// The size of message `uid` in bytes and its header (to tell a message too large to read
+    /// by its `Message-ID`); `None` when it is gone.
+    pub async fn outline(&mut self, uid: u32) -> Result<Option<(u32, Vec<u8>)>, ImapError> {
+        let fetches: Vec<_> = step("reading a message's size", async {
+            let stream = self.session.uid_fetch(uid.to_string(), "(UID RFC822.SIZE BODY.PEEK[HEADER])").await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        let Some(f) = fetches.into_iter().find(|f| f.uid == Some(uid)) else { return Ok(None) };
+        Ok(f.size.map(|size| (size, f.header().map(<[u8]>::to_vec).unwrap_or_default())))
+    }
+
     /// Message `uid` without marking it read (`BODY.PEEK`); `None` when it is gone.
     pub async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, ImapError> {
         let fetches: Vec<_> = step("reading a message", async {

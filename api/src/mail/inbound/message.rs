@@ -56,6 +56,12 @@ pub fn read(raw: &[u8]) -> Option<Incoming> {
     })
 }
 
+/// The `Message-ID` of a message's header.
+pub fn message_id(header: &[u8]) -> Option<String> {
+    let m = MessageParser::default().parse(header)?;
+    m.message_id().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
 /// The start key of a message: a SHA-256 of what its sender wrote — the `Message-ID`, `Date`,
 /// `From` and `Subject` headers as written, and the bytes after the header — so headers that
 /// servers add on the way (`Received`, `Delivered-To`, …) do not change it, two different
@@ -79,8 +85,9 @@ pub fn received_at(m: &Incoming, arrived: Timestamp) -> Timestamp {
 }
 
 /// The start data `mapping` makes of a message for `form`: the display name falls back to the
-/// address; texts longer than their field takes are cut to fit, ending in `…`; the date is
-/// written in `zone` with its offset; `file` is the stored first attachment.
+/// address; a name, subject or text longer than its field takes is cut to fit, ending in `…`
+/// (the address never is); the date is written in `zone` with its offset; `file` is the stored
+/// first attachment.
 pub fn start_data(
     mapping: &Mailbox,
     form: Option<&Form>,
@@ -90,13 +97,16 @@ pub fn start_data(
     file: Option<&FileValue>,
 ) -> Map<String, Value> {
     let mut data = Map::new();
+    // An address cut short would be someone else's: the form checks it whole.
+    if let (Some(field), Some(from)) = (&mapping.from, &m.from) {
+        data.insert(field.clone(), Value::String(from.clone()));
+    }
     let mut text = |field: &Option<String>, value: Option<&String>| {
         if let (Some(field), Some(value)) = (field, value) {
             let limit = form.and_then(|f| f.fields.iter().find(|x| &x.name == field)).and_then(|x| x.length_limit());
             data.insert(field.clone(), Value::String(fit(value, limit)));
         }
     };
-    text(&mapping.from, m.from.as_ref());
     text(&mapping.name, m.name.as_ref().or(m.from.as_ref()));
     text(&mapping.subject, m.subject.as_ref());
     text(&mapping.body, m.body.as_ref());

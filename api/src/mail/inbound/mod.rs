@@ -146,13 +146,17 @@ async fn take(
     let validity = i64::from(folder.uidvalidity);
     let mut at =
         MailboxMessage { mailbox: &mailbox.name, uidvalidity: validity, uid: i64::from(uid), message_id: None };
-    let Some(fetched) = folder.fetch(uid).await? else {
-        if attempts > 0 {
-            // A refused message someone removed from the folder: nothing left to try.
-            rt.store.mailbox_refused(&at, "no longer in the folder", attempts, None, rt.now()).await?;
-        }
-        return Ok(());
-    };
+    let Some((size, header)) = folder.outline(uid).await? else { return gone(rt, &at, attempts).await };
+    let largest = largest_message(rt);
+    if u64::from(size) > largest {
+        let id = message::message_id(&header);
+        at.message_id = id.as_deref();
+        let why = format!(
+            "the message has {size} bytes, more than the {largest} a message may have (--max-file-size and 1 MiB)"
+        );
+        return refuse(rt, &at, attempts, &why, done).await;
+    }
+    let Some(fetched) = folder.fetch(uid).await? else { return gone(rt, &at, attempts).await };
     let Some(incoming) = message::read(&fetched.raw) else {
         return refuse(rt, &at, attempts, "not an e-mail message", done).await;
     };
@@ -200,6 +204,23 @@ async fn take(
         Err(RuntimeError::Refused(e)) => refuse(rt, &at, attempts, &refusal(&e), done).await,
         Err(e) => Err(InboundError::Runtime(e)),
     }
+}
+
+/// A message no longer in the folder: one refused before (someone answered it by hand and
+/// moved it away) is no longer tried; a new one (removed between the search and the fetch) was
+/// never anyone's case.
+async fn gone(rt: &Runtime, at: &MailboxMessage<'_>, attempts: i64) -> Result<(), InboundError> {
+    if attempts > 0 {
+        rt.store.mailbox_refused(at, "no longer in the folder", attempts, None, rt.now()).await?;
+    }
+    Ok(())
+}
+
+/// The largest message read: one file as large as uploads may be, and 1 MiB for the rest (a
+/// larger one is refused unread, so a message cannot exhaust the server's memory).
+fn largest_message(rt: &Runtime) -> u64 {
+    let files = rt.files().map_or(32 << 20, |b| b.max_size());
+    files.saturating_add(1 << 20)
 }
 
 /// Records a refusal of the message `at`, logs it in one line and counts it.

@@ -62,8 +62,9 @@ queries! {
         sqlx::query::<DB>(
             "INSERT INTO mailbox_messages (mailbox, uidvalidity, uid, message_id, attempts, error, retry_at, first_seen_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET \
-             message_id = excluded.message_id, attempts = excluded.attempts, error = excluded.error, \
-             retry_at = excluded.retry_at WHERE mailbox_messages.instance_id IS NULL",
+             message_id = COALESCE(excluded.message_id, mailbox_messages.message_id), \
+             attempts = excluded.attempts, error = excluded.error, retry_at = excluded.retry_at \
+             WHERE mailbox_messages.instance_id IS NULL",
         )
         .bind(m.mailbox.to_string())
         .bind(m.uidvalidity)

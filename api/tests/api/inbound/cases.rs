@@ -7,7 +7,7 @@ use tramite::mail::inbound::{Pass, poll};
 use super::common::{Db, repo};
 use super::dovecot::{Dovecot, message};
 use super::in_process::App;
-use super::{app, cases_of, mailbox};
+use super::{app, cases_of, mailbox, node};
 
 /// A message with text and two attachments, the first a small PDF.
 fn with_attachments(subject: &str) -> String {
@@ -144,4 +144,51 @@ pub(crate) async fn a_refused_message_stays_unread_and_is_tried_later(db: Db) {
     assert_eq!(cases_of(&app, "prueba.buzon").await.len(), 2);
     let rows = app.rt.store.mailbox_messages("contacto").await.unwrap();
     assert!(rows.iter().all(|r| r.instance_id.is_some() && r.marked && r.error.is_none()), "{rows:?}");
+}
+
+pub(crate) async fn oversized_messages_are_refused_unread(db: Db) {
+    let (app, imap) = app(&db, "buzon-grandes").await;
+    // A node whose files may have 1,000 bytes: messages of up to 1 MiB more are read.
+    let small = node(&app, Some(1_000)).await;
+    let attachment = "QUJD".repeat(1_000); // 3,000 bytes once decoded
+    imap.deliver(&format!(
+        "Message-ID: <anexo@example.org>\nFrom: ana@example.org\nSubject: Anexo grande\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nVer anexo.\n--b\n\
+         Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"datos.bin\"\n\
+         Content-Transfer-Encoding: base64\n\n{attachment}\n--b--\n"
+    ));
+    imap.deliver(&message("luis@example.org", "Mensaje enorme", &"x".repeat(1_100_000)));
+    imap.deliver(&message("eva@example.org", "Normal", "Hola."));
+    let inbox = mailbox(&imap, "prueba.buzon", "imaps", "");
+    assert_eq!(poll(&small, &inbox).await.unwrap(), Pass { started: 1, refused: 2, ..Pass::default() });
+    let seen = imap.seen("");
+    assert_eq!((seen["Anexo grande"], seen["Mensaje enorme"], seen["Normal"]), (false, false, true));
+    let rows = app.rt.store.mailbox_messages("contacto").await.unwrap();
+    let error = |id: &str| rows.iter().find(|r| r.message_id.as_deref() == Some(id)).unwrap().error.clone().unwrap();
+    assert!(error("anexo@example.org").contains("attachment is larger"), "{rows:?}");
+    assert!(error("mensaje-enorme@example.org").contains("more than the 1049576"), "{rows:?}");
+    let sha = tramite_engine::files::sha256_hex("ABC".repeat(1_000).as_bytes());
+    assert!(!app.rt.files().unwrap().exists(&sha).await.unwrap(), "the large attachment is not kept");
+
+    // Someone answers the large attachment by hand and takes it out of the folder: it is no
+    // longer tried; the other is tried again.
+    let file = std::fs::read_dir(imap.maildir.join("cur"))
+        .unwrap()
+        .flatten()
+        .find(|e| std::fs::read_to_string(e.path()).unwrap().contains("Subject: Anexo grande"))
+        .unwrap();
+    std::fs::remove_file(file.path()).unwrap();
+    app.advance(61);
+    assert_eq!(poll(&small, &inbox).await.unwrap(), Pass { refused: 1, ..Pass::default() });
+    let rows = app.rt.store.mailbox_messages("contacto").await.unwrap();
+    let anexo = rows.iter().find(|r| r.message_id.as_deref() == Some("anexo@example.org")).unwrap();
+    assert_eq!((anexo.error.as_deref(), anexo.retry_at, anexo.attempts), (Some("no longer in the folder"), None, 1));
+    let enorme = rows.iter().find(|r| r.message_id.as_deref() == Some("mensaje-enorme@example.org")).unwrap();
+    assert_eq!(enorme.attempts, 2);
+    app.advance(600);
+    assert_eq!(
+        poll(&small, &inbox).await.unwrap(),
+        Pass { refused: 1, ..Pass::default() },
+        "the removed one is not tried"
+    );
 }

@@ -3,28 +3,13 @@
 //! wrong password or an untrusted certificate.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use serde_json::{Map, json};
-use tramite::mail::Templates;
 use tramite::mail::inbound::{ImapError, InboundError, Pass, config, message as mail_message, poll};
-use tramite::runtime::Runtime;
-use tramite::store::Store;
 
 use super::common::Db;
 use super::dovecot::{crlf, message};
-use super::in_process::App;
-use super::{PASSWORD_ENV, app, cases_of, mailbox};
-
-/// Another node: a runtime of its own over the app's database, files and clock.
-async fn node(app: &App) -> Arc<Runtime> {
-    let rt = Runtime::new(Store::open(&app.url).await.unwrap(), Templates::load(None).unwrap(), app.clock.clone());
-    let rt = Arc::new(rt);
-    rt.set_files(tramite::blobs::Blobs::local(app.dir.join("files")).unwrap());
-    rt.start_writer();
-    rt.deploy_paths(&[app.dir.join("tree/processes")]).await.unwrap();
-    rt
-}
+use super::{PASSWORD_ENV, app, cases_of, mailbox, node};
 
 pub(crate) async fn nothing_is_taken_twice(db: Db) {
     let (app, imap) = app(&db, "buzon-una-vez").await;
@@ -48,7 +33,7 @@ pub(crate) async fn nothing_is_taken_twice(db: Db) {
     assert!(imap.seen("").values().all(|s| *s));
     assert_eq!(poll(&app.rt, &inbox).await.unwrap(), Pass::default(), "a second poll takes nothing");
     // A restart: another runtime over the same database.
-    let restarted = node(&app).await;
+    let restarted = node(&app, None).await;
     assert_eq!(poll(&restarted, &inbox).await.unwrap(), Pass::default(), "nor does a restart");
 
     // A case committed and recorded whose message could not be marked (the folder it is moved
@@ -111,7 +96,7 @@ pub(crate) async fn a_renumbered_folder_takes_nothing_twice(db: Db) {
 
 pub(crate) async fn two_pollers_start_one_case_per_message(db: Db) {
     let (app, imap) = app(&db, "buzon-dos-nodos").await;
-    let other = node(&app).await;
+    let other = node(&app, None).await;
     let inbox = mailbox(&imap, "prueba.buzon", "imaps", "");
     let mut started = 0;
     for round in 0..3 {

@@ -12,10 +12,16 @@ mod cases;
 mod failures;
 mod serve;
 
+use std::sync::Arc;
+
 use common::Db;
 use dovecot::{Dovecot, PASSWORD};
 use in_process::App;
+use tramite::blobs::Blobs;
+use tramite::mail::Templates;
 use tramite::mail::inbound::{MailboxConfig, config};
+use tramite::runtime::Runtime;
+use tramite::store::Store;
 use tramite_engine::machine::Instance;
 
 pub(crate) const PROCESS: &str = "process: prueba.buzon
@@ -69,6 +75,21 @@ pub(crate) fn mailbox(imap: &Dovecot, process: &str, scheme: &str, extra: &str) 
     config::parse(&yaml, &imap.dir, env).unwrap().remove(0)
 }
 
+/// Another node: a runtime of its own over the app's database, files and clock, its files at
+/// most `max_file_size` bytes when given.
+pub(crate) async fn node(app: &App, max_file_size: Option<u64>) -> Arc<Runtime> {
+    let rt = Runtime::new(Store::open(&app.url).await.unwrap(), Templates::load(None).unwrap(), app.clock.clone());
+    let rt = Arc::new(rt);
+    let files = Blobs::local(app.dir.join("files")).unwrap();
+    rt.set_files(match max_file_size {
+        Some(max) => files.with_max_size(max),
+        None => files,
+    });
+    rt.start_writer();
+    rt.deploy_paths(&[app.dir.join("tree/processes")]).await.unwrap();
+    rt
+}
+
 /// Every case of `process`, oldest first.
 pub(crate) async fn cases_of(app: &App, process: &str) -> Vec<Instance> {
     let all = app.rt.store.instances_between(process, jiff::Timestamp::MIN, jiff::Timestamp::MAX, 1_000).await.unwrap();
@@ -90,6 +111,7 @@ on_both!(
     cases::a_message_starts_one_case_with_its_parts,
     cases::the_shipped_c45_numbers_each_message,
     cases::a_refused_message_stays_unread_and_is_tried_later,
+    cases::oversized_messages_are_refused_unread,
     failures::nothing_is_taken_twice,
     failures::the_server_down_ten_minutes_loses_nothing,
     failures::a_renumbered_folder_takes_nothing_twice,
