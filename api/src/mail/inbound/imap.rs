@@ -151,7 +151,12 @@ impl Folder {
                 })
                 .await?;
             }
-            Marking::MoveTo(folder) => step("moving a message", self.session.uid_mv(uid.to_string(), folder)).await?,
+            Marking::MoveTo(folder) => {
+                step("moving a message", self.session.uid_mv(uid.to_string(), folder)).await.map_err(|e| match e {
+                    ImapError::Protocol(No(why) | Bad(why)) => ImapError::Folder(folder.clone(), why),
+                    other => other,
+                })?
+            }
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ pub mod imap;
 pub mod message;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tramite_engine::files::{FileValue, sniff};
 use tramite_engine::machine::CommandError;
@@ -71,15 +72,32 @@ pub fn retry_delay(attempts: i64) -> jiff::SignedDuration {
 }
 
 /// Polls `mailbox` until the process stops: a pass, then a pause of its poll interval (real
-/// time: how often a server is asked, not a time of the domain).
+/// time: how often a server is asked, not a time of the domain). After failed passes the pause
+/// doubles, up to [`MOST_PAUSE`], so a wrong password does not get the account locked by the
+/// server for too many failed sign-ins.
 pub async fn run(rt: Arc<Runtime>, mailbox: MailboxConfig) {
     tracing::info!(mailbox = ?mailbox.name, process = ?mailbox.process, folder = ?mailbox.folder, "reading a mailbox");
+    let mut failures = 0u32;
     loop {
-        if let Err(e) = poll(&rt, &mailbox).await {
-            tracing::warn!(mailbox = ?mailbox.name, error = %e, "mailbox not read; trying again at the next poll");
+        match poll(&rt, &mailbox).await {
+            Ok(_) => failures = 0,
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(mailbox = ?mailbox.name, error = %e, failures, "mailbox not read; trying again later");
+            }
         }
-        tokio::time::sleep(mailbox.poll).await;
+        tokio::time::sleep(pause(mailbox.poll, failures)).await;
     }
+}
+
+/// The longest pause between two polls after failures.
+pub const MOST_PAUSE: Duration = Duration::from_secs(600);
+
+/// The pause after a pass: the poll interval, doubled for each failure in a row before it, at
+/// most [`MOST_PAUSE`] (or the interval, if longer).
+pub fn pause(poll: Duration, failures: u32) -> Duration {
+    let doubled = poll.saturating_mul(1 << failures.saturating_sub(1).min(16));
+    if failures == 0 { poll } else { doubled.min(MOST_PAUSE.max(poll)) }
 }
 
 /// One pass over a mailbox: marks what earlier passes took but could not mark, tries again
@@ -256,6 +274,15 @@ fn refusal(e: &CommandError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_polls_wait_longer_up_to_ten_minutes() {
+        let minute = Duration::from_secs(60);
+        let pauses: Vec<u64> = (0..7).map(|n| pause(minute, n).as_secs()).collect();
+        assert_eq!(pauses, [60, 60, 120, 240, 480, 600, 600]);
+        let hour = Duration::from_secs(3_600);
+        assert_eq!(pause(hour, 3), hour, "never shorter than the interval");
+    }
 
     #[test]
     fn refused_messages_wait_longer_each_time_up_to_six_hours() {

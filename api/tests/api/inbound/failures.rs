@@ -41,7 +41,7 @@ pub(crate) async fn nothing_is_taken_twice(db: Db) {
     imap.deliver(&message("ana@example.org", "Cuatro", "Mensaje Cuatro."));
     let moving = mailbox(&imap, "prueba.buzon", "imaps", "  move_to: Procesados\n");
     let e = poll(&app.rt, &moving).await.unwrap_err();
-    assert!(matches!(e, InboundError::Imap(ImapError::Protocol(_))), "{e}");
+    assert!(matches!(&e, InboundError::Imap(ImapError::Folder(f, _)) if f == "Procesados"), "{e}");
     assert_eq!(cases_of(&app, "prueba.buzon").await.len(), 4);
     assert!(!imap.seen("")["Cuatro"]);
     let rows = app.rt.store.mailbox_messages("contacto").await.unwrap();
