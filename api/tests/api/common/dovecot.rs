@@ -35,9 +35,17 @@ pub struct Dovecot {
 }
 
 impl Dovecot {
-    pub fn start(dir: &Path) -> Dovecot {
-        let dir = dir.join("dovecot");
+    /// A Dovecot for the test whose scratch folder is `scratch` (its name is in the server's
+    /// folder's name). The server's folder is under the system's temporary folder, not the
+    /// scratch folder: Dovecot's unprivileged processes must reach it, and a checkout may sit
+    /// under a home folder only its owner may enter.
+    pub fn start(scratch: &Path) -> Dovecot {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = scratch.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!("tramite-dovecot-{name}-{}", N.fetch_add(1, Ordering::SeqCst)));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let ca = certificates(&dir);
         let me = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&dir).unwrap());
         let root = me == 0;
@@ -220,6 +228,9 @@ impl Drop for Dovecot {
     fn drop(&mut self) {
         if let Some(c) = self.child.take() {
             terminate(c);
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
