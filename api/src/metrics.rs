@@ -52,6 +52,9 @@ pub struct Metrics {
     outbox_backlog: Gauge,
     form_checks: Gauge,
     delivery_failures: Counter,
+    mailbox_cases: Counter,
+    mailbox_refusals: Counter,
+    mailbox_poll_failures: Counter,
     sla_warnings: Counter,
     sla_breaches: Counter,
     http: Family<RouteLabels, Histogram, fn() -> Histogram>,
@@ -74,6 +77,9 @@ impl Metrics {
             outbox_backlog: Gauge::default(),
             form_checks: Gauge::default(),
             delivery_failures: Counter::default(),
+            mailbox_cases: Counter::default(),
+            mailbox_refusals: Counter::default(),
+            mailbox_poll_failures: Counter::default(),
             sla_warnings: Counter::default(),
             sla_breaches: Counter::default(),
             http: Family::new_with_constructor(|| Histogram::new(HTTP_BUCKETS)),
@@ -95,6 +101,17 @@ impl Metrics {
             "outbox_delivery_failures",
             "Failed attempts to send a message (each is retried)",
             m.delivery_failures.clone(),
+        );
+        registry.register("mailbox_cases", "Cases started from messages of a mailbox", m.mailbox_cases.clone());
+        registry.register(
+            "mailbox_refusals",
+            "Messages of a mailbox the start form refused (each stays unread and is tried again later)",
+            m.mailbox_refusals.clone(),
+        );
+        registry.register(
+            "mailbox_poll_failures",
+            "Polls of a mailbox that failed (server unreachable, sign-in refused, …)",
+            m.mailbox_poll_failures.clone(),
         );
         registry.register(
             "form_checks_running",
@@ -160,6 +177,21 @@ impl Metrics {
     /// A message could not be sent.
     pub fn delivery_failed(&self) {
         self.delivery_failures.inc();
+    }
+
+    /// A message of a mailbox started a case.
+    pub fn mailbox_case_started(&self) {
+        self.mailbox_cases.inc();
+    }
+
+    /// The start form refused a message of a mailbox.
+    pub fn mailbox_refused(&self) {
+        self.mailbox_refusals.inc();
+    }
+
+    /// A poll of a mailbox failed.
+    pub fn mailbox_poll_failed(&self) {
+        self.mailbox_poll_failures.inc();
     }
 
     /// An HTTP request answered with `status` after `elapsed`.

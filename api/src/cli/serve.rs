@@ -1,5 +1,6 @@
-//! `tramite serve`: deploy the definitions, run the HTTP API, the scheduler, the outbox worker
-//! and (unless `--no-watch`) redeploy files when they change.
+//! `tramite serve`: deploy the definitions, run the HTTP API, the scheduler, the outbox worker,
+//! a poller per mailbox (`--mailboxes`) and (unless `--no-watch`) redeploy files when they
+//! change.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,11 @@ pub struct ServeArgs {
     /// mid-send leaves them to the other nodes after this time.
     #[arg(long, value_name = "SECONDS", default_value_t = mail::LEASE.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub outbox_lease: u64,
+    /// Start cases from the messages of these mailboxes (YAML: a list of mailboxes, each with
+    /// its process, `imaps://` or `imap://` (STARTTLS) address, user and password file or
+    /// variable; see docs/operations.md).
+    #[arg(long, env = "TRAMITE_MAILBOXES", value_name = "FILE")]
+    pub mailboxes: Option<PathBuf>,
     /// Log lines as text (without colours unless stderr is a terminal) or as JSON objects.
     #[arg(long, value_enum, env = "TRAMITE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -137,6 +143,12 @@ pub fn init_logging(format: LogFormat) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    // The IMAP client traces each command it sends, the sign-in with its password among them:
+    // never at any `RUST_LOG` (a directive added last replaces one for the same target).
+    let filter = ["async_imap=info", "async_imap::imap_stream=info"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -157,6 +169,14 @@ pub async fn open_runtime(database: &str, templates: &Path, clock: Arc<dyn Clock
     let store = Store::open(database).await.map_err(|e| format!("database {database}: {e}"))?;
     let templates = Templates::load(Some(templates))?;
     Ok(Runtime::new(store, templates, clock))
+}
+
+/// The mailboxes a `--mailboxes` file lists, checked (not yet reached).
+pub fn mailboxes(file: &Path) -> Result<Vec<crate::mail::inbound::MailboxConfig>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("--mailboxes {}: {e}", file.display()))?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    crate::mail::inbound::config::parse(&text, dir, |var| std::env::var(var).ok())
+        .map_err(|e| format!("--mailboxes {}: {e}", file.display()))
 }
 
 /// The OpenID provider a `--oidc` file configures, checked (not yet reached).
@@ -188,6 +208,13 @@ async fn check_oidc(rt: &Runtime) {
 pub async fn run(args: ServeArgs) -> ExitCode {
     let oidc = match args.oidc.as_deref().map(oidc_provider).transpose() {
         Ok(p) => p.map(Arc::new),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mailboxes = match args.mailboxes.as_deref().map(mailboxes).transpose() {
+        Ok(m) => m.unwrap_or_default(),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -254,6 +281,10 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     }
     check_oidc(&rt).await;
+    if let Err(e) = crate::mail::inbound::config::check_processes(&mailboxes, &rt) {
+        eprintln!("error: --mailboxes: {e}");
+        return ExitCode::FAILURE;
+    }
     let transport = match Transport::from_url(args.smtp.as_deref(), &args.outbox) {
         Ok(t) => t,
         Err(e) => {
@@ -271,6 +302,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         rt.metrics.clone(),
         std::time::Duration::from_secs(args.outbox_lease),
     ));
+    for m in mailboxes {
+        tokio::spawn(crate::mail::inbound::run(rt.clone(), m));
+    }
     if let Some(w) = tree_watch {
         tokio::spawn(w.run(rt.clone(), log));
     }

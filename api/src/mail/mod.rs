@@ -1,8 +1,12 @@
 //! E-mail: alerts become outbox rows in the transition's transaction; a worker sends
 //! them with retries and back-off, so an SMTP outage loses no message.
 //!
+//! Messages in: [`inbound`] starts cases from the messages of a mailbox.
+//!
 //! Templates are `templates/<kind>.hbs` (handlebars, Spanish): the first line is the subject,
 //! the rest the body. Admins may edit them; the shipped ones are compiled in as a fallback.
+
+pub mod inbound;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

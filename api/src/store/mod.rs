@@ -94,6 +94,7 @@ macro_rules! dispatch_tx {
 }
 
 mod accounts;
+mod mailboxes;
 
 impl Store {
     /// Opens `sqlite://file.db` (created when missing) or `postgres://…`, and migrates it.

@@ -413,3 +413,32 @@ pub struct MeasureCase {
     pub folio: Option<String>,
     pub value: f64,
 }
+
+/// A message of a mailbox folder, as a poll names it in the database.
+#[derive(Debug, Clone, Copy)]
+pub struct MailboxMessage<'a> {
+    /// The mailbox's name in the `--mailboxes` file.
+    pub mailbox: &'a str,
+    pub uidvalidity: i64,
+    pub uid: i64,
+    /// Its `Message-ID` header, to find it among the mailbox's messages.
+    pub message_id: Option<&'a str>,
+}
+
+/// A mailbox message as recorded: taken into a case, or refused by the start form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxMessageRow {
+    pub uidvalidity: i64,
+    pub uid: i64,
+    pub message_id: Option<String>,
+    /// The case it started or found, once committed.
+    pub instance_id: Option<String>,
+    /// Flagged `\Seen` or moved on the server.
+    pub marked: bool,
+    /// Refusals so far.
+    pub attempts: i64,
+    /// The last refusal.
+    pub error: Option<String>,
+    /// When a refused message is tried again (`None`: never).
+    pub retry_at: Option<Timestamp>,
+}

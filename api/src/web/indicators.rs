@@ -19,6 +19,12 @@ use crate::app::{self, IndicatorView};
 use crate::runtime::Runtime;
 use crate::store::MeasureCase;
 
+/// A value as shown and the link to the cases behind it.
+pub type Cell = (String, String);
+
+/// One indicator's values in a report: its title, its period, and (group, value) lines.
+pub type ReportLine = (String, String, Vec<(String, String)>);
+
 /// One indicator as the page shows it.
 #[derive(Debug)]
 pub struct Card {
@@ -33,7 +39,7 @@ pub struct Card {
     pub svg: String,
     /// The table: a header of groups, and per period its cells (value and drill-down link).
     pub groups: Vec<String>,
-    pub rows: Vec<(String, Vec<Option<(String, String)>>)>,
+    pub rows: Vec<(String, Vec<Option<Cell>>)>,
 }
 
 #[derive(Template)]
@@ -344,7 +350,7 @@ fn sheet_name(i: usize) -> String {
 #[derive(Debug)]
 pub struct Report {
     pub title: String,
-    pub lines: Vec<(String, String, Vec<(String, String)>)>,
+    pub lines: Vec<ReportLine>,
     pub page: String,
     pub xlsx: String,
 }

@@ -1,10 +1,13 @@
 //! Trámite's server tests, built as one test binary (one link instead of one per file): the
 //! real `tramite` binary on loopback ports, the router in process on a manual clock, headless
-//! Chromium, SQLite and a real PostgreSQL server, an SMTP sink and an S3 server. Run one part
-//! with `cargo test -p tramite --test api files::` (a module path filters the tests).
+//! Chromium, SQLite and a real PostgreSQL server, an SMTP sink, an IMAP server (Dovecot) and an
+//! S3 server. Run one part with `cargo test -p tramite --test api files::` (a module path
+//! filters the tests).
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "common/dovecot.rs"]
+mod dovecot;
 #[path = "common/in_process.rs"]
 mod in_process;
 #[path = "common/browser.rs"]
@@ -19,6 +22,7 @@ mod e2e;
 mod exports;
 mod files;
 mod front_office;
+mod inbound;
 mod indicator_pages;
 mod migrations;
 mod oidc;

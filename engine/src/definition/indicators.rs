@@ -492,7 +492,7 @@ fn field_ref(
         None => {
             let mut known: Vec<&str> = fields.keys().map(String::as_str).collect();
             known.sort_unstable();
-            ctx.unknown(loc(s), "data field", &format!("data.{name}"), known.iter().map(|k| *k));
+            ctx.unknown(loc(s), "data field", &format!("data.{name}"), known.iter().copied());
             None
         }
     }
@@ -658,7 +658,7 @@ fn one(
             if !fields.is_empty() && !fields.contains_key(&f) {
                 let mut known: Vec<&str> = fields.keys().map(String::as_str).collect();
                 known.sort_unstable();
-                ctx.unknown(loc(s), "data field", &format!("data.{f}"), known.iter().map(|k| *k));
+                ctx.unknown(loc(s), "data field", &format!("data.{f}"), known.iter().copied());
                 return Err(());
             }
         }

@@ -145,7 +145,7 @@ pub fn process_schema() -> Value {
                                        "public": { "type": "object", "additionalProperties": false, "description": "the start form is open to the public at /p/<process>",
                                                    "properties": { "received": { "type": "string", "description": "a datetime field the server sets to the moment the form arrives" },
                                                                    "thanks": { "type": "string", "description": "what the page says once the form is sent" } } },
-                                       "mailbox": { "type": "object", "additionalProperties": false, "description": "each new message of the mailbox given to `tramite serve --mailbox` starts a case; each key names the start-form field that part fills",
+                                       "mailbox": { "type": "object", "additionalProperties": false, "description": "each new message of a mailbox `tramite serve --mailboxes` reads starts a case; each key names the start-form field that part fills",
                                                     "properties": { "from": text(), "name": text(), "subject": text(), "body": text(), "date": text(), "attachment": text() } } } },
             "slas": { "type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": false, "required": ["title", "from", "until"],

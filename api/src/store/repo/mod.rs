@@ -116,6 +116,7 @@ mod cases;
 mod definitions;
 mod indicators;
 mod instances;
+mod mailboxes;
 mod oidc;
 mod outbox;
 mod reports;

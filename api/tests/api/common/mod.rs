@@ -233,7 +233,11 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start(dir: &Path) -> SmtpSink {
-        let port = free_port();
+        SmtpSink::start_on(dir, free_port())
+    }
+
+    /// A sink on `port` (a relay that comes back where it was).
+    pub fn start_on(dir: &Path, port: u16) -> SmtpSink {
         let maildir = dir.join("maildir");
         let mut child = Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])

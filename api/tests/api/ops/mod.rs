@@ -68,6 +68,18 @@ macro_rules! on_both {
 
 on_both!(metrics_follow_transitions_timers_and_slas, readiness_follows_the_store);
 
+mod outbox_smtp_down {
+    use super::Db;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::outbox::smtp_down_ten_minutes_loses_and_repeats_nothing(Db::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::outbox::smtp_down_ten_minutes_loses_and_repeats_nothing(Db::Postgres).await
+    }
+}
+
 mod outbox_nodes {
     use super::Db;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
