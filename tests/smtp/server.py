@@ -11,6 +11,7 @@ What it sees is appended to --dir as JSON lines: auth.jsonl, one line per AUTH a
 "from", "to", "message_id", "data"}), where "tls" is the protocol version or null.
 
 Usage: server.py --dir DIR --port PORT --user USER --password PASSWORD [--smtps]
+       server.py --dir DIR --certificates-only     (makes the CA and certificate, and exits)
 """
 
 import argparse
@@ -116,13 +117,18 @@ class Mailbox:
 def main():
     args = argparse.ArgumentParser()
     args.add_argument("--dir", required=True)
-    args.add_argument("--port", type=int, required=True)
-    args.add_argument("--user", required=True)
-    args.add_argument("--password", required=True)
+    args.add_argument("--port", type=int)
+    args.add_argument("--user")
+    args.add_argument("--password")
     args.add_argument("--smtps", action="store_true", help="TLS from the first byte instead of STARTTLS")
+    args.add_argument("--certificates-only", action="store_true")
     a = args.parse_args()
 
     make_certificates(a.dir)
+    if a.certificates_only:
+        return
+    if a.port is None or a.user is None or a.password is None:
+        args.error("--port, --user and --password are required to serve")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(os.path.join(a.dir, "server.pem"), os.path.join(a.dir, "server.key"))
 

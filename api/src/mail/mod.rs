@@ -234,11 +234,11 @@ pub async fn send_pending(
             Ok(()) => store.mark_sent(m.id, clock.now()).await?,
             Err(e) => {
                 let retry = clock.now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);
-                let (id, to, error, at) = (m.id, &m.recipient, &e.reason, retry);
+                let (outbox, to, error, at) = (m.id, &m.recipient, &e.reason, retry);
                 if e.outage {
-                    tracing::warn!(message = id, recipient = %to, %error, retry = %at, "e-mail not sent; will retry");
+                    tracing::warn!(outbox, recipient = %to, %error, retry = %at, "e-mail not sent; will retry");
                 } else {
-                    tracing::error!(message = id, recipient = %to, %error, retry = %at, "e-mail not sent; will retry");
+                    tracing::error!(outbox, recipient = %to, %error, retry = %at, "e-mail not sent; will retry");
                 }
                 metrics.delivery_failed();
                 store.mark_failed(m.id, &e.reason, retry).await?;
