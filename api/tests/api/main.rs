@@ -1,8 +1,8 @@
 //! Trámite's server tests, built as one test binary (one link instead of one per file): the
 //! real `tramite` binary on loopback ports, the router in process on a manual clock, headless
 //! Chromium, SQLite and a real PostgreSQL server, an SMTP sink, a mail server with TLS and AUTH
-//! (`tests/smtp/server.py`) and an S3 server. Run one part
-//! with `cargo test -p tramite --test api files::` (a module path filters the tests).
+//! (`tests/smtp/server.py`) and an S3 server. Run one part with
+//! `cargo test -p tramite --test api files::` (a module path filters the tests).
 #![allow(clippy::unwrap_used)]
 
 mod common;
