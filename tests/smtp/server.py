@@ -4,13 +4,14 @@
 aiosmtpd with TLS and AUTH: STARTTLS required before anything else (the default), or TLS from
 the first byte (--smtps); AUTH PLAIN or LOGIN for one user and password, required before MAIL.
 Its certificate is signed by a CA it makes on first start in --dir (ca.pem, server.pem,
-server.key; kept for later starts), valid for localhost, 127.0.0.1 and ::1.
+server.key; kept for later starts), valid for localhost, 127.0.0.1 and ::1 (or the names of
+--names).
 
 What it sees is appended to --dir as JSON lines: auth.jsonl, one line per AUTH attempt
 ({"user", "ok", "tls"}), and received.jsonl, one line per message accepted ({"user", "tls",
 "from", "to", "message_id", "data"}), where "tls" is the protocol version or null.
 
-Usage: server.py --dir DIR --port PORT --user USER --password PASSWORD [--smtps]
+Usage: server.py --dir DIR --port PORT --user USER --password PASSWORD [--smtps] [--names N,N…]
        server.py --dir DIR --certificates-only     (makes the CA and certificate, and exits)
 """
 
@@ -27,8 +28,9 @@ import warnings
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
-def make_certificates(folder):
-    """A CA and a server certificate it signs, as PEM files in `folder` (unless there already)."""
+def make_certificates(folder, hosts):
+    """A CA and a server certificate for `hosts` it signs, as PEM files in `folder` (unless
+    there already)."""
     if os.path.exists(os.path.join(folder, "ca.pem")):
         return
     from cryptography import x509
@@ -39,7 +41,8 @@ def make_certificates(folder):
     now = datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tramite test CA")])
+    # A name of its own: two test CAs are as unrelated as two real ones.
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Tramite test CA {os.urandom(4).hex()}")])
     ca = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -61,11 +64,15 @@ def make_certificates(folder):
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-             x509.IPAddress(ipaddress.ip_address("::1"))]
+    names = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -122,9 +129,10 @@ def main():
     args.add_argument("--password")
     args.add_argument("--smtps", action="store_true", help="TLS from the first byte instead of STARTTLS")
     args.add_argument("--certificates-only", action="store_true")
+    args.add_argument("--names", default="localhost,127.0.0.1,::1", help="what the certificate is for")
     a = args.parse_args()
 
-    make_certificates(a.dir)
+    make_certificates(a.dir, a.names.split(","))
     if a.certificates_only:
         return
     if a.port is None or a.user is None or a.password is None:

@@ -40,7 +40,7 @@ pub struct ServeArgs {
     /// system's: the institution's own CA.
     #[arg(long, env = "TRAMITE_SMTP_CA", value_name = "FILE")]
     pub smtp_ca: Option<PathBuf>,
-    /// Folder for `.eml` files when no SMTP relay is given.
+    /// Folder for `.eml` files when no `--smtp` is given.
     #[arg(long, default_value = "outbox")]
     pub outbox: PathBuf,
     #[arg(long, default_value = "tramite@localhost")]

@@ -162,7 +162,12 @@ impl Undelivered {
             }
             source = s.source();
         }
-        Undelivered { reason: e.to_string(), outage: down || e.is_transient() || e.is_timeout() }
+        // A TLS failure comes wrapped twice ("Connection error: Connection error: …"): say it once.
+        let mut shown = e;
+        while let Some(inner) = std::error::Error::source(shown).and_then(|s| s.downcast_ref()) {
+            shown = inner;
+        }
+        Undelivered { reason: shown.to_string(), outage: down || e.is_transient() || e.is_timeout() }
     }
 }
 
@@ -236,9 +241,9 @@ pub async fn send_pending(
                 let retry = clock.now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);
                 let (outbox, to, error, at) = (m.id, &m.recipient, &e.reason, retry);
                 if e.outage {
-                    tracing::warn!(outbox, recipient = %to, %error, retry = %at, "e-mail not sent; will retry");
+                    tracing::warn!(outbox, recipient = ?to, ?error, retry = %at, "e-mail not sent; will retry");
                 } else {
-                    tracing::error!(outbox, recipient = %to, %error, retry = %at, "e-mail not sent; will retry");
+                    tracing::error!(outbox, recipient = ?to, ?error, retry = %at, "e-mail not sent; will retry");
                 }
                 metrics.delivery_failed();
                 store.mark_failed(m.id, &e.reason, retry).await?;

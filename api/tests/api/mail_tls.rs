@@ -153,7 +153,8 @@ async fn an_untrusted_certificate_keeps_the_message_and_gets_no_password() {
         let rows = outbox(&app).await;
         assert_eq!((rows[0].attempts, rows[0].sent_at), (i as i64 + 1, None));
         let error = rows[0].last_error.clone().unwrap();
-        assert!(error.contains("certificate"), "{error}");
+        assert!(error.contains("invalid peer certificate: UnknownIssuer"), "{error}");
+        assert_eq!(error.matches("Connection error").count(), 1, "said once: {error}");
         assert!(server.logins().is_empty(), "no password reaches a server we do not trust");
         assert!(server.received().is_empty());
         app.advance(600);
@@ -161,6 +162,23 @@ async fn an_untrusted_certificate_keeps_the_message_and_gets_no_password() {
     assert_eq!(pass(&app, &transport(&server.url(), SMTP_PASSWORD, Some(&server.ca()))).await, 1);
     assert_eq!(received_once(&server).len(), 1);
     assert_eq!(app.rt.store.outbox_backlog().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_for_another_name_is_refused() {
+    let (app, _) = queued("smtp-other-name", 1).await;
+    let server = SmtpServer::start_named(&app.dir.join("mail"), true, "localhost");
+    let by_address = format!("smtps://{SMTP_USER}@127.0.0.1:{}", server.port);
+    assert_eq!(pass(&app, &transport(&by_address, SMTP_PASSWORD, Some(&server.ca()))).await, 1);
+    let error = outbox(&app).await[0].last_error.clone().unwrap();
+    assert!(error.contains("not valid for name \"127.0.0.1\""), "{error}");
+    assert_eq!(error.matches("Connection error").count(), 1, "said once: {error}");
+    assert!(server.logins().is_empty() && server.received().is_empty());
+
+    app.advance(600);
+    let by_name = format!("smtps://{SMTP_USER}@localhost:{}", server.port);
+    assert_eq!(pass(&app, &transport(&by_name, SMTP_PASSWORD, Some(&server.ca()))).await, 1);
+    assert_eq!(received_once(&server).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,7 +267,7 @@ fn serve_logs_a_refused_password_and_sends_once_it_is_right() {
     assert_eq!(status, 201, "{inst}");
     let id = inst["id"].as_str().unwrap().to_string();
     let line = eventually(20, || server.log().lines().find(|l| l.contains("e-mail not sent")).map(str::to_string));
-    assert!(line.contains("ERROR") && line.contains("535") && line.contains("recipient=op@example.org"), "{line}");
+    assert!(line.contains("ERROR") && line.contains("535") && line.contains("recipient=\"op@example.org\""), "{line}");
     let log = server.log();
     assert!(!log.contains("equivocada") && !log.contains(SMTP_PASSWORD), "{log}");
     assert!(log.contains(&format!("smtp://{SMTP_USER}@127.0.0.1:{}?tls=required", mail.port)), "{log}");

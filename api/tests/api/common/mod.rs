@@ -301,6 +301,15 @@ impl SmtpServer {
 
     /// On `port`: the same server back after it was stopped.
     pub fn start_on(dir: &Path, smtps: bool, port: u16) -> SmtpServer {
+        SmtpServer::spawn(dir, smtps, port, None)
+    }
+
+    /// With a certificate for `names` only (comma-separated host names and addresses).
+    pub fn start_named(dir: &Path, smtps: bool, names: &str) -> SmtpServer {
+        SmtpServer::spawn(dir, smtps, free_port(), Some(names))
+    }
+
+    fn spawn(dir: &Path, smtps: bool, port: u16, names: Option<&str>) -> SmtpServer {
         std::fs::create_dir_all(dir).unwrap();
         let log = dir.join(format!("server-{port}.log"));
         let mut cmd = Command::new("python3");
@@ -308,6 +317,9 @@ impl SmtpServer {
         cmd.args(["--port", &port.to_string(), "--user", SMTP_USER, "--password", SMTP_PASSWORD]);
         if smtps {
             cmd.arg("--smtps");
+        }
+        if let Some(n) = names {
+            cmd.args(["--names", n]);
         }
         let mut child = cmd
             .stdout(Stdio::null())
