@@ -18,9 +18,11 @@ use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::store::{OutboxRow, Store};
 
+pub mod access;
 pub mod smtp;
 
-pub use smtp::{MailServer, Password, SmtpAccess};
+pub use access::{Password, SmtpAccess};
+pub use smtp::MailServer;
 
 /// The kinds of message, each a template.
 pub const KINDS: [(&str, &str); 6] = [
