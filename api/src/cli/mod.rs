@@ -57,7 +57,7 @@ pub enum Cmd {
     #[command(subcommand)]
     Calendar(calendar::CalendarCmd),
     /// Run the engine: HTTP API, scheduler, e-mail outbox, file watch.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Copy the SQLite database to a new file, consistently, while the server runs.
     Backup(backup::BackupArgs),
     /// Manage users and their API tokens.
@@ -93,7 +93,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Cmd::Check { paths } => check::run(&default_paths(paths, &["processes", "forms", "calendars"])),
         Cmd::Test { paths, stores } => test::run(&default_paths(paths, &["processes"]), &stores),
         Cmd::Bench(args) => block_on(bench::run(args)),
-        Cmd::Serve(args) => block_on(serve::run(args)),
+        Cmd::Serve(args) => block_on(serve::run(*args)),
         Cmd::User(cmd) => block_on(user::run(cmd)),
         Cmd::Backup(args) => block_on(backup::run(args)),
         Cmd::Calendar(cmd) => calendar::run(cmd, std::path::Path::new("calendars")),

@@ -12,7 +12,7 @@ use clap::Args;
 use super::watch::{DeployLog, TreeWatch};
 use crate::app::sign_in::{SignInGuard, SignInPolicy};
 use crate::clock::{Clock, SystemClock};
-use crate::mail::{self, Templates, Transport};
+use crate::mail::{self, SmtpAccess, Templates, Transport};
 use crate::runtime::Runtime;
 use crate::store::Store;
 
@@ -26,10 +26,22 @@ pub struct ServeArgs {
     pub processes: PathBuf,
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Send e-mail through this SMTP relay (`smtp://host:port`); otherwise write `.eml` files.
+    /// Send e-mail through this mail server: `smtps://[USER@]HOST[:465]` (TLS),
+    /// `smtp://[USER@]HOST[:587]` (STARTTLS required), or `smtp://127.0.0.1:PORT` (plain, to a
+    /// relay on this machine); otherwise write `.eml` files. Never a password in it.
     #[arg(long, env = "TRAMITE_SMTP")]
     pub smtp: Option<String>,
-    /// Folder for `.eml` files when no SMTP relay is given.
+    /// The user to authenticate as on the mail server, when `--smtp` names none.
+    #[arg(long, env = "TRAMITE_SMTP_USER", value_name = "USER")]
+    pub smtp_user: Option<String>,
+    /// A file holding the mail server's password (one line); or set `TRAMITE_SMTP_PASSWORD`.
+    #[arg(long, value_name = "FILE")]
+    pub smtp_password_file: Option<PathBuf>,
+    /// CA certificates (PEM) the mail server's certificate may also chain to, besides the
+    /// system's: the institution's own CA.
+    #[arg(long, env = "TRAMITE_SMTP_CA", value_name = "FILE")]
+    pub smtp_ca: Option<PathBuf>,
+    /// Folder for `.eml` files when no `--smtp` is given.
     #[arg(long, default_value = "outbox")]
     pub outbox: PathBuf,
     #[arg(long, default_value = "tramite@localhost")]
@@ -179,6 +191,15 @@ pub fn mailboxes(file: &Path) -> Result<Vec<crate::mail::inbound::MailboxConfig>
         .map_err(|e| format!("--mailboxes {}: {e}", file.display()))
 }
 
+/// Where e-mail goes: the mail server of `--smtp` with its user, password and CA, or `.eml`
+/// files. The password comes from `--smtp-password-file` or `TRAMITE_SMTP_PASSWORD` only.
+fn mail_transport(args: &ServeArgs) -> Result<Transport, String> {
+    let password = std::env::var("TRAMITE_SMTP_PASSWORD").ok();
+    let access =
+        SmtpAccess::gather(args.smtp_user.clone(), args.smtp_password_file.as_deref(), password, args.smtp_ca.clone())?;
+    Transport::from_url(args.smtp.as_deref(), access, &args.outbox)
+}
+
 /// The OpenID provider a `--oidc` file configures, checked (not yet reached).
 pub fn oidc_provider(file: &Path) -> Result<crate::oidc::Provider, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("--oidc {}: {e}", file.display()))?;
@@ -285,7 +306,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         eprintln!("error: --mailboxes: {e}");
         return ExitCode::FAILURE;
     }
-    let transport = match Transport::from_url(args.smtp.as_deref(), &args.outbox) {
+    let transport = match mail_transport(&args) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");

@@ -22,6 +22,12 @@ use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::store::{OutboxRow, Store};
 
+pub mod access;
+pub mod smtp;
+
+pub use access::{Password, SmtpAccess};
+pub use smtp::MailServer;
+
 /// The kinds of message, each a template.
 pub const KINDS: [(&str, &str); 6] = [
     ("assigned", include_str!("../../../templates/assigned.hbs")),
@@ -80,47 +86,94 @@ fn split_subject(text: &str) -> (String, String) {
 /// Where messages go.
 #[derive(Debug, Clone)]
 pub enum Transport {
-    /// SMTP via lettre (`--smtp smtp://host:port`).
+    /// SMTP via lettre to the mail server `--smtp` names (see [`smtp`]).
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// `.eml` files in a folder (the default, for set-ups without a mail server).
     Files(PathBuf),
 }
 
 impl Transport {
-    /// `smtp://host:port` (plain, as on a loopback relay) or a folder for `.eml` files.
-    pub fn from_url(smtp: Option<&str>, folder: &Path) -> Result<Transport, String> {
+    /// The mail server `smtp` names, reached with `access` (see [`MailServer::new`]), or a
+    /// folder for `.eml` files.
+    pub fn from_url(smtp: Option<&str>, access: SmtpAccess, folder: &Path) -> Result<Transport, String> {
         match smtp {
             Some(url) => {
-                // Plain SMTP to a relay (a loopback sink in tests, the institution's relay in
-                // production); TLS relays are out of scope for this build.
-                let rest =
-                    url.strip_prefix("smtp://").ok_or_else(|| format!("--smtp {url}: expected smtp://host:port"))?;
-                let (host, port) = rest.trim_end_matches('/').rsplit_once(':').unwrap_or((rest, "25"));
-                let port: u16 = port.parse().map_err(|_| format!("--smtp {url}: bad port `{port}`"))?;
-                let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port);
-                Ok(Transport::Smtp(t.timeout(Some(Duration::from_secs(10))).build()))
+                let server = MailServer::new(url, access)?;
+                let transport = server.transport()?;
+                tracing::info!(%server, "e-mail goes to the mail server");
+                Ok(Transport::Smtp(transport))
             }
+            None if !access.is_empty() => Err("--smtp-user, --smtp-password-file, TRAMITE_SMTP_PASSWORD and \
+                                               --smtp-ca need --smtp"
+                .into()),
             None => Ok(Transport::Files(folder.to_path_buf())),
         }
     }
 
-    async fn send(&self, from: &str, m: &OutboxRow) -> Result<(), String> {
+    async fn send(&self, from: &str, m: &OutboxRow) -> Result<(), Undelivered> {
         let email = Message::builder()
             .message_id(Some(message_id(m.id, from)))
-            .from(from.parse().map_err(|e| format!("from address: {e}"))?)
-            .to(m.recipient.parse().map_err(|e| format!("recipient {}: {e}", m.recipient))?)
+            .from(from.parse().map_err(|e| Undelivered::lasting(format!("from address: {e}")))?)
+            .to(m.recipient.parse().map_err(|e| Undelivered::lasting(format!("recipient {}: {e}", m.recipient)))?)
             .subject(m.subject.clone())
             .header(ContentType::TEXT_PLAIN)
             .body(m.body.clone())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Undelivered::lasting(e.to_string()))?;
         match self {
-            Transport::Smtp(t) => t.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Smtp(t) => t.send(email).await.map(|_| ()).map_err(|e| Undelivered::from_smtp(&e)),
             Transport::Files(dir) => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+                tokio::fs::create_dir_all(dir).await.map_err(|e| Undelivered::lasting(e.to_string()))?;
                 let path = dir.join(format!("{:08}.eml", m.id));
-                tokio::fs::write(&path, email.formatted()).await.map_err(|e| e.to_string())
+                tokio::fs::write(&path, email.formatted()).await.map_err(|e| Undelivered::lasting(e.to_string()))
             }
         }
+    }
+}
+
+/// Why a message was not handed over, and whether it is an outage that passes by itself (the
+/// server down or busy) or needs someone to act (a refused password, an untrusted certificate,
+/// a server without STARTTLS, a bad address).
+#[derive(Debug)]
+struct Undelivered {
+    reason: String,
+    outage: bool,
+}
+
+impl Undelivered {
+    fn lasting(reason: String) -> Undelivered {
+        Undelivered { reason, outage: false }
+    }
+
+    /// The SMTP client's error: its text names the server's reply (`permanent error (535):
+    /// 5.7.8 Authentication credentials invalid`) or the TLS failure (`invalid peer
+    /// certificate: UnknownIssuer`); neither holds the password.
+    fn from_smtp(e: &lettre::transport::smtp::Error) -> Undelivered {
+        use std::io::ErrorKind::*;
+        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+        let mut down = false;
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                down |= matches!(
+                    io.kind(),
+                    ConnectionRefused
+                        | ConnectionReset
+                        | ConnectionAborted
+                        | NotConnected
+                        | TimedOut
+                        | UnexpectedEof
+                        | BrokenPipe
+                        | HostUnreachable
+                        | NetworkUnreachable
+                );
+            }
+            source = s.source();
+        }
+        // A TLS failure comes wrapped twice ("Connection error: Connection error: …"): say it once.
+        let mut shown = e;
+        while let Some(inner) = std::error::Error::source(shown).and_then(|s| s.downcast_ref()) {
+            shown = inner;
+        }
+        Undelivered { reason: shown.to_string(), outage: down || e.is_transient() || e.is_timeout() }
     }
 }
 
@@ -192,9 +245,14 @@ pub async fn send_pending(
             Ok(()) => store.mark_sent(m.id, clock.now()).await?,
             Err(e) => {
                 let retry = clock.now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);
-                tracing::warn!(message = m.id, recipient = ?m.recipient, error = ?e, "sending failed; will retry");
+                let (outbox, to, error, at) = (m.id, &m.recipient, &e.reason, retry);
+                if e.outage {
+                    tracing::warn!(outbox, recipient = ?to, ?error, retry = %at, "e-mail not sent; will retry");
+                } else {
+                    tracing::error!(outbox, recipient = ?to, ?error, retry = %at, "e-mail not sent; will retry");
+                }
                 metrics.delivery_failed();
-                store.mark_failed(m.id, &e, retry).await?;
+                store.mark_failed(m.id, &e.reason, retry).await?;
             }
         }
     }

@@ -1,8 +1,8 @@
 //! Trámite's server tests, built as one test binary (one link instead of one per file): the
 //! real `tramite` binary on loopback ports, the router in process on a manual clock, headless
-//! Chromium, SQLite and a real PostgreSQL server, an SMTP sink, an IMAP server (Dovecot) and an
-//! S3 server. Run one part with `cargo test -p tramite --test api files::` (a module path
-//! filters the tests).
+//! Chromium, SQLite and a real PostgreSQL server, an SMTP sink, a mail server with TLS and AUTH
+//! (`tests/smtp/server.py`), an IMAP server (Dovecot) and an S3 server. Run one part with
+//! `cargo test -p tramite --test api files::` (a module path filters the tests).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -24,6 +24,7 @@ mod files;
 mod front_office;
 mod inbound;
 mod indicator_pages;
+mod mail_tls;
 mod migrations;
 mod oidc;
 mod ops;

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod smtp;
+pub use smtp::{SMTP_PASSWORD, SMTP_USER, SmtpServer, SmtpSink};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_tramite");
 
 pub fn repo() -> PathBuf {
@@ -221,65 +224,6 @@ pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         }
         assert!(Instant::now() < end, "condition not reached within {secs} s");
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A real SMTP server on loopback (aiosmtpd) writing each message to a maildir.
-pub struct SmtpSink {
-    child: Child,
-    pub port: u16,
-    pub maildir: PathBuf,
-}
-
-impl SmtpSink {
-    pub fn start(dir: &Path) -> SmtpSink {
-        SmtpSink::start_on(dir, free_port())
-    }
-
-    /// A sink on `port` (a relay that comes back where it was).
-    pub fn start_on(dir: &Path, port: u16) -> SmtpSink {
-        let maildir = dir.join("maildir");
-        let mut child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 with aiosmtpd (scripts/test installs it)");
-        let ready = (0..100).any(|_| {
-            std::thread::sleep(Duration::from_millis(100));
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        if !ready {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("aiosmtpd did not start: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        SmtpSink { child, port, maildir }
-    }
-
-    pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    /// The raw text of every message received so far.
-    pub fn messages(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for sub in ["new", "cur"] {
-            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
-                for e in entries.flatten() {
-                    out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
-                }
-            }
-        }
-        out
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

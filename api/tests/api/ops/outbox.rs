@@ -125,7 +125,8 @@ pub(crate) async fn smtp_down_ten_minutes_loses_and_repeats_nothing(db: Db) {
 
     // The relay is down for ten minutes: every attempt fails and the message waits its back-off.
     let port = free_port();
-    let transport = Transport::from_url(Some(&format!("smtp://127.0.0.1:{port}")), &app.dir).unwrap();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let transport = Transport::from_url(Some(&url), tramite::mail::SmtpAccess::default(), &app.dir).unwrap();
     let metrics = Metrics::new();
     let mut tried = 0;
     for _ in 0..20 {
