@@ -317,8 +317,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     tokio::spawn(mail::run_worker(
         rt.store.clone(),
         rt.clock.clone(),
-        transport,
-        args.mail_from.clone(),
+        mail::Mailer { transport, from: args.mail_from.clone(), files: rt.files().cloned() },
         rt.outbox_changed.clone(),
         rt.metrics.clone(),
         std::time::Duration::from_secs(args.outbox_lease),

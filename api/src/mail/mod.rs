@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use handlebars::Handlebars;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::Value;
 use tokio::sync::Notify;
+use tramite_engine::files::FileValue;
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -110,15 +112,28 @@ impl Transport {
         }
     }
 
-    async fn send(&self, from: &str, m: &OutboxRow) -> Result<(), Undelivered> {
-        let email = Message::builder()
+    async fn send(&self, from: &str, m: &OutboxRow, files: &[(FileValue, bytes::Bytes)]) -> Result<(), Undelivered> {
+        let builder = Message::builder()
             .message_id(Some(message_id(m.id, from)))
             .from(from.parse().map_err(|e| Undelivered::lasting(format!("from address: {e}")))?)
             .to(m.recipient.parse().map_err(|e| Undelivered::lasting(format!("recipient {}: {e}", m.recipient)))?)
-            .subject(m.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(m.body.clone())
-            .map_err(|e| Undelivered::lasting(e.to_string()))?;
+            .subject(m.subject.clone());
+        let email = if files.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(m.body.clone())
+        } else {
+            // The text, then each file as an attachment with its name and type.
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(m.body.clone()));
+            for (f, bytes) in files {
+                let kind = f
+                    .mime
+                    .as_deref()
+                    .and_then(|t| ContentType::parse(t).ok())
+                    .unwrap_or_else(|| ContentType::parse("application/octet-stream").expect("a valid type"));
+                parts = parts.singlepart(Attachment::new(f.name.clone()).body(bytes.to_vec(), kind));
+            }
+            builder.multipart(parts)
+        }
+        .map_err(|e| Undelivered::lasting(e.to_string()))?;
         match self {
             Transport::Smtp(t) => t.send(email).await.map(|_| ()).map_err(|e| Undelivered::from_smtp(&e)),
             Transport::Files(dir) => {
@@ -177,6 +192,40 @@ impl Undelivered {
     }
 }
 
+/// How messages leave: the transport, the sender's address, and the blob store attachments are
+/// read from.
+#[derive(Debug, Clone)]
+pub struct Mailer {
+    pub transport: Transport,
+    pub from: String,
+    pub files: Option<crate::blobs::Blobs>,
+}
+
+impl Mailer {
+    /// Messages through `transport` from `from`, without attachments.
+    pub fn new(transport: Transport, from: &str) -> Mailer {
+        Mailer { transport, from: from.to_string(), files: None }
+    }
+}
+
+/// The files a message carries, read from the blob store; a file that cannot be read keeps
+/// the message in the outbox (an outage: the store may come back).
+async fn attachments(
+    files: Option<&crate::blobs::Blobs>,
+    m: &OutboxRow,
+) -> Result<Vec<(FileValue, bytes::Bytes)>, Undelivered> {
+    let mut out = Vec::new();
+    for f in &m.attachments {
+        let store = files.ok_or_else(|| Undelivered::lasting("no file storage to read the attachments from".into()))?;
+        let bytes = store
+            .get(&f.sha256)
+            .await
+            .map_err(|e| Undelivered { reason: format!("attachment {}: {e}", f.name), outage: true })?;
+        out.push((f.clone(), bytes));
+    }
+    Ok(out)
+}
+
 /// Retry delay after `attempts` failures: 2 s doubling up to 10 minutes.
 pub fn backoff(attempts: i64) -> jiff::SignedDuration {
     let secs = 2i64.saturating_pow(attempts.clamp(1, 20) as u32).min(600);
@@ -209,15 +258,14 @@ pub fn node_name() -> String {
 pub async fn run_worker(
     store: Store,
     clock: Arc<dyn Clock>,
-    transport: Transport,
-    from: String,
+    mailer: Mailer,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
     lease: Duration,
 ) {
     let node = node_name();
     loop {
-        match send_pending(&store, clock.as_ref(), &transport, &from, &metrics, &node, lease).await {
+        match send_pending(&store, clock.as_ref(), &mailer, &metrics, &node, lease).await {
             Ok(0) | Err(_) => {
                 let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
             }
@@ -231,17 +279,21 @@ pub async fn run_worker(
 pub async fn send_pending(
     store: &Store,
     clock: &dyn Clock,
-    transport: &Transport,
-    from: &str,
+    mailer: &Mailer,
     metrics: &Metrics,
     node: &str,
     lease: Duration,
 ) -> Result<usize, crate::store::StoreError> {
+    let (transport, from, files) = (&mailer.transport, mailer.from.as_str(), mailer.files.as_ref());
     let now = clock.now();
     let until = now.saturating_add(jiff::SignedDuration::try_from(lease).unwrap_or_default()).unwrap_or(now);
     let pending = store.lease_messages(node, now, until, LEASE_BATCH).await?;
     for m in &pending {
-        match transport.send(from, m).await {
+        let sent = match attachments(files, m).await {
+            Ok(files) => transport.send(from, m, &files).await,
+            Err(e) => Err(e),
+        };
+        match sent {
             Ok(()) => store.mark_sent(m.id, clock.now()).await?,
             Err(e) => {
                 let retry = clock.now().saturating_add(backoff(m.attempts + 1)).unwrap_or(now);

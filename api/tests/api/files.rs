@@ -72,7 +72,7 @@ fn upload_raw(base: &str, token: &str, content_type: &str, body: Vec<u8>) -> (u1
     (r.status().as_u16(), r.json().unwrap_or(Value::Null))
 }
 
-fn upload(base: &str, token: &str, name: &str, bytes: &[u8]) -> (u16, Value) {
+pub(crate) fn upload(base: &str, token: &str, name: &str, bytes: &[u8]) -> (u16, Value) {
     let (ct, body) = multipart(&[Part::File("file", name, bytes)]);
     upload_raw(base, token, &ct, body)
 }

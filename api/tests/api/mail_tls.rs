@@ -56,9 +56,16 @@ fn transport(url: &str, password: &str, ca: Option<&Path>) -> Transport {
 async fn pass(app: &App, transport: &Transport) -> usize {
     let metrics = Metrics::new();
     let store = &app.rt.store;
-    mail::send_pending(store, app.clock.as_ref(), transport, "tramite@example.org", &metrics, "nodo", LEASE)
-        .await
-        .unwrap()
+    mail::send_pending(
+        store,
+        app.clock.as_ref(),
+        &mail::Mailer::new(transport.clone(), "tramite@example.org"),
+        &metrics,
+        "nodo",
+        LEASE,
+    )
+    .await
+    .unwrap()
 }
 
 /// Every message in the outbox, oldest last.

@@ -284,6 +284,70 @@ fn public_abuse(db: Db) {
     assert_eq!(w.cases().len(), 10);
 }
 
+const REPLY: &str = r#"process: prueba.respuesta
+title: Respuesta con archivo
+calendar: mx
+roles:
+  agente: Agente
+start:
+  form: contacto
+steps:
+  responder:
+    task: Responder
+    role: agente
+    form: archivo
+    send:
+      - template: respuesta
+        to: data.correo
+        attach: [adjunto]
+    next: end
+"#;
+
+const ARCHIVO: &str = "form: archivo\ntitle: Archivo\nfields:\n  texto: { type: long_text, label: Texto, required: true }\n  adjunto: { type: file, label: Adjunto }\n";
+
+/// A step's message carries the case's file: the reply leaves with the PDF attached, read from
+/// the blob store when it is sent.
+fn reply_with_attachment(db: Db) {
+    let dir = scratch("reply-file");
+    let url = database(&db, &dir).unwrap();
+    let ana = add_user(&url, "ana", &["agente"], Some("ana@example.org"), false);
+    let processes = dir.join("tree/processes");
+    std::fs::create_dir_all(processes.join("messages")).unwrap();
+    std::fs::create_dir_all(dir.join("tree/forms")).unwrap();
+    std::fs::write(processes.join("respuesta.yaml"), REPLY).unwrap();
+    std::fs::write(processes.join("messages/respuesta.hbs"), "Respuesta\n\n{{data.texto}}\n").unwrap();
+    std::fs::write(dir.join("tree/forms/contacto.yaml"), CONTACTO).unwrap();
+    std::fs::write(dir.join("tree/forms/archivo.yaml"), ARCHIVO).unwrap();
+    let server = Server::start_with(&url, &dir, None, &processes, "warn", &["--no-watch".to_string()], &[]);
+    let api = Api::new(&server.base, &ana);
+    let (status, inst) = api.post(
+        "/api/processes/prueba.respuesta/instances",
+        serde_json::json!({ "data": { "nombre": "Juana", "correo": "juana@example.org" } }),
+    );
+    assert_eq!(status, 201, "{inst}");
+    let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+    let (status, file) = crate::files::upload(&server.base, &ana, "respuesta.pdf", pdf);
+    assert_eq!(status, 201, "{file}");
+    let task = task_at(&inst, "responder");
+    let (status, done) = api.post(
+        &format!("/api/tasks/{task}/complete"),
+        serde_json::json!({ "data": { "texto": "Va el documento.", "adjunto": file } }),
+    );
+    assert_eq!(status, 200, "{done}");
+    let mail = eventually(10, || {
+        let files = std::fs::read_dir(dir.join("outbox")).ok()?;
+        files
+            .flatten()
+            .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+            .find(|m| m.contains("Subject: Respuesta"))
+    });
+    assert!(mail.contains("To: juana@example.org") && mail.contains("multipart/mixed"), "{mail}");
+    assert!(mail.contains("filename=\"respuesta.pdf\"") && mail.contains("Content-Type: application/pdf"), "{mail}");
+    // The file's bytes follow its header (text as they are: lettre sends them 7-bit).
+    let part = &mail[mail.find("filename=\"respuesta.pdf\"").unwrap()..];
+    assert!(part.contains("%PDF-1.4") && part.contains("%%EOF"), "{mail}");
+}
+
 /// `tramite check` locates a template's unknown variable and a missing template.
 #[test]
 fn check_reports_template_problems() {
@@ -310,4 +374,4 @@ macro_rules! on_both {
     };
 }
 
-on_both!(public_case_and_link, public_abuse);
+on_both!(public_case_and_link, public_abuse, reply_with_attachment);

@@ -42,8 +42,16 @@ async fn drain(store: Store, clock: &dyn Clock, dir: &Path, name: &str) -> usize
     let metrics = Metrics::new();
     let mut total = 0;
     loop {
-        let n =
-            mail::send_pending(&store, clock, &transport, "tramite@example.org", &metrics, name, LEASE).await.unwrap();
+        let n = mail::send_pending(
+            &store,
+            clock,
+            &mail::Mailer::new(transport.clone(), "tramite@example.org"),
+            &metrics,
+            name,
+            LEASE,
+        )
+        .await
+        .unwrap();
         if n == 0 {
             return total;
         }
@@ -109,7 +117,16 @@ pub(crate) async fn three_nodes_send_each_message_once(db: Db) {
 /// One pass of the outbox worker of `app` through `transport`.
 async fn send_once(app: &App, transport: &Transport, metrics: &Metrics) -> usize {
     let clock = app.clock.as_ref();
-    mail::send_pending(&app.rt.store, clock, transport, "tramite@example.org", metrics, "nodo", LEASE).await.unwrap()
+    mail::send_pending(
+        &app.rt.store,
+        clock,
+        &mail::Mailer::new(transport.clone(), "tramite@example.org"),
+        metrics,
+        "nodo",
+        LEASE,
+    )
+    .await
+    .unwrap()
 }
 
 pub(crate) async fn smtp_down_ten_minutes_loses_and_repeats_nothing(db: Db) {
