@@ -243,13 +243,42 @@ pub fn form_schema() -> Value {
     })
 }
 
+/// The indicators file format (`indicators: <process>`).
+pub fn indicators_schema() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false, "required": ["indicators", "items"],
+        "properties": {
+            "indicators": { "type": "string", "description": "the process whose cases they measure" },
+            "title": text(),
+            "items": { "type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": false, "required": ["title", "measure"],
+                "properties": {
+                    "title": text(), "source": text(), "description": text(),
+                    "measure": { "type": "string", "pattern": "^(count|sum|average|median|ratio|sla|percentile [1-9][0-9]?)$" },
+                    "of": { "enum": ["cases", "tasks"] },
+                    "step": { "type": "string", "description": "of: tasks — the step whose tasks count" },
+                    "value": { "type": "string", "description": "data.<number field>; `business days from <moment> to <moment>` (started, completed, <step>.completed, data.<date field>); for tasks a unit (business hours, …)" },
+                    "sla": text(),
+                    "numerator": { "type": "string", "description": "measure: ratio — a CEL condition" },
+                    "where": { "type": "string", "description": "a CEL condition: which cases count" },
+                    "group": { "type": "string", "description": "data.<field>, outcome, status, user or role" },
+                    "by": { "enum": ["day", "week", "month", "quarter", "year"] },
+                    "target": { "type": ["string", "number"], "description": "a number, or a percentage (95%) for ratio and sla" },
+                    "better": { "enum": ["higher", "lower"] },
+                    "unit": text()
+                }
+            } }
+        }
+    })
+}
+
 /// One schema for every Trámite YAML file: process or form, told apart by their first key.
 pub fn schema() -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://tramite.dev/schema/tramite.json",
         "title": "Trámite definition file",
-        "oneOf": [ process_schema(), form_schema(),
+        "oneOf": [ process_schema(), form_schema(), indicators_schema(),
                    { "type": "object", "required": ["calendar", "timezone"] },
                    { "type": "object", "required": ["test", "scenarios"] } ]
     })
