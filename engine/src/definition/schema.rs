@@ -110,6 +110,10 @@ pub fn step_properties() -> serde_json::Map<String, Value> {
             json!({ "type": "string", "description": "a list (e.g. `data.acciones`): the one branch runs once per element, read as `item`" }),
         ),
         (
+            "report",
+            json!({ "type": "string", "description": "a process whose indicators the task shows, computed for the period before it opened (a report task reviews them instead of retyping them)" }),
+        ),
+        (
             "send",
             json!({ "type": "array", "items": message(true), "description": "messages the step sends when it completes (or is entered)" }),
         ),
