@@ -197,6 +197,10 @@ impl Runtime {
                     by_path.insert(form.file.clone(), text.clone());
                 }
             }
+            // A process file posted alone names its templates by name: the tree's.
+            for (path, text) in &loaded.catalog.templates {
+                by_path.insert(path.clone(), text.clone());
+            }
             *forms = by_path.into_iter().map(|(path, text)| SourceFile { path, text }).collect();
         }
         let (deployed, held) = self.deploy_loaded(loaded).await?;

@@ -313,6 +313,50 @@ fn direccion_rejects_then_approves_a_c42_plan() {
 }
 
 #[test]
+fn a_citizen_writes_in_on_a_phone_and_the_operator_reads_the_indicators() {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("web-public");
+    let db = database(&Db::Sqlite, &dir).unwrap();
+    add_user_with_password(&db, "ana", &["operador"], false);
+    let server = Server::start(&db, &dir, None);
+    let driver = Driver::start(&dir);
+    let rt = runtime();
+    rt.block_on(async {
+        // The Portal's contact form, on a phone, without an account.
+        let c = driver.browser(PHONE.0, PHONE.1).await;
+        c.goto(&format!("{}/p/conocer.c45-correos", server.base)).await.unwrap();
+        c.find(Locator::Css("#f-nombre-contacto")).await.unwrap().send_keys("Juana Pérez").await.unwrap();
+        c.find(Locator::Css("#f-correo")).await.unwrap().send_keys("juana@example.org").await.unwrap();
+        c.find(Locator::Css("#f-pregunta")).await.unwrap().send_keys("¿Cómo me certifico?").await.unwrap();
+        screenshot(&c, "public-form-phone").await;
+        c.find(Locator::Css("#send")).await.unwrap().click().await.unwrap();
+        let note = text(&c, "#note").await;
+        assert!(note.contains("Su folio es COR-"), "{note}");
+        c.close().await.unwrap();
+
+        // The operator reads C.4.5's indicators on a phone: each chart fits the screen, its
+        // numbers in a table beside it.
+        let c = driver.browser(PHONE.0, PHONE.1).await;
+        sign_in(&c, &server.base, "ana").await;
+        c.goto(&format!("{}/indicators/conocer.c45-correos", server.base)).await.unwrap();
+        let widest = c
+            .execute(
+                "return Math.max(...Array.from(document.querySelectorAll('svg.chart')).map(e => e.getBoundingClientRect().right));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let charts = c.execute("return document.querySelectorAll('svg.chart').length;", vec![]).await.unwrap();
+        assert!(charts.as_u64().unwrap_or(0) > 0, "{charts}");
+        assert!(widest.as_f64().unwrap() <= f64::from(PHONE.0), "a chart runs past the screen: {widest}");
+        let tables = c.execute("return document.querySelectorAll('table.numbers').length;", vec![]).await.unwrap();
+        assert_eq!(tables, charts, "every chart has its table");
+        screenshot(&c, "indicators-phone").await;
+        c.close().await.unwrap();
+    });
+}
+
+#[test]
 fn admin_sees_a_breached_task_and_downloads_the_xlsx() {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("web-admin");

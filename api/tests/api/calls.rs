@@ -212,20 +212,16 @@ fn linked_child(api: &Api, parent: &Value, process: &str, step: &str, version: i
 
 /// Works the survey sub-process: the agent sends it, the SIGA records the answer.
 fn answer_survey(w: &Udg, child: &Value, answer: Value) -> Value {
-    assert_eq!(child["active_steps"], json!(["enviar_encuesta"]), "{child}");
-    assert_eq!(child["tasks"][0]["role"], "agente_cap");
-    let (status, body) =
-        w.sofia.post(&format!("/api/tasks/{}/complete", task_id(child, "enviar_encuesta", None)), json!({}));
-    assert_eq!(status, 403, "sending the survey is the agent's: {body}");
-    let child = complete(&w.ana, child, "enviar_encuesta", json!({}));
-    // The SIGA records the answer, due when the user's 5 business days to answer are over.
-    assert_eq!(child["active_steps"], json!(["sistematizar"]), "{child}");
+    // The user left an e-mail address: the invitation's link answers this task; the SIGA holds
+    // it in its inbox too, for an answer that comes another way, and records it here.
+    assert_eq!(child["active_steps"], json!(["contestar_encuesta"]), "{child}");
     assert_eq!(child["tasks"][0]["role"], "responsable_siga");
-    let (status, body) = w
-        .ana
-        .post(&format!("/api/tasks/{}/complete", task_id(&child, "sistematizar", None)), json!({ "data": answer }));
+    let (status, body) = w.ana.post(
+        &format!("/api/tasks/{}/complete", task_id(child, "contestar_encuesta", None)),
+        json!({ "data": answer }),
+    );
     assert_eq!(status, 403, "recording the answer is the SIGA's: {body}");
-    let child = complete(&w.sofia, &child, "sistematizar", answer);
+    let child = complete(&w.sofia, child, "contestar_encuesta", answer);
     assert_eq!(child["status"], "ended", "{child}");
     child
 }
@@ -239,15 +235,16 @@ fn udg_survey(db: Db) {
     assert_eq!(parent["children"].as_array().unwrap().len(), 1, "{parent}");
     let child_id = id(&child);
     // The call's input, computed from the parent's data.
+    // (An empty phone number is no phone number: the survey's start form leaves it out.)
     let input = json!({
         "folio_crm": "CAP-1001", "nombre": "Laura Méndez", "canal": "correo",
-        "correo": "laura@example.org", "telefono": ""
+        "correo": "laura@example.org"
     });
     for (k, v) in input.as_object().unwrap() {
         assert_eq!(&child["data"][k], v, "{k}: {child}");
     }
 
-    let answer = json!({ "respondida": true, "satisfaccion": 5, "comentarios": "Información clara y rápida." });
+    let answer = json!({ "satisfaccion": 5, "comentarios": "Información clara y rápida." });
     let child = answer_survey(&w, &child, answer.clone());
     assert_eq!(child["outcome"], "respondida");
     let mut expected: Map<String, Value> = input.as_object().unwrap().clone();
@@ -267,7 +264,9 @@ fn udg_survey(db: Db) {
     // The parent's history: the call asked for, linked to the child, ended by it.
     let hist = events(&w.ana, &parent_id);
     let started = event(&hist, "call_started");
-    assert_eq!((&started["process"], &started["data"]), (&json!(UDG_SURVEY), &input), "{started}");
+    let mut asked = input.clone();
+    asked["telefono"] = json!("");
+    assert_eq!((&started["process"], &started["data"]), (&json!(UDG_SURVEY), &asked), "{started}");
     let linked = event(&hist, "call_linked");
     assert_eq!((&linked["child"], &linked["version"]), (&json!(child_id), &json!(1)), "{linked}");
     let ended = event(&hist, "call_ended");
@@ -699,11 +698,11 @@ fn incident_then_retry(db: Db) {
         assert!(statuses.contains(&(&json!(child), &json!(status))), "{child} {status}: {statuses:?}");
     }
 
-    let child = answer_survey(&w, &third, json!({ "respondida": false }));
-    assert_eq!(child["outcome"], "sin_respuesta");
+    let child = answer_survey(&w, &third, json!({ "satisfaccion": 3 }));
+    assert_eq!(child["outcome"], "respondida");
     let parent = instance(&w.ana, &parent_id);
-    assert_eq!((&parent["status"], &parent["outcome"]), (&json!("ended"), &json!("atendido_sin_encuesta")), "{parent}");
-    assert_eq!(parent["data"]["encuesta"]["outcome"], "sin_respuesta");
+    assert_eq!((&parent["status"], &parent["outcome"]), (&json!("ended"), &json!("atendido")), "{parent}");
+    assert_eq!(parent["data"]["encuesta"]["outcome"], "respondida");
     assert_eq!(parent["data"]["encuesta"]["data"]["folio_crm"], "CAP-2001");
 
     let hist = events(&w.ana, &parent_id);
@@ -728,7 +727,7 @@ fn cancel_parent_cancels_child(db: Db) {
     let parent_id = id(&parent);
     let child = linked_child(&w.ana, &parent, UDG_SURVEY, "encuesta", 1);
     let child_id = id(&child);
-    let task = task_id(&child, "enviar_encuesta", None);
+    let task = task_id(&child, "contestar_encuesta", None);
 
     let (status, body) = w.ana.post(&format!("/api/instances/{parent_id}/cancel"), json!({ "reason": "x" }));
     assert_eq!(status, 403, "{body}");
@@ -741,7 +740,7 @@ fn cancel_parent_cancels_child(db: Db) {
     let child = instance(&w.ana, &child_id);
     assert_eq!(child["status"], "cancelled", "{child}");
     assert_eq!(child["tasks"], json!([]), "{child}");
-    let (status, body) = w.ana.post(&format!("/api/tasks/{task}/complete"), json!({}));
+    let (status, body) = w.sofia.post(&format!("/api/tasks/{task}/complete"), json!({}));
     assert_eq!(status, 409, "the child's task is gone: {body}");
     let (_, inbox) = w.ana.get("/api/inbox");
     assert!(inbox["tasks"].as_array().unwrap().iter().all(|t| t["instance_id"] != child_id.as_str()), "{inbox}");
@@ -790,7 +789,7 @@ fn broken_callee_is_an_incident_until_deployed(db: Db) {
     assert_eq!(body["incidents"], json!([]), "{body}");
     let parent = instance(&w.ana, &parent_id);
     let child = linked_child(&w.ana, &parent, UDG_SURVEY, "encuesta", 1);
-    answer_survey(&w, &child, json!({ "respondida": true, "satisfaccion": 4 }));
+    answer_survey(&w, &child, json!({ "satisfaccion": 4 }));
     let parent = instance(&w.ana, &parent_id);
     assert_eq!((&parent["status"], &parent["outcome"]), (&json!("ended"), &json!("atendido")), "{parent}");
 }

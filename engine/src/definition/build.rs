@@ -345,6 +345,19 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
         if let Some(clean) = self.checked.get(&(name.value.clone(), link)) {
             return *clean;
         }
+        // A file posted alone (no folder of its own) finds the template of that name the tree
+        // holds, when exactly one folder has it.
+        let path = if self.catalog.templates.contains_key(&path) {
+            path
+        } else {
+            let suffix = format!("messages/{}.hbs", name.value);
+            let mut found =
+                self.catalog.templates.keys().filter(|p| p.ends_with(&format!("/{suffix}")) || **p == suffix);
+            match (found.next(), found.next()) {
+                (Some(one), None) if !self.ctx.file.contains('/') => one.clone(),
+                _ => path,
+            }
+        };
         let Some(text) = self.catalog.templates.get(&path) else {
             let folder = path.strip_suffix(&format!("{}.hbs", name.value)).unwrap_or("");
             let known: Vec<&str> =

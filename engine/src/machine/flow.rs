@@ -251,6 +251,8 @@ impl Run<'_> {
     }
 
     pub(super) fn end(&mut self, outcome: String) -> Result<(), CommandError> {
+        // What the last steps send goes out before the case ends (nothing is open to link to).
+        self.flush_sends()?;
         self.stop_all_slas();
         self.emit(Event::Ended { outcome });
         Ok(())

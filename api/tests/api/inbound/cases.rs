@@ -81,6 +81,11 @@ pub(crate) async fn the_shipped_c45_numbers_each_message(db: Db) {
         let name = e.file_name().to_string_lossy().to_string();
         files.push((format!("forms/conocer/{name}"), std::fs::read_to_string(e.path()).unwrap()));
     }
+    // The messages the process sends, beside it as in the shipped tree.
+    for e in std::fs::read_dir(repo().join("processes/conocer/messages")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        files.push((format!("processes/messages/{name}"), std::fs::read_to_string(e.path()).unwrap()));
+    }
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
     let app = App::new(&db, "buzon-c45", &refs).await;
     let imap = Dovecot::start(&app.dir);
