@@ -19,6 +19,7 @@ mod e2e;
 mod exports;
 mod files;
 mod front_office;
+mod indicators;
 mod migrations;
 mod oidc;
 mod ops;
