@@ -167,7 +167,8 @@ pub enum Moment {
 pub enum Quantity {
     /// A number field of the data.
     Field(String),
-    /// The time between two moments of a case.
+    /// The time between two moments of a case; `from` is `Started` or `Data` (a step's
+    /// completion is seen only in the transition it happens in, so the loader refuses it there).
     Between { unit: TimeUnit, from: Moment, to: Moment },
     /// The time a task took, from its arrival to its answer.
     TaskTime(TimeUnit),
