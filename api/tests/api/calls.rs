@@ -107,7 +107,10 @@ fn process_files(dir: &Path) -> Vec<PathBuf> {
         let p = e.path();
         if p.is_dir() {
             out.extend(process_files(&p));
-        } else if p.extension().is_some_and(|x| x == "yaml") && !p.to_string_lossy().ends_with(".test.yaml") {
+        } else if p.extension().is_some_and(|x| x == "yaml")
+            && !p.to_string_lossy().ends_with(".test.yaml")
+            && !p.to_string_lossy().ends_with(".indicators.yaml")
+        {
             out.push(p);
         }
     }
@@ -558,9 +561,13 @@ fn broken_file_not_deployed(db: Db) {
     assert_eq!(served.len(), shipped - 1, "{served:?}");
     assert!(!served.contains("conocer.c45-correos"), "{served:?}");
     assert!(served.contains("conocer.c45-reporte-mensual") && served.contains("udg.atencion-personalizada"));
-    let not = list["not_deployed"].as_array().unwrap();
+    let (not, indicators): (Vec<&Value>, Vec<&Value>) =
+        list["not_deployed"].as_array().unwrap().iter().partition(|n| !n["process"].is_null());
     assert_eq!(not.len(), 1, "{list}");
-    let n = &not[0];
+    // Its indicators cannot be taken without it: their file is refused too (as an unknown process).
+    assert_eq!(indicators.len(), 1, "{list}");
+    assert!(indicators[0]["file"].as_str().unwrap().ends_with("conocer/c45-correos.indicators.yaml"), "{list}");
+    let n = not[0];
     let shown = n["file"].as_str().unwrap();
     assert!(shown.ends_with("processes/conocer/c45-correos.yaml"), "{n}");
     assert_eq!(n["process"], "conocer.c45-correos");
@@ -591,7 +598,8 @@ fn broken_file_not_deployed(db: Db) {
     let deployed: Vec<&str> = log.lines().filter(|l| l.contains(" deployed") && !l.contains("not deployed")).collect();
     assert!(deployed.iter().any(|l| l.contains("process=conocer.c45-reporte-mensual")), "{log}");
     assert!(deployed.iter().all(|l| !l.contains("process=conocer.c45-correos ")), "{log}");
-    assert!(log.contains(&format!("serving processes={} not_deployed=1", shipped - 1)), "{log}");
+    // Not deployed: the broken process and its indicators file.
+    assert!(log.contains(&format!("serving processes={} not_deployed=2", shipped - 1)), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,7 +610,8 @@ fn broken_file_not_deployed(db: Db) {
 fn caller_without_callee_not_deployed(db: Db) {
     let dir = scratch("no-callee");
     let processes = copy_definitions(&dir);
-    for f in ["encuesta-satisfaccion.yaml", "encuesta-satisfaccion.test.yaml"] {
+    for f in ["encuesta-satisfaccion.yaml", "encuesta-satisfaccion.test.yaml", "encuesta-satisfaccion.indicators.yaml"]
+    {
         std::fs::remove_file(processes.join("udg").join(f)).unwrap();
     }
     let w = udg_world(&db, "no-callee", Some(&processes));
@@ -610,8 +619,12 @@ fn caller_without_callee_not_deployed(db: Db) {
     let served = ids(&list);
     assert!(!served.contains(UDG_SURVEY) && !served.contains("udg.atencion-personalizada"), "{served:?}");
     assert_eq!(served.len(), process_files(&repo().join("processes")).len() - 2, "{served:?}");
-    let not = list["not_deployed"].as_array().unwrap();
+    let (not, indicators): (Vec<&Value>, Vec<&Value>) =
+        list["not_deployed"].as_array().unwrap().iter().partition(|n| !n["process"].is_null());
     assert_eq!(not.len(), 1, "{list}");
+    // The caller's indicators cannot be taken without it: their file is refused too.
+    assert_eq!(indicators.len(), 1, "{list}");
+    assert!(indicators[0]["file"].as_str().unwrap().ends_with("udg/atencion-personalizada.indicators.yaml"), "{list}");
     assert!(not[0]["file"].as_str().unwrap().ends_with("processes/udg/atencion-personalizada.yaml"), "{list}");
     let d = &not[0]["diagnostics"][0];
     let line = std::fs::read_to_string(processes.join("udg/atencion-personalizada.yaml"))

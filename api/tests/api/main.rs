@@ -24,6 +24,7 @@ mod files;
 mod front_office;
 mod inbound;
 mod indicator_pages;
+mod indicators;
 mod mail_tls;
 mod migrations;
 mod oidc;

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::form::FieldType;
 use super::load::loc;
@@ -31,7 +31,7 @@ use super::problems::Ctx;
 use super::raw::{Entries, S};
 use crate::calendar::Calendar;
 use crate::expr::{Expr, Scope};
-use crate::machine::{Event, Instance, Record};
+use crate::machine::{Event, Instance, Record, Token};
 
 /// An indicators file as written.
 #[derive(Debug, Deserialize)]
@@ -167,7 +167,8 @@ pub enum Moment {
 pub enum Quantity {
     /// A number field of the data.
     Field(String),
-    /// The time between two moments of a case.
+    /// The time between two moments of a case; `from` is `Started` or `Data` (a step's
+    /// completion is seen only in the transition it happens in, so the loader refuses it there).
     Between { unit: TimeUnit, from: Moment, to: Moment },
     /// The time a task took, from its arrival to its answer.
     TaskTime(TimeUnit),
@@ -299,10 +300,46 @@ pub fn contributions(
     out
 }
 
-fn holds(e: &Expr, inst: &Instance) -> bool {
-    let instance = serde_json::json!({ "id": inst.id, "process": inst.process });
-    let scope = Scope { data: &inst.data, instance: &instance, now: "", item: None, calendar: None, seed: None };
-    matches!(e.eval_in(&scope), Ok(Value::Bool(true)))
+/// What a case's or a task's values are read from: the case's data, and for a task in a
+/// `for_each` branch its element (what the branch's tasks filled in), whose fields come first.
+struct Subject<'a> {
+    inst: &'a Instance,
+    data: std::borrow::Cow<'a, Map<String, Value>>,
+    item: Option<&'a Value>,
+}
+
+impl<'a> Subject<'a> {
+    fn case(inst: &'a Instance) -> Subject<'a> {
+        Subject { inst, data: std::borrow::Cow::Borrowed(&inst.data), item: None }
+    }
+
+    /// The task at token `t` of `before`, as the transition left its case.
+    fn task(before: &Instance, inst: &'a Instance, t: &Token) -> Subject<'a> {
+        let Some(item) = element(before, inst, t) else { return Subject::case(inst) };
+        let mut data = inst.data.clone();
+        if let Some(fields) = item.as_object() {
+            data.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        Subject { inst, data: std::borrow::Cow::Owned(data), item: Some(item) }
+    }
+
+    fn holds(&self, e: &Expr, cal: &Calendar) -> bool {
+        let instance = serde_json::json!({ "id": self.inst.id, "process": self.inst.process });
+        let scope =
+            Scope { data: &self.data, instance: &instance, now: "", item: self.item, calendar: Some(cal), seed: None };
+        matches!(e.eval_in(&scope), Ok(Value::Bool(true)))
+    }
+}
+
+/// The `for_each` element the task at token `t` of `before` worked on, in `inst`: still in its
+/// open fork, or in the list the join wrote to the data (under the parallel step's id).
+fn element<'a>(before: &Instance, inst: &'a Instance, t: &Token) -> Option<&'a Value> {
+    let (fork, index) = before.item_slot(&t.scope)?;
+    let open = inst.forks.get(&fork).and_then(|f| f.items.as_ref()?.get(index));
+    open.or_else(|| {
+        let step = &before.forks.get(&fork)?.step;
+        inst.data.get(step)?.as_array()?.get(index)
+    })
 }
 
 fn text_of(v: Option<&Value>) -> String {
@@ -313,10 +350,11 @@ fn text_of(v: Option<&Value>) -> String {
     }
 }
 
-fn group_of(ind: &Indicator, inst: &Instance, user: Option<&str>, role: Option<&str>) -> String {
+fn group_of(ind: &Indicator, subject: &Subject, user: Option<&str>, role: Option<&str>) -> String {
+    let inst = subject.inst;
     match &ind.group {
         None => String::new(),
-        Some(Group::Field(f)) => text_of(inst.data.get(f)),
+        Some(Group::Field(f)) => text_of(subject.data.get(f)),
         Some(Group::Outcome) => match &inst.status {
             crate::machine::Status::Ended { outcome } => outcome.clone(),
             _ => String::new(),
@@ -380,13 +418,16 @@ fn case_value(
     records: &[Record],
 ) -> Option<Contribution> {
     let period = ind.period.map(|p| p.key(cal, inst.started_at)).unwrap_or_default();
-    let selected = ind.filter.as_ref().is_none_or(|e| holds(e, inst));
+    let subject = Subject::case(inst);
+    let selected = ind.filter.as_ref().is_none_or(|e| subject.holds(e, cal));
     let value = match (&ind.measure, &ind.value) {
         (Measure::Sla, _) => {
             let run = ind.sla.as_ref().and_then(|s| inst.slas.get(s));
             run.and_then(|r| r.clock.stopped.map(|at| if at <= r.clock.due(cal) { 1.0 } else { 0.0 }))
         }
-        (Measure::Ratio, _) => Some(if ind.numerator.as_ref().is_some_and(|e| holds(e, inst)) { 1.0 } else { 0.0 }),
+        (Measure::Ratio, _) => {
+            Some(if ind.numerator.as_ref().is_some_and(|e| subject.holds(e, cal)) { 1.0 } else { 0.0 })
+        }
         (Measure::Count, None) => Some(1.0),
         (_, Some(Quantity::Field(f))) => inst.data.get(f).and_then(Value::as_f64),
         (_, Some(Quantity::Between { unit, from, to })) => {
@@ -398,7 +439,7 @@ fn case_value(
         _ => None,
     };
     let value = value.filter(|_| selected);
-    Some(Contribution { indicator: ind.key(), item: 0, period, group: group_of(ind, inst, None, None), value })
+    Some(Contribution { indicator: ind.key(), item: 0, period, group: group_of(ind, &subject, None, None), value })
 }
 
 fn task_values(
@@ -415,18 +456,21 @@ fn task_values(
             Event::Completed { token, .. } | Event::Approved { token, .. } | Event::Rejected { token, .. } => *token,
             _ => continue,
         };
-        let Some(t) = before.and_then(|b| b.tokens.get(&token)) else { continue };
+        let Some((b, t)) = before.and_then(|b| Some((b, b.tokens.get(&token)?))) else { continue };
         if step.is_some_and(|s| s != t.step) {
             continue;
         }
-        if !ind.filter.as_ref().is_none_or(|e| holds(e, inst)) {
+        let subject = Subject::task(b, inst, t);
+        if !ind.filter.as_ref().is_none_or(|e| subject.holds(e, cal)) {
             continue;
         }
         let value = match (&ind.measure, &ind.value) {
             (Measure::Count, None) => Some(1.0),
             (_, Some(Quantity::TaskTime(unit))) => Some(unit.between(cal, t.entered_at, r.at)),
-            (_, Some(Quantity::Field(f))) => inst.data.get(f).and_then(Value::as_f64),
-            (Measure::Ratio, _) => Some(if ind.numerator.as_ref().is_some_and(|e| holds(e, inst)) { 1.0 } else { 0.0 }),
+            (_, Some(Quantity::Field(f))) => subject.data.get(f).and_then(Value::as_f64),
+            (Measure::Ratio, _) => {
+                Some(if ind.numerator.as_ref().is_some_and(|e| subject.holds(e, cal)) { 1.0 } else { 0.0 })
+            }
             _ => None,
         };
         let role = t.task.as_ref().map(|x| x.role.as_str());
@@ -434,7 +478,7 @@ fn task_values(
             indicator: ind.key(),
             item: token,
             period: ind.period.map(|p| p.key(cal, r.at)).unwrap_or_default(),
-            group: group_of(ind, inst, r.by.as_deref(), role),
+            group: group_of(ind, &subject, r.by.as_deref(), role),
             value,
         });
     }
@@ -617,6 +661,17 @@ fn one(
                 };
                 let from = moment_ref(ctx, process, fields, v, from)?;
                 let to = moment_ref(ctx, process, fields, v, to)?;
+                // A case's value is worked out from the instance and the transition's events
+                // only: a step's completion (or the end) is known in the transition it happens
+                // in, never in a later one, so a duration cannot start there.
+                if matches!(from, Moment::StepCompleted(_) | Moment::Completed) {
+                    ctx.err(
+                        loc(v),
+                        "a duration starts at `started` or at a `data.<date field>`",
+                        "a step's completion is known only when it happens: start at `started`, or at a date field the step's form fills in",
+                    );
+                    return None;
+                }
                 Some(Quantity::Between { unit, from, to })
             }
         }
