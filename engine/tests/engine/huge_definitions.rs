@@ -63,8 +63,10 @@ fn t0() -> Timestamp {
 
 #[test]
 fn a_long_chain_of_decisions_runs_to_its_end_on_a_small_stack() {
-    let status = on_small_stack(|| {
-        let catalog = load("decisiones.yaml", chain("enorme.decisiones", "", STEPS, decision));
+    // Read on an ordinary stack (the YAML reader's depth is the file's nesting, not its length);
+    // run on a small one.
+    let catalog = load("decisiones.yaml", chain("enorme.decisiones", "", STEPS, decision));
+    let status = on_small_stack(move || {
         let (inst, records) = machine::start(env(&catalog, "enorme.decisiones"), "i1", Map::new(), None, t0()).unwrap();
         assert!(records.len() > 2 * STEPS);
         inst.status
@@ -74,9 +76,9 @@ fn a_long_chain_of_decisions_runs_to_its_end_on_a_small_stack() {
 
 #[test]
 fn a_long_chain_of_decisions_behind_a_wait_runs_when_the_timer_fires() {
-    let status = on_small_stack(|| {
-        let wait = "  esperar:\n    wait: Esperar\n    for: 1 day\n    next: p0\n";
-        let catalog = load("espera.yaml", chain("enorme.espera", wait, STEPS, decision));
+    let wait = "  esperar:\n    wait: Esperar\n    for: 1 day\n    next: p0\n";
+    let catalog = load("espera.yaml", chain("enorme.espera", wait, STEPS, decision));
+    let status = on_small_stack(move || {
         let env = env(&catalog, "enorme.espera");
         let (mut inst, _) = machine::start(env, "i1", Map::new(), None, t0()).unwrap();
         assert_eq!(inst.active_steps(), vec!["esperar".to_string()]);

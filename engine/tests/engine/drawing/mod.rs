@@ -23,7 +23,8 @@ fn yaml_under(dir: &Path, out: &mut Vec<PathBuf>) {
             let p = e.unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display())).path();
             if p.is_dir() {
                 todo.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") {
+            } else if p.extension().is_some_and(|x| x == "yaml" || x == "hbs") {
+                // Message templates too: the processes that send messages name them.
                 out.push(p);
             }
         }
