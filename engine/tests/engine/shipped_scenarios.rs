@@ -18,7 +18,7 @@ fn yaml_under(dir: &Path, out: &mut Vec<SourceFile>) {
     for p in entries {
         if p.is_dir() {
             yaml_under(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml") {
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "hbs") {
             let path = p.strip_prefix(root()).unwrap_or(&p).display().to_string();
             out.push(SourceFile { path, text: std::fs::read_to_string(&p).unwrap() });
         }
