@@ -489,6 +489,7 @@ fn task_values(
 pub(crate) fn load(
     ctx: &mut Ctx,
     processes: &std::collections::BTreeMap<String, Process>,
+    declared: &std::collections::BTreeSet<String>,
     fields: &dyn Fn(&Process) -> HashMap<String, FieldType>,
 ) -> Vec<Indicator> {
     let raw = match super::raw::read_yaml::<RawIndicators>(ctx.text) {
@@ -498,6 +499,11 @@ pub(crate) fn load(
             return Vec::new();
         }
     };
+    // A process whose own file does not load is that file's problem, reported there: its
+    // indicators wait for it.
+    if !processes.contains_key(&raw.indicators.value) && declared.contains(&raw.indicators.value) {
+        return Vec::new();
+    }
     let Some(process) = processes.get(&raw.indicators.value) else {
         let known: Vec<&str> = processes.keys().map(String::as_str).collect();
         ctx.unknown(loc(&raw.indicators), "process", &raw.indicators.value, known);

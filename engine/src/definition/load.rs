@@ -178,7 +178,7 @@ pub fn load_with(
         let mut ctx = Ctx::new(&f.path, &f.text);
         let forms = &catalog.forms;
         let fields = |p: &Process| process_fields(p, forms);
-        let found = super::indicators::load(&mut ctx, &catalog.processes, &fields);
+        let found = super::indicators::load(&mut ctx, &catalog.processes, &process_ids, &fields);
         for ind in found {
             let list = catalog.indicators.entry(ind.process.clone()).or_default();
             if list.iter().any(|i| i.id == ind.id) {
