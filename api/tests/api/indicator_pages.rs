@@ -29,6 +29,7 @@ steps:
     task: Atender
     role: agente
     form: resp
+    report: prueba.atencion
     next: end
 "#;
 
@@ -204,6 +205,25 @@ async fn indicators_by_hand(db: Db) {
         a.page("/indicators/prueba.atencion/en_plazo?period=2026-03", &cookie, in_process::addr("192.0.2.1")).await;
     assert_eq!(drill.status, StatusCode::OK);
     assert_eq!(drill.body.matches("href=\"/instances/").count(), 3, "{}", drill.body);
+
+    // A task that reports (`report:`) shows the indicators of the period before it opened: a case
+    // registered in April shows March's values on its task's page.
+    a.advance(30 * 86_400);
+    let r = a
+        .post(
+            "/api/processes/prueba.atencion/instances",
+            &ana,
+            json!({ "data": { "tema": "a", "fecha": "2026-04-06T09:00:00-06:00" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let april = r.json()["tasks"][0]["id"].as_str().unwrap().to_string();
+    let cookie = a.session("ana", "clave-de-ana-1").await;
+    let task = a.page(&format!("/tasks/{april}"), &cookie, in_process::addr("192.0.2.1")).await;
+    assert_eq!(task.status, StatusCode::OK, "{}", task.body);
+    let report = &task.body[task.body.find("id=\"report\"").expect("a report section")..];
+    assert!(report.contains("Respondidos en plazo · 2026-03") && report.contains("67 %"), "{report}");
+    assert!(report.contains("/indicators/prueba.atencion?from=2026-03&#38;to=2026-03&#38;format=xlsx"), "{report}");
 
     // CSV and a workbook with a native chart per indicator.
     let csv = a.page("/indicators/prueba.atencion?format=csv", &cookie, in_process::addr("192.0.2.1")).await;

@@ -877,6 +877,7 @@ impl<'c, 'a> ProcessBuilder<'c, 'a> {
                 "on_warning",
                 "send",
                 "link",
+                "report",
             ],
             "approval" => &[
                 "role",
