@@ -70,12 +70,27 @@ impl Templates {
     }
 }
 
+/// The process templates compiled so far, each registered under the hash of its text: a
+/// message renders with a template compiled once, not once per message.
+static PROCESS_TEMPLATES: std::sync::LazyLock<std::sync::RwLock<Handlebars<'static>>> =
+    std::sync::LazyLock::new(|| {
+        let mut hb = Handlebars::new();
+        hb.register_escape_fn(handlebars::no_escape);
+        std::sync::RwLock::new(hb)
+    });
+
 /// Subject and body of a process's template (text, checked when the process was deployed) for
 /// these values.
 pub fn render_text(template: &str, values: &Value) -> Result<(String, String), String> {
-    let mut hb = Handlebars::new();
-    hb.register_escape_fn(handlebars::no_escape);
-    let text = hb.render_template(template, values).map_err(|e| e.to_string())?;
+    use sha2::Digest;
+    let name = format!("{:x}", sha2::Sha256::digest(template.as_bytes()));
+    let known = PROCESS_TEMPLATES.read().unwrap_or_else(std::sync::PoisonError::into_inner).has_template(&name);
+    if !known {
+        let mut hb = PROCESS_TEMPLATES.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        hb.register_template_string(&name, template).map_err(|e| e.to_string())?;
+    }
+    let hb = PROCESS_TEMPLATES.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let text = hb.render(&name, values).map_err(|e| e.to_string())?;
     Ok(split_subject(&text))
 }
 

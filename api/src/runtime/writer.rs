@@ -593,12 +593,25 @@ impl Runtime {
             folio_count: p.folio_count.clone(),
             search_text: crate::store::search::text_of(inst),
             measures: match self.indicators_of(&d.process.id) {
-                Some(list) => contributions(&list, &d.calendar, p.prev.as_ref(), inst, &p.records),
+                Some(list) => changed_contributions(&list, d, p),
                 None => Vec::new(),
             },
             now: p.now,
         }
     }
+}
+
+/// What a transition changes in the case's indicator values: its contributions, less those the
+/// state before gave already (a count written at the start is not written again at every step).
+fn changed_contributions(
+    list: &[tramite_engine::definition::indicators::Indicator],
+    d: &Deployed,
+    p: &Prepared,
+) -> Vec<tramite_engine::definition::indicators::Contribution> {
+    let now = contributions(list, &d.calendar, p.prev.as_ref(), &p.inst, &p.records);
+    let Some(prev) = &p.prev else { return now };
+    let before = contributions(list, &d.calendar, None, prev, &[]);
+    now.into_iter().filter(|c| !before.contains(c)).collect()
 }
 
 /// Signs a transition's events with the name of who caused it from outside (no account).
