@@ -609,7 +609,8 @@ fn changed_contributions(
     p: &Prepared,
 ) -> Vec<tramite_engine::definition::indicators::Contribution> {
     let now = contributions(list, &d.calendar, p.prev.as_ref(), &p.inst, &p.records);
-    let Some(prev) = &p.prev else { return now };
+    // A new case writes only what counts already (a value that does not count is no row).
+    let Some(prev) = &p.prev else { return now.into_iter().filter(|c| c.value.is_some()).collect() };
     let before = contributions(list, &d.calendar, None, prev, &[]);
     now.into_iter().filter(|c| !before.contains(c)).collect()
 }
