@@ -234,18 +234,26 @@ impl Runtime {
         actor: &Actor,
         key: Option<&str>,
     ) -> Result<(Instance, bool), RuntimeError> {
-        let work = Work::Start {
-            process: process.to_string(),
-            data,
-            actor: actor.clone(),
-            key: key.map(str::to_string),
-            outside: false,
-        };
+        self.start_as(process, data, actor.clone(), key, false).await
+    }
+
+    /// A start by `actor` (from outside when `outside`); a key another request raced with
+    /// answers that request's instance.
+    async fn start_as(
+        &self,
+        process: &str,
+        data: Map<String, Value>,
+        actor: Actor,
+        key: Option<&str>,
+        outside: bool,
+    ) -> Result<(Instance, bool), RuntimeError> {
+        let user = actor.user.clone();
+        let work = Work::Start { process: process.to_string(), data, actor, key: key.map(str::to_string), outside };
         match self.run(work).await {
             Ok(Done::Started(inst, created)) => Ok((inst, created)),
             // Two requests with one key raced; the other one's instance is the answer.
             Err(RuntimeError::Busy) if key.is_some() => {
-                let id = self.store.instance_by_key(&actor.user, process, key.unwrap_or_default()).await?;
+                let id = self.store.instance_by_key(&user, process, key.unwrap_or_default()).await?;
                 let id = id.ok_or(RuntimeError::Busy)?;
                 Ok((self.instance(&id).await?.state, false))
             }
@@ -277,23 +285,7 @@ impl Runtime {
         key: Option<&str>,
     ) -> Result<(Instance, bool), RuntimeError> {
         let actor = Actor { user: channel.to_string(), roles: Vec::new(), admin: false };
-        let work = Work::Start {
-            process: process.to_string(),
-            data,
-            actor: actor.clone(),
-            key: key.map(str::to_string),
-            outside: true,
-        };
-        match self.run(work).await {
-            Ok(Done::Started(inst, created)) => Ok((inst, created)),
-            Err(RuntimeError::Busy) if key.is_some() => {
-                let id = self.store.instance_by_key(&actor.user, process, key.unwrap_or_default()).await?;
-                let id = id.ok_or(RuntimeError::Busy)?;
-                Ok((self.instance(&id).await?.state, false))
-            }
-            Ok(_) => Err(RuntimeError::Internal("unexpected reply to a start".into())),
-            Err(e) => Err(e),
-        }
+        self.start_as(process, data, actor, key, true).await
     }
 
     /// Runs a command as someone without an account (`by`: who holds a link), with no role

@@ -355,3 +355,32 @@ pub fn data_lines(d: &Deployed, data: &Map<String, Value>, lang: Lang) -> Vec<(S
     }
     out
 }
+
+/// The problems of a refusal by field name (a problem of the whole form under `""`); any other
+/// error is handed back.
+pub fn problems_of(e: crate::app::AppError) -> Result<BTreeMap<String, String>, crate::app::AppError> {
+    match e {
+        crate::app::AppError::Invalid { message, fields: problems, .. } => {
+            let mut errors: BTreeMap<String, String> = problems.into_iter().map(|(k, p)| (k, p.message)).collect();
+            if errors.is_empty() {
+                errors.insert(String::new(), message);
+            }
+            Ok(errors)
+        }
+        other => Err(other),
+    }
+}
+
+/// The messages of `errors` no input of `views` shows beside it (the form's own, and fields it
+/// does not have), once each.
+pub fn unplaced(views: &[FieldView], errors: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = errors
+        .iter()
+        .filter(|(k, _)| {
+            k.is_empty() || !views.iter().any(|v| v.name == **k || v.rows.iter().flatten().any(|x| x.name == **k))
+        })
+        .map(|(_, m)| m.clone())
+        .collect();
+    out.dedup();
+    out
+}

@@ -69,14 +69,7 @@ fn form_page(
     errors: &BTreeMap<String, String>,
 ) -> Result<String, WebError> {
     let views = form.map(|f| fields::views(f, raw, errors, lang)).unwrap_or_default();
-    let mut form_errors: Vec<String> = errors
-        .iter()
-        .filter(|(k, _)| {
-            k.is_empty() || !views.iter().any(|v| v.name == **k || v.rows.iter().flatten().any(|x| x.name == **k))
-        })
-        .map(|(_, m)| m.clone())
-        .collect();
-    form_errors.dedup();
+    let form_errors = fields::unplaced(&views, errors);
     let page = FormPage {
         c: Chrome::public(lang, &heading),
         heading,
@@ -92,20 +85,6 @@ fn form_page(
     Ok(page.render()?)
 }
 
-/// Each field's problem of a refusal, or its message on the form as a whole.
-fn problems(e: AppError) -> Result<BTreeMap<String, String>, AppError> {
-    match e {
-        AppError::Invalid { message, fields: problems, .. } => {
-            let mut errors: BTreeMap<String, String> = problems.into_iter().map(|(k, p)| (k, p.message)).collect();
-            if errors.is_empty() {
-                errors.insert(String::new(), message);
-            }
-            Ok(errors)
-        }
-        other => Err(other),
-    }
-}
-
 fn refused(lang: Lang, why: LinkRefusal) -> Result<Response, WebError> {
     let (status, heading, text) = match why {
         LinkRefusal::Invalid => (StatusCode::NOT_FOUND, "public.link_invalid", "public.link_invalid_text"),
@@ -116,8 +95,16 @@ fn refused(lang: Lang, why: LinkRefusal) -> Result<Response, WebError> {
     note(lang, status, lang.t(heading), lang.t(text).to_string())
 }
 
-fn task_heading(t: &LinkedTask) -> (String, Option<String>) {
-    (t.title.clone(), Some(t.deployed.process.title.clone()))
+/// The form of the task a link names, as entered, with each field's problem.
+fn task_page(
+    lang: Lang,
+    t: &LinkedTask,
+    link: &str,
+    raw: &Raw,
+    errors: &BTreeMap<String, String>,
+) -> Result<String, WebError> {
+    let heading = (t.title.clone(), Some(t.deployed.process.title.clone()));
+    form_page(lang, heading, format!("/p/t/{link}"), (String::new(), false), t.form.as_ref(), raw, errors)
 }
 
 /// `GET /p/t/{link}`: the form of the task the link names.
@@ -131,17 +118,7 @@ pub async fn task_form(
         Err(why) => return refused(lang, why),
     };
     let raw = task.form.as_ref().map(|f| fields::raw_of(f, &Map::new())).unwrap_or_default();
-    let action = format!("/p/t/{link}");
-    let page = form_page(
-        lang,
-        task_heading(&task),
-        action,
-        (String::new(), false),
-        task.form.as_ref(),
-        &raw,
-        &BTreeMap::new(),
-    )?;
-    Ok(Html(page).into_response())
+    Ok(Html(task_page(lang, &task, &link, &raw, &BTreeMap::new())?).into_response())
 }
 
 /// `POST /p/t/{link}`: answers the task; a refusal shows the form again (422) with each field's
@@ -163,17 +140,8 @@ pub async fn task_submit(
         Err(AppError::Conflict { .. }) => refused(lang, LinkRefusal::Used),
         Err(AppError::NotFound(_)) => refused(lang, LinkRefusal::Used),
         Err(e) => {
-            let errors = problems(e).map_err(|e| WebError::from_app(e, lang))?;
-            let action = format!("/p/t/{link}");
-            let page = form_page(
-                lang,
-                task_heading(&task),
-                action,
-                (String::new(), false),
-                task.form.as_ref(),
-                &raw,
-                &errors,
-            )?;
+            let errors = fields::problems_of(e).map_err(|e| WebError::from_app(e, lang))?;
+            let page = task_page(lang, &task, &link, &raw, &errors)?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response())
         }
     }
@@ -262,7 +230,7 @@ pub async fn start_submit(
     match public::start_public(&rt, &d, data, &format!("public-{key}")).await {
         Ok(folio) => thanks(folio),
         Err(e) => {
-            let errors = problems(e).map_err(|e| WebError::from_app(e, lang))?;
+            let errors = fields::problems_of(e).map_err(|e| WebError::from_app(e, lang))?;
             let page =
                 form_page(lang, start_heading(&d), format!("/p/{process}"), (key, true), form.as_ref(), &raw, &errors)?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response())

@@ -17,7 +17,7 @@ use super::fields::{self, FieldView, Raw};
 use super::page::Chrome;
 use super::posted::Posted;
 use super::session::Session;
-use crate::app::{self, AppError};
+use crate::app;
 use crate::http::auth::new_token;
 use crate::runtime::{Deployed, Runtime};
 
@@ -106,14 +106,7 @@ fn render(
     let p = &d.process;
     let form = start_form(d);
     let views = form.map(|f| fields::views(f, raw, errors, s.lang)).unwrap_or_default();
-    let mut form_errors: Vec<String> = errors
-        .iter()
-        .filter(|(k, _)| {
-            k.is_empty() || !views.iter().any(|v| v.name == **k || v.rows.iter().flatten().any(|x| x.name == **k))
-        })
-        .map(|(_, m)| m.clone())
-        .collect();
-    form_errors.dedup();
+    let form_errors = fields::unplaced(&views, errors);
     let page = StartPage {
         c: Chrome::new(s, p.title.clone(), &here(uri), "new"),
         process: p.id.clone(),
@@ -160,14 +153,10 @@ pub async fn submit(
     let data: Map<String, Value> = start_form(&d).map(|f| fields::data_of(f, &raw)).unwrap_or_default();
     match app::start(&rt, &s.actor(), &process, data, Some(&format!("web-{key}"))).await {
         Ok((view, _)) => Ok(Redirect::to(&format!("/instances/{}?started=1", view.id)).into_response()),
-        Err(AppError::Invalid { message, fields: problems, .. }) => {
-            let mut errors: BTreeMap<String, String> = problems.into_iter().map(|(k, p)| (k, p.message)).collect();
-            if errors.is_empty() {
-                errors.insert(String::new(), message);
-            }
+        Err(e) => {
+            let errors = fields::problems_of(e).map_err(|e| WebError::from_app(e, s.lang))?;
             let page = render(&s, &d, &uri, key, &raw, &errors)?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response())
         }
-        Err(e) => Err(WebError::from_app(e, s.lang)),
     }
 }

@@ -18,7 +18,7 @@ use super::fields::{self, FieldView, Raw};
 use super::page::{Badge, Chrome, item_line, local};
 use super::posted::Posted;
 use super::session::Session;
-use crate::app::{self, Answer, AppError};
+use crate::app::{self, Answer};
 use crate::runtime::{Deployed, Runtime};
 use crate::store::{StoredInstance, TaskRow};
 
@@ -199,14 +199,10 @@ pub async fn submit(
     let answer = Answer { data, decision, comment: Some(comment.clone()) };
     match app::submit(&rt, &s.actor(), &id, answer).await {
         Ok(_) => Ok(Redirect::to("/inbox?done=1").into_response()),
-        Err(AppError::Invalid { message, fields: problems, .. }) => {
-            let mut errors: BTreeMap<String, String> = problems.into_iter().map(|(k, p)| (k, p.message)).collect();
-            if errors.is_empty() {
-                errors.insert(String::new(), message);
-            }
+        Err(e) => {
+            let errors = fields::problems_of(e).map_err(|e| WebError::from_app(e, s.lang))?;
             let page = render(&rt, &s, &id, &uri, Attempt { raw: Some(raw), errors, comment }).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }
-        Err(e) => Err(WebError::from_app(e, s.lang)),
     }
 }
