@@ -190,3 +190,160 @@ pub async fn indicator_cases(
     }
     Ok(rt.store.measure_cases(&format!("{}/{indicator}", d.process.id), period, group, 200).await?)
 }
+
+/// The period before `t`'s for indicators counted per `p`, on `cal`.
+pub fn previous(
+    p: tramite_engine::definition::indicators::Period,
+    cal: &tramite_engine::calendar::Calendar,
+    t: jiff::Timestamp,
+) -> String {
+    use tramite_engine::definition::indicators::Period;
+    let z = t.to_zoned(cal.zone().clone());
+    let back = match p {
+        Period::Day => jiff::Span::new().days(1),
+        Period::Week => jiff::Span::new().weeks(1),
+        Period::Month => jiff::Span::new().months(1),
+        Period::Quarter => jiff::Span::new().months(3),
+        Period::Year => jiff::Span::new().years(1),
+    };
+    let earlier = z.checked_sub(back).map(|z| z.timestamp()).unwrap_or(t);
+    p.key(cal, earlier)
+}
+
+/// What a report task reviews: each indicator of a process with its values in the period before
+/// the task opened.
+#[derive(Debug)]
+pub struct TaskReport {
+    pub deployed: Arc<Deployed>,
+    /// Each indicator with its values, and the period they are of (`None`: an indicator without
+    /// periods, all its values).
+    pub parts: Vec<(IndicatorView, Option<String>)>,
+}
+
+impl TaskReport {
+    /// The period the report is named after: its monthly indicators' month, else the first
+    /// period of any, else none.
+    pub fn period(&self) -> Option<&str> {
+        let of = |want: Option<&str>| {
+            self.parts.iter().find(|(v, p)| p.is_some() && want.is_none_or(|w| v.period == Some(w)))?.1.as_deref()
+        };
+        of(Some("month")).or_else(|| of(None))
+    }
+
+    /// The report as a workbook, and its file name.
+    pub fn workbook(&self) -> Result<(String, Vec<u8>), rust_xlsxwriter::XlsxError> {
+        let views: Vec<IndicatorView> = self.parts.iter().map(|(v, _)| v.clone()).collect();
+        let bytes = workbook(&self.deployed.process.title, &views)?;
+        let name = match self.period() {
+            Some(p) => format!("informe-{}-{p}.xlsx", self.deployed.process.id),
+            None => format!("informe-{}.xlsx", self.deployed.process.id),
+        };
+        Ok((name, bytes))
+    }
+}
+
+/// The report of process `process`'s indicators for a task opened at `opened`: each indicator's
+/// values in the period before (the month before, for a monthly one), worked out by the
+/// database. `actor` reads it, if they may read the process; `None`: the system, making the
+/// report it attaches to the task.
+pub async fn task_report(
+    rt: &Runtime,
+    actor: Option<&Actor>,
+    process: &str,
+    opened: jiff::Timestamp,
+) -> Result<TaskReport, AppError> {
+    let d = match actor {
+        Some(a) => readable(rt, a, process)?,
+        None => {
+            rt.registry().latest(process).ok_or_else(|| AppError::NotFound(format!("unknown process `{process}`")))?
+        }
+    };
+    let mut parts = Vec::new();
+    for ind in rt.indicators_of(&d.process.id).iter().flat_map(|l| l.iter()) {
+        let period = ind.period.map(|p| previous(p, &d.calendar, opened));
+        // A period key bounds itself: `2026-03` through `2026-03~` is March alone.
+        let (from, to) = match &period {
+            Some(p) => (p.clone(), format!("{p}~")),
+            None => (String::new(), "~".to_string()),
+        };
+        parts.push((view(rt, ind, &from, &to).await?, period));
+    }
+    Ok(TaskReport { deployed: d, parts })
+}
+
+/// A workbook of indicators: a summary sheet, then a sheet per indicator with its values and a
+/// native column chart (with the target as a second series).
+pub fn workbook(process_title: &str, views: &[IndicatorView]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Chart, ChartType, Format, Workbook};
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let percent = Format::new().set_num_format("0%");
+    {
+        let summary = book.add_worksheet().set_name("Indicadores")?;
+        summary.write_with_format(0, 0, process_title, &bold)?;
+        for (i, h) in ["Indicador", "Título", "Fuente", "Meta", "Hoja"].iter().enumerate() {
+            summary.write_with_format(2, i as u16, *h, &bold)?;
+        }
+        for (r, v) in views.iter().enumerate() {
+            let row = 3 + r as u32;
+            summary.write(row, 0, &v.id)?;
+            summary.write(row, 1, &v.title)?;
+            summary.write(row, 2, v.source.as_deref().unwrap_or(""))?;
+            if let Some(t) = v.target {
+                summary.write(row, 3, t)?;
+            }
+            summary.write(row, 4, sheet_name(r))?;
+        }
+    }
+    for (r, v) in views.iter().enumerate() {
+        let name = sheet_name(r);
+        let sheet = book.add_worksheet().set_name(&name)?;
+        sheet.write_with_format(0, 0, &v.title, &bold)?;
+        for (i, h) in ["Periodo", "Grupo", "Valor", "n", "Meta"].iter().enumerate() {
+            sheet.write_with_format(1, i as u16, *h, &bold)?;
+        }
+        for (i, p) in v.points.iter().enumerate() {
+            let row = 2 + i as u32;
+            sheet.write(row, 0, &p.period)?;
+            sheet.write(row, 1, &p.group)?;
+            if let Some(x) = p.value {
+                if v.share {
+                    sheet.write_with_format(row, 2, x, &percent)?;
+                } else {
+                    sheet.write(row, 2, x)?;
+                }
+            }
+            sheet.write(row, 3, p.n as f64)?;
+            if let Some(t) = v.target {
+                if v.share {
+                    sheet.write_with_format(row, 4, t, &percent)?;
+                } else {
+                    sheet.write(row, 4, t)?;
+                }
+            }
+        }
+        if !v.points.is_empty() {
+            let last = 1 + v.points.len() as u32;
+            let mut chart = Chart::new(ChartType::Column);
+            chart
+                .add_series()
+                .set_categories((name.as_str(), 2, 0, last, 0))
+                .set_values((name.as_str(), 2, 2, last, 2))
+                .set_name(v.title.as_str());
+            if v.target.is_some() {
+                chart
+                    .add_series()
+                    .set_categories((name.as_str(), 2, 0, last, 0))
+                    .set_values((name.as_str(), 2, 4, last, 4))
+                    .set_name("Meta");
+            }
+            chart.title().set_name(v.title.as_str());
+            sheet.insert_chart(1, 6, &chart)?;
+        }
+    }
+    book.save_to_buffer()
+}
+
+fn sheet_name(i: usize) -> String {
+    format!("I{}", i + 1)
+}

@@ -11,6 +11,7 @@ mod indicators;
 mod instances;
 mod processes;
 pub mod public;
+pub mod reports;
 pub mod sign_in;
 mod standing;
 mod tasks;
@@ -18,7 +19,7 @@ mod users;
 
 pub use cases::{CASE_SLA_STATES, CaseFilter, CaseView, all_cases, case_query, cases, cases_csv, plain_cell, zone_of};
 pub use files::{attached, case_files, download, files_of, trusted, upload};
-pub use indicators::{IndicatorView, Point, indicator_cases, indicators};
+pub use indicators::{IndicatorView, Point, TaskReport, indicator_cases, indicators, task_report, workbook};
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
 };
@@ -129,6 +130,7 @@ impl From<CommandError> for AppError {
             CommandError::NotRunning
             | CommandError::ClaimedByOther(_)
             | CommandError::TimerNotDue
+            | CommandError::ReportAttached
             | CommandError::CallRunning { .. } => AppError::Conflict { code, message },
             CommandError::InvalidData(errors) => {
                 let fields = errors

@@ -21,12 +21,16 @@ pub struct TaskView {
     pub row: TaskRow,
     /// `ok`, `warning`, `breached`, or `none` without a running SLA.
     pub sla_state: &'static str,
+    /// A report task's computed report (`{name, sha256, size, type}`), once attached; shown
+    /// where the task is read with its case (the instance's tasks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Value>,
 }
 
 /// A task row as seen at `now`.
 pub fn task_view(row: TaskRow, now: Timestamp) -> TaskView {
     let sla_state = task_standing(&row, now).as_str();
-    TaskView { row, sla_state }
+    TaskView { row, sla_state, report: None }
 }
 
 /// What an inbox shows.

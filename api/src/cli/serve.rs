@@ -314,6 +314,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     tokio::spawn(crate::scheduler::run(rt.clone()));
+    tokio::spawn(crate::app::reports::run(rt.clone()));
     tokio::spawn(mail::run_worker(
         rt.store.clone(),
         rt.clock.clone(),

@@ -30,7 +30,7 @@ use tramite_engine::machine::{self, Actor, Command, Instance, Knock, Record, Tim
 use super::overlay::{Overlay, StartKey};
 use super::rows::{folio, incident_rows, sla_rows, task_rows_with};
 use super::{Deployed, Runtime, RuntimeError};
-use crate::store::{Change, Derived, NewMessage, Store, StoredInstance, Tx};
+use crate::store::{Change, Derived, NewMessage, ReportJob, Store, StoredInstance, Tx};
 
 /// Most units sharing one commit.
 const MAX_BATCH: usize = 256;
@@ -596,9 +596,37 @@ impl Runtime {
                 Some(list) => changed_contributions(&list, d, p),
                 None => Vec::new(),
             },
+            reports: report_jobs(p),
+            reported: p
+                .records
+                .iter()
+                .filter_map(|r| match &r.event {
+                    machine::Event::ReportAttached { token, .. } => Some(format!("{}.{token}", inst.id)),
+                    _ => None,
+                })
+                .collect(),
             now: p.now,
         }
     }
+}
+
+/// The report tasks a transition opened (`report:` on their step), each with its report to make.
+fn report_jobs(p: &Prepared) -> Vec<ReportJob> {
+    let (d, inst) = (&p.deployed, &p.inst);
+    inst.tasks()
+        .filter(|(tok, _)| p.prev.as_ref().is_none_or(|prev| !prev.tokens.contains_key(&tok.id)))
+        .filter_map(|(tok, _)| {
+            let report = d.process.step(&tok.step)?.kind.work()?.report.as_ref()?;
+            Some(ReportJob {
+                task_id: format!("{}.{}", inst.id, tok.id),
+                instance_id: inst.id.clone(),
+                token: tok.id,
+                process: report.clone(),
+                opened_at: tok.entered_at,
+                attempts: 0,
+            })
+        })
+        .collect()
 }
 
 /// What a transition changes in the case's indicator values: its contributions, less those the

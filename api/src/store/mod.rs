@@ -353,6 +353,31 @@ impl Store {
         dispatch!(self, r => r.lease_messages(node, now, until, limit).await)
     }
 
+    /// Leases report jobs due at `now` until `until` (see the repository's).
+    pub async fn lease_report_jobs(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<ReportJob>, StoreError> {
+        dispatch!(self, r => r.lease_report_jobs(now, until, limit).await)
+    }
+
+    /// Records a failed report and when to try again.
+    pub async fn report_job_failed(&self, task: &str, error: &str, retry_at: Timestamp) -> Result<(), StoreError> {
+        dispatch!(self, r => r.report_job_failed(task, error, retry_at).await)
+    }
+
+    /// Forgets a report job whose task is gone.
+    pub async fn drop_report_job(&self, task: &str) -> Result<(), StoreError> {
+        dispatch!(self, r => r.drop_report_job(task).await)
+    }
+
+    /// The report jobs not done yet: task, tries and last error.
+    pub async fn pending_report_jobs(&self) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
+        dispatch!(self, r => r.pending_report_jobs().await)
+    }
+
     /// How many messages are not sent yet.
     pub async fn outbox_backlog(&self) -> Result<i64, StoreError> {
         dispatch!(self, r => r.outbox_backlog().await)

@@ -162,6 +162,20 @@ pub struct IncidentRow {
     pub created_at: Timestamp,
 }
 
+/// A report to compute and attach to a report task that just opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportJob {
+    pub task_id: String,
+    pub instance_id: String,
+    pub token: u64,
+    /// The process whose indicators the report shows.
+    pub process: String,
+    /// When the task opened: the report covers the period before.
+    pub opened_at: Timestamp,
+    /// Tries so far, this one included once leased.
+    pub attempts: i64,
+}
+
 /// A message waiting in the outbox.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -317,6 +331,10 @@ pub struct Change<'a> {
     /// What the case (and the tasks this transition completed) contribute to its process's
     /// indicators.
     pub measures: Vec<tramite_engine::definition::indicators::Contribution>,
+    /// Report tasks the transition opened, whose report is still to make.
+    pub reports: Vec<ReportJob>,
+    /// Report tasks whose report the transition attached (their jobs are done).
+    pub reported: Vec<String>,
     pub now: Timestamp,
 }
 

@@ -446,6 +446,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("event.sla_breached", "Se incumplió el SLA", "SLA breached"),
     ("event.alerted", "Avisó a", "Notified"),
     ("event.sent", "Envió un mensaje a", "Sent a message to"),
+    ("event.report_attached", "Adjuntó el informe calculado a", "Attached the computed report to"),
     ("indicators.title", "Indicadores", "Indicators"),
     ("indicators.from", "Desde", "From"),
     ("indicators.to", "Hasta", "To"),
@@ -462,6 +463,12 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("indicators.no_cases", "No hay casos detrás de este valor.", "No cases behind this value."),
     ("indicators.yes", "Sí", "Yes"),
     ("indicators.report", "Informe calculado", "Computed report"),
+    ("indicators.report_attached", "Informe adjunto al abrir la tarea:", "Report attached when the task opened:"),
+    (
+        "indicators.report_pending",
+        "El informe en Excel se está adjuntando a la tarea; recargue en unos segundos.",
+        "The Excel report is being attached to the task; reload in a few seconds.",
+    ),
     (
         "indicators.report_help",
         "Los indicadores del periodo anterior, calculados de los casos: revíselos en lugar de capturarlos.",

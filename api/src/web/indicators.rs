@@ -169,7 +169,7 @@ pub async fn page(
             ));
         }
         Some("xlsx") => {
-            let bytes = xlsx(&d.process.title, &views).map_err(WebError::internal)?;
+            let bytes = app::workbook(&d.process.title, &views).map_err(WebError::internal)?;
             return Ok(download(
                 &format!("{process}-indicadores.xlsx"),
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -270,81 +270,6 @@ fn csv(views: &[IndicatorView]) -> String {
 
 /// A workbook: a summary sheet, and per indicator a sheet with its values and a native column
 /// chart of them (the target as a second series when there is one).
-fn xlsx(process_title: &str, views: &[IndicatorView]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{Chart, ChartType, Format, Workbook};
-    let mut book = Workbook::new();
-    let bold = Format::new().set_bold();
-    let percent = Format::new().set_num_format("0%");
-    {
-        let summary = book.add_worksheet().set_name("Indicadores")?;
-        summary.write_with_format(0, 0, process_title, &bold)?;
-        for (i, h) in ["Indicador", "Título", "Fuente", "Meta", "Hoja"].iter().enumerate() {
-            summary.write_with_format(2, i as u16, *h, &bold)?;
-        }
-        for (r, v) in views.iter().enumerate() {
-            let row = 3 + r as u32;
-            summary.write(row, 0, &v.id)?;
-            summary.write(row, 1, &v.title)?;
-            summary.write(row, 2, v.source.as_deref().unwrap_or(""))?;
-            if let Some(t) = v.target {
-                summary.write(row, 3, t)?;
-            }
-            summary.write(row, 4, sheet_name(r))?;
-        }
-    }
-    for (r, v) in views.iter().enumerate() {
-        let name = sheet_name(r);
-        let sheet = book.add_worksheet().set_name(&name)?;
-        sheet.write_with_format(0, 0, &v.title, &bold)?;
-        for (i, h) in ["Periodo", "Grupo", "Valor", "n", "Meta"].iter().enumerate() {
-            sheet.write_with_format(1, i as u16, *h, &bold)?;
-        }
-        for (i, p) in v.points.iter().enumerate() {
-            let row = 2 + i as u32;
-            sheet.write(row, 0, &p.period)?;
-            sheet.write(row, 1, &p.group)?;
-            if let Some(x) = p.value {
-                if v.share {
-                    sheet.write_with_format(row, 2, x, &percent)?;
-                } else {
-                    sheet.write(row, 2, x)?;
-                }
-            }
-            sheet.write(row, 3, p.n as f64)?;
-            if let Some(t) = v.target {
-                if v.share {
-                    sheet.write_with_format(row, 4, t, &percent)?;
-                } else {
-                    sheet.write(row, 4, t)?;
-                }
-            }
-        }
-        if !v.points.is_empty() {
-            let last = 1 + v.points.len() as u32;
-            let mut chart = Chart::new(ChartType::Column);
-            chart
-                .add_series()
-                .set_categories((name.as_str(), 2, 0, last, 0))
-                .set_values((name.as_str(), 2, 2, last, 2))
-                .set_name(v.title.as_str());
-            if v.target.is_some() {
-                chart
-                    .add_series()
-                    .set_categories((name.as_str(), 2, 0, last, 0))
-                    .set_values((name.as_str(), 2, 4, last, 4))
-                    .set_name("Meta");
-            }
-            chart.title().set_name(v.title.as_str());
-            sheet.insert_chart(1, 6, &chart)?;
-        }
-    }
-    book.save_to_buffer()
-}
-
-fn sheet_name(i: usize) -> String {
-    format!("I{}", i + 1)
-}
-
 /// The indicators a report task shows: each one's values in the period before the task opened
 /// (the month before, for monthly indicators), with links to the whole page and the workbook.
 #[derive(Debug)]
@@ -353,54 +278,36 @@ pub struct Report {
     pub lines: Vec<ReportLine>,
     pub page: String,
     pub xlsx: String,
-}
-
-/// The period before `t`'s for indicators counted per `p`, on `cal`.
-fn previous(
-    p: tramite_engine::definition::indicators::Period,
-    cal: &tramite_engine::calendar::Calendar,
-    t: jiff::Timestamp,
-) -> String {
-    use tramite_engine::definition::indicators::Period;
-    let z = t.to_zoned(cal.zone().clone());
-    let back = match p {
-        Period::Day => jiff::Span::new().days(1),
-        Period::Week => jiff::Span::new().weeks(1),
-        Period::Month => jiff::Span::new().months(1),
-        Period::Quarter => jiff::Span::new().months(3),
-        Period::Year => jiff::Span::new().years(1),
-    };
-    let earlier = z.checked_sub(back).map(|z| z.timestamp()).unwrap_or(t);
-    p.key(cal, earlier)
+    /// The workbook attached to the task when it opened (its name and link), once made.
+    pub attached: Option<(String, String)>,
 }
 
 /// The report of process `process`'s indicators for a task opened at `opened`, if the user may
 /// read that process.
 pub async fn report(rt: &Runtime, s: &Session, process: &str, opened: jiff::Timestamp) -> Option<Report> {
     let l = s.lang;
-    let d = rt.registry().latest(process)?;
-    let defs = rt.indicators_of(process)?;
-    let views = app::indicators(rt, &s.actor(), process, None, None).await.ok()?;
-    let mut lines = Vec::new();
-    let mut months = BTreeSet::new();
-    for v in &views {
-        let def = defs.iter().find(|i| i.id == v.id)?;
-        let period = def.period.map(|p| previous(p, &d.calendar, opened));
-        if let (Some(p), Some(tramite_engine::definition::indicators::Period::Month)) = (&period, def.period) {
-            months.insert(p.clone());
-        }
-        let values: Vec<(String, String)> = v
-            .points
-            .iter()
-            .filter(|p| period.as_ref().is_none_or(|want| &p.period == want))
-            .filter_map(|p| Some((shown_group(&p.group, l), chart::number(p.value?, v.share))))
-            .collect();
-        lines.push((v.title.clone(), period.unwrap_or_else(|| l.t("indicators.total").to_string()), values));
-    }
-    let month = months.into_iter().next();
+    let r = app::task_report(rt, Some(&s.actor()), process, opened).await.ok()?;
+    let lines = r
+        .parts
+        .iter()
+        .map(|(v, period)| {
+            let values = v
+                .points
+                .iter()
+                .filter_map(|p| Some((shown_group(&p.group, l), chart::number(p.value?, v.share))))
+                .collect();
+            (v.title.clone(), period.clone().unwrap_or_else(|| l.t("indicators.total").to_string()), values)
+        })
+        .collect();
+    let month = r.parts.iter().find(|(v, p)| p.is_some() && v.period == Some("month")).and_then(|(_, p)| p.as_deref());
     let range = |format: Option<&str>| {
-        let m = month.as_deref();
-        query_href(&format!("/indicators/{process}"), &[("from", m), ("to", m), ("format", format)], None)
+        query_href(&format!("/indicators/{process}"), &[("from", month), ("to", month), ("format", format)], None)
     };
-    Some(Report { title: d.process.title.clone(), lines, page: range(None), xlsx: range(Some("xlsx")) })
+    Some(Report {
+        title: r.deployed.process.title.clone(),
+        lines,
+        page: range(None),
+        xlsx: range(Some("xlsx")),
+        attached: None,
+    })
 }

@@ -262,7 +262,7 @@ pub async fn page(
         steps: steps(&d, &active, &visited, s.lang),
         mermaid: diagram::render(&d.process, Format::Mermaid, &active),
         slas,
-        timeline: timeline::lines(&d, &history, s.lang),
+        timeline: timeline::lines(&d, &inst.id, &history, s.lang),
         data: fields::data_lines(&d, &inst.data, s.lang),
         tasks,
         just_started: params.started.is_some(),

@@ -159,7 +159,14 @@ async fn render(rt: &Runtime, s: &Session, id: &str, uri: &Uri, attempt: Attempt
         form_errors,
         comment: attempt.comment,
         report: match step.and_then(|x| x.kind.work()).and_then(|w| w.report.as_ref()) {
-            Some(p) => super::indicators::report(rt, s, p, t.created_at).await,
+            Some(p) => super::indicators::report(rt, s, p, t.created_at).await.map(|r| {
+                let file = stored.state.tokens.get(&(t.token as u64)).and_then(|k| k.task.as_ref()?.report.as_ref());
+                let attached = file.and_then(|f| {
+                    let (name, sha) = (f["name"].as_str()?, f["sha256"].as_str()?);
+                    Some((name.to_string(), format!("/instances/{}/files/{sha}", t.instance_id)))
+                });
+                super::indicators::Report { attached, ..r }
+            }),
             None => None,
         },
     })

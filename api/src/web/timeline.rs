@@ -37,8 +37,8 @@ fn role_titles(d: &Deployed, roles: &[String]) -> String {
     roles.iter().map(|r| d.process.role_title(r).unwrap_or(r).to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// The history as timeline lines, oldest first.
-pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
+/// The history of instance `id` as timeline lines, oldest first.
+pub fn lines(d: &Deployed, id: &str, history: &[Record], lang: Lang) -> Vec<Line> {
     let mut steps: BTreeMap<u64, String> = BTreeMap::new();
     let mut out = Vec::new();
     for r in history {
@@ -112,6 +112,11 @@ pub fn lines(d: &Deployed, history: &[Record], lang: Lang) -> Vec<Line> {
                     to.iter().cloned().chain((!roles.is_empty()).then(|| role_titles(d, roles))).collect();
                 let note = link.map(|_| lang.t("event.sent_link").to_string()).unwrap_or_default();
                 ("event.sent", who.join(", "), Some(format!("{template}{note}")), false)
+            }
+            Event::ReportAttached { token, file } => {
+                let name = file["name"].as_str().unwrap_or_default().to_string();
+                href = file["sha256"].as_str().map(|sha| format!("/instances/{id}/files/{sha}"));
+                ("event.report_attached", on(token), Some(name), false)
             }
             Event::Ended { outcome } => ("event.ended", outcome.clone(), None, false),
             Event::Cancelled { reason } => ("event.cancelled", String::new(), Some(reason.clone()), false),

@@ -346,6 +346,39 @@ fn approval_result_is_mailed_to_the_requester() {
     assert!(mail.contains("rosa@example.org") && mail.contains("Precisar metas"), "{mail}");
 }
 
+/// The shipped monthly report of C.4.5 through the real server: its first task opens with the
+/// report computed from C.4.5's cases (the month before), attached by the server as a workbook
+/// the operator downloads, and recorded in the case's history.
+fn monthly_report_is_attached(db: Db) {
+    let Some(w) = world(&db, "monthly-report", None) else { return };
+    let (status, inst) = w.admin.post("/api/processes/conocer.c45-reporte-mensual/instances", json!({ "data": {} }));
+    assert_eq!(status, 201, "{inst}");
+    let id = inst["id"].as_str().unwrap().to_string();
+    let file = eventually(20, || {
+        let (_, inst) = w.ana.get(&format!("/api/instances/{id}"));
+        let file = inst["tasks"][0]["report"].clone();
+        file.is_object().then_some(file)
+    });
+    // The month before, on the process's calendar (Mexico City).
+    let here = jiff::Zoned::now().in_tz("America/Mexico_City").unwrap();
+    let month = here.checked_sub(jiff::Span::new().months(1)).unwrap().strftime("%Y-%m").to_string();
+    assert_eq!(file["name"], format!("informe-conocer.c45-correos-{month}.xlsx"), "{file}");
+    let (_, history) = w.ana.get(&format!("/api/instances/{id}/history"));
+    let attached: Vec<&serde_json::Value> =
+        history["events"].as_array().unwrap().iter().filter(|e| e["type"] == "report_attached").collect();
+    assert_eq!(attached.len(), 1, "{history}");
+    let url = format!("{}/api/instances/{id}/files/{}", w.server.base, file["sha256"].as_str().unwrap());
+    let bytes = reqwest::blocking::Client::new().get(url).bearer_auth(&w.ana.token).send().unwrap().bytes().unwrap();
+    assert_eq!(bytes.len() as u64, file["size"].as_u64().unwrap());
+    use calamine::Reader;
+    let book = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    // The summary sheet and one sheet per indicator of C.4.5.
+    let sheets = book.sheet_names();
+    assert_eq!(sheets[0], "Indicadores");
+    let declared = std::fs::read_to_string(repo().join("processes/conocer/c45-correos.indicators.yaml")).unwrap();
+    assert_eq!(sheets.len() - 1, declared.lines().filter(|l| l.starts_with("    title:")).count(), "{sheets:?}");
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -357,4 +390,12 @@ macro_rules! on_both {
     };
 }
 
-on_both!(c45_flow, breach_mail, concurrent_completions, idempotent_start, kill_during_load, deploy_versions);
+on_both!(
+    c45_flow,
+    breach_mail,
+    concurrent_completions,
+    idempotent_start,
+    kill_during_load,
+    deploy_versions,
+    monthly_report_is_attached
+);

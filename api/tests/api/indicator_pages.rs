@@ -224,6 +224,51 @@ async fn indicators_by_hand(db: Db) {
     let report = &task.body[task.body.find("id=\"report\"").expect("a report section")..];
     assert!(report.contains("Respondidos en plazo · 2026-03") && report.contains("67 %"), "{report}");
     assert!(report.contains("/indicators/prueba.atencion?from=2026-03&#38;to=2026-03&#38;format=xlsx"), "{report}");
+    // The task opened with its report to make; until it is made the page says so.
+    assert!(report.contains("id=\"report-file\" class=\"help\""), "{report}");
+    // (Every case's task reports: March's four were done before any report was made.)
+    let jobs = a.rt.store.pending_report_jobs().await.unwrap();
+    assert_eq!(jobs.len(), 5, "{jobs:?}");
+    assert_eq!(jobs[4].0, april);
+
+    // The worker computes the report and attaches the workbook to the task: an event of the
+    // case, the file one of its files, the job done. Closed tasks' jobs are dropped.
+    assert_eq!(tramite::app::reports::make_pending(&a.rt).await.unwrap(), 5);
+    assert!(a.rt.store.pending_report_jobs().await.unwrap().is_empty());
+    assert_eq!(tramite::app::reports::make_pending(&a.rt).await.unwrap(), 0);
+    let case = april.rsplit_once('.').unwrap().0.to_string();
+    let r = a.get(&format!("/api/instances/{case}"), &ana).await;
+    let file = r.json()["tasks"][0]["report"].clone();
+    assert_eq!(file["name"], "informe-prueba.atencion-2026-03.xlsx", "{}", r.body);
+    assert_eq!(file["type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let history = a.get(&format!("/api/instances/{case}/history"), &ana).await.json();
+    let attached: Vec<&Value> =
+        history["events"].as_array().unwrap().iter().filter(|e| e["type"] == "report_attached").collect();
+    assert_eq!(attached.len(), 1, "{history}");
+    let sha = file["sha256"].as_str().unwrap();
+    let got = a.get(&format!("/api/instances/{case}/files/{sha}"), &ana).await;
+    assert_eq!(got.status, StatusCode::OK);
+    // March alone: two cases of each topic, and the share answered in time (2 of 3).
+    use calamine::Reader;
+    let mut book =
+        calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(got.bytes.clone())).unwrap();
+    let received = book.worksheet_range("I1").unwrap();
+    let rows: Vec<Vec<String>> = received.rows().skip(2).map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(
+        rows.iter().map(|r| (r[0].as_str(), r[1].as_str(), r[2].as_str())).collect::<Vec<_>>(),
+        [("2026-03", "a", "2"), ("2026-03", "b", "2")]
+    );
+    let in_time = book.worksheet_range("I2").unwrap();
+    let share: f64 = in_time.get_value((2, 2)).unwrap().to_string().parse().unwrap();
+    assert!((share - 2.0 / 3.0).abs() < 1e-9, "{share}");
+    assert_eq!(in_time.rows().count(), 3, "March's value alone");
+    let task = a.page(&format!("/tasks/{april}"), &cookie, in_process::addr("192.0.2.1")).await;
+    assert!(
+        task.body
+            .contains(&format!("<a href=\"/instances/{case}/files/{sha}\">informe-prueba.atencion-2026-03.xlsx</a>")),
+        "{}",
+        task.body
+    );
 
     // CSV and a workbook with a native chart per indicator.
     let csv = a.page("/indicators/prueba.atencion?format=csv", &cookie, in_process::addr("192.0.2.1")).await;
@@ -235,7 +280,6 @@ async fn indicators_by_hand(db: Db) {
     assert!(xlsx.bytes.starts_with(b"PK"));
     let names = String::from_utf8_lossy(&xlsx.bytes).to_string();
     assert!(names.contains("xl/charts/chart1.xml") && names.contains("xl/charts/chart5.xml"), "five native charts");
-    use calamine::Reader;
     let mut book =
         calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
     let sheet = book.worksheet_range("I1").unwrap();

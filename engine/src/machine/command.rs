@@ -126,6 +126,12 @@ pub enum Command {
     Cancel {
         reason: String,
     },
+    /// The host attaches to an open report task (`report:` on its step) the report computed
+    /// when the task opened: a file reference, as the case holds its other files.
+    AttachReport {
+        task: u64,
+        file: Value,
+    },
 }
 
 /// Why a command was refused. Nothing has changed when one is returned.
@@ -149,6 +155,8 @@ pub enum CommandError {
     CommentRequired,
     #[error("that timer is not pending or not yet due")]
     TimerNotDue,
+    #[error("the task has its report already")]
+    ReportAttached,
     #[error("condition of step `{step}` failed: {message}")]
     Expression { step: String, message: String },
     #[error("unknown process `{0}`")]
@@ -170,6 +178,7 @@ impl CommandError {
             CommandError::InvalidData(_) => "invalid_data",
             CommandError::CommentRequired => "comment_required",
             CommandError::TimerNotDue => "timer_not_due",
+            CommandError::ReportAttached => "report_attached",
             CommandError::Expression { .. } => "expression",
             CommandError::UnknownProcess(_) => "unknown_process",
             CommandError::CallRunning { .. } => "call_running",

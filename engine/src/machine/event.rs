@@ -257,6 +257,12 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         link: Option<LinkGrant>,
     },
+    /// The report a report task reviews was computed and attached to it (by the host, when
+    /// the task opened).
+    ReportAttached {
+        token: u64,
+        file: Value,
+    },
     /// The instance reached an end.
     Ended {
         outcome: String,

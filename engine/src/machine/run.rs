@@ -15,8 +15,9 @@ use super::event::{Event, Record};
 use super::state::{Instance, Token};
 use crate::calendar::Calendar;
 use crate::definition::limits::check_free_data;
-use crate::definition::{Anchor, Form, Next, Process, StepIx, StepKind, Target, When, Work};
+use crate::definition::{Anchor, FieldError, Form, Next, Process, StepIx, StepKind, Target, When, Work};
 use crate::expr::{Expr, Scope};
+use crate::files::FileValue;
 
 /// What a transition needs to know besides the instance.
 #[derive(Debug, Clone, Copy)]
@@ -139,6 +140,13 @@ pub fn execute(
             run.stop_all_slas();
             run.emit(Event::Cancelled { reason });
         }
+        Command::AttachReport { task, file } => {
+            // The host's alone: no user attaches a computed report.
+            if actor.is_some() {
+                return Err(CommandError::AdminOnly);
+            }
+            run.attach_report(task, file)?;
+        }
     }
     run.flush_sends()?;
     Ok((run.inst, run.records))
@@ -187,6 +195,21 @@ impl<'a> Run<'a> {
         }
         let ix = self.step(&tok.step).ok_or(CommandError::UnknownTask(task))?;
         Ok((tok.clone(), ix))
+    }
+
+    /// Attaches `file` (a file reference) to report task `task`, once.
+    fn attach_report(&mut self, task: u64, file: Value) -> Result<(), CommandError> {
+        let (tok, ix) = self.task(None, task)?;
+        if self.env.process.steps[ix].kind.work().is_none_or(|w| w.report.is_none()) {
+            return Err(self.wrong_kind(ix, "report task"));
+        }
+        if tok.task.is_some_and(|t| t.report.is_some()) {
+            return Err(CommandError::ReportAttached);
+        }
+        let file = FileValue::from_value(&file)
+            .map_err(|m| CommandError::InvalidData(vec![FieldError::new("report", "file", m)]))?;
+        self.emit(Event::ReportAttached { token: task, file: file.to_value() });
+        Ok(())
     }
 
     fn claimable(&self, actor: Option<&Actor>, task: u64) -> Result<String, CommandError> {

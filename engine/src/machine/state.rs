@@ -86,6 +86,9 @@ pub struct Task {
     pub warn: Option<Timestamp>,
     #[serde(default)]
     pub warned: bool,
+    /// A report task's computed report (a file reference), once attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<Value>,
 }
 
 /// An open parallel step.
@@ -279,6 +282,7 @@ impl Instance {
                     claimed_by: None,
                     warn: *warn,
                     warned: false,
+                    report: None,
                 });
                 let t = Token {
                     id: *token,
@@ -299,6 +303,11 @@ impl Instance {
             Event::Unclaimed { token } => {
                 if let Some(task) = self.tokens.get_mut(token).and_then(|t| t.task.as_mut()) {
                     task.claimed_by = None;
+                }
+            }
+            Event::ReportAttached { token, file } => {
+                if let Some(task) = self.tokens.get_mut(token).and_then(|t| t.task.as_mut()) {
+                    task.report = Some(file.clone());
                 }
             }
             Event::Completed { token, data } => {

@@ -22,6 +22,7 @@ mod huge_definitions;
 mod machine;
 mod messages;
 mod parallel_anchor;
+mod reports;
 mod sample;
 mod scenario_schedule;
 mod scoped_tasks;

@@ -119,6 +119,7 @@ mod instances;
 mod mailboxes;
 mod oidc;
 mod outbox;
+mod report_jobs;
 mod reports;
 mod tasks;
 mod tokens;

@@ -10,7 +10,7 @@ use tramite_engine::machine::{Instance, Status, TimerKey};
 
 use super::outbox::attachments_json;
 use super::{RowsAffected, encode, list, micros, values};
-use crate::store::{Change, IncidentRow, NewMessage, SlaRow, StoreError, TaskRow};
+use crate::store::{Change, IncidentRow, NewMessage, ReportJob, SlaRow, StoreError, TaskRow};
 
 fn status_of(inst: &Instance) -> (&'static str, Option<String>) {
     match &inst.status {
@@ -144,6 +144,7 @@ queries! {
         Self::write_tasks(tx, changes).await?;
         Self::write_folio_counts(tx, changes).await?;
         Self::write_measures(tx, changes).await?;
+        Self::write_report_jobs(tx, changes).await?;
 
         // Timers, SLA clocks and incidents: each instance's final set replaces what was stored,
         // where it differs from what was stored (the state before its first change here).
@@ -301,6 +302,35 @@ queries! {
                     .bind(m.value);
             }
             q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Report jobs: those of the report tasks opened, then less those whose report is attached.
+    async fn write_report_jobs(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
+        let jobs: Vec<(&ReportJob, Timestamp)> = changes.iter().flat_map(|c| c.reports.iter().map(move |j| (j, c.now))).collect();
+        for chunk in jobs.chunks(500) {
+            let sql = format!(
+                "INSERT INTO report_jobs (task_id, instance_id, token, process, opened_at, next_at) VALUES {} \
+                 ON CONFLICT (task_id) DO NOTHING",
+                values(DB::DIALECT, chunk.len(), 6)
+            );
+            let mut q = sqlx::query::<DB>(&sql);
+            for (j, now) in chunk {
+                q = q
+                    .bind(j.task_id.clone())
+                    .bind(j.instance_id.clone())
+                    .bind(j.token as i64)
+                    .bind(j.process.clone())
+                    .bind(micros(j.opened_at))
+                    .bind(micros(*now));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        for c in changes {
+            for task in &c.reported {
+                sqlx::query::<DB>("DELETE FROM report_jobs WHERE task_id = $1").bind(task.clone()).execute(&mut **tx).await?;
+            }
         }
         Ok(())
     }
