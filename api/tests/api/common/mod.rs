@@ -119,6 +119,10 @@ impl Server {
         if !args.iter().any(|a| a == "--listen") {
             cmd.args(["--listen", "127.0.0.1:0"]);
         }
+        // Files in the test's folder unless the test chose a store.
+        if !args.iter().any(|a| a == "--files") {
+            cmd.arg("--files").arg(dir.join("files"));
+        }
         cmd.args(args)
             .arg("--processes")
             .arg(processes)

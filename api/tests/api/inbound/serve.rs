@@ -72,6 +72,8 @@ fn serve_refuses_a_wrong_mailboxes_file() {
         let mut child = Command::new(BIN)
             .args(["serve", "--database", &url, "--no-watch", "--listen", "127.0.0.1:0", "--processes"])
             .arg(repo().join("processes"))
+            .arg("--files")
+            .arg(dir.join("files"))
             .arg("--mailboxes")
             .arg(&file)
             .env(PASSWORD_ENV, PASSWORD)

@@ -156,6 +156,8 @@ fn the_server_answers_health_readiness_and_metrics_and_logs_plainly() {
     let err = dir.join("plain.log");
     let mut child = std::process::Command::new(common::BIN)
         .args(["serve", "--no-watch", "--listen", "127.0.0.1:0", "--database", &db])
+        .arg("--files")
+        .arg(dir.join("files"))
         .arg("--processes")
         .arg(tree.join("processes"))
         .arg("--outbox")
