@@ -96,11 +96,17 @@ macro_rules! dispatch_tx {
 mod accounts;
 mod mailboxes;
 
+/// Prepared statements kept per connection: the writer's statements for every batch size of
+/// every table it writes, and the readers' (sqlx keeps 100 by default).
+const STATEMENT_CACHE: usize = 1024;
+
 impl Store {
     /// Opens `sqlite://file.db` (created when missing) or `postgres://…`, and migrates it.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let store = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts: PgConnectOptions = url.parse()?;
+            // As on SQLite, each batch statement stays prepared (PostgreSQL plans it once).
+            let opts = opts.statement_cache_capacity(STATEMENT_CACHE);
             let pool: PgPool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
             Store::Postgres(Repo::new(pool))
@@ -117,7 +123,16 @@ impl Store {
                 .pragma("cache_size", "-32768")
                 // Copy the WAL into the database every 8,000 pages (32 MiB) instead of 1,000:
                 // a page changed by many batches in between is copied once.
-                .pragma("wal_autocheckpoint", "8000");
+                .pragma("wal_autocheckpoint", "8000")
+                // A statement that may fail half-way (a constraint, a foreign key) keeps the pages
+                // it changed in a statement journal: in memory, not in a temporary file.
+                .pragma("temp_store", "memory")
+                // Pages read through the memory map instead of copied by a read call each.
+                .pragma("mmap_size", "268435456")
+                // The writer's batch statements differ by their row counts: keep each prepared
+                // (SQLite parses a statement of a few hundred parameters in about as long as it
+                // takes to run it).
+                .statement_cache_capacity(STATEMENT_CACHE);
             // Writers take the one write lock in turn (`BEGIN IMMEDIATE`, and the group-commit
             // writer is the only writer of transitions); the other connections serve reads,
             // which WAL lets run beside the writer.
