@@ -7,7 +7,7 @@ mod files;
 mod indicators;
 pub use files::attachment;
 mod instances;
-mod openapi;
+pub mod openapi;
 mod ops;
 mod tasks;
 

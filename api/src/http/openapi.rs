@@ -1,232 +1,364 @@
-//! `GET /api/openapi.json`: the OpenAPI 3 description of the REST API, written by hand next to
-//! the routers (`instances.rs`, `tasks.rs`); the e2e tests exercise the paths it names.
+//! `GET /api/openapi.json`: the OpenAPI document of the REST API, generated ([`ApiDoc`]) from
+//! the handlers' `#[utoipa::path]` annotations and the types they read and answer. Each
+//! handler names every status it sends: 400, 413 and 415 from the body and path extractors
+//! (`extract.rs`), 401 and 403 from the callers (`auth.rs`), the rest from the application's
+//! refusals (`error.rs`); each refusal is the one `Error` body.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use axum::Router;
 use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use utoipa::openapi::schema::{AdditionalProperties, AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Schema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
+use super::error::ErrorBody;
+use super::extract::Json;
 use crate::runtime::Runtime;
 
 pub fn router() -> Router<Arc<Runtime>> {
-    Router::new().route("/api/openapi.json", get(|| async { Json(document()) }))
+    Router::new().route("/api/openapi.json", get(openapi))
 }
 
-fn op(summary: &str, ok: &str, body: Option<Value>, errors: &[&str]) -> Value {
-    let mut responses = serde_json::Map::new();
-    responses.insert(
-        ok.to_string(),
-        json!({ "description": "success", "content": { "application/json": { "schema": { "type": "object" } } } }),
-    );
-    for e in errors {
-        responses.insert(e.to_string(), json!({ "$ref": format!("#/components/responses/E{e}") }));
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// The REST API's operations, the types they read and answer, and the bearer token they take.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Trámite API",
+        description = "Processes, instances, task inboxes and SLA health. Authenticate with \
+                       `Authorization: Bearer <token>` (`tramite user add`)."
+    ),
+    paths(
+        super::instances::list_processes,
+        super::instances::deploy,
+        super::instances::process_detail,
+        super::instances::start,
+        super::indicators::indicators,
+        super::indicators::cases,
+        super::instances::list_instances,
+        super::files::upload,
+        super::files::download,
+        super::instances::instance,
+        super::instances::history,
+        super::instances::messages,
+        super::instances::cancel,
+        super::instances::retry,
+        super::instances::incidents,
+        super::tasks::inbox,
+        super::tasks::task,
+        super::tasks::claim,
+        super::tasks::unclaim,
+        super::tasks::complete,
+        super::instances::sla_report,
+        openapi,
+    ),
+    components(
+        schemas(ErrorBody),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            Unprocessable
+        )
+    ),
+    modifiers(&BearerToken),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+/// The `bearer` scheme every operation but this document's requires.
+#[derive(Debug)]
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("an API token (`tramite user add`, `tramite user token`)"))
+            .build();
+        doc.components.get_or_insert_with(Default::default).add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
-    let mut o = json!({ "summary": summary, "responses": responses, "security": [{ "bearer": [] }] });
-    if let Some(b) = body {
-        o["requestBody"] = b;
-    }
-    o
 }
 
-fn json_body(schema: Value) -> Option<Value> {
-    Some(json!({ "required": true, "content": { "application/json": { "schema": schema } } }))
+/// This document (OpenAPI 3.1).
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "document",
+    security(),
+    responses((status = 200, description = "OpenAPI 3.1", body = Object))
+)]
+pub(super) async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(&DOCUMENT)
 }
 
-fn path_param(name: &str) -> Value {
-    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
-}
+/// The reusable refusals: each a status's `Error` body and what it means, referred to from
+/// the handlers as `(status = 401, response = Unauthorized)`.
+macro_rules! refusals {
+    ($($name:ident = $description:literal;)*) => {$(
+        #[doc = $description]
+        #[derive(Debug)]
+        pub struct $name;
 
-/// Paths (in axum's `{param}` syntax, which is also OpenAPI's) and their operations.
-pub fn document() -> Value {
-    let data = json!({ "type": "object", "properties": { "data": { "type": "object" } } });
-    // A page's end as the server gives it (`next`), or empty for the first page.
-    let cursor = json!({ "type": "string", "pattern": "^(-?[0-9]{1,18}\\.[A-Za-z0-9._-]{1,200})?$" });
-    // A day the server takes: 1900 to 2199 (`invalid_query` otherwise), or empty (as a web
-    // form sends an unset filter).
-    let period = json!({ "type": "string", "pattern": "^$|^[0-9]{4}(-Q[1-4]|-W[0-9]{2}|-[0-9]{2}(-[0-9]{2})?)?$" });
-    let day = json!({ "anyOf": [
-        { "type": "string", "format": "date", "pattern": "^(19|2[01])[0-9]{2}-[0-9]{2}-[0-9]{2}$" },
-        { "type": "string", "enum": [""] }
-    ] });
-    let decision = json!({
-        "type": "object",
-        "properties": {
-            "data": { "type": "object" },
-            "decision": { "enum": ["approve", "reject"] },
-            "comment": { "type": "string", "description": "required when rejecting" }
+        impl<'s> ToResponse<'s> for $name {
+            fn response() -> (&'s str, RefOr<Response>) {
+                (stringify!($name), refusal($description))
+            }
         }
-    });
-    let error = json!({
-        "type": "object", "required": ["error"],
-        "properties": { "error": { "type": "object", "required": ["code", "message"],
-            "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "details": {} } } }
-    });
-    let mut responses = serde_json::Map::new();
-    for (code, text) in [
-        ("400", "bad request: a body that is not JSON (`malformed_json`), a path that does not read (`invalid_path`)"),
-        (
-            "401",
-            "no, unknown, revoked or expired token, or a disabled user (`unauthorized`, `token_revoked`, `token_expired`, `user_disabled`)",
-        ),
-        ("403", "not allowed for your roles"),
-        ("404", "not found"),
-        ("409", "conflict: the task or instance changed"),
-        (
-            "413",
-            "the body or the uploaded file is larger than the server takes (`payload_too_large`, `file_too_large`)",
-        ),
-        ("415", "the body is not of a type this operation reads (`unsupported_media_type`)"),
-        ("422", "invalid data, body, query or definition; `details` names each field or file:line:column"),
-    ] {
-        responses.insert(format!("E{code}"), json!({ "description": text, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
+    )*};
+}
+
+refusals! {
+    BadRequest = "bad request: a body that is not JSON (`malformed_json`), a path or header that does not read (`invalid_path`, `bad_request`), an upload that could not be read (`upload_failed`)";
+    Unauthorized = "no, unknown, revoked or expired token, or a disabled user (`unauthorized`, `token_revoked`, `token_expired`, `user_disabled`)";
+    Forbidden = "not allowed for your roles (`forbidden`, `admin_only`)";
+    NotFound = "not found (`not_found`)";
+    Conflict = "conflict: the task or instance changed, or another request is changing it (`busy`)";
+    PayloadTooLarge = "the body or the uploaded file is larger than the server takes (`payload_too_large`, `file_too_large`)";
+    UnsupportedMediaType = "the body is not of a type this operation reads (`unsupported_media_type`)";
+    Unprocessable = "invalid data, body, query or definition; `details` names each field (`fields`) or file:line:column (`diagnostics`)";
+}
+
+fn refusal(description: &str) -> RefOr<Response> {
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
+    ResponseBuilder::new().description(description).content("application/json", content).build().into()
+}
+
+/// A string parameter that takes one of `values` (empty, as a web form sends an unset filter,
+/// among them where the server takes it).
+fn choice<'a>(values: impl IntoIterator<Item = &'a str>) -> Schema {
+    let values: Vec<&str> = values.into_iter().collect();
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).build().into()
+}
+
+/// A page's end as the server gives it (`next`), or empty for the first page.
+pub(crate) fn cursor() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^(-?[0-9]{1,18}\.[A-Za-z0-9._-]{1,200})?$"))
+        .build()
+        .into()
+}
+
+/// A day the server takes: 1900 to 2199 (`invalid_query` otherwise), or empty.
+pub(crate) fn day() -> Schema {
+    let date = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        .pattern(Some("^(19|2[01])[0-9]{2}-[0-9]{2}-[0-9]{2}$"));
+    AnyOfBuilder::new().item(date).item(choice([""])).build().into()
+}
+
+/// A period of an indicator (a year, quarter, ISO week, month or day), or empty.
+pub(crate) fn period() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^$|^[0-9]{4}(-Q[1-4]|-W[0-9]{2}|-[0-9]{2}(-[0-9]{2})?)?$"))
+        .build()
+        .into()
+}
+
+/// A running SLA clock's standing, or empty for every one.
+pub(crate) fn running_sla() -> Schema {
+    choice(["", "ok", "warning", "breached"])
+}
+
+/// A case's status, or empty.
+pub(crate) fn case_status() -> Schema {
+    choice(["", "running", "ended", "cancelled"])
+}
+
+/// A case's SLA standing, running or stopped, or empty.
+pub(crate) fn case_sla() -> Schema {
+    choice(std::iter::once("").chain(crate::app::CASE_SLA_STATES.iter().map(|s| s.as_str())))
+}
+
+/// A flag as a web form or a client sends it.
+pub(crate) fn flag() -> Schema {
+    choice(["", "true", "false", "1", "0", "on"])
+}
+
+/// How the case list answers.
+pub(crate) fn case_format() -> Schema {
+    choice(["", "json", "csv"])
+}
+
+/// An approval's decision.
+pub(crate) fn decision() -> Schema {
+    choice(["approve", "reject"])
+}
+
+/// A file's bytes, in a download's answer.
+#[derive(Debug)]
+pub struct FileBytes;
+
+impl PartialSchema for FileBytes {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
     }
-    json!({
-        "openapi": "3.0.3",
-        "info": { "title": "Trámite API", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Processes, instances, task inboxes and SLA health. Authenticate with `Authorization: Bearer <token>` (`tramite user add`)." },
-        "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": { "Error": error },
-            "responses": responses
-        },
-        "paths": {
-            "/api/processes": {
-                "get": op("Served processes you hold a role in (admins: all), latest versions; for admins also `not_deployed`: files that do not load, with file:line:column diagnostics", "200", None, &["401"]),
-                "post": op("Deploy a process file (YAML body, at most 8 MiB) as a new version (admin)", "201",
-                    Some(json!({ "required": true, "content": { "application/yaml": { "schema": { "type": "string" } } } })), &["401", "403", "413", "422"])
-            },
-            "/api/processes/{process}": {
-                "parameters": [path_param("process")],
-                "get": op("A process you hold a role in (admins: any): versions, roles, steps, SLAs, schedules", "200", None, &["401", "403", "404"])
-            },
-            "/api/processes/{process}/instances": {
-                "parameters": [path_param("process"),
-                    { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "minLength": 1, "maxLength": 200 },
-                      "description": "a retry by the same user with the same key to the same process returns the first instance (200) instead of starting another; keys are per user and process" }],
-                "post": op("Start an instance with its start form data", "201", json_body(data.clone()), &["400", "401", "403", "404", "415", "422"])
-            },
-            "/api/processes/{process}/indicators": {
-                "parameters": [path_param("process")],
-                "get": {
-                    "summary": "The process's indicators (you hold a role in it; admins: any) with their value per period and group, worked out by the database: count, sum, mean, percentile, or a share from 0 to 1; each value's `n` and whether it meets the target",
-                    "parameters": [
-                        { "name": "from", "in": "query", "schema": period.clone(), "description": "first period (inclusive); empty: from the first" },
-                        { "name": "to", "in": "query", "schema": period.clone(), "description": "last period (inclusive: `2026-03` takes every day and week key of March); empty: to the last" }
-                    ],
-                    "security": [{ "bearer": [] }],
-                    "responses": { "200": { "description": "`indicators`, each with `points`" }, "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "404": { "$ref": "#/components/responses/E404" }, "422": { "$ref": "#/components/responses/E422" } }
+}
+
+impl ToSchema for FileBytes {}
+
+/// `POST /api/files`'s body: one part, named `file`, and nothing else.
+#[derive(Debug)]
+pub struct UploadForm;
+
+impl PartialSchema for UploadForm {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property("file", FileBytes::schema())
+            .required("file")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for UploadForm {}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+    fn document() -> Value {
+        serde_json::to_value(&*DOCUMENT).unwrap_or_default()
+    }
+
+    /// `(method, path)` of every `.route("/api/…", method(handler)…)` in the server's sources.
+    fn routed(dir: &Path, out: &mut BTreeSet<(String, String)>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                routed(&path, out);
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            for (at, _) in text.match_indices(".route(") {
+                let args = text[at + ".route(".len()..].trim_start();
+                let Some(route) = args.strip_prefix('"').and_then(|a| a.split('"').next()) else { continue };
+                if !route.starts_with("/api/") {
+                    continue;
                 }
-            },
-            "/api/processes/{process}/indicators/{indicator}/cases": {
-                "parameters": [path_param("process"), path_param("indicator")],
-                "get": {
-                    "summary": "The cases behind one value of an indicator (its period and group), newest first, at most 200",
-                    "parameters": [
-                        { "name": "period", "in": "query", "schema": period.clone() },
-                        { "name": "group", "in": "query", "schema": { "type": "string", "maxLength": 500 } }
-                    ],
-                    "security": [{ "bearer": [] }],
-                    "responses": { "200": { "description": "`cases`: instance id, folio and value" }, "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "404": { "$ref": "#/components/responses/E404" }, "422": { "$ref": "#/components/responses/E422" } }
+                let path_end = route.len() + 2;
+                // The route's arguments: up to the parenthesis that closes `.route(`.
+                let mut depth = 1;
+                let end = args.char_indices().find_map(|(i, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    (depth == 0).then_some(i)
+                });
+                let args = &args[path_end..end.unwrap_or(args.len())];
+                for m in METHODS {
+                    let called = args
+                        .match_indices(&format!("{m}("))
+                        .any(|(i, _)| i == 0 || !args[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'));
+                    if called {
+                        out.insert((m.to_string(), route.to_string()));
+                    }
                 }
-            },
-            "/api/instances": {
-                "get": {
-                    "summary": "Cases you may read, newest first, one page at a time (an empty parameter, as a web form sends it, filters nothing): by folio or words (`q`; a trailing `*` is a prefix), process, status, outcome, start dates, SLA standing, the role holding a task, or started by you; `format=csv` for CSV",
-                    "parameters": [
-                        { "name": "q", "in": "query", "schema": { "type": "string" } },
-                        { "name": "process", "in": "query", "schema": { "type": "string" } },
-                        { "name": "status", "in": "query", "schema": { "enum": ["", "running", "ended", "cancelled"] } },
-                        { "name": "outcome", "in": "query", "schema": { "type": "string" } },
-                        { "name": "from", "in": "query", "schema": day.clone(), "description": "a date from 1900 to 2199; empty: any" },
-                        { "name": "to", "in": "query", "schema": day, "description": "a date from 1900 to 2199; empty: any" },
-                        { "name": "sla", "in": "query", "schema": { "enum": ["", "ok", "warning", "breached", "met", "met-late"] } },
-                        { "name": "role", "in": "query", "schema": { "type": "string" } },
-                        { "name": "mine", "in": "query", "schema": { "enum": ["", "true", "false", "1", "0", "on"] }, "description": "true (`1`, `on`): only cases you started" },
-                        { "name": "cursor", "in": "query", "schema": cursor.clone(), "description": "`next` of the previous page" },
-                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } },
-                        { "name": "format", "in": "query", "schema": { "enum": ["", "json", "csv"] } }
-                    ],
-                    "security": [{ "bearer": [] }],
-                    "responses": { "200": { "description": "`instances` and `next` (absent on the last page), or CSV" }, "401": { "$ref": "#/components/responses/E401" }, "422": { "$ref": "#/components/responses/E422" } }
-                }
-            },
-            "/api/files": {
-                "post": op("Upload a file for a `file` field (multipart, the part named `file`): answers the value to put in the form, `{name, sha256, size, type}`, typed from its content", "201",
-                    Some(json!({ "required": true, "content": { "multipart/form-data": { "schema": { "type": "object", "required": ["file"], "additionalProperties": false, "properties": { "file": { "type": "string", "format": "binary" } } } } } })),
-                    &["400", "401", "413", "415", "422"])
-            },
-            "/api/instances/{id}/files/{sha256}": {
-                "parameters": [path_param("id"), path_param("sha256")],
-                "get": {
-                    "summary": "A file attached to the instance, as an attachment, for those who may read it",
-                    "security": [{ "bearer": [] }],
-                    "responses": { "200": { "description": "the file's bytes", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
-                        "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "404": { "$ref": "#/components/responses/E404" } }
-                }
-            },
-            "/api/instances/{id}": {
-                "parameters": [path_param("id")],
-                "get": op("An instance: status, active steps, data, tasks (with the `for_each` item they work on), SLA states, its parent call, its calls and sub-processes", "200", None, &["401", "403", "404"])
-            },
-            "/api/instances/{id}/history": {
-                "parameters": [path_param("id")],
-                "get": op("The instance's events (who, when, what)", "200", None, &["401", "403", "404"])
-            },
-            "/api/instances/{id}/messages": {
-                "parameters": [path_param("id")],
-                "get": op("The messages the instance produced (outbox: kind, recipient, subject, sent)", "200", None, &["401", "403", "404"])
-            },
-            "/api/instances/{id}/cancel": {
-                "parameters": [path_param("id")],
-                "post": op("Cancel an instance and its running sub-processes (admin)", "200", json_body(json!({ "type": "object", "properties": { "reason": { "type": "string" } } })), &["400", "401", "403", "404", "409", "415", "422"])
-            },
-            "/api/instances/{id}/retry": {
-                "parameters": [path_param("id")],
-                "post": op("Start again the sub-processes of the instance's incidents (admin)", "200", None, &["401", "403", "404", "409"])
-            },
-            "/api/incidents": {
-                "get": op("Call steps stuck on an incident: the sub-process could not start or was cancelled (admin)", "200", None, &["401", "403"])
-            },
-            "/api/inbox": {
-                "get": {
-                    "summary": "Open tasks of the caller's roles, soonest due first",
-                    "parameters": [
-                        { "name": "process", "in": "query", "schema": { "type": "string" } },
-                        { "name": "due_before", "in": "query", "schema": { "type": "string", "format": "date-time" } },
-                        { "name": "sla", "in": "query", "schema": { "enum": ["", "ok", "warning", "breached"] }, "description": "empty: every standing" },
-                        { "name": "cursor", "in": "query", "schema": cursor, "description": "`next` of the previous page" },
-                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
-                    ],
-                    "security": [{ "bearer": [] }],
-                    "responses": { "200": { "description": "tasks" }, "401": { "$ref": "#/components/responses/E401" }, "422": { "$ref": "#/components/responses/E422" } }
-                }
-            },
-            "/api/tasks/{id}": {
-                "parameters": [path_param("id")],
-                "get": op("A task", "200", None, &["401", "403", "404"])
-            },
-            "/api/tasks/{id}/claim": {
-                "parameters": [path_param("id")],
-                "post": op("Take a task for yourself", "200", None, &["401", "403", "404", "409"])
-            },
-            "/api/tasks/{id}/unclaim": {
-                "parameters": [path_param("id")],
-                "post": op("Give a claimed task back to its role", "200", None, &["401", "403", "404", "409"])
-            },
-            "/api/tasks/{id}/complete": {
-                "parameters": [path_param("id")],
-                "post": op("Complete a task with its form data, or decide an approval", "200", json_body(decision), &["400", "401", "403", "404", "409", "415", "422"])
-            },
-            "/api/sla": {
-                "get": {
-                    "summary": "Running SLA clocks by standing (admin)",
-                    "parameters": [{ "name": "state", "in": "query", "schema": { "enum": ["", "ok", "warning", "breached"] }, "description": "empty: every standing" }],
-                    "security": [{ "bearer": [] }],
-                    "responses": { "200": { "description": "SLA rows" }, "401": { "$ref": "#/components/responses/E401" }, "403": { "$ref": "#/components/responses/E403" }, "422": { "$ref": "#/components/responses/E422" } }
-                }
-            },
-            "/api/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3" } } } }
+            }
         }
-    })
+    }
+
+    #[test]
+    fn every_api_route_is_in_the_document_and_every_operation_is_routed() {
+        let mut routes = BTreeSet::new();
+        routed(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut routes);
+        assert!(routes.contains(&("post".to_string(), "/api/files".to_string())), "{routes:?}");
+        let doc = document();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for m in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+                documented.insert((m.to_string(), path.clone()));
+            }
+        }
+        let missing: Vec<_> = routes.difference(&documented).collect();
+        assert!(missing.is_empty(), "routed but not in the API document: {missing:?}");
+        let stale: Vec<_> = documented.difference(&routes).collect();
+        assert!(stale.is_empty(), "in the API document but not routed: {stale:?}");
+    }
+
+    /// The response a `$ref` names, or the response itself.
+    fn resolved<'a>(doc: &'a Value, response: &'a Value) -> &'a Value {
+        match response["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/responses/")) {
+            Some(name) => &doc["components"]["responses"][name],
+            None => response,
+        }
+    }
+
+    #[test]
+    fn every_operation_takes_the_token_and_refuses_with_the_error_body() {
+        let doc = document();
+        assert_eq!(doc["security"], serde_json::json!([{ "bearer": [] }]));
+        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        let error = &doc["components"]["schemas"]["Error"];
+        assert_eq!(error["required"], serde_json::json!(["error"]), "{error}");
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten().filter(|(m, _)| METHODS.contains(&m.as_str())) {
+                let what = format!("{method} {path}");
+                let responses = op["responses"].as_object().cloned().unwrap_or_default();
+                if path == "/api/openapi.json" {
+                    assert_eq!(op["security"], serde_json::json!([]), "{what} takes no token");
+                    continue;
+                }
+                assert!(op.get("security").is_none(), "{what} takes the document's bearer token");
+                assert!(responses.contains_key("401"), "{what} answers 401");
+                for (status, response) in &responses {
+                    let content = &resolved(&doc, response)["content"];
+                    if status.starts_with('4') {
+                        let schema = &content["application/json"]["schema"]["$ref"];
+                        assert_eq!(schema, "#/components/schemas/Error", "{what} {status}");
+                    } else {
+                        let schemas =
+                            content.as_object().map_or(0, |c| c.values().filter(|m| m["schema"].is_object()).count());
+                        assert!(schemas > 0, "{what} {status} has a schema");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_error_body_is_the_error_schema() {
+        let body = serde_json::to_value(ErrorBody {
+            error: super::super::error::ErrorDetail { code: "not_found", message: "no".into(), details: Value::Null },
+        })
+        .unwrap_or_default();
+        let doc = document();
+        let detail = &doc["components"]["schemas"]["Error"]["properties"]["error"];
+        let keys: BTreeSet<&str> = body["error"].as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
+        let described: BTreeSet<&str> =
+            detail["properties"].as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, described, "{detail}");
+    }
+
+    #[test]
+    fn instants_are_date_times_and_bounds_are_the_servers() {
+        let doc = document();
+        let view = &doc["components"]["schemas"]["InstanceView"]["properties"];
+        assert_eq!(view["started_at"], serde_json::json!({ "type": "string", "format": "date-time" }));
+        let list = doc["paths"]["/api/instances"]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+        let limit = list.iter().find(|p| p["name"] == "limit").map(|p| p["schema"]["maximum"].clone());
+        assert_eq!(limit, Some(crate::app::MAX_PAGE.into()));
+    }
 }
