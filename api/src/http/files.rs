@@ -19,8 +19,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path};
 use super::openapi::{
-    BadRequest, FileBytes, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
-    UploadForm,
+    BadRequest, FileBytes, PayloadTooLarge, ReadRefusals, Unauthorized, Unprocessable, UnsupportedMediaType, UploadForm,
 };
 use crate::app::{self, AppError};
 use crate::runtime::Runtime;
@@ -76,11 +75,11 @@ impl From<FileValue> for UploadedFile {
     request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "stored: the value to put in the form", body = UploadedFile),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable)
+        BadRequest,
+        Unauthorized,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        Unprocessable
     )
 )]
 pub(super) async fn upload(
@@ -125,10 +124,7 @@ pub(super) async fn upload(
             (inline(FileBytes) = "application/octet-stream"),
             (inline(FileBytes) = "*/*")
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        ReadRefusals
     )
 )]
 pub(super) async fn download(

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
+use super::openapi::{ReadRefusals, Unprocessable};
 use crate::app;
 use crate::runtime::Runtime;
 use crate::store::MeasureCase;
@@ -52,11 +52,8 @@ pub(super) struct IndicatorList {
     params(("process" = String, Path, description = "the process's id"), Range),
     responses(
         (status = 200, description = "the indicators, each with its `points`", body = IndicatorList),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Unprocessable)
+        ReadRefusals,
+        Unprocessable
     )
 )]
 pub(super) async fn indicators(
@@ -99,11 +96,8 @@ pub(super) struct IndicatorCases {
     ),
     responses(
         (status = 200, description = "instance id, folio and value of each case", body = IndicatorCases),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Unprocessable)
+        ReadRefusals,
+        Unprocessable
     )
 )]
 pub(super) async fn cases(

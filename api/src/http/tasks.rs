@@ -14,9 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
-};
+use super::openapi::{ActRefusals, AnswerRefusals, ReadRefusals, Unauthorized, Unprocessable};
 use crate::app::{self, Answer, AppError, InboxFilter};
 use crate::runtime::Runtime;
 
@@ -63,8 +61,8 @@ pub(super) struct TaskPage {
     params(InboxParams),
     responses(
         (status = 200, description = "a page of tasks", body = TaskPage),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Unprocessable)
+        Unauthorized,
+        Unprocessable
     )
 )]
 pub(super) async fn inbox(
@@ -101,10 +99,7 @@ pub(super) async fn inbox(
     params(("id" = String, Path, description = "the task's id")),
     responses(
         (status = 200, description = "the task", body = app::TaskView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound)
+        ReadRefusals
     )
 )]
 pub(super) async fn task(
@@ -133,12 +128,7 @@ async fn after(
     params(("id" = String, Path, description = "the task's id")),
     responses(
         (status = 200, description = "the task's instance after", body = app::InstanceView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge)
+        ActRefusals
     )
 )]
 pub(super) async fn claim(
@@ -158,12 +148,7 @@ pub(super) async fn claim(
     params(("id" = String, Path, description = "the task's id")),
     responses(
         (status = 200, description = "the task's instance after", body = app::InstanceView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge)
+        ActRefusals
     )
 )]
 pub(super) async fn unclaim(
@@ -198,14 +183,7 @@ pub(super) struct CompleteBody {
     request_body = CompleteBody,
     responses(
         (status = 200, description = "the task's instance after", body = app::InstanceView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = Unprocessable)
+        AnswerRefusals
     )
 )]
 pub(super) async fn complete(

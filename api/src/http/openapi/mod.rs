@@ -4,14 +4,18 @@
 //! (`extract.rs`), 401 and 403 from the callers (`auth.rs`), the rest from the application's
 //! refusals (`error.rs`); each refusal is the one `Error` body.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
 use axum::Router;
 use axum::routing::get;
-use utoipa::openapi::schema::{AdditionalProperties, AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Schema};
-use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
+
+pub mod schemas;
+
+pub use schemas::*;
 
 use super::error::ErrorBody;
 use super::extract::Json;
@@ -32,10 +36,10 @@ static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::open
                        `Authorization: Bearer <token>` (`tramite user add`)."
     ),
     paths(
-        super::instances::list_processes,
-        super::instances::deploy,
-        super::instances::process_detail,
-        super::instances::start,
+        super::processes::list_processes,
+        super::processes::deploy,
+        super::processes::process_detail,
+        super::processes::start,
         super::indicators::indicators,
         super::indicators::cases,
         super::instances::list_instances,
@@ -99,10 +103,10 @@ pub(super) async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(&DOCUMENT)
 }
 
-/// The reusable refusals: each a status's `Error` body and what it means, referred to from
-/// the handlers as `(status = 401, response = Unauthorized)`.
+/// The reusable refusals: each a status's `Error` body and what it means, named on the
+/// handlers alone (`responses(Unauthorized)`) or in a set of them (`ReadRefusals`).
 macro_rules! refusals {
-    ($($name:ident = $description:literal;)*) => {$(
+    ($($status:literal $name:ident = $description:literal;)*) => {$(
         #[doc = $description]
         #[derive(Debug)]
         pub struct $name;
@@ -112,119 +116,57 @@ macro_rules! refusals {
                 (stringify!($name), refusal($description))
             }
         }
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                BTreeMap::from([($status.to_string(), Ref::from_response_name(stringify!($name)).into())])
+            }
+        }
     )*};
 }
 
 refusals! {
-    BadRequest = "bad request: a body that is not JSON (`malformed_json`), a path or header that does not read (`invalid_path`, `bad_request`), an upload that could not be read (`upload_failed`)";
-    Unauthorized = "no, unknown, revoked or expired token, or a disabled user (`unauthorized`, `token_revoked`, `token_expired`, `user_disabled`)";
-    Forbidden = "not allowed for your roles (`forbidden`, `admin_only`)";
-    NotFound = "not found (`not_found`)";
-    Conflict = "conflict: the task or instance changed, or another request is changing it (`busy`)";
-    PayloadTooLarge = "the body or the uploaded file is larger than the server takes (`payload_too_large`, `file_too_large`)";
-    UnsupportedMediaType = "the body is not of a type this operation reads (`unsupported_media_type`)";
-    Unprocessable = "invalid data, body, query or definition; `details` names each field (`fields`) or file:line:column (`diagnostics`)";
+    400 BadRequest = "bad request: a body that is not JSON (`malformed_json`), a path or header that does not read (`invalid_path`, `bad_request`), an upload that could not be read (`upload_failed`)";
+    401 Unauthorized = "no, unknown, revoked or expired token, or a disabled user (`unauthorized`, `token_revoked`, `token_expired`, `user_disabled`)";
+    403 Forbidden = "not allowed for your roles (`forbidden`, `admin_only`)";
+    404 NotFound = "not found (`not_found`)";
+    409 Conflict = "conflict: the task or instance changed, or another request is changing it (`busy`)";
+    413 PayloadTooLarge = "the body or the uploaded file is larger than the server takes (`payload_too_large`, `file_too_large`)";
+    415 UnsupportedMediaType = "the body is not of a type this operation reads (`unsupported_media_type`)";
+    422 Unprocessable = "invalid data, body, query or definition; `details` names each field (`fields`) or file:line:column (`diagnostics`)";
+}
+
+/// Sets of refusals that operations of one kind share.
+macro_rules! refusal_sets {
+    ($($(#[$doc:meta])* $name:ident = [$($part:ident),*];)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                let mut all = BTreeMap::new();
+                $(all.extend(<$part as IntoResponses>::responses());)*
+                all
+            }
+        }
+    )*};
+}
+
+refusal_sets! {
+    /// Reading what the path names: 400 (a path that does not read), 401, 403, 404.
+    ReadRefusals = [BadRequest, Unauthorized, Forbidden, NotFound];
+    /// Acting on what the path names: those of reading, 409 (it changed), 413 (a body over the
+    /// limit, read or not).
+    ActRefusals = [ReadRefusals, Conflict, PayloadTooLarge];
+    /// Acting with a JSON body: those of acting, 415 (not JSON), 422 (wrong shape or data).
+    AnswerRefusals = [ActRefusals, UnsupportedMediaType, Unprocessable];
 }
 
 fn refusal(description: &str) -> RefOr<Response> {
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).build();
     ResponseBuilder::new().description(description).content("application/json", content).build().into()
 }
-
-/// A string parameter that takes one of `values` (empty, as a web form sends an unset filter,
-/// among them where the server takes it).
-fn choice<'a>(values: impl IntoIterator<Item = &'a str>) -> Schema {
-    let values: Vec<&str> = values.into_iter().collect();
-    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).build().into()
-}
-
-/// A page's end as the server gives it (`next`), or empty for the first page.
-pub(crate) fn cursor() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some(r"^(-?[0-9]{1,18}\.[A-Za-z0-9._-]{1,200})?$"))
-        .build()
-        .into()
-}
-
-/// A day the server takes: 1900 to 2199 (`invalid_query` otherwise), or empty.
-pub(crate) fn day() -> Schema {
-    let date = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
-        .pattern(Some("^(19|2[01])[0-9]{2}-[0-9]{2}-[0-9]{2}$"));
-    AnyOfBuilder::new().item(date).item(choice([""])).build().into()
-}
-
-/// A period of an indicator (a year, quarter, ISO week, month or day), or empty.
-pub(crate) fn period() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some("^$|^[0-9]{4}(-Q[1-4]|-W[0-9]{2}|-[0-9]{2}(-[0-9]{2})?)?$"))
-        .build()
-        .into()
-}
-
-/// A running SLA clock's standing, or empty for every one.
-pub(crate) fn running_sla() -> Schema {
-    choice(["", "ok", "warning", "breached"])
-}
-
-/// A case's status, or empty.
-pub(crate) fn case_status() -> Schema {
-    choice(["", "running", "ended", "cancelled"])
-}
-
-/// A case's SLA standing, running or stopped, or empty.
-pub(crate) fn case_sla() -> Schema {
-    choice(std::iter::once("").chain(crate::app::CASE_SLA_STATES.iter().map(|s| s.as_str())))
-}
-
-/// A flag as a web form or a client sends it.
-pub(crate) fn flag() -> Schema {
-    choice(["", "true", "false", "1", "0", "on"])
-}
-
-/// How the case list answers.
-pub(crate) fn case_format() -> Schema {
-    choice(["", "json", "csv"])
-}
-
-/// An approval's decision.
-pub(crate) fn decision() -> Schema {
-    choice(["approve", "reject"])
-}
-
-/// A file's bytes, in a download's answer.
-#[derive(Debug)]
-pub struct FileBytes;
-
-impl PartialSchema for FileBytes {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl ToSchema for FileBytes {}
-
-/// `POST /api/files`'s body: one part, named `file`, and nothing else.
-#[derive(Debug)]
-pub struct UploadForm;
-
-impl PartialSchema for UploadForm {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .property("file", FileBytes::schema())
-            .required("file")
-            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
-            .into()
-    }
-}
-
-impl ToSchema for UploadForm {}
 
 #[cfg(test)]
 mod tests {
