@@ -39,7 +39,7 @@ pub struct CaseFilter {
     #[param(schema_with = crate::http::openapi::day)]
     pub to: Option<String>,
     /// `true` (`1`, `on`): only the cases the actor started ("my requests").
-    #[param(schema_with = crate::http::openapi::flag)]
+    #[param(schema_with = crate::http::openapi::mine)]
     pub mine: Option<String>,
     /// `ok`, `warning`, `breached` (a running clock), `met` or `met-late` (a stopped one).
     #[param(schema_with = crate::http::openapi::case_sla)]
