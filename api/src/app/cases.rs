@@ -18,27 +18,39 @@ pub const MAX_PAGE: i64 = 500;
 /// Most rows of a CSV export.
 pub const MAX_EXPORT: usize = 100_000;
 
-/// The case list's filters as a client sends them (query parameters): all optional.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+/// The case list's filters as a client sends them (query parameters): all optional. An empty
+/// parameter, as a web form sends it, filters nothing.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     /// A folio, or words of the case's text (whole words; a final `*` makes the last one the
     /// start of a word).
     pub q: Option<String>,
     pub process: Option<String>,
     /// `running`, `ended` or `cancelled`.
+    #[param(schema_with = crate::http::openapi::case_status)]
     pub status: Option<String>,
     pub outcome: Option<String>,
-    /// Started on or after this date, in the process's calendar zone (`YYYY-MM-DD`).
+    /// Started on or after this date, in the process's calendar zone (`YYYY-MM-DD`, years
+    /// 1900 to 2199).
+    #[param(schema_with = crate::http::openapi::day)]
     pub from: Option<String>,
     /// Started on or before this date.
+    #[param(schema_with = crate::http::openapi::day)]
     pub to: Option<String>,
-    /// `true`: only the cases the actor started ("my requests").
+    /// `true` (`1`, `on`): only the cases the actor started ("my requests").
+    #[param(schema_with = crate::http::openapi::mine)]
     pub mine: Option<String>,
     /// `ok`, `warning`, `breached` (a running clock), `met` or `met-late` (a stopped one).
+    #[param(schema_with = crate::http::openapi::case_sla)]
     pub sla: Option<String>,
     /// Cases with an open task for this role.
     pub role: Option<String>,
+    /// `next` of the previous page.
+    #[param(schema_with = crate::http::openapi::cursor)]
     pub cursor: Option<String>,
+    /// Cases on a page; 50 when absent.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -55,7 +67,7 @@ fn exact(v: &Option<String>) -> Option<String> {
 }
 
 /// A case as the list shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     #[serde(flatten)]
     pub row: InstanceRow,

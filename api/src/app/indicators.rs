@@ -7,13 +7,14 @@ use std::sync::Arc;
 use serde::Serialize;
 use tramite_engine::definition::indicators::{Group, Indicator, Measure};
 use tramite_engine::machine::Actor;
+use utoipa::ToSchema;
 
 use super::{AppError, may_read_process};
 use crate::runtime::{Deployed, Runtime};
 use crate::store::MeasureCase;
 
 /// One value of an indicator.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Point {
     /// `2026-03`, `2026-W11`, … (empty when the indicator has no period).
     pub period: String,
@@ -28,7 +29,7 @@ pub struct Point {
 }
 
 /// An indicator with its values.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IndicatorView {
     pub id: String,
     pub title: String,

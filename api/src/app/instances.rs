@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tramite_engine::machine::{self, Actor, Command, Instance, ParentLink, Record};
+use utoipa::ToSchema;
 
 use super::AppError;
 use super::standing::status_name;
@@ -33,34 +35,62 @@ pub async fn readable(rt: &Runtime, actor: &Actor, id: &str) -> Result<(Arc<Depl
 }
 
 /// A call step of the instance and the sub-process it waits for.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CallView {
     pub token: u64,
     pub step: String,
     pub process: String,
     pub child: Option<String>,
     pub version: Option<i64>,
-    pub incident: Option<Value>,
+    /// Why the sub-process could not start or run, until it is retried.
+    pub incident: Option<CallIncidentView>,
+}
+
+/// A call step's incident.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallIncidentView {
+    pub message: String,
+    pub since: Timestamp,
+}
+
+/// One SLA clock of an instance and how it stands now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlaView {
+    pub id: String,
+    pub title: String,
+    /// `ok`, `warning` or `breached` while it runs; `met` or `met-late` once stopped.
+    pub state: &'static str,
+    pub started_at: Timestamp,
+    pub warn_at: Option<Timestamp>,
+    pub due_at: Timestamp,
+    pub stopped_at: Option<Timestamp>,
 }
 
 /// An instance as users see it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InstanceView {
     pub id: String,
     /// The case's number (`start.folio`, or a `folio` its data holds).
     pub folio: Option<String>,
     pub process: String,
     pub version: i64,
+    /// `running`, `ended` or `cancelled`.
     pub status: &'static str,
     pub outcome: Option<String>,
+    /// The case's form data, as its forms define it.
+    #[schema(value_type = Object)]
     pub data: Map<String, Value>,
     pub active_steps: Vec<String>,
     pub tasks: Vec<TaskView>,
-    pub slas: Vec<Value>,
+    pub slas: Vec<SlaView>,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
+    /// The last approval that sent the case back: `step`, `by`, `comment`, `at`.
+    #[schema(value_type = Option<Object>)]
     pub last_rejection: Option<Value>,
-    /// The call step that started this instance, when it is a sub-process.
+    /// The call step that started this instance, when it is a sub-process: `instance`,
+    /// `token`, `process`, `step`.
+    #[schema(value_type = Option<Object>)]
     pub parent: Option<ParentLink>,
     /// Its call steps waiting now.
     pub calls: Vec<CallView>,
@@ -74,9 +104,14 @@ pub async fn view_of(rt: &Runtime, d: &Deployed, inst: &Instance) -> Result<Inst
     let states = machine::sla_states(d.env(), inst, now);
     let slas = sla_rows(d, inst)
         .into_iter()
-        .map(|s| {
-            let state = states.iter().find(|(id, _)| *id == s.sla).map(|(_, st)| st.as_str()).unwrap_or("ok");
-            json!({ "id": s.sla, "title": s.title, "state": state, "started_at": s.started_at, "warn_at": s.warn_at, "due_at": s.due_at, "stopped_at": s.stopped_at })
+        .map(|s| SlaView {
+            state: states.iter().find(|(id, _)| *id == s.sla).map(|(_, st)| st.as_str()).unwrap_or("ok"),
+            id: s.sla,
+            title: s.title,
+            started_at: s.started_at,
+            warn_at: s.warn_at,
+            due_at: s.due_at,
+            stopped_at: s.stopped_at,
         })
         .collect();
     let calls = inst
@@ -90,7 +125,7 @@ pub async fn view_of(rt: &Runtime, d: &Deployed, inst: &Instance) -> Result<Inst
                 process: c.process.clone(),
                 child: c.child.clone(),
                 version: c.version,
-                incident: c.incident.as_ref().map(|i| json!({ "message": i.message, "since": i.since })),
+                incident: c.incident.as_ref().map(|i| CallIncidentView { message: i.message.clone(), since: i.since }),
             })
         })
         .collect();

@@ -17,13 +17,17 @@ mod standing;
 mod tasks;
 mod users;
 
-pub use cases::{CASE_SLA_STATES, CaseFilter, CaseView, all_cases, case_query, cases, cases_csv, plain_cell, zone_of};
+pub use cases::{
+    CASE_SLA_STATES, CaseFilter, CaseView, MAX_PAGE, all_cases, case_query, cases, cases_csv, plain_cell, zone_of,
+};
 pub use files::{attached, case_files, download, files_of, trusted, upload};
 pub use indicators::{IndicatorView, Point, TaskReport, indicator_cases, indicators, task_report, workbook};
 pub use instances::{
     InstanceView, cancel, children, history, incidents, instance_view, messages, readable, retry, start,
 };
-pub use processes::{ProcessSummary, may_read_process, process, processes, startable};
+pub use processes::{
+    DiagnosticView, NotDeployedView, ProcessDetail, ProcessSummary, may_read_process, process, processes, startable,
+};
 pub use standing::{Standing, sla_filter, sla_row_standing, status_name, task_standing};
 pub use tasks::{Answer, InboxFilter, TaskView, claim, cursor, inbox, open_task, release, submit, task, task_view};
 pub use users::{UserForm, add_user, update_user, users};

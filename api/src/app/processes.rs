@@ -2,15 +2,17 @@
 //! read by admins and by whoever holds a role it names; to everyone else it is not listed, and
 //! asking for it is 403 (an unknown process is 404).
 
-use serde_json::{Value, json};
-use tramite_engine::definition::Process;
+use serde::Serialize;
+use tramite_engine::definition::{Process, StepKind};
+use tramite_engine::diagnostic::Diagnostic;
 use tramite_engine::machine::Actor;
+use utoipa::ToSchema;
 
 use super::AppError;
-use crate::runtime::{Deployed, Runtime};
+use crate::runtime::{Deployed, NotDeployed, Runtime};
 
 /// A served process, latest version.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProcessSummary {
     pub id: String,
     pub title: String,
@@ -56,9 +58,55 @@ pub fn may_read_process(actor: &Actor, p: &Process) -> bool {
     actor.admin || roles_named(p).any(|r| actor.has_role(r))
 }
 
-/// The served processes the actor may read and, for admins, what is not deployed (file,
-/// process, diagnostics).
-pub fn processes(rt: &Runtime, actor: &Actor) -> (Vec<ProcessSummary>, Option<Vec<Value>>) {
+/// A definition problem as clients read it: where (file:line:column), what, and how to fix it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DiagnosticView {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl From<&Diagnostic> for DiagnosticView {
+    fn from(d: &Diagnostic) -> DiagnosticView {
+        DiagnosticView {
+            file: d.file.clone(),
+            line: d.loc.line,
+            column: d.loc.column,
+            message: d.message.clone(),
+            help: d.help.clone(),
+        }
+    }
+}
+
+/// A definition file that is not served, and why.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotDeployedView {
+    pub file: String,
+    /// The process it defines, when that much could be read.
+    pub process: Option<String>,
+    /// For a stored version that no longer compiles.
+    pub version: Option<i64>,
+    pub diagnostics: Vec<DiagnosticView>,
+    /// The diagnostics as process owners read them (`path:line:column: error: …`, caret, help).
+    pub text: String,
+}
+
+impl From<&NotDeployed> for NotDeployedView {
+    fn from(n: &NotDeployed) -> NotDeployedView {
+        NotDeployedView {
+            file: n.file.clone(),
+            process: n.process.clone(),
+            version: n.version,
+            diagnostics: n.diagnostics.iter().map(DiagnosticView::from).collect(),
+            text: n.rendered.clone(),
+        }
+    }
+}
+
+/// The served processes the actor may read and, for admins, what is not deployed.
+pub fn processes(rt: &Runtime, actor: &Actor) -> (Vec<ProcessSummary>, Option<Vec<NotDeployedView>>) {
     let reg = rt.registry();
     let list = reg
         .all_latest()
@@ -66,24 +114,61 @@ pub fn processes(rt: &Runtime, actor: &Actor) -> (Vec<ProcessSummary>, Option<Ve
         .filter(|d| may_read_process(actor, &d.process))
         .map(|d| summary(d, reg.versions(&d.process.id), actor))
         .collect();
-    let not_deployed = actor.admin.then(|| {
-        reg.not_deployed()
-            .iter()
-            .map(|n| {
-                let diagnostics: Vec<Value> = n
-                    .diagnostics
-                    .iter()
-                    .map(|d| json!({ "file": d.file, "line": d.loc.line, "column": d.loc.column, "message": d.message, "help": d.help }))
-                    .collect();
-                json!({ "file": n.file, "process": n.process, "version": n.version, "diagnostics": diagnostics, "text": n.rendered })
-            })
-            .collect()
-    });
+    let not_deployed = actor.admin.then(|| reg.not_deployed().iter().map(NotDeployedView::from).collect());
     (list, not_deployed)
 }
 
+/// A process in detail: its summary, roles, steps, SLAs and schedules.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProcessDetail {
+    #[serde(flatten)]
+    pub summary: ProcessSummary,
+    pub roles: Vec<RoleView>,
+    /// The form its start asks for.
+    pub start_form: Option<String>,
+    pub steps: Vec<StepView>,
+    pub slas: Vec<SlaDefinitionView>,
+    pub schedules: Vec<ScheduleView>,
+}
+
+/// A role a process declares.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoleView {
+    pub id: String,
+    pub title: String,
+}
+
+/// A step of a process.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepView {
+    pub id: String,
+    /// `task`, `approval`, `decision`, `parallel`, `wait`, `call` or `end`.
+    pub kind: &'static str,
+    pub title: String,
+    /// The role that works it (tasks and approvals).
+    pub role: Option<String>,
+    pub form: Option<String>,
+    /// The process a call step starts.
+    pub calls: Option<String>,
+}
+
+/// An SLA a process declares.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlaDefinitionView {
+    pub id: String,
+    pub title: String,
+}
+
+/// A schedule that starts instances of a process.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScheduleView {
+    pub id: String,
+    pub cron: String,
+    pub timezone: String,
+}
+
 /// One served process the actor may read, in detail: versions, roles, steps, SLAs, schedules.
-pub fn process(rt: &Runtime, actor: &Actor, id: &str) -> Result<Value, AppError> {
+pub fn process(rt: &Runtime, actor: &Actor, id: &str) -> Result<ProcessDetail, AppError> {
     let (d, versions) = {
         let reg = rt.registry();
         (reg.latest(id), reg.versions(id))
@@ -93,26 +178,33 @@ pub fn process(rt: &Runtime, actor: &Actor, id: &str) -> Result<Value, AppError>
         return Err(AppError::forbidden("this process belongs to roles you do not hold"));
     }
     let p = &d.process;
-    let steps: Vec<Value> = p
+    let steps = p
         .steps
         .iter()
-        .map(|s| {
-            let call = match &s.kind {
-                tramite_engine::definition::StepKind::Call { process, .. } => Some(process.clone()),
+        .map(|s| StepView {
+            id: s.id.clone(),
+            kind: s.kind.name(),
+            title: s.title.clone(),
+            role: s.kind.work().map(|w| w.role.clone()),
+            form: s.kind.work().and_then(|w| w.form.clone()),
+            calls: match &s.kind {
+                StepKind::Call { process, .. } => Some(process.clone()),
                 _ => None,
-            };
-            json!({ "id": s.id, "kind": s.kind.name(), "title": s.title, "role": s.kind.work().map(|w| w.role.clone()), "form": s.kind.work().and_then(|w| w.form.clone()), "calls": call })
+            },
         })
         .collect();
-    let mut out = serde_json::to_value(summary(&d, versions, actor)).map_err(|e| AppError::Internal(e.to_string()))?;
-    out["roles"] = json!(p.roles.iter().map(|(id, t)| json!({ "id": id, "title": t })).collect::<Vec<_>>());
-    out["start_form"] = json!(p.start.form);
-    out["steps"] = json!(steps);
-    out["slas"] = json!(p.slas.iter().map(|s| json!({ "id": s.id, "title": s.title })).collect::<Vec<_>>());
-    out["schedules"] = json!(
-        p.schedules.iter().map(|s| json!({ "id": s.id, "cron": s.cron, "timezone": s.timezone })).collect::<Vec<_>>()
-    );
-    Ok(out)
+    Ok(ProcessDetail {
+        summary: summary(&d, versions, actor),
+        roles: p.roles.iter().map(|(id, title)| RoleView { id: id.clone(), title: title.clone() }).collect(),
+        start_form: p.start.form.clone(),
+        steps,
+        slas: p.slas.iter().map(|s| SlaDefinitionView { id: s.id.clone(), title: s.title.clone() }).collect(),
+        schedules: p
+            .schedules
+            .iter()
+            .map(|s| ScheduleView { id: s.id.clone(), cron: s.cron.clone(), timezone: s.timezone.clone() })
+            .collect(),
+    })
 }
 
 /// The processes the actor may start by hand (they name start roles and the actor holds one),

@@ -15,7 +15,7 @@ use crate::runtime::{Deployed, Runtime, split_task_id};
 use crate::store::{Cursor, Holder, InboxQuery, Page, SlaFilter, StoredInstance, TaskRow};
 
 /// A task as users see it: its row and its SLA standing now.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     #[serde(flatten)]
     pub row: TaskRow,

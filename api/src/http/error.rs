@@ -1,11 +1,13 @@
 //! One JSON error shape for every failure: `{"error": {"code", "message", "details"}}`, with
 //! `details.fields.<name>.{code, message}` for invalid data. Internal causes are logged here
-//! and never sent to the client.
+//! and never sent to the client. [`ErrorBody`] is that shape, and the API document's `Error`.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::app::AppError;
 use crate::store::StoreError;
@@ -61,9 +63,28 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The body of every refusal.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    #[schema(inline)]
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable code, a message for people, and what more there is to say.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable across releases: `unauthorized`, `not_found`, `invalid_data`, …
+    pub code: &'static str,
+    pub message: String,
+    /// `null`, or an object: `fields.<name>.{code, message}` for invalid data, `diagnostics`
+    /// (file, line, column, message, help) for a process that does not load.
+    pub details: Value,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, details: self.details } };
         (self.status, Json(body)).into_response()
     }
 }

@@ -1,6 +1,6 @@
 //! axum's extractors, refusing with the API's one JSON error body ([`ApiError`]) instead of
 //! axum's plain text: a body that is not JSON (400 `malformed_json`), JSON of the wrong shape
-//! (422 `invalid_body`), no JSON content type (415 `unsupported_media_type`), a body over the
+//! or not an object (422 `invalid_body`), no JSON content type (415 `unsupported_media_type`), a body over the
 //! limit (413 `payload_too_large`), a query that does not read (422 `invalid_query`, as the
 //! handlers' own query checks), a path that does not read (400 `invalid_path`).
 //!
@@ -15,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::error::ApiError;
 
@@ -29,11 +30,17 @@ where
 {
     type Rejection = ApiError;
 
+    /// Every body the API reads is a JSON object: serde would read a struct from an array of its
+    /// fields too (`[]` for one whose fields all have defaults), which no client means.
     async fn from_request(req: Request, state: &S) -> Result<Json<T>, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(e) => Err(json_rejection(e)),
+        let axum::Json(value) = axum::Json::<Value>::from_request(req, state).await.map_err(json_rejection)?;
+        if !value.is_object() {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "the body is a JSON object"));
         }
+        T::deserialize(value).map(Json).map_err(|e| {
+            let message = format!("Failed to deserialize the JSON body into the target type: {e}");
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message)
+        })
     }
 }
 

@@ -10,12 +10,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
+use serde::Serialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use tramite_engine::files::FileValue;
+use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path};
+use super::openapi::{
+    BadRequest, FileBytes, PayloadTooLarge, ReadRefusals, Unauthorized, Unprocessable, UnsupportedMediaType, UploadForm,
+};
 use crate::app::{self, AppError};
 use crate::runtime::Runtime;
 
@@ -41,7 +46,47 @@ fn broken(e: axum::extract::multipart::MultipartError) -> ApiError {
     AppError::Upload { code, message, too_large }.into()
 }
 
-async fn upload(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, req: Request) -> Result<Response, ApiError> {
+/// A stored file as a `file` field takes it: the value a form holds, exactly
+/// ([`FileValue::to_value`]).
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct UploadedFile {
+    /// The file's name, cleaned.
+    name: String,
+    /// Its content's SHA-256, hex: its key in the blob store.
+    sha256: String,
+    size: u64,
+    /// Its type, as sniffed from its content; `null` when unknown.
+    #[serde(rename = "type")]
+    mime: Option<String>,
+}
+
+impl From<FileValue> for UploadedFile {
+    fn from(f: FileValue) -> UploadedFile {
+        UploadedFile { name: f.name, sha256: f.sha256, size: f.size, mime: f.mime }
+    }
+}
+
+/// Upload a file for a `file` field (multipart, the part named `file`): answers the value to
+/// put in the form, `{name, sha256, size, type}`, typed from its content.
+#[utoipa::path(
+    post,
+    path = "/api/files",
+    tag = "files",
+    request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "stored: the value to put in the form", body = UploadedFile),
+        BadRequest,
+        Unauthorized,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        Unprocessable
+    )
+)]
+pub(super) async fn upload(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
     let mut form = Multipart::from_request(req, &rt)
         .await
         .map_err(|e| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.body_text()))?;
@@ -62,10 +107,27 @@ async fn upload(State(rt): State<Arc<Runtime>>, Caller(actor): Caller, req: Requ
     if let Some(extra) = form.next_field().await.map_err(broken)? {
         return Err(unknown(extra.name()));
     }
-    Ok((StatusCode::CREATED, Json(file.to_value())).into_response())
+    Ok((StatusCode::CREATED, Json(UploadedFile::from(file))).into_response())
 }
 
-async fn download(
+/// A file attached to the instance, as an attachment, for those who may read it.
+#[utoipa::path(
+    get,
+    path = "/api/instances/{id}/files/{sha256}",
+    tag = "files",
+    params(
+        ("id" = String, Path, description = "the instance's id"),
+        ("sha256" = String, Path, description = "the file's `sha256`, as its value in the case's data says")
+    ),
+    responses(
+        (status = 200, description = "the file's bytes, of the type it was stored with", content(
+            (inline(FileBytes) = "application/octet-stream"),
+            (inline(FileBytes) = "*/*")
+        )),
+        ReadRefusals
+    )
+)]
+pub(super) async fn download(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path((id, sha256)): Path<(String, String)>,
@@ -112,6 +174,15 @@ fn content_disposition(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_answers_the_value_a_form_holds() {
+        for mime in [Some("application/pdf".to_string()), None] {
+            let file = FileValue { name: "acta.pdf".into(), sha256: "ab".repeat(32), size: 7, mime };
+            let answered = serde_json::to_value(UploadedFile::from(file.clone())).unwrap_or_default();
+            assert_eq!(answered, file.to_value());
+        }
+    }
 
     #[test]
     fn names_are_quoted_safely() {

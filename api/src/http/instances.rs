@@ -1,27 +1,27 @@
-//! Processes and instances: list and deploy definitions, start instances (idempotently), read
-//! their state, history and messages, cancel them, retry their incidents, and the admin SLA
-//! report. Every rule is the application layer's (`app/`); this module speaks JSON.
+//! Instances: the case list, an instance's state, history and messages, cancelling it,
+//! retrying its incidents, and the admin SLA report. Every rule is the application layer's
+//! (`app/`); this module speaks JSON, and each handler's `#[utoipa::path]` is its entry in the
+//! API document (`openapi/`).
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use tramite_engine::machine::Record;
+use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{AdminCaller, Caller};
+use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
+use super::openapi::{ActRefusals, AnswerRefusals, Forbidden, ReadRefusals, Unauthorized, Unprocessable};
 use crate::app::{self, AppError};
 use crate::runtime::Runtime;
+use crate::store::{IncidentRow, MessageRow, SlaRow};
 
 pub fn router() -> Router<Arc<Runtime>> {
     Router::new()
-        .route("/api/processes", get(list_processes))
-        .route("/api/processes/{process}", get(process_detail))
-        .route("/api/processes/{process}/instances", post(start))
         .route("/api/instances", get(list_instances))
         .route("/api/instances/{id}", get(instance))
         .route("/api/instances/{id}/history", get(history))
@@ -32,87 +32,41 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/api/sla", get(sla_report))
 }
 
-async fn list_processes(State(rt): State<Arc<Runtime>>, Caller(actor): Caller) -> Json<Value> {
-    let (processes, not_deployed) = app::processes(&rt, &actor);
-    let mut out = json!({ "processes": processes });
-    if let Some(n) = not_deployed {
-        out["not_deployed"] = json!(n);
-    }
-    Json(out)
-}
-
-async fn process_detail(
-    State(rt): State<Arc<Runtime>>,
-    Caller(actor): Caller,
-    Path(process): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(app::process(&rt, &actor, &process)?))
-}
-
-/// `POST /api/processes` with a process file as the body (YAML).
-/// `POST /api/processes`, under its own body limit ([`super::DEFINITION_LIMIT`]): a process of
-/// thousands of steps is larger than any other request. Only admins' bodies are read.
-pub fn deploy_router() -> Router<Arc<Runtime>> {
-    Router::new().route("/api/processes", post(deploy))
-}
-
-async fn deploy(
-    State(rt): State<Arc<Runtime>>,
-    AdminCaller(_): AdminCaller,
-    body: String,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let out = rt.deploy_text("posted.yaml", &body).await.map_err(AppError::from)?;
-    if !out.not_deployed.is_empty() {
-        let details: Vec<Value> = out
-            .not_deployed
-            .iter()
-            .flat_map(|n| &n.diagnostics)
-            .map(|d| json!({ "file": d.file, "line": d.loc.line, "column": d.loc.column, "message": d.message, "help": d.help }))
-            .collect();
-        let text: Vec<&str> = out.not_deployed.iter().map(|n| n.rendered.as_str()).collect();
-        return Err(ApiError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "invalid_definition",
-            message: text.join("\n\n"),
-            details: json!({ "diagnostics": details }),
-        });
-    }
-    let status = if out.deployed.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-    let deployed: Vec<Value> = out.deployed.iter().map(|(p, v)| json!({ "process": p, "version": v })).collect();
-    Ok((status, Json(json!({ "deployed": deployed }))))
-}
-
-#[derive(Debug, Deserialize)]
-struct StartBody {
-    #[serde(default)]
-    data: Map<String, Value>,
-}
-
-async fn start(
-    State(rt): State<Arc<Runtime>>,
-    Caller(actor): Caller,
-    Path(process): Path<String>,
-    headers: HeaderMap,
-    Json(body): Json<StartBody>,
-) -> Result<(StatusCode, Json<app::InstanceView>), ApiError> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?),
-    };
-    let (view, created) = app::start(&rt, &actor, &process, body.data, key).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(view)))
-}
-
-#[derive(Debug, Deserialize)]
-struct Format {
+/// How the case list answers.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct Format {
     /// `csv` for the whole result as CSV; JSON pages otherwise.
+    #[param(schema_with = super::openapi::case_format)]
     format: Option<String>,
 }
 
-/// `GET /api/instances`: the cases the caller may read, newest first, filtered, a page at a
-/// time (`next` is the cursor of the next page); `format=csv` gives every match as CSV.
-async fn list_instances(
+/// A page of the case list.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct CasePage {
+    instances: Vec<app::CaseView>,
+    /// The `cursor` of the next page; `null` on the last.
+    next: Option<String>,
+}
+
+/// Cases you may read, newest first, one page at a time: by folio or words (`q`; a trailing
+/// `*` is a prefix), process, status, outcome, start dates, SLA standing, the role holding a
+/// task, or started by you; `format=csv` for every match as CSV.
+#[utoipa::path(
+    get,
+    path = "/api/instances",
+    tag = "instances",
+    params(app::CaseFilter, Format),
+    responses(
+        (status = 200, description = "a page of cases, or every match as CSV", content(
+            (CasePage = "application/json"),
+            (String = "text/csv")
+        )),
+        Unauthorized,
+        Unprocessable
+    )
+)]
+pub(super) async fn list_instances(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Query(filter): Query<app::CaseFilter>,
@@ -122,7 +76,7 @@ async fn list_instances(
     match f.format.as_deref() {
         None | Some("") | Some("json") => {
             let page = app::cases(&rt, &actor, &filter).await?;
-            Ok(Json(json!({ "instances": page.rows, "next": page.next.map(|c| c.token()) })).into_response())
+            Ok(Json(CasePage { instances: page.rows, next: page.next.map(|c| c.token()) }).into_response())
         }
         Some("csv") => {
             let rows = app::all_cases(&rt, &actor, &filter).await?;
@@ -142,7 +96,19 @@ async fn list_instances(
     }
 }
 
-async fn instance(
+/// An instance: status, active steps, data, tasks (with the `for_each` item they work on), SLA
+/// states, its parent call, its calls and sub-processes.
+#[utoipa::path(
+    get,
+    path = "/api/instances/{id}",
+    tag = "instances",
+    params(("id" = String, Path, description = "the instance's id")),
+    responses(
+        (status = 200, description = "the instance", body = app::InstanceView),
+        ReadRefusals
+    )
+)]
+pub(super) async fn instance(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
@@ -150,31 +116,84 @@ async fn instance(
     Ok(Json(app::instance_view(&rt, &actor, &id).await?))
 }
 
-async fn history(
+/// An instance's events.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct History {
+    instance: String,
+    /// Oldest first: each with `at`, `by` (absent for the engine's own) and `type`, and what
+    /// that kind of event carries.
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<Record>,
+}
+
+/// The instance's events (who, when, what).
+#[utoipa::path(
+    get,
+    path = "/api/instances/{id}/history",
+    tag = "instances",
+    params(("id" = String, Path, description = "the instance's id")),
+    responses(
+        (status = 200, description = "the events", body = History),
+        ReadRefusals
+    )
+)]
+pub(super) async fn history(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<History>, ApiError> {
     let events = app::history(&rt, &actor, &id).await?;
-    Ok(Json(json!({ "instance": id, "events": events })))
+    Ok(Json(History { instance: id, events }))
 }
 
-async fn messages(
+/// The messages an instance produced.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Messages {
+    instance: String,
+    messages: Vec<MessageRow>,
+}
+
+/// The messages the instance produced (outbox: kind, recipient, subject, sent).
+#[utoipa::path(
+    get,
+    path = "/api/instances/{id}/messages",
+    tag = "instances",
+    params(("id" = String, Path, description = "the instance's id")),
+    responses(
+        (status = 200, description = "the messages", body = Messages),
+        ReadRefusals
+    )
+)]
+pub(super) async fn messages(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Messages>, ApiError> {
     let messages = app::messages(&rt, &actor, &id).await?;
-    Ok(Json(json!({ "instance": id, "messages": messages })))
+    Ok(Json(Messages { instance: id, messages }))
 }
 
-#[derive(Debug, Deserialize)]
-struct CancelBody {
+/// Why an instance is cancelled.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct CancelBody {
+    /// Shown in the case's history; empty: "cancelado por un administrador".
     #[serde(default)]
     reason: String,
 }
 
-async fn cancel(
+/// Cancel an instance and its running sub-processes (admin).
+#[utoipa::path(
+    post,
+    path = "/api/instances/{id}/cancel",
+    tag = "instances",
+    params(("id" = String, Path, description = "the instance's id")),
+    request_body = CancelBody,
+    responses(
+        (status = 200, description = "the instance, cancelled", body = app::InstanceView),
+        AnswerRefusals
+    )
+)]
+pub(super) async fn cancel(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
@@ -183,45 +202,105 @@ async fn cancel(
     Ok(Json(app::cancel(&rt, &actor, &id, &body.reason).await?))
 }
 
-async fn retry(
+/// The sub-processes started again, and the instance after.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Retried {
+    retried: usize,
+    instance: app::InstanceView,
+}
+
+/// Start again the sub-processes of the instance's incidents (admin).
+#[utoipa::path(
+    post,
+    path = "/api/instances/{id}/retry",
+    tag = "instances",
+    params(("id" = String, Path, description = "the instance's id")),
+    responses(
+        (status = 200, description = "how many were started again, and the instance", body = Retried),
+        ActRefusals
+    )
+)]
+pub(super) async fn retry(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let (view, retried) = app::retry(&rt, &actor, &id).await?;
-    Ok(Json(json!({ "retried": retried, "instance": view })))
+) -> Result<Json<Retried>, ApiError> {
+    let (instance, retried) = app::retry(&rt, &actor, &id).await?;
+    Ok(Json(Retried { retried, instance }))
 }
 
-async fn incidents(State(rt): State<Arc<Runtime>>, Caller(actor): Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "incidents": app::incidents(&rt, &actor).await? })))
+/// The call steps stuck on an incident.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Incidents {
+    incidents: Vec<IncidentRow>,
 }
 
-#[derive(Debug, Deserialize)]
-struct SlaQuery {
+/// Call steps stuck on an incident: the sub-process could not start or was cancelled (admin).
+#[utoipa::path(
+    get,
+    path = "/api/incidents",
+    tag = "instances",
+    responses(
+        (status = 200, description = "the incidents", body = Incidents),
+        Unauthorized,
+        Forbidden
+    )
+)]
+pub(super) async fn incidents(
+    State(rt): State<Arc<Runtime>>,
+    Caller(actor): Caller,
+) -> Result<Json<Incidents>, ApiError> {
+    Ok(Json(Incidents { incidents: app::incidents(&rt, &actor).await? }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SlaQuery {
+    /// Only clocks in this standing; empty: every standing.
+    #[param(schema_with = super::openapi::running_sla)]
     state: Option<String>,
 }
 
-async fn sla_report(
+/// Running SLA clocks, at most 500.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SlaReport {
+    slas: Vec<SlaStanding>,
+}
+
+/// An SLA clock and how it stands now.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SlaStanding {
+    #[serde(flatten)]
+    row: SlaRow,
+    /// `ok`, `warning` or `breached`.
+    state: &'static str,
+}
+
+/// Running SLA clocks by standing (admin).
+#[utoipa::path(
+    get,
+    path = "/api/sla",
+    tag = "instances",
+    params(SlaQuery),
+    responses(
+        (status = 200, description = "the clocks", body = SlaReport),
+        Unauthorized,
+        Forbidden,
+        Unprocessable
+    )
+)]
+pub(super) async fn sla_report(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Query(q): Query<SlaQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SlaReport>, ApiError> {
     if !actor.admin {
         return Err(AppError::Forbidden { code: "admin_only", message: "the SLA report is for admins".into() }.into());
     }
     let filter = app::sla_filter(q.state.as_deref())?;
     let now = rt.now();
-    let rows: Vec<Value> = rt
-        .store
-        .sla_report(filter, now, 500)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let state = app::sla_row_standing(&r, now).as_str();
-            let mut v = json!(r);
-            v["state"] = json!(state);
-            v
-        })
-        .collect();
-    Ok(Json(json!({ "slas": rows })))
+    let rows = rt.store.sla_report(filter, now, 500).await?;
+    let slas =
+        rows.into_iter().map(|row| SlaStanding { state: app::sla_row_standing(&row, now).as_str(), row }).collect();
+    Ok(Json(SlaReport { slas }))
 }

@@ -7,8 +7,9 @@ mod files;
 mod indicators;
 pub use files::attachment;
 mod instances;
-mod openapi;
+pub mod openapi;
 mod ops;
+mod processes;
 mod tasks;
 
 use std::sync::Arc;
@@ -37,13 +38,14 @@ pub fn upload_limit(rt: &Runtime) -> usize {
 pub fn app(rt: Arc<Runtime>) -> Router {
     let uploads = upload_limit(&rt);
     Router::new()
+        .merge(processes::router())
         .merge(instances::router())
         .merge(indicators::router())
         .merge(tasks::router())
         .merge(openapi::router())
         .merge(ops::router())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .merge(instances::deploy_router().layer(RequestBodyLimitLayer::new(DEFINITION_LIMIT)))
+        .merge(processes::deploy_router().layer(RequestBodyLimitLayer::new(DEFINITION_LIMIT)))
         .merge(files::router(uploads))
         .merge(crate::web::router(rt.clone(), uploads))
         .layer(TraceLayer::new_for_http())

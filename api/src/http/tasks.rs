@@ -7,12 +7,14 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use jiff::Timestamp;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
+use super::openapi::{ActRefusals, AnswerRefusals, ReadRefusals, Unauthorized, Unprocessable};
 use crate::app::{self, Answer, AppError, InboxFilter};
 use crate::runtime::Runtime;
 
@@ -25,20 +27,49 @@ pub fn router() -> Router<Arc<Runtime>> {
         .route("/api/tasks/{id}/complete", post(complete))
 }
 
-#[derive(Debug, Deserialize)]
-struct InboxParams {
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct InboxParams {
     process: Option<String>,
+    /// Only tasks due before this instant (RFC 3339).
+    #[param(format = DateTime)]
     due_before: Option<String>,
+    /// Only tasks whose SLA stands so; empty: every standing.
+    #[param(schema_with = super::openapi::running_sla)]
     sla: Option<String>,
+    /// `next` of the previous page.
+    #[param(schema_with = super::openapi::cursor)]
     cursor: Option<String>,
+    /// Tasks on a page; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
-async fn inbox(
+/// A page of an inbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct TaskPage {
+    tasks: Vec<app::TaskView>,
+    /// The `cursor` of the next page; `null` on the last.
+    next: Option<String>,
+}
+
+/// Open tasks of the caller's roles, soonest due first.
+#[utoipa::path(
+    get,
+    path = "/api/inbox",
+    tag = "tasks",
+    params(InboxParams),
+    responses(
+        (status = 200, description = "a page of tasks", body = TaskPage),
+        Unauthorized,
+        Unprocessable
+    )
+)]
+pub(super) async fn inbox(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Query(p): Query<InboxParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TaskPage>, ApiError> {
     let due_before =
         match p.due_before.as_deref() {
             None => None,
@@ -57,10 +88,21 @@ async fn inbox(
         limit: p.limit.unwrap_or(100),
     };
     let page = app::inbox(&rt, &actor, filter).await?;
-    Ok(Json(json!({ "tasks": page.rows, "next": page.next.map(|c| c.token()) })))
+    Ok(Json(TaskPage { tasks: page.rows, next: page.next.map(|c| c.token()) }))
 }
 
-async fn task(
+/// A task.
+#[utoipa::path(
+    get,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    params(("id" = String, Path, description = "the task's id")),
+    responses(
+        (status = 200, description = "the task", body = app::TaskView),
+        ReadRefusals
+    )
+)]
+pub(super) async fn task(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
@@ -78,7 +120,18 @@ async fn after(
     Ok(Json(app::instance_view(rt, actor, id).await?))
 }
 
-async fn claim(
+/// Take a task for yourself.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/claim",
+    tag = "tasks",
+    params(("id" = String, Path, description = "the task's id")),
+    responses(
+        (status = 200, description = "the task's instance after", body = app::InstanceView),
+        ActRefusals
+    )
+)]
+pub(super) async fn claim(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
@@ -87,7 +140,18 @@ async fn claim(
     after(&rt, &actor, &inst.id).await
 }
 
-async fn unclaim(
+/// Give a claimed task back to its role.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/unclaim",
+    tag = "tasks",
+    params(("id" = String, Path, description = "the task's id")),
+    responses(
+        (status = 200, description = "the task's instance after", body = app::InstanceView),
+        ActRefusals
+    )
+)]
+pub(super) async fn unclaim(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
@@ -96,16 +160,33 @@ async fn unclaim(
     after(&rt, &actor, &inst.id).await
 }
 
-#[derive(Debug, Deserialize)]
-struct CompleteBody {
+/// A task's answer: its form data, or an approval's decision.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct CompleteBody {
     #[serde(default)]
+    #[schema(value_type = Object)]
     data: Map<String, Value>,
+    /// An approval's: `approve` or `reject`.
+    #[schema(schema_with = super::openapi::decision)]
     decision: Option<String>,
+    /// Required when rejecting.
     comment: Option<String>,
 }
 
-/// Completes a task, or decides an approval with `{"decision": "approve"|"reject", "comment"}`.
-async fn complete(
+/// Complete a task with its form data, or decide an approval with `decision` (`approve` or
+/// `reject`) and a `comment`.
+#[utoipa::path(
+    post,
+    path = "/api/tasks/{id}/complete",
+    tag = "tasks",
+    params(("id" = String, Path, description = "the task's id")),
+    request_body = CompleteBody,
+    responses(
+        (status = 200, description = "the task's instance after", body = app::InstanceView),
+        AnswerRefusals
+    )
+)]
+pub(super) async fn complete(
     State(rt): State<Arc<Runtime>>,
     Caller(actor): Caller,
     Path(id): Path<String>,

@@ -26,7 +26,7 @@ pub struct StoredInstance {
 }
 
 /// An instance as lists show it (no state).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct InstanceRow {
     pub id: String,
     pub process: String,
@@ -87,7 +87,7 @@ pub struct CaseQuery {
 }
 
 /// The `for_each` element a task works on.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ItemRef {
     /// Its position in the list, from 0.
     pub index: i64,
@@ -95,7 +95,7 @@ pub struct ItemRef {
 }
 
 /// A task row: the inbox's view of an open (or done) human task.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct TaskRow {
     pub id: String,
     pub instance_id: String,
@@ -125,7 +125,7 @@ pub struct TaskRow {
 }
 
 /// One SLA clock of an instance.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct SlaRow {
     pub instance_id: String,
     pub sla: String,
@@ -151,7 +151,7 @@ pub enum SlaFilter {
 }
 
 /// A call step waiting on a sub-process that could not run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct IncidentRow {
     pub instance_id: String,
     pub token: i64,
@@ -201,7 +201,7 @@ pub struct OutboxRow {
 }
 
 /// An outbox message as the dashboard and an instance's page list it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MessageRow {
     pub instance_id: Option<String>,
     pub kind: String,
@@ -425,7 +425,7 @@ pub struct MeasureTotal {
 }
 
 /// A case behind an indicator's value.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct MeasureCase {
     pub instance_id: String,
     pub folio: Option<String>,
