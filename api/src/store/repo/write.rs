@@ -12,6 +12,11 @@ use super::outbox::attachments_json;
 use super::{RowsAffected, encode, list, micros, values};
 use crate::store::{Change, IncidentRow, NewMessage, ReportJob, SlaRow, StoreError, TaskRow};
 
+/// Rows per multi-row statement. A batch's rows go in statements of this many and one of the
+/// rest, so each table has at most this many statement texts: every one stays prepared on the
+/// connection (`STATEMENT_CACHE`) instead of being parsed and planned again for each batch size.
+const ROWS: usize = 64;
+
 fn status_of(inst: &Instance) -> (&'static str, Option<String>) {
     match &inst.status {
         Status::Running => ("running", None),
@@ -88,7 +93,7 @@ queries! {
                 None => rows.push((c, c.started_by, c.idempotency_key)),
             }
         }
-        for chunk in rows.chunks(400) {
+        for chunk in rows.chunks(ROWS) {
             Self::upsert_rows(tx, chunk).await?;
         }
         Self::write_rows(tx, changes).await
@@ -179,7 +184,7 @@ queries! {
             }
         }
         for (table, ids) in ["timers", "slas", "incidents"].into_iter().zip(&gone) {
-            for chunk in ids.chunks(500) {
+            for chunk in ids.chunks(ROWS) {
                 let sql = format!("DELETE FROM {table} WHERE instance_id IN ({})", list(DB::DIALECT, chunk.len()));
                 let mut q = sqlx::query::<DB>(&sql);
                 for id in chunk {
@@ -191,7 +196,7 @@ queries! {
         let [timer_sets, sla_sets, incident_sets] = come;
         let timers: Vec<(&str, &Timestamp, &TimerKey)> =
             timer_sets.iter().flat_map(|c| c.timers.iter().map(move |(at, k)| (c.id, at, k))).collect();
-        for chunk in timers.chunks(500) {
+        for chunk in timers.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO timers (instance_id, timer, due_at) VALUES {} ON CONFLICT (instance_id, timer) DO NOTHING",
                 values(DB::DIALECT, chunk.len(), 3)
@@ -203,7 +208,7 @@ queries! {
             q.execute(&mut **tx).await?;
         }
         let slas: Vec<&SlaRow> = sla_sets.iter().flat_map(|c| c.slas.iter()).collect();
-        for chunk in slas.chunks(300) {
+        for chunk in slas.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO slas (instance_id, sla, process, title, folio, started_at, warn_at, due_at, breach_at, stopped_at) VALUES {}",
                 values(DB::DIALECT, chunk.len(), 10)
@@ -225,7 +230,7 @@ queries! {
             q.execute(&mut **tx).await?;
         }
         let incidents: Vec<&IncidentRow> = incident_sets.iter().flat_map(|c| c.incidents.iter()).collect();
-        for chunk in incidents.chunks(300) {
+        for chunk in incidents.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO incidents (instance_id, token, process, step, called, message, created_at) VALUES {}",
                 values(DB::DIALECT, chunk.len(), 7)
@@ -246,7 +251,7 @@ queries! {
 
         let messages: Vec<(&NewMessage, Timestamp)> =
             changes.iter().flat_map(|c| c.outbox.iter().map(move |m| (m, c.now))).collect();
-        for chunk in messages.chunks(500) {
+        for chunk in messages.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO outbox (instance_id, kind, recipient, subject, body, created_at, next_attempt_at, \
                  attachments) VALUES {}",
@@ -284,7 +289,7 @@ queries! {
                 }
             }
         }
-        for chunk in rows.chunks(500) {
+        for chunk in rows.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO measures (indicator, instance_id, item, period, grp, value) VALUES {} \
                  ON CONFLICT (indicator, instance_id, item) DO UPDATE SET period = excluded.period, \
@@ -309,7 +314,7 @@ queries! {
     /// Report jobs: those of the report tasks opened, then less those whose report is attached.
     async fn write_report_jobs(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
         let jobs: Vec<(&ReportJob, Timestamp)> = changes.iter().flat_map(|c| c.reports.iter().map(move |j| (j, c.now))).collect();
-        for chunk in jobs.chunks(500) {
+        for chunk in jobs.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO report_jobs (task_id, instance_id, token, process, opened_at, next_at) VALUES {} \
                  ON CONFLICT (task_id) DO NOTHING",
@@ -393,7 +398,7 @@ queries! {
                 events.push((c.id, first + i as i64 + 1, r, kind, body.to_string()));
             }
         }
-        for chunk in events.chunks(500) {
+        for chunk in events.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO events (instance_id, seq, at, actor, kind, body) VALUES {}",
                 values(DB::DIALECT, chunk.len(), 6)
@@ -428,7 +433,7 @@ queries! {
         let mut seen = HashSet::new();
         let mut unique: Vec<_> = tasks.into_iter().rev().filter(|(t, _)| seen.insert(t.id.as_str())).collect();
         unique.reverse();
-        for chunk in unique.chunks(220) {
+        for chunk in unique.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO tasks (id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at, closed_at, closed_by, urgent_at) \
                  VALUES {} \
