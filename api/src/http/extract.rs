@@ -37,8 +37,12 @@ where
         if !value.is_object() {
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "the body is a JSON object"));
         }
-        T::deserialize(value).map(Json).map_err(|e| {
-            let message = format!("Failed to deserialize the JSON body into the target type: {e}");
+        // The message names where in the body it went wrong (`data`, `comment`).
+        serde_path_to_error::deserialize(value).map(Json).map_err(|e| {
+            let message = match e.path().to_string().as_str() {
+                "." => format!("the body does not read: {}", e.inner()),
+                at => format!("the body does not read at `{at}`: {}", e.inner()),
+            };
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message)
         })
     }

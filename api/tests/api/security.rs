@@ -148,6 +148,9 @@ async fn refusals_are_json(db: Db) {
     json_error(&a, StatusCode::BAD_REQUEST, "malformed_json");
     let a = app.send(raw(Method::POST, start, &ana, Some("application/json"), "{\"data\": 5}")).await;
     json_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    // The message says where the body went wrong.
+    let message = a.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("at `data`") && message.contains("expected a map"), "{message}");
     // An array is no body the API reads, though serde would make a struct of its fields.
     let a = app.send(raw(Method::POST, start, &ana, Some("application/json"), "[]")).await;
     json_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
