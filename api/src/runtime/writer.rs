@@ -30,7 +30,7 @@ use tramite_engine::machine::{self, Actor, Command, Instance, Knock, Record, Tim
 use super::overlay::{Overlay, StartKey};
 use super::rows::{folio, incident_rows, sla_rows, task_rows_with};
 use super::{Deployed, Runtime, RuntimeError};
-use crate::store::{Change, Derived, NewMessage, ReportJob, Store, StoredInstance, Tx};
+use crate::store::{Change, Derived, NewMessage, ReportJob, RowKeys, Store, StoredInstance, Tx};
 
 /// Most units sharing one commit.
 const MAX_BATCH: usize = 256;
@@ -569,7 +569,8 @@ impl Runtime {
         };
         let before = match (&p.prev, prev_slas) {
             (Some(prev), Some(slas)) if !p.rewrite => {
-                Some(Derived { timers: machine::timers(d.env(), prev), slas, incidents: incident_rows(d, prev) })
+                let keys = RowKeys::of(prev, folio(prev), &slas);
+                Some(Derived { timers: machine::timers(d.env(), prev), slas, incidents: incident_rows(d, prev), keys })
             }
             _ => None,
         };

@@ -338,12 +338,49 @@ pub struct Change<'a> {
     pub now: Timestamp,
 }
 
-/// The rows derived from a state that a transition replaces as sets.
+/// The rows derived from a state that a transition replaces as sets, and what its instance row's
+/// indexes hold.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Derived {
     pub timers: Vec<(Timestamp, TimerKey)>,
     pub slas: Vec<SlaRow>,
     pub incidents: Vec<IncidentRow>,
+    pub keys: RowKeys,
+}
+
+/// The columns of an instance row that its indexes hold beside its id and start: status, folio
+/// and SLA standing. A transition that leaves them as they were rewrites the row alone: a
+/// column an update sets is rewritten in every index that holds it, even to the same value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowKeys {
+    pub status: &'static str,
+    pub folio: Option<String>,
+    /// One clock running, one stopped in time, one stopped late.
+    pub sla: (bool, bool, bool),
+}
+
+impl RowKeys {
+    pub fn of(inst: &Instance, folio: Option<String>, slas: &[SlaRow]) -> RowKeys {
+        RowKeys { status: status_of(inst).0, folio, sla: sla_flags(slas) }
+    }
+}
+
+/// An instance's status column, and its outcome when it ended.
+pub(crate) fn status_of(inst: &Instance) -> (&'static str, Option<String>) {
+    match &inst.status {
+        tramite_engine::machine::Status::Running => ("running", None),
+        tramite_engine::machine::Status::Ended { outcome } => ("ended", Some(outcome.clone())),
+        tramite_engine::machine::Status::Cancelled { .. } => ("cancelled", None),
+    }
+}
+
+/// How the SLA clocks written with an instance stand, for its row: one running, one stopped in
+/// time, one stopped at or after its due instant (compared as stored, in microseconds).
+pub(crate) fn sla_flags(slas: &[SlaRow]) -> (bool, bool, bool) {
+    let micros = |t: Timestamp| t.as_microsecond();
+    let stopped =
+        |late: bool| slas.iter().any(|s| s.stopped_at.is_some_and(|t| (micros(t) >= micros(s.due_at)) == late));
+    (slas.iter().any(|s| s.stopped_at.is_none()), stopped(false), stopped(true))
 }
 
 /// Whose inbox: a user's name and roles (`role`, or `role@scope` for one scope).

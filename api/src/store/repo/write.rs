@@ -6,24 +6,18 @@ use std::collections::HashSet;
 
 use jiff::Timestamp;
 use sqlx::Transaction;
-use tramite_engine::machine::{Instance, Status, TimerKey};
+use tramite_engine::machine::TimerKey;
 
 use super::outbox::attachments_json;
 use super::{RowsAffected, encode, list, micros, values};
-use crate::store::{Change, IncidentRow, NewMessage, ReportJob, SlaRow, StoreError, TaskRow};
+use crate::store::{
+    Change, IncidentRow, NewMessage, ReportJob, RowKeys, SlaRow, StoreError, TaskRow, sla_flags, status_of,
+};
 
 /// Rows per multi-row statement. A batch's rows go in statements of this many and one of the
 /// rest, so each table has at most this many statement texts: every one stays prepared on the
 /// connection (`STATEMENT_CACHE`) instead of being parsed and planned again for each batch size.
 const ROWS: usize = 64;
-
-fn status_of(inst: &Instance) -> (&'static str, Option<String>) {
-    match &inst.status {
-        Status::Running => ("running", None),
-        Status::Ended { outcome } => ("ended", Some(outcome.clone())),
-        Status::Cancelled { .. } => ("cancelled", None),
-    }
-}
 
 /// Where a task sorts in the inbox: the earlier of its own deadline and its SLA's breach, or
 /// last of all when it has neither.
@@ -31,13 +25,9 @@ pub(super) fn urgent_key(t: &TaskRow) -> i64 {
     [t.due_at, t.sla_due_at].into_iter().flatten().min().map(micros).unwrap_or(i64::MAX)
 }
 
-/// How the SLA clocks written with an instance stand, for its row: one running, one stopped in
-/// time, one stopped at or after its due instant (compared as stored, in microseconds).
-fn sla_flags(slas: &[SlaRow]) -> (bool, bool, bool) {
-    let stopped =
-        |late: bool| slas.iter().any(|s| s.stopped_at.is_some_and(|t| (micros(t) >= micros(s.due_at)) == late));
-    (slas.iter().any(|s| s.stopped_at.is_none()), stopped(false), stopped(true))
-}
+/// An instance row to write: its last change in the batch, who started it and its start's
+/// idempotency key (from its first change).
+type InstanceRow<'c, 'a> = (&'c Change<'a>, Option<&'c str>, Option<&'c str>);
 
 /// When and by whom a task was closed.
 struct Closing {
@@ -51,7 +41,7 @@ queries! {
     /// brought in line with the new state.
     pub async fn save(tx: &mut Transaction<'static, DB>, c: &Change<'_>) -> Result<(), StoreError> {
         match c.before_seq {
-            None => Self::upsert_rows(tx, &[(c, c.started_by, c.idempotency_key)]).await?,
+            None => Self::upsert_rows(tx, &[(c, c.started_by, c.idempotency_key)], true).await?,
             Some(before) => {
                 let (status, outcome) = status_of(c.state);
                 let (running, met, late) = sla_flags(&c.slas);
@@ -85,30 +75,45 @@ queries! {
     /// Many transitions already serialized by one writer (the SQLite group commit), in a fixed
     /// number of statements whatever their count.
     pub async fn save_batch(tx: &mut Transaction<'static, DB>, changes: &[&Change<'_>]) -> Result<(), StoreError> {
-        // Each instance's row: its final state, with the creation data of its first change.
-        let mut rows: Vec<(&Change<'_>, Option<&str>, Option<&str>)> = Vec::new();
+        // Each instance's row: its final state, with the creation data of its first change, and
+        // what its indexes held before that change (when known).
+        let mut rows: Vec<(InstanceRow<'_, '_>, Option<&RowKeys>)> = Vec::new();
         for c in changes {
-            match rows.iter_mut().find(|(l, _, _)| l.id == c.id) {
-                Some(row) => row.0 = c,
-                None => rows.push((c, c.started_by, c.idempotency_key)),
+            match rows.iter_mut().find(|((l, ..), _)| l.id == c.id) {
+                Some(((last, ..), _)) => *last = c,
+                None => rows.push(((c, c.started_by, c.idempotency_key), c.before.as_ref().map(|b| &b.keys))),
             }
         }
-        for chunk in rows.chunks(ROWS) {
-            Self::upsert_rows(tx, chunk).await?;
+        // Rows whose indexed columns stay as they were are rewritten without them.
+        let (same, other): (Vec<_>, Vec<_>) = rows.into_iter().partition(|((c, ..), before)| {
+            before.is_some_and(|b| *b == RowKeys::of(c.state, c.folio.clone(), &c.slas))
+        });
+        for (rows, keys) in [(other, true), (same, false)] {
+            let rows: Vec<InstanceRow<'_, '_>> = rows.into_iter().map(|(row, _)| row).collect();
+            for chunk in rows.chunks(ROWS) {
+                Self::upsert_rows(tx, chunk, keys).await?;
+            }
         }
         Self::write_rows(tx, changes).await
     }
 
-    /// Inserts instance rows, or updates the state of those that exist.
+    /// Inserts instance rows, or updates the state of those that exist; with `keys`, also the
+    /// columns indexes hold (status, folio, SLA standing), which an update otherwise leaves.
     async fn upsert_rows(
         tx: &mut Transaction<'static, DB>,
-        rows: &[(&Change<'_>, Option<&str>, Option<&str>)],
+        rows: &[InstanceRow<'_, '_>],
+        keys: bool,
     ) -> Result<(), StoreError> {
+        let indexed = if keys {
+            ", status = excluded.status, folio = excluded.folio, sla_running = excluded.sla_running, \
+             sla_met = excluded.sla_met, sla_late = excluded.sla_late"
+        } else {
+            ""
+        };
         let sql = format!(
             "INSERT INTO instances (id, process, version, status, outcome, folio, state, seq, started_at, updated_at, ended_at, started_by, start_key, parent_id, parent_token, search_text, sla_running, sla_met, sla_late) \
-             VALUES {} ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, folio = excluded.folio, \
-             state = excluded.state, seq = excluded.seq, updated_at = excluded.updated_at, ended_at = excluded.ended_at, search_text = excluded.search_text, \
-             sla_running = excluded.sla_running, sla_met = excluded.sla_met, sla_late = excluded.sla_late",
+             VALUES {} ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, state = excluded.state, seq = excluded.seq, \
+             updated_at = excluded.updated_at, ended_at = excluded.ended_at, search_text = excluded.search_text{indexed}",
             values(DB::DIALECT, rows.len(), 19)
         );
         let mut q = sqlx::query::<DB>(&sql);
