@@ -29,7 +29,9 @@ pub use processes::{
     DiagnosticView, NotDeployedView, ProcessDetail, ProcessSummary, may_read_process, process, processes, startable,
 };
 pub use standing::{Standing, sla_filter, sla_row_standing, status_name, task_standing};
-pub use tasks::{Answer, InboxFilter, TaskView, claim, cursor, inbox, open_task, release, submit, task, task_view};
+pub use tasks::{
+    Answer, InboxFilter, TaskView, claim, cursor, inbox, open_task, release, submit, task, task_shown, task_view,
+};
 pub use users::{UserForm, add_user, update_user, users};
 
 use std::collections::BTreeMap;

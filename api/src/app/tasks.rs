@@ -22,7 +22,7 @@ pub struct TaskView {
     /// `ok`, `warning`, `breached`, or `none` without a running SLA.
     pub sla_state: &'static str,
     /// A report task's computed report (`{name, sha256, size, type}`), once attached; shown
-    /// where the task is read with its case (the instance's tasks).
+    /// where one task is read (`GET /api/tasks/{id}`, the instance's tasks), not in inboxes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Value>,
 }
@@ -84,6 +84,26 @@ pub async fn task(rt: &Runtime, actor: &Actor, id: &str) -> Result<TaskRow, AppE
         return Err(AppError::forbidden(format!("this task belongs to {holder}")));
     }
     Ok(t)
+}
+
+/// A task as the API shows it: with its report, when its step is a report task's and the
+/// report is attached.
+pub async fn task_shown(rt: &Runtime, actor: &Actor, id: &str) -> Result<TaskView, AppError> {
+    let t = task(rt, actor, id).await?;
+    let reports = rt
+        .registry()
+        .latest(&t.process)
+        .and_then(|d| d.process.step(&t.step)?.kind.work().map(|w| w.report.is_some()))
+        .unwrap_or(false);
+    let report = match reports {
+        true => rt
+            .store
+            .instance(&t.instance_id)
+            .await?
+            .and_then(|s| s.state.tokens.get(&(t.token as u64)).and_then(|k| k.task.as_ref()?.report.clone())),
+        false => None,
+    };
+    Ok(TaskView { report, ..task_view(t, rt.now()) })
 }
 
 /// An open task the actor may work on, with its instance and that instance's version.

@@ -107,8 +107,7 @@ pub(super) async fn task(
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<app::TaskView>, ApiError> {
-    let t = app::task(&rt, &actor, &id).await?;
-    Ok(Json(app::task_view(t, rt.now())))
+    Ok(Json(app::task_shown(&rt, &actor, &id).await?))
 }
 
 /// The instance after an action, as `GET /api/instances/{id}` shows it.

@@ -241,6 +241,8 @@ async fn indicators_by_hand(db: Db) {
     let file = r.json()["tasks"][0]["report"].clone();
     assert_eq!(file["name"], "informe-prueba.atencion-2026-03.xlsx", "{}", r.body);
     assert_eq!(file["type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    // The task itself shows it too.
+    assert_eq!(a.get(&format!("/api/tasks/{april}"), &ana).await.json()["report"], file);
     let history = a.get(&format!("/api/instances/{case}/history"), &ana).await.json();
     let attached: Vec<&Value> =
         history["events"].as_array().unwrap().iter().filter(|e| e["type"] == "report_attached").collect();
