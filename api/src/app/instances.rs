@@ -144,10 +144,7 @@ pub async fn view_of(rt: &Runtime, d: &Deployed, inst: &Instance) -> Result<Inst
         active_steps: inst.active_steps(),
         tasks: task_rows(d, inst)
             .into_iter()
-            .map(|t| {
-                let report = inst.tokens.get(&(t.token as u64)).and_then(|k| k.task.as_ref()?.report.clone());
-                TaskView { report, ..task_view(t, now) }
-            })
+            .map(|t| TaskView { report: inst.report_of(t.token as u64).cloned(), ..task_view(t, now) })
             .collect(),
         slas,
         started_at: inst.started_at,

@@ -96,11 +96,7 @@ pub async fn task_shown(rt: &Runtime, actor: &Actor, id: &str) -> Result<TaskVie
         .and_then(|d| d.process.step(&t.step)?.kind.work().map(|w| w.report.is_some()))
         .unwrap_or(false);
     let report = match reports {
-        true => rt
-            .store
-            .instance(&t.instance_id)
-            .await?
-            .and_then(|s| s.state.tokens.get(&(t.token as u64)).and_then(|k| k.task.as_ref()?.report.clone())),
+        true => rt.store.instance(&t.instance_id).await?.and_then(|s| s.state.report_of(t.token as u64).cloned()),
         false => None,
     };
     Ok(TaskView { report, ..task_view(t, rt.now()) })

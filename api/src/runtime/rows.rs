@@ -75,7 +75,7 @@ pub(super) fn task_rows_with(
                 data: inst.item(&tok.scope).cloned().unwrap_or_default(),
             });
             TaskRow {
-                id: format!("{}.{}", inst.id, tok.id),
+                id: task_id(&inst.id, tok.id),
                 instance_id: inst.id.clone(),
                 token: tok.id as i64,
                 process: d.process.id.clone(),
@@ -115,6 +115,11 @@ pub(super) fn incident_rows(d: &Deployed, inst: &Instance) -> Vec<IncidentRow> {
             })
         })
         .collect()
+}
+
+/// The id of the task at `token` of instance `instance`: `<instance>.<token>`.
+pub fn task_id(instance: &str, token: u64) -> String {
+    format!("{instance}.{token}")
 }
 
 /// Splits a task id `<instance>.<token>`.

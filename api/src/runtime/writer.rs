@@ -28,7 +28,7 @@ use tramite_engine::definition::indicators::contributions;
 use tramite_engine::machine::{self, Actor, Command, Instance, Knock, Record, TimerKey};
 
 use super::overlay::{Overlay, StartKey};
-use super::rows::{folio, incident_rows, sla_rows, task_rows_with};
+use super::rows::{folio, incident_rows, sla_rows, task_id, task_rows_with};
 use super::{Deployed, Runtime, RuntimeError};
 use crate::store::{Change, Derived, NewMessage, ReportJob, RowKeys, Store, StoredInstance, Tx};
 
@@ -602,7 +602,7 @@ impl Runtime {
                 .records
                 .iter()
                 .filter_map(|r| match &r.event {
-                    machine::Event::ReportAttached { token, .. } => Some(format!("{}.{token}", inst.id)),
+                    machine::Event::ReportAttached { token, .. } => Some(task_id(&inst.id, *token)),
                     _ => None,
                 })
                 .collect(),
@@ -619,7 +619,7 @@ fn report_jobs(p: &Prepared) -> Vec<ReportJob> {
         .filter_map(|(tok, _)| {
             let report = d.process.step(&tok.step)?.kind.work()?.report.as_ref()?;
             Some(ReportJob {
-                task_id: format!("{}.{}", inst.id, tok.id),
+                task_id: task_id(&inst.id, tok.id),
                 instance_id: inst.id.clone(),
                 token: tok.id,
                 process: report.clone(),

@@ -271,12 +271,17 @@ pub async fn page(
             .map_err(|e| WebError::from_app(e, s.lang))?
             .into_iter()
             .map(|f| {
-                let href = format!("/instances/{id}/files/{}", f.sha256);
+                let href = file_href(&id, &f.sha256);
                 (f.name, tramite_engine::files::show_size(f.size), href)
             })
             .collect(),
     };
     Ok(Html(page.render()?))
+}
+
+/// Where the page of instance `id` serves its file `sha256`.
+pub(super) fn file_href(id: &str, sha256: &str) -> String {
+    format!("/instances/{id}/files/{sha256}")
 }
 
 /// A file of the case, as an attachment, for those who may read the case.

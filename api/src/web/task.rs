@@ -160,10 +160,9 @@ async fn render(rt: &Runtime, s: &Session, id: &str, uri: &Uri, attempt: Attempt
         comment: attempt.comment,
         report: match step.and_then(|x| x.kind.work()).and_then(|w| w.report.as_ref()) {
             Some(p) => super::indicators::report(rt, s, p, t.created_at).await.map(|r| {
-                let file = stored.state.tokens.get(&(t.token as u64)).and_then(|k| k.task.as_ref()?.report.as_ref());
-                let attached = file.and_then(|f| {
+                let attached = stored.state.report_of(t.token as u64).and_then(|f| {
                     let (name, sha) = (f["name"].as_str()?, f["sha256"].as_str()?);
-                    Some((name.to_string(), format!("/instances/{}/files/{sha}", t.instance_id)))
+                    Some((name.to_string(), super::instance::file_href(&t.instance_id, sha)))
                 });
                 super::indicators::Report { attached, ..r }
             }),

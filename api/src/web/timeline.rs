@@ -115,7 +115,7 @@ pub fn lines(d: &Deployed, id: &str, history: &[Record], lang: Lang) -> Vec<Line
             }
             Event::ReportAttached { token, file } => {
                 let name = file["name"].as_str().unwrap_or_default().to_string();
-                href = file["sha256"].as_str().map(|sha| format!("/instances/{id}/files/{sha}"));
+                href = file["sha256"].as_str().map(|sha| super::instance::file_href(id, sha));
                 ("event.report_attached", on(token), Some(name), false)
             }
             Event::Ended { outcome } => ("event.ended", outcome.clone(), None, false),

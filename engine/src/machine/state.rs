@@ -189,6 +189,11 @@ impl Instance {
         self.tokens.values().filter_map(|t| t.task.as_ref().map(|task| (t, task)))
     }
 
+    /// The report attached to the report task at `token`, if any.
+    pub fn report_of(&self, token: u64) -> Option<&Value> {
+        self.tokens.get(&token)?.task.as_ref()?.report.as_ref()
+    }
+
     /// Call steps waiting on an incident (a sub-process that could not start or was cancelled).
     pub fn incidents(&self) -> impl Iterator<Item = (&Token, &CallState)> {
         self.tokens.values().filter_map(|t| t.call.as_ref().filter(|c| c.incident.is_some()).map(|c| (t, &**c)))

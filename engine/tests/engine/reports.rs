@@ -73,8 +73,8 @@ fn the_host_attaches_a_report_once_to_an_open_report_task() {
     assert_eq!(records.len(), 1);
     assert!(matches!(&records[0].event, Event::ReportAttached { token, .. } if *token == task));
     assert_eq!(records[0].by, None);
-    let (t, _) = with.tasks().find(|(t, _)| t.id == task).unwrap();
-    assert_eq!(t.task.as_ref().unwrap().report.as_ref().unwrap()["sha256"], file()["sha256"]);
+    assert_eq!(with.report_of(task).unwrap()["sha256"], file()["sha256"]);
+    assert_eq!(inst.report_of(task), None);
     // Replaying the events gives the same state.
     let (_, mut log) = machine::start(env, "i1", Map::new(), None, t0()).unwrap();
     log.extend(records);
