@@ -298,11 +298,16 @@ impl Runtime {
             Ok(()) => {
                 let t4 = Instant::now();
                 self.writes.add(ready.len(), [t1 - t0, t2 - t1, t3 - t2, t4 - t3]);
+                let mut spent = Vec::with_capacity(ready.len());
                 for (job, done, prepared) in ready {
                     self.counted(&prepared);
                     let _ = job.reply.send(Ok(done));
+                    spent.push(prepared);
                 }
                 self.wake();
+                // What the batch held (states before and after, rows) is freed beside the
+                // writer: about a tenth of its time, which the next batch need not wait for.
+                tokio::task::spawn_blocking(move || drop((spent, overlay)));
             }
             Err(e) => {
                 // The batch could not be written (the transaction is rolled back).

@@ -3,6 +3,8 @@
 //!
 //! One generic repository ([`repo::Repo`]) holds every query, written once with `$N`
 //! placeholders that both backends read; [`Store`] and [`Tx`] pick the backend at run time.
+//! SQLite's units of work run on a write connection of their own, called in place through
+//! rusqlite (`direct.rs`); the statements that write a transition are the same for both.
 //! Every change to an instance goes through [`Tx::save`] (or [`Tx::save_batch`]), which appends
 //! its events and updates the current-state rows (instance, tasks, timers, SLA clocks,
 //! incidents, outbox) in the same transaction. A new query goes in the `repo/` file of what it
@@ -10,6 +12,7 @@
 
 mod admin;
 mod backup;
+mod direct;
 mod repo;
 mod rows;
 pub mod search;
@@ -21,6 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tramite_engine::machine::{Instance, Record, TimerKey};
 
+use direct::{Direct, DirectTx};
 pub use repo::Repo;
 pub use rows::*;
 
@@ -36,6 +40,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sqlite(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error("a value cannot be stored: {0}")]
@@ -65,7 +71,8 @@ pub enum Store {
 /// An open transaction.
 #[derive(Debug)]
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    /// SQLite's write connection, driven directly (`direct.rs`).
+    Sqlite(DirectTx),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -74,21 +81,6 @@ macro_rules! dispatch {
         match $self {
             Store::Sqlite($r) => $body,
             Store::Postgres($r) => $body,
-        }
-    };
-}
-
-macro_rules! dispatch_tx {
-    ($self:expr, $t:ident, $repo:ident => $body:expr) => {
-        match $self {
-            Tx::Sqlite($t) => {
-                type $repo = Repo<Sqlite>;
-                $body
-            }
-            Tx::Postgres($t) => {
-                type $repo = Repo<Postgres>;
-                $body
-            }
         }
     };
 }
@@ -136,9 +128,11 @@ impl Store {
             // Writers take the one write lock in turn (`BEGIN IMMEDIATE`, and the group-commit
             // writer is the only writer of transitions); the other connections serve reads,
             // which WAL lets run beside the writer.
+            let path = opts.get_filename().to_path_buf();
             let pool: SqlitePool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-            Store::Sqlite(Repo::new(pool))
+            // Transitions are written on a connection of their own, driven directly.
+            Store::Sqlite(Repo::with_direct(pool, Direct::open(&path)?))
         };
         Ok(store)
     }
@@ -156,7 +150,10 @@ impl Store {
     /// front and two writers never deadlock upgrading a read lock).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Store::Sqlite(r) => Tx::Sqlite(r.pool().begin_with("BEGIN IMMEDIATE").await?),
+            Store::Sqlite(r) => match r.direct() {
+                Some(direct) => Tx::Sqlite(direct.begin().await?),
+                None => return Err(StoreError::Sqlite("no write connection".into())),
+            },
             Store::Postgres(r) => Tx::Postgres(r.pool().begin().await?),
         })
     }
@@ -436,53 +433,63 @@ impl Store {
 }
 
 impl Tx {
-    fn dialect(&self) -> repo::Dialect {
-        match self {
-            Tx::Sqlite(_) => Repo::<Sqlite>::dialect(),
-            Tx::Postgres(_) => Repo::<Postgres>::dialect(),
-        }
-    }
-
     /// Reads an instance and locks it for this transaction (`FOR UPDATE` on PostgreSQL; SQLite's
     /// immediate transaction already holds the write lock).
     pub async fn lock_instance(&mut self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
-        let d = self.dialect();
-        dispatch_tx!(self, tx, R => R::lock_instance(tx, d, id).await)
+        match self {
+            Tx::Sqlite(tx) => tx.lock_instance(id),
+            Tx::Postgres(tx) => Repo::<Postgres>::lock_instance(tx, Repo::<Postgres>::dialect(), id).await,
+        }
     }
 
     /// Reads the instances of `ids` that exist and locks them for the transaction.
     pub async fn lock_instances(&mut self, ids: &[&str]) -> Result<Vec<StoredInstance>, StoreError> {
-        let d = self.dialect();
-        dispatch_tx!(self, tx, R => R::lock_instances(tx, d, ids).await)
+        match self {
+            Tx::Sqlite(tx) => tx.lock_instances(ids),
+            Tx::Postgres(tx) => Repo::<Postgres>::lock_instances(tx, Repo::<Postgres>::dialect(), ids).await,
+        }
     }
 
     /// The last folio number `process` gave in `scope`, locked until this transaction ends.
     pub async fn last_folio(&mut self, process: &str, scope: &str) -> Result<i64, StoreError> {
-        let d = self.dialect();
-        dispatch_tx!(self, tx, R => R::last_folio(tx, d, process, scope).await)
+        match self {
+            Tx::Sqlite(tx) => tx.last_folio(process, scope),
+            Tx::Postgres(tx) => Repo::<Postgres>::last_folio(tx, Repo::<Postgres>::dialect(), process, scope).await,
+        }
     }
 
     /// Claims one due timer row so no other node fires it (`FOR UPDATE SKIP LOCKED` on
     /// PostgreSQL); returns whether it is still there.
     pub async fn claim_timer(&mut self, id: &str, timer: &TimerKey) -> Result<bool, StoreError> {
-        let d = self.dialect();
-        dispatch_tx!(self, tx, R => R::claim_timer(tx, d, id, timer).await)
+        match self {
+            Tx::Sqlite(tx) => tx.claim_timer(id, timer),
+            Tx::Postgres(tx) => Repo::<Postgres>::claim_timer(tx, Repo::<Postgres>::dialect(), id, timer).await,
+        }
     }
 
     /// Appends the events and updates the current-state rows of one transition.
     pub async fn save(&mut self, c: &Change<'_>) -> Result<(), StoreError> {
-        dispatch_tx!(self, tx, R => R::save(tx, c).await)
+        match self {
+            Tx::Sqlite(tx) => repo::write::save(tx, c).await,
+            Tx::Postgres(tx) => repo::write::save(tx, c).await,
+        }
     }
 
     /// Many transitions serialized by one writer, in a fixed number of statements.
     pub async fn save_batch(&mut self, changes: &[&Change<'_>]) -> Result<(), StoreError> {
-        dispatch_tx!(self, tx, R => R::save_batch(tx, changes).await)
+        match self {
+            Tx::Sqlite(tx) => repo::write::save_batch(tx, changes).await,
+            Tx::Postgres(tx) => repo::write::save_batch(tx, changes).await,
+        }
     }
 
     /// Every user, read inside the transaction (a transaction must not wait on a second pooled
     /// connection: with every connection in a transaction, that wait never ends).
     pub async fn users(&mut self) -> Result<Vec<UserRow>, StoreError> {
-        dispatch_tx!(self, tx, R => R::users_tx(tx).await)
+        match self {
+            Tx::Sqlite(tx) => tx.users(),
+            Tx::Postgres(tx) => Repo::<Postgres>::users_tx(tx).await,
+        }
     }
 
     /// The instance `user` started with an idempotency key for `process`, read inside the
@@ -493,14 +500,16 @@ impl Tx {
         process: &str,
         key: &str,
     ) -> Result<Option<StoredInstance>, StoreError> {
-        dispatch_tx!(self, tx, R => R::instance_by_key_tx(tx, user, process, key).await)
+        match self {
+            Tx::Sqlite(tx) => tx.instance_by_key(user, process, key),
+            Tx::Postgres(tx) => Repo::<Postgres>::instance_by_key_tx(tx, user, process, key).await,
+        }
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await.map_err(|e| StoreError::from_db(e, "commit"))?,
-            Tx::Postgres(t) => t.commit().await.map_err(|e| StoreError::from_db(e, "commit"))?,
+            Tx::Sqlite(t) => t.commit(),
+            Tx::Postgres(t) => t.commit().await.map_err(|e| StoreError::from_db(e, "commit")),
         }
-        Ok(())
     }
 }

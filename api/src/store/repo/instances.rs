@@ -8,7 +8,7 @@ use tramite_engine::machine::{Record, TimerKey};
 use super::{Dialect, decode, encode, instant, maybe_instant, micros};
 use crate::store::{IncidentRow, InstanceRow, StoreError, StoredInstance};
 
-const INSTANCE_COLUMNS: &str = "id, process, version, seq, state, started_by";
+pub(in crate::store) const INSTANCE_COLUMNS: &str = "id, process, version, seq, state, started_by";
 /// Idempotency keys are unique per user and process (`instances_start_key`).
 const START_KEY_SQL: &str = "SELECT id FROM instances WHERE started_by = $1 AND process = $2 AND start_key = $3";
 pub(super) const LIST_COLUMNS: &str =

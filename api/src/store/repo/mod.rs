@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use sqlx::{Database, Pool, Postgres, Sqlite};
 
 use super::StoreError;
+use super::direct::Direct;
 
 /// What differs between the backends.
 #[derive(Debug, Clone, Copy)]
@@ -54,18 +55,29 @@ impl Backend for Postgres {
 #[derive(Debug)]
 pub struct Repo<DB: Database> {
     pool: Pool<DB>,
+    /// SQLite's write connection (`store/direct.rs`).
+    direct: Option<Direct>,
     _db: PhantomData<DB>,
 }
 
 impl<DB: Database> Clone for Repo<DB> {
     fn clone(&self) -> Self {
-        Repo { pool: self.pool.clone(), _db: PhantomData }
+        Repo { pool: self.pool.clone(), direct: self.direct.clone(), _db: PhantomData }
     }
 }
 
 impl<DB: Backend> Repo<DB> {
     pub fn new(pool: Pool<DB>) -> Self {
-        Repo { pool, _db: PhantomData }
+        Repo { pool, direct: None, _db: PhantomData }
+    }
+
+    /// With a write connection of its own (SQLite).
+    pub fn with_direct(pool: Pool<DB>, direct: Direct) -> Self {
+        Repo { pool, direct: Some(direct), _db: PhantomData }
+    }
+
+    pub fn direct(&self) -> Option<&Direct> {
+        self.direct.as_ref()
     }
 
     pub fn pool(&self) -> &Pool<DB> {
@@ -125,7 +137,10 @@ mod tasks;
 mod tokens;
 mod uploads;
 mod users;
-mod write;
+pub(super) mod write;
+
+pub(super) use instances::INSTANCE_COLUMNS;
+pub(super) use users::USERS;
 
 /// JSON text of a value for a TEXT column; a value that does not serialise is an error naming
 /// what it was, never `null`.

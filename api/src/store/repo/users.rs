@@ -6,7 +6,7 @@ use sqlx::{Row, Transaction};
 use super::{decode, encode, micros};
 use crate::store::{SessionRow, StoreError, UserRow};
 
-const USERS: &str = "SELECT name, email, roles, admin FROM users ORDER BY name";
+pub(in crate::store) const USERS: &str = "SELECT name, email, roles, admin FROM users ORDER BY name";
 
 queries! {
     /// Creates a user with a hashed API token expiring at `expires` (and optionally a hashed

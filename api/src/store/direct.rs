@@ -1,0 +1,257 @@
+//! SQLite's write connection, driven directly (rusqlite) in the task that writes.
+//!
+//! sqlx runs each SQLite connection on a thread of its own and hands it every statement over a
+//! channel: two thread wake-ups per statement, about 50 µs on the development machine, where
+//! the statement itself takes a few. A group-commit batch runs a couple of dozen statements
+//! (its reads, one multi-row statement per table, the commit), so the hand-offs cost more
+//! than the writing. Here the one connection that writes is held by the transaction that
+//! writes and called in place: a statement costs what SQLite takes to run it, and every
+//! statement text stays prepared on the connection (`prepare_cached`).
+//!
+//! The calls hold the thread for as long as SQLite takes: microseconds for a read, a few
+//! milliseconds for a batch's rows and its commit (the fsync). Waits do not: one connection
+//! means one write transaction at a time, and a second waits for the first to end on an async
+//! lock; a write another connection holds (outbox bookkeeping, sessions) is waited out asleep,
+//! trying `BEGIN IMMEDIATE` again every millisecond for up to ten seconds.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::types::{ToSqlOutput, Value as SqlValue};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, ToSql};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use tramite_engine::machine::TimerKey;
+
+use super::repo::write::{Arg, Exec};
+use super::repo::{Backend, Dialect};
+use super::{StoreError, StoredInstance, UserRow};
+
+/// Prepared statements kept on the write connection: a batch's statements for every row count
+/// of every table it writes.
+const STATEMENTS: usize = 1024;
+
+/// How long a write transaction waits for a write another connection holds.
+const BUSY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The write connection.
+#[derive(Debug, Clone)]
+pub struct Direct {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Direct {
+    /// Opens the write connection to the database file `path` (already created and migrated),
+    /// with the settings the pool's connections have.
+    pub fn open(path: &Path) -> Result<Direct, StoreError> {
+        let conn = Connection::open(path).map_err(|e| sqlite(e, "database"))?;
+        // Never wait inside SQLite (that would hold the thread): `begin` waits, asleep.
+        conn.busy_timeout(std::time::Duration::ZERO).map_err(|e| sqlite(e, "database"))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8000; PRAGMA temp_store = memory; \
+             PRAGMA mmap_size = 268435456;",
+        )
+        .map_err(|e| sqlite(e, "database"))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS);
+        Ok(Direct { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Begins a write transaction, waiting for the one before to end and for a write another
+    /// connection holds (asleep, not blocking the thread, for up to [`BUSY`]).
+    pub async fn begin(&self) -> Result<DirectTx, StoreError> {
+        let conn = self.conn.clone().lock_owned().await;
+        let since = std::time::Instant::now();
+        loop {
+            match conn.execute_batch("BEGIN IMMEDIATE") {
+                Ok(()) => return Ok(DirectTx { conn, open: true }),
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == ErrorCode::DatabaseBusy && since.elapsed() < BUSY =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                Err(e) => return Err(sqlite(e, "transaction")),
+            }
+        }
+    }
+}
+
+/// A write transaction on the write connection; rolled back when dropped uncommitted.
+#[derive(Debug)]
+pub struct DirectTx {
+    conn: OwnedMutexGuard<Connection>,
+    open: bool,
+}
+
+impl Drop for DirectTx {
+    fn drop(&mut self) {
+        if self.open
+            && let Err(e) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(error = %e, "rollback failed");
+        }
+    }
+}
+
+/// A rusqlite error as a store error: a unique-constraint violation is `Duplicate(what)`.
+fn sqlite(e: rusqlite::Error, what: &str) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    f.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+        {
+            StoreError::Duplicate(what.to_string())
+        }
+        _ => StoreError::Sqlite(e.to_string()),
+    }
+}
+
+impl ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Arg::Int(Some(v)) => ToSqlOutput::Owned(SqlValue::Integer(*v)),
+            Arg::Real(Some(v)) => ToSqlOutput::Owned(SqlValue::Real(*v)),
+            Arg::Text(Some(v)) => ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(v.as_bytes())),
+            Arg::Bool(v) => ToSqlOutput::Owned(SqlValue::Integer(i64::from(*v))),
+            Arg::Int(None) | Arg::Real(None) | Arg::Text(None) => ToSqlOutput::Owned(SqlValue::Null),
+        })
+    }
+}
+
+/// `$N` placeholders as SQLite reads them (`?N`), so that one statement text serves both.
+fn positional(sql: &str) -> std::borrow::Cow<'_, str> {
+    if sql.contains('$') { sql.replace('$', "?").into() } else { sql.into() }
+}
+
+impl DirectTx {
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        self.conn.execute_batch("COMMIT").map_err(|e| sqlite(e, "commit"))
+    }
+
+    /// Runs a query and maps each row.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn ToSql],
+        what: &str,
+        mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut st = self.conn.prepare_cached(&positional(sql)).map_err(|e| sqlite(e, what))?;
+        let mut rows = st.query(args).map_err(|e| sqlite(e, what))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| sqlite(e, what))? {
+            out.push(f(row)?);
+        }
+        Ok(out)
+    }
+
+    fn instance(row: &rusqlite::Row<'_>) -> Result<StoredInstance, StoreError> {
+        let get = |e| sqlite(e, "instance");
+        let state: String = row.get("state").map_err(get)?;
+        Ok(StoredInstance {
+            id: row.get("id").map_err(get)?,
+            process: row.get("process").map_err(get)?,
+            version: row.get("version").map_err(get)?,
+            seq: row.get("seq").map_err(get)?,
+            state: super::repo::decode(&state, "instance state")?,
+            started_by: row.get("started_by").map_err(get)?,
+        })
+    }
+
+    /// An instance with its state (the transaction holds the write lock).
+    pub fn lock_instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
+        let sql = format!("SELECT {} FROM instances WHERE id = ?1", super::repo::INSTANCE_COLUMNS);
+        Ok(self.rows(&sql, &[&id], "instance", Self::instance)?.pop())
+    }
+
+    /// The instances of `ids` that exist.
+    pub fn lock_instances(&self, ids: &[&str]) -> Result<Vec<StoredInstance>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in super::repo::write::runs(ids) {
+            let sql = format!(
+                "SELECT {} FROM instances WHERE id IN ({}) ORDER BY id",
+                super::repo::INSTANCE_COLUMNS,
+                super::repo::list(Self::DIALECT, chunk.len())
+            );
+            let args: Vec<&dyn ToSql> = chunk.iter().map(|id| id as &dyn ToSql).collect();
+            out.extend(self.rows(&sql, &args, "instance", Self::instance)?);
+        }
+        Ok(out)
+    }
+
+    /// The instance `user` started with an idempotency key for `process`.
+    pub fn instance_by_key(&self, user: &str, process: &str, key: &str) -> Result<Option<StoredInstance>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM instances WHERE started_by = ?1 AND process = ?2 AND start_key = ?3",
+            super::repo::INSTANCE_COLUMNS
+        );
+        Ok(self.rows(&sql, &[&user, &process, &key], "instance", Self::instance)?.pop())
+    }
+
+    /// The last folio number `process` gave in `scope` (0 before the first); the write lock
+    /// keeps it until commit.
+    pub fn last_folio(&self, process: &str, scope: &str) -> Result<i64, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT last FROM folio_counters WHERE process = ?1 AND scope = ?2")
+            .map_err(|e| sqlite(e, "folio counter"))?;
+        let last: Option<i64> =
+            st.query_row([process, scope], |r| r.get(0)).optional().map_err(|e| sqlite(e, "folio counter"))?;
+        Ok(last.unwrap_or(0))
+    }
+
+    /// Whether the instance and its timer row are still there.
+    pub fn claim_timer(&self, id: &str, timer: &TimerKey) -> Result<bool, StoreError> {
+        let key = super::repo::encode(timer, "timer")?;
+        let found = self.rows(
+            "SELECT 1 FROM timers t JOIN instances i ON i.id = t.instance_id WHERE t.instance_id = ?1 AND t.timer = ?2",
+            &[&id, &key],
+            "timer",
+            |_| Ok(()),
+        )?;
+        Ok(!found.is_empty())
+    }
+
+    /// Every user.
+    pub fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        self.rows(super::repo::USERS, &[], "user", |row| {
+            let get = |e| sqlite(e, "user");
+            let roles: String = row.get("roles").map_err(get)?;
+            Ok(UserRow {
+                name: row.get("name").map_err(get)?,
+                email: row.get("email").map_err(get)?,
+                roles: super::repo::decode(&roles, "user roles")?,
+                admin: row.get("admin").map_err(get)?,
+            })
+        })
+    }
+}
+
+impl DirectTx {
+    const DIALECT: Dialect = <sqlx::Sqlite as Backend>::DIALECT;
+}
+
+impl Exec for DirectTx {
+    fn dialect(&self) -> Dialect {
+        Self::DIALECT
+    }
+
+    fn run(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg<'_>>,
+        what: &str,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let done = self
+            .conn
+            .prepare_cached(&positional(sql))
+            .and_then(|mut st| st.execute(rusqlite::params_from_iter(args.iter())))
+            .map(|n| n as u64)
+            .map_err(|e| sqlite(e, what));
+        std::future::ready(done)
+    }
+}
