@@ -35,6 +35,9 @@ use crate::store::{Change, Derived, NewMessage, ReportJob, RowKeys, Store, Store
 /// Most units sharing one commit.
 const MAX_BATCH: usize = 256;
 
+/// Times the writer lets other tasks run between batches (see `write_loop`).
+const YIELDS: usize = 3;
+
 /// Group-commit writers on PostgreSQL (each holds one connection while it writes a batch).
 const PG_WRITERS: usize = 4;
 
@@ -221,6 +224,14 @@ impl Runtime {
                 }
             }
             self.write_batch(jobs).await;
+            // Let the tasks this batch answered run before gathering the next: a client that
+            // acts again at once (the next task of its case) joins the next batch instead of the
+            // one after, so batches hold every waiting client rather than alternating halves (64
+            // clients on the C.4.5 bench: 64 units a commit instead of 33). With nothing else to
+            // run a yield returns at once.
+            for _ in 0..YIELDS {
+                tokio::task::yield_now().await;
+            }
         }
     }
 
