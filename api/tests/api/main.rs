@@ -34,3 +34,4 @@ mod scoped;
 mod security;
 mod sign_in;
 mod tokens;
+mod writes;

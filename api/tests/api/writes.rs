@@ -1,0 +1,50 @@
+//! SQLite's write connection (`store/direct.rs`): a write transaction waits for another
+//! connection's write asleep, without holding the thread, and a transaction dropped before its
+//! commit is rolled back and leaves the connection free.
+
+use std::time::Duration;
+
+use sqlx::Connection;
+use sqlx::sqlite::SqliteConnection;
+use tramite::store::Store;
+
+use crate::common::{Db, database, scratch};
+
+/// One thread only: had the write transaction waited inside SQLite, the other connection's
+/// commit (a task on the same thread) could never run, and the wait would end in an error.
+#[tokio::test(flavor = "current_thread")]
+async fn a_write_waits_asleep_for_another_connections_write() {
+    let url = database(&Db::Sqlite, &scratch("writes-wait")).unwrap();
+    let store = Store::open(&url).await.unwrap();
+    let mut other = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    sqlx::query("INSERT INTO folio_counters (process, scope, last) VALUES ('p', 's', 7)")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let commit = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    });
+    let mut tx = store.begin().await.unwrap();
+    assert!(commit.is_finished(), "the transaction began before the other write ended");
+    assert_eq!(tx.last_folio("p", "s").await.unwrap(), 7, "it reads what the other connection committed");
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_write_is_rolled_back_and_frees_the_connection() {
+    let url = database(&Db::Sqlite, &scratch("writes-drop")).unwrap();
+    let store = Store::open(&url).await.unwrap();
+    let tx = store.begin().await.unwrap();
+    drop(tx);
+    // The write lock is free for another connection at once…
+    let mut other = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("PRAGMA busy_timeout = 0").execute(&mut other).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    // …and the write connection begins again (no transaction left open on it).
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.last_folio("p", "s").await.unwrap(), 0);
+    tx.commit().await.unwrap();
+}
