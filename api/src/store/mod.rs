@@ -125,13 +125,17 @@ impl Store {
                 // (SQLite parses a statement of a few hundred parameters in about as long as it
                 // takes to run it).
                 .statement_cache_capacity(STATEMENT_CACHE);
-            // Writers take the one write lock in turn (`BEGIN IMMEDIATE`, and the group-commit
-            // writer is the only writer of transitions); the other connections serve reads,
-            // which WAL lets run beside the writer.
+            // The pool serves reads, which WAL lets run beside the writer, and the few writes
+            // that are not transitions (sessions, outbox bookkeeping); transitions are written
+            // on the connection of their own opened below, which takes the write lock in turn
+            // with them (`BEGIN IMMEDIATE`).
             let path = opts.get_filename().to_path_buf();
+            if path.as_os_str() == ":memory:" {
+                // The write connection would open a database of its own.
+                return Err(StoreError::Sqlite("an in-memory SQLite database is not supported: give a file".into()));
+            }
             let pool: SqlitePool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-            // Transitions are written on a connection of their own, driven directly.
             Store::Sqlite(Repo::with_direct(pool, Direct::open(&path)?))
         };
         Ok(store)
