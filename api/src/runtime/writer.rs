@@ -162,7 +162,7 @@ impl Runtime {
     /// once, after wrapping the runtime in an `Arc`; without them every unit commits on its own.
     pub fn start_writer(self: &Arc<Self>) {
         let n = match self.store {
-            Store::Sqlite(_) => 1,
+            Store::Sqlite(..) => 1,
             Store::Postgres(_) => PG_WRITERS,
         };
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel(4 * MAX_BATCH)).unzip();

@@ -17,9 +17,10 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, Value as SqlValue};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, ToSql};
+use rusqlite::{Connection, ErrorCode, ToSql};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tramite_engine::machine::TimerKey;
 
@@ -31,34 +32,29 @@ use super::{StoreError, StoredInstance, UserRow};
 /// of every table it writes.
 const STATEMENTS: usize = 1024;
 
-/// How long a write transaction waits for a write another connection holds.
-const BUSY: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// The write connection.
 #[derive(Debug, Clone)]
 pub struct Direct {
     conn: Arc<Mutex<Connection>>,
+    /// How long a write transaction waits for a write another connection holds.
+    busy: Duration,
 }
 
 impl Direct {
     /// Opens the write connection to the database file `path` (already created and migrated),
     /// with the settings the pool's connections have.
-    pub fn open(path: &Path) -> Result<Direct, StoreError> {
+    pub(super) fn open(path: &Path, pragmas: &[(&str, &str)], busy: Duration) -> Result<Direct, StoreError> {
         let conn = Connection::open(path).map_err(|e| sqlite(e, "database"))?;
         // Never wait inside SQLite (that would hold the thread): `begin` waits, asleep.
-        conn.busy_timeout(std::time::Duration::ZERO).map_err(|e| sqlite(e, "database"))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8000; PRAGMA temp_store = memory; \
-             PRAGMA mmap_size = 268435456;",
-        )
-        .map_err(|e| sqlite(e, "database"))?;
+        conn.busy_timeout(Duration::ZERO).map_err(|e| sqlite(e, "database"))?;
+        let settings: String = pragmas.iter().map(|(name, value)| format!("PRAGMA {name} = {value};")).collect();
+        conn.execute_batch(&settings).map_err(|e| sqlite(e, "database"))?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
-        Ok(Direct { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Direct { conn: Arc::new(Mutex::new(conn)), busy })
     }
 
     /// Begins a write transaction, waiting for the one before to end and for a write another
-    /// connection holds (asleep, not blocking the thread, for up to [`BUSY`]).
+    /// connection holds (asleep, not blocking the thread, for up to `busy`).
     pub async fn begin(&self) -> Result<DirectTx, StoreError> {
         let conn = self.conn.clone().lock_owned().await;
         let since = std::time::Instant::now();
@@ -66,9 +62,9 @@ impl Direct {
             match conn.execute_batch("BEGIN IMMEDIATE") {
                 Ok(()) => return Ok(DirectTx { conn, open: true }),
                 Err(rusqlite::Error::SqliteFailure(f, _))
-                    if f.code == ErrorCode::DatabaseBusy && since.elapsed() < BUSY =>
+                    if f.code == ErrorCode::DatabaseBusy && since.elapsed() < self.busy =>
                 {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 Err(e) => return Err(sqlite(e, "transaction")),
             }
@@ -195,13 +191,10 @@ impl DirectTx {
     /// The last folio number `process` gave in `scope` (0 before the first); the write lock
     /// keeps it until commit.
     pub fn last_folio(&self, process: &str, scope: &str) -> Result<i64, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT last FROM folio_counters WHERE process = ?1 AND scope = ?2")
-            .map_err(|e| sqlite(e, "folio counter"))?;
-        let last: Option<i64> =
-            st.query_row([process, scope], |r| r.get(0)).optional().map_err(|e| sqlite(e, "folio counter"))?;
-        Ok(last.unwrap_or(0))
+        let sql = "SELECT last FROM folio_counters WHERE process = ?1 AND scope = ?2";
+        let last =
+            self.rows(sql, &[&process, &scope], "folio counter", |r| r.get(0).map_err(|e| sqlite(e, "folio counter")))?;
+        Ok(last.first().copied().unwrap_or(0))
     }
 
     /// Whether the instance and its timer row are still there.

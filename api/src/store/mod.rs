@@ -20,11 +20,12 @@ pub mod search;
 use jiff::Timestamp;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tramite_engine::machine::{Instance, Record, TimerKey};
 
-use direct::{Direct, DirectTx};
+pub use direct::Direct;
+use direct::DirectTx;
 pub use repo::Repo;
 pub use rows::*;
 
@@ -64,7 +65,9 @@ impl StoreError {
 /// The database, whichever it is.
 #[derive(Debug, Clone)]
 pub enum Store {
-    Sqlite(Repo<Sqlite>),
+    /// The queries over the pool, and the write connection transitions are written on
+    /// (`direct.rs`).
+    Sqlite(Repo<Sqlite>, Direct),
     Postgres(Repo<Postgres>),
 }
 
@@ -79,7 +82,7 @@ pub enum Tx {
 macro_rules! dispatch {
     ($self:expr, $r:ident => $body:expr) => {
         match $self {
-            Store::Sqlite($r) => $body,
+            Store::Sqlite($r, _) => $body,
             Store::Postgres($r) => $body,
         }
     };
@@ -91,6 +94,28 @@ mod mailboxes;
 /// Prepared statements kept per connection: the writer's statements for every batch size of
 /// every table it writes, and the readers' (sqlx keeps 100 by default).
 const STATEMENT_CACHE: usize = 1024;
+
+/// How long a transaction waits for the write lock another connection holds (SQLite).
+const BUSY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The settings of every SQLite connection: the pool's and the write connection's.
+const SQLITE_PRAGMAS: [(&str, &str); 7] = [
+    ("journal_mode", "WAL"),
+    // Every commit on disk before it is acknowledged.
+    ("synchronous", "FULL"),
+    ("foreign_keys", "ON"),
+    // 32 MiB of page cache per connection (SQLite's default is 2 MiB): the indexes a batch
+    // touches stay in memory instead of being read again from the file.
+    ("cache_size", "-32768"),
+    // Copy the WAL into the database every 8,000 pages (32 MiB) instead of 1,000: a page
+    // changed by many batches in between is copied once.
+    ("wal_autocheckpoint", "8000"),
+    // A statement that may fail half-way (a constraint, a foreign key) keeps the pages it
+    // changed in a statement journal: in memory, not in a temporary file.
+    ("temp_store", "memory"),
+    // Pages read through the memory map instead of copied by a read call each.
+    ("mmap_size", "268435456"),
+];
 
 impl Store {
     /// Opens `sqlite://file.db` (created when missing) or `postgres://…`, and migrates it.
@@ -106,25 +131,10 @@ impl Store {
             let opts: SqliteConnectOptions = url
                 .parse::<SqliteConnectOptions>()?
                 .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(std::time::Duration::from_secs(10))
-                .foreign_keys(true)
-                // 32 MiB of page cache per connection (SQLite's default is 2 MiB): the indexes a
-                // batch touches stay in memory instead of being read again from the file.
-                .pragma("cache_size", "-32768")
-                // Copy the WAL into the database every 8,000 pages (32 MiB) instead of 1,000:
-                // a page changed by many batches in between is copied once.
-                .pragma("wal_autocheckpoint", "8000")
-                // A statement that may fail half-way (a constraint, a foreign key) keeps the pages
-                // it changed in a statement journal: in memory, not in a temporary file.
-                .pragma("temp_store", "memory")
-                // Pages read through the memory map instead of copied by a read call each.
-                .pragma("mmap_size", "268435456")
-                // The writer's batch statements differ by their row counts: keep each prepared
-                // (SQLite parses a statement of a few hundred parameters in about as long as it
-                // takes to run it).
+                .busy_timeout(BUSY)
+                // The readers' statements, kept prepared (sqlx keeps 100 by default).
                 .statement_cache_capacity(STATEMENT_CACHE);
+            let opts = SQLITE_PRAGMAS.iter().fold(opts, |opts, (name, value)| opts.pragma(*name, *value));
             // The pool serves reads, which WAL lets run beside the writer, and the few writes
             // that are not transitions (sessions, outbox bookkeeping); transitions are written
             // on the connection of their own opened below, which takes the write lock in turn
@@ -136,7 +146,7 @@ impl Store {
             }
             let pool: SqlitePool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-            Store::Sqlite(Repo::with_direct(pool, Direct::open(&path)?))
+            Store::Sqlite(Repo::new(pool), Direct::open(&path, &SQLITE_PRAGMAS, BUSY)?)
         };
         Ok(store)
     }
@@ -154,10 +164,7 @@ impl Store {
     /// front and two writers never deadlock upgrading a read lock).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Store::Sqlite(r) => match r.direct() {
-                Some(direct) => Tx::Sqlite(direct.begin().await?),
-                None => return Err(StoreError::Sqlite("no write connection".into())),
-            },
+            Store::Sqlite(_, direct) => Tx::Sqlite(direct.begin().await?),
             Store::Postgres(r) => Tx::Postgres(r.pool().begin().await?),
         })
     }

@@ -66,7 +66,7 @@ async fn old_tokens_and_keys_survive(db: Db) {
     assert_eq!(app.get("/api/inbox", "legacy-token").await.json()["error"]["code"], "token_expired");
 
     let key: (Option<String>,) = match &app.rt.store {
-        tramite::store::Store::Sqlite(r) => {
+        tramite::store::Store::Sqlite(r, _) => {
             sqlx::query_as("SELECT start_key FROM instances WHERE id = 'i-1'").fetch_one(r.pool()).await.unwrap()
         }
         tramite::store::Store::Postgres(r) => {

@@ -8,7 +8,6 @@ use jiff::Timestamp;
 use sqlx::{Database, Pool, Postgres, Sqlite};
 
 use super::StoreError;
-use super::direct::Direct;
 
 /// What differs between the backends.
 #[derive(Debug, Clone, Copy)]
@@ -55,29 +54,18 @@ impl Backend for Postgres {
 #[derive(Debug)]
 pub struct Repo<DB: Database> {
     pool: Pool<DB>,
-    /// SQLite's write connection (`store/direct.rs`).
-    direct: Option<Direct>,
     _db: PhantomData<DB>,
 }
 
 impl<DB: Database> Clone for Repo<DB> {
     fn clone(&self) -> Self {
-        Repo { pool: self.pool.clone(), direct: self.direct.clone(), _db: PhantomData }
+        Repo { pool: self.pool.clone(), _db: PhantomData }
     }
 }
 
 impl<DB: Backend> Repo<DB> {
     pub fn new(pool: Pool<DB>) -> Self {
-        Repo { pool, direct: None, _db: PhantomData }
-    }
-
-    /// With a write connection of its own (SQLite).
-    pub fn with_direct(pool: Pool<DB>, direct: Direct) -> Self {
-        Repo { pool, direct: Some(direct), _db: PhantomData }
-    }
-
-    pub fn direct(&self) -> Option<&Direct> {
-        self.direct.as_ref()
+        Repo { pool, _db: PhantomData }
     }
 
     pub fn pool(&self) -> &Pool<DB> {
