@@ -139,11 +139,12 @@ impl Store {
             // that are not transitions (sessions, outbox bookkeeping); transitions are written
             // on the connection of their own opened below, which takes the write lock in turn
             // with them (`BEGIN IMMEDIATE`).
-            let path = opts.get_filename().to_path_buf();
-            if path.as_os_str() == ":memory:" {
-                // The write connection would open a database of its own.
+            // sqlx names an in-memory database `file:sqlx-in-memory-N` and opens it in memory;
+            // the write connection would open a file of that name instead, a database of its own.
+            if url.contains(":memory:") || url.contains("mode=memory") {
                 return Err(StoreError::Sqlite("an in-memory SQLite database is not supported: give a file".into()));
             }
+            let path = opts.get_filename().to_path_buf();
             let pool: SqlitePool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
             Store::Sqlite(Repo::new(pool), Direct::open(&path, &SQLITE_PRAGMAS, BUSY)?)

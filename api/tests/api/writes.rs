@@ -49,3 +49,10 @@ async fn a_dropped_write_is_rolled_back_and_frees_the_connection() {
     assert_eq!(tx.last_folio("p", "s").await.unwrap(), 0);
     tx.commit().await.unwrap();
 }
+
+/// The write connection cannot share an in-memory database: refused at open, not split in two.
+#[tokio::test(flavor = "current_thread")]
+async fn an_in_memory_database_is_refused() {
+    let e = Store::open("sqlite::memory:").await.unwrap_err();
+    assert!(e.to_string().contains("in-memory SQLite database is not supported"), "{e}");
+}
