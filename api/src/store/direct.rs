@@ -24,7 +24,7 @@ use rusqlite::{Connection, ErrorCode, ToSql};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tramite_engine::machine::TimerKey;
 
-use super::repo::write::{Arg, Exec};
+use super::repo::write::{Arg, Exec, run_len};
 use super::repo::{Backend, Dialect};
 use super::{StoreError, StoredInstance, UserRow};
 
@@ -245,6 +245,32 @@ impl Exec for DirectTx {
             .and_then(|mut st| st.execute(rusqlite::params_from_iter(args.iter())))
             .map(|n| n as u64)
             .map_err(|e| sqlite(e, what));
+        std::future::ready(done)
+    }
+
+    /// The rows in `VALUES` lists, in runs of power-of-two lengths (as `repo::write::runs`
+    /// cuts them): seven statement texts per table, each prepared once.
+    fn run_rows(
+        &mut self,
+        sql_of: &(dyn Fn(&str) -> String + Sync),
+        args: Vec<Arg<'_>>,
+        cols: usize,
+        what: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let mut rest = args;
+        let done = (|| {
+            while !rest.is_empty() {
+                let n = run_len(rest.len() / cols);
+                let tail = rest.split_off(n * cols);
+                let sql = sql_of(&format!("VALUES {}", super::repo::values(Self::DIALECT, n, cols)));
+                self.conn
+                    .prepare_cached(&positional(&sql))
+                    .and_then(|mut st| st.execute(rusqlite::params_from_iter(rest.iter())))
+                    .map_err(|e| sqlite(e, what))?;
+                rest = tail;
+            }
+            Ok(())
+        })();
         std::future::ready(done)
     }
 }

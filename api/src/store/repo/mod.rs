@@ -159,7 +159,7 @@ pub(super) fn micros(t: Timestamp) -> i64 {
 
 /// `($1, $2, $3), ($4, $5, $6)` (`(?, ?, ?), (?, ?, ?)` on SQLite) for `rows` rows of `cols`
 /// placeholders: only for a statement with no other parameter.
-pub(super) fn values(d: Dialect, rows: usize, cols: usize) -> String {
+pub(in crate::store) fn values(d: Dialect, rows: usize, cols: usize) -> String {
     let row = |r: usize| format!("({})", placeholders(d, r * cols + 1, cols));
     (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
