@@ -145,8 +145,7 @@ impl Exec for Transaction<'_, Postgres> {
     /// One statement whatever the number of rows: each column is bound as one array, and the
     /// rows come from `UNNEST` of those arrays. Its text is the same for every batch, so it is
     /// parsed and planned once per connection; and a batch is one round trip per table instead
-    /// of one per run of rows (VALUES lists in runs of powers of two, as on SQLite, took about
-    /// 22 statements a batch of 9 units).
+    /// of one per run of rows (as `VALUES` lists in runs of powers of two, on SQLite, are).
     async fn run_rows(
         &mut self,
         sql_of: &(dyn Fn(&str) -> String + Sync),
