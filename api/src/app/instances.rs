@@ -34,6 +34,22 @@ pub async fn readable(rt: &Runtime, actor: &Actor, id: &str) -> Result<(Arc<Depl
     Ok((d, stored))
 }
 
+/// The view of an instance an action of `actor` just left in state `inst`, from the instance as
+/// read before the action (its version and who started it, which decide who may read it, are
+/// as they were).
+pub async fn acted_view(
+    rt: &Runtime,
+    actor: &Actor,
+    d: &Deployed,
+    before: &StoredInstance,
+    inst: &Instance,
+) -> Result<InstanceView, AppError> {
+    if !may_read(actor, d, before) {
+        return Err(AppError::forbidden("this instance belongs to a process you have no role in"));
+    }
+    view_of(rt, d, inst).await
+}
+
 /// A call step of the instance and the sub-process it waits for.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CallView {

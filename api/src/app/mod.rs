@@ -30,7 +30,8 @@ pub use processes::{
 };
 pub use standing::{Standing, sla_filter, sla_row_standing, status_name, task_standing};
 pub use tasks::{
-    Answer, InboxFilter, TaskView, claim, cursor, inbox, open_task, release, submit, task, task_shown, task_view,
+    Answer, InboxFilter, TaskView, claim, cursor, inbox, open_task, release, submit, submit_viewed, task, task_shown,
+    task_view,
 };
 pub use users::{UserForm, add_user, update_user, users};
 

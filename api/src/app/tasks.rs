@@ -10,6 +10,7 @@ use tramite_engine::definition::StepKind;
 use tramite_engine::machine::{Actor, Command, Instance};
 
 use super::AppError;
+use super::instances::InstanceView;
 use super::standing::task_standing;
 use crate::runtime::{Deployed, Runtime, split_task_id};
 use crate::store::{Cursor, Holder, InboxQuery, Page, SlaFilter, StoredInstance, TaskRow};
@@ -150,7 +151,26 @@ pub struct Answer {
 /// Completes a task, or decides an approval; the step's kind is read from the version the
 /// instance runs on.
 pub async fn submit(rt: &Runtime, actor: &Actor, id: &str, answer: Answer) -> Result<Instance, AppError> {
-    let (t, d, _) = open_task(rt, actor, id).await?;
+    Ok(submitted(rt, actor, id, answer).await?.0)
+}
+
+/// [`submit`], answered with the instance as `GET /api/instances/{id}` shows it: the state the
+/// action committed, shown on the version and under the reading rights read before it (an
+/// action changes neither), without reading the instance again.
+pub async fn submit_viewed(rt: &Runtime, actor: &Actor, id: &str, answer: Answer) -> Result<InstanceView, AppError> {
+    let (inst, d, before) = submitted(rt, actor, id, answer).await?;
+    super::instances::acted_view(rt, actor, &d, &before, &inst).await
+}
+
+/// Completes, approves or rejects an open task; the new state, with the version the instance
+/// runs on and the instance as read before.
+async fn submitted(
+    rt: &Runtime,
+    actor: &Actor,
+    id: &str,
+    answer: Answer,
+) -> Result<(Instance, Arc<Deployed>, StoredInstance), AppError> {
+    let (t, d, before) = open_task(rt, actor, id).await?;
     let approval = d.process.step(&t.step).is_some_and(|s| matches!(s.kind, StepKind::Approval { .. }));
     let (inst, task) = token(id)?;
     let Answer { data, decision, comment } = answer;
@@ -182,5 +202,6 @@ pub async fn submit(rt: &Runtime, actor: &Actor, id: &str, answer: Answer) -> Re
         });
         super::check_ahead(rt, &d, form, data).await?;
     }
-    Ok(rt.act(inst, Some(actor), cmd).await?)
+    let inst = rt.act(inst, Some(actor), cmd).await?;
+    Ok((inst, d, before))
 }

@@ -192,6 +192,5 @@ pub(super) async fn complete(
     Json(body): Json<CompleteBody>,
 ) -> Result<Json<app::InstanceView>, ApiError> {
     let answer = Answer { data: body.data, decision: body.decision, comment: body.comment };
-    let inst = app::submit(&rt, &actor, &id, answer).await?;
-    after(&rt, &actor, &inst.id).await
+    Ok(Json(app::submit_viewed(&rt, &actor, &id, answer).await?))
 }
