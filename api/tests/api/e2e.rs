@@ -82,6 +82,10 @@ fn c45_flow(db: Db) {
     assert_eq!(status, 409);
 
     let id = inst["id"].as_str().unwrap();
+    // A completion answers with the state it committed, as the instance's page shows it.
+    let (status, shown) = w.ana.get(&format!("/api/instances/{id}"));
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown, inst);
     let (status, hist) = w.ana.get(&format!("/api/instances/{id}/history"));
     assert_eq!(status, 200);
     let kinds: Vec<&str> = hist["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
