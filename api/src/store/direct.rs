@@ -239,13 +239,7 @@ impl Exec for DirectTx {
         args: Vec<Arg<'_>>,
         what: &str,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        let done = self
-            .conn
-            .prepare_cached(&positional(sql))
-            .and_then(|mut st| st.execute(rusqlite::params_from_iter(args.iter())))
-            .map(|n| n as u64)
-            .map_err(|e| sqlite(e, what));
-        std::future::ready(done)
+        std::future::ready(self.execute(sql, &args, what))
     }
 
     /// The rows in `VALUES` lists, in runs of power-of-two lengths (as `repo::write::runs`
@@ -257,20 +251,26 @@ impl Exec for DirectTx {
         cols: usize,
         what: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let mut rest = args;
-        let done = (|| {
-            while !rest.is_empty() {
-                let n = run_len(rest.len() / cols);
-                let tail = rest.split_off(n * cols);
-                let sql = sql_of(&format!("VALUES {}", super::repo::values(Self::DIALECT, n, cols)));
-                self.conn
-                    .prepare_cached(&positional(&sql))
-                    .and_then(|mut st| st.execute(rusqlite::params_from_iter(rest.iter())))
-                    .map_err(|e| sqlite(e, what))?;
-                rest = tail;
-            }
-            Ok(())
-        })();
+        let mut rest = args.as_slice();
+        let mut done = Ok(());
+        while !rest.is_empty() && done.is_ok() {
+            let n = run_len(rest.len() / cols);
+            let (run, tail) = rest.split_at(n * cols);
+            let sql = sql_of(&format!("VALUES {}", super::repo::values(Self::DIALECT, n, cols)));
+            done = self.execute(&sql, run, what).map(drop);
+            rest = tail;
+        }
         std::future::ready(done)
+    }
+}
+
+impl DirectTx {
+    /// Runs one statement (prepared once and kept) and returns the rows it changed.
+    fn execute(&self, sql: &str, args: &[Arg<'_>], what: &str) -> Result<u64, StoreError> {
+        self.conn
+            .prepare_cached(&positional(sql))
+            .and_then(|mut st| st.execute(rusqlite::params_from_iter(args.iter())))
+            .map(|n| n as u64)
+            .map_err(|e| sqlite(e, what))
     }
 }

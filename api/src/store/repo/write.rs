@@ -27,6 +27,25 @@ pub enum Arg<'a> {
     Bool(bool),
 }
 
+/// An argument's value when it is of the type asked (for binding a column of them).
+impl Arg<'_> {
+    fn int(self) -> Option<Option<i64>> {
+        if let Arg::Int(v) = self { Some(v) } else { None }
+    }
+
+    fn real(self) -> Option<Option<f64>> {
+        if let Arg::Real(v) = self { Some(v) } else { None }
+    }
+
+    fn text(self) -> Option<Option<String>> {
+        if let Arg::Text(v) = self { Some(v.map(Cow::into_owned)) } else { None }
+    }
+
+    fn boolean(self) -> Option<bool> {
+        if let Arg::Bool(v) = self { Some(v) } else { None }
+    }
+}
+
 impl From<i64> for Arg<'_> {
     fn from(v: i64) -> Self {
         Arg::Int(Some(v))
@@ -113,6 +132,14 @@ pub trait Exec: Send {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// A column's values as `pick` takes each (`None`: a value of another type than the column's).
+fn typed<'a, T>(column: Vec<Arg<'a>>, what: &str, pick: impl Fn(Arg<'a>) -> Option<T>) -> Result<Vec<T>, StoreError> {
+    column
+        .into_iter()
+        .map(|a| pick(a).ok_or_else(|| StoreError::Encode(format!("{what}: a column of several types"))))
+        .collect()
+}
+
 /// PostgreSQL's type of a column of `Arg`s.
 fn array_type(a: &Arg<'_>) -> &'static str {
     match a {
@@ -153,44 +180,20 @@ impl Exec for Transaction<'_, Postgres> {
         cols: usize,
         what: &str,
     ) -> Result<(), StoreError> {
-        let types: Vec<&str> = args.iter().take(cols).map(array_type).collect();
-        let source = format!(
-            "SELECT * FROM UNNEST({})",
-            types.iter().enumerate().map(|(i, t)| format!("${}::{t}", i + 1)).collect::<Vec<_>>().join(", ")
-        );
-        let sql = sql_of(&source);
+        let arrays: Vec<String> =
+            args.iter().take(cols).enumerate().map(|(i, a)| format!("${}::{}", i + 1, array_type(a))).collect();
+        let sql = sql_of(&format!("SELECT * FROM UNNEST({})", arrays.join(", ")));
         let mut columns: Vec<Vec<Arg<'_>>> = (0..cols).map(|_| Vec::with_capacity(args.len() / cols)).collect();
         for (i, a) in args.into_iter().enumerate() {
             columns[i % cols].push(a);
         }
-        let mixed = || StoreError::Encode(format!("{what}: a column of several types"));
         let mut q = sqlx::query::<Postgres>(&sql);
         for column in columns {
             q = match column.first() {
-                Some(Arg::Int(_)) => q.bind(
-                    column
-                        .into_iter()
-                        .map(|a| if let Arg::Int(v) = a { Ok(v) } else { Err(mixed()) })
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
-                Some(Arg::Real(_)) => q.bind(
-                    column
-                        .into_iter()
-                        .map(|a| if let Arg::Real(v) = a { Ok(v) } else { Err(mixed()) })
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
-                Some(Arg::Text(_)) => q.bind(
-                    column
-                        .into_iter()
-                        .map(|a| if let Arg::Text(v) = a { Ok(v.map(Cow::into_owned)) } else { Err(mixed()) })
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
-                Some(Arg::Bool(_)) => q.bind(
-                    column
-                        .into_iter()
-                        .map(|a| if let Arg::Bool(v) = a { Ok(v) } else { Err(mixed()) })
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
+                Some(Arg::Int(_)) => q.bind(typed(column, what, Arg::int)?),
+                Some(Arg::Real(_)) => q.bind(typed(column, what, Arg::real)?),
+                Some(Arg::Text(_)) => q.bind(typed(column, what, Arg::text)?),
+                Some(Arg::Bool(_)) => q.bind(typed(column, what, Arg::boolean)?),
                 None => q,
             };
         }
