@@ -58,7 +58,10 @@ impl Store {
 
     /// The API token with this SHA-256 and its user, whatever their standing.
     pub async fn token_holder(&self, token_hash: &str) -> Result<Option<TokenHolder>, StoreError> {
-        dispatch!(self, r => r.token_holder(token_hash).await)
+        match self {
+            Store::Sqlite(_, direct) => direct.token_holder(token_hash).await,
+            Store::Postgres(r) => r.token_holder(token_hash).await,
+        }
     }
 
     /// Records that a token was used at `now`, unless that was already recorded since `since`.

@@ -1,4 +1,5 @@
-//! SQLite's write connection, driven directly (rusqlite) in the task that writes.
+//! SQLite's write connection, driven directly (rusqlite) in the task that writes, and read
+//! connections for the reads every request makes, driven the same way.
 //!
 //! sqlx runs each SQLite connection on a thread of its own and hands it every statement over a
 //! channel: two thread wake-ups per statement, about 50 µs on the development machine, where
@@ -13,10 +14,16 @@
 //! means one write transaction at a time, and a second waits for the first to end on an async
 //! lock; a write another connection holds (outbox bookkeeping, sessions) is waited out asleep,
 //! trying `BEGIN IMMEDIATE` again every millisecond for up to ten seconds.
+//!
+//! The reads on every request's path — its bearer token, the task it acts on, the instance —
+//! are point reads of a few microseconds, and through the pool each paid the same two thread
+//! wake-ups. They run on read connections of their own (one per core), called in place; WAL
+//! lets them read the last commit beside the writer. Every other read stays on the pool.
 
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, Value as SqlValue};
@@ -25,17 +32,24 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use tramite_engine::machine::TimerKey;
 
 use super::repo::write::{Arg, Exec, run_len};
-use super::repo::{Backend, Dialect};
-use super::{StoreError, StoredInstance, UserRow};
+use super::repo::{Backend, Dialect, instance_row, task_row, token_holder_row, token_holder_sql};
+use super::{StoreError, StoredInstance, TaskRow, TokenHolder, UserRow};
 
 /// Prepared statements kept on the write connection: a batch's statements for every row count
 /// of every table it writes.
 const STATEMENTS: usize = 1024;
 
-/// The write connection.
+/// Read connections called in place: one per core the machine has, at most [`MAX_READERS`].
+const MAX_READERS: usize = 4;
+
+/// The write connection, and read connections for the reads every request makes.
 #[derive(Debug, Clone)]
 pub struct Direct {
     conn: Arc<Mutex<Connection>>,
+    /// Connections for the point reads on every request's path (its token, the task it acts
+    /// on, an instance), each read called in place like the writer's statements; the pool's
+    /// connections, each on a thread of its own, serve the rest.
+    readers: Arc<[Mutex<Connection>]>,
     /// How long a write transaction waits for a write another connection holds.
     busy: Duration,
 }
@@ -44,13 +58,51 @@ impl Direct {
     /// Opens the write connection to the database file `path` (already created and migrated),
     /// with the settings the pool's connections have.
     pub(super) fn open(path: &Path, pragmas: &[(&str, &str)], busy: Duration) -> Result<Direct, StoreError> {
-        let conn = Connection::open(path).map_err(|e| sqlite(e, "database"))?;
-        // Never wait inside SQLite (that would hold the thread): `begin` waits, asleep.
-        conn.busy_timeout(Duration::ZERO).map_err(|e| sqlite(e, "database"))?;
-        let settings: String = pragmas.iter().map(|(name, value)| format!("PRAGMA {name} = {value};")).collect();
-        conn.execute_batch(&settings).map_err(|e| sqlite(e, "database"))?;
-        conn.set_prepared_statement_cache_capacity(STATEMENTS);
-        Ok(Direct { conn: Arc::new(Mutex::new(conn)), busy })
+        // The writer never waits inside SQLite (that would hold the thread): `begin` waits,
+        // asleep. A reader of a WAL database waits only while another connection recovers the
+        // WAL after a crash, at its first read: that wait is SQLite's.
+        let connect = |wait: Duration| -> Result<Connection, StoreError> {
+            let conn = Connection::open(path).map_err(|e| sqlite(e, "database"))?;
+            conn.busy_timeout(wait).map_err(|e| sqlite(e, "database"))?;
+            let settings: String = pragmas.iter().map(|(name, value)| format!("PRAGMA {name} = {value};")).collect();
+            conn.execute_batch(&settings).map_err(|e| sqlite(e, "database"))?;
+            conn.set_prepared_statement_cache_capacity(STATEMENTS);
+            Ok(conn)
+        };
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let readers =
+            (0..cores.clamp(1, MAX_READERS)).map(|_| connect(busy).map(Mutex::new)).collect::<Result<_, _>>()?;
+        Ok(Direct { conn: Arc::new(Mutex::new(connect(Duration::ZERO)?)), readers, busy })
+    }
+
+    /// Runs `read` on a free read connection, waiting for one when all are busy.
+    async fn read<T>(&self, read: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = match self.readers.iter().find_map(|r| r.try_lock().ok()) {
+            Some(conn) => conn,
+            None => {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                self.readers[NEXT.fetch_add(1, Ordering::Relaxed) % self.readers.len()].lock().await
+            }
+        };
+        read(&conn)
+    }
+
+    /// An instance with its state, as last committed.
+    pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
+        let sql = format!("SELECT {} FROM instances WHERE id = ?1", super::repo::INSTANCE_COLUMNS);
+        self.read(|c| Ok(rows(c, &sql, &[&id], "instance", |r| instance_row(r))?.pop())).await
+    }
+
+    /// One task, open or done.
+    pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
+        let sql = format!("SELECT {} FROM tasks WHERE id = ?1", super::repo::TASK_COLUMNS);
+        self.read(|c| Ok(rows(c, &sql, &[&id], "task", |r| task_row(r))?.pop())).await
+    }
+
+    /// The token with this SHA-256 and its user, whatever their standing.
+    pub async fn token_holder(&self, token_hash: &str) -> Result<Option<TokenHolder>, StoreError> {
+        let sql = token_holder_sql();
+        self.read(|c| Ok(rows(c, &sql, &[&token_hash], "token", |r| token_holder_row(r))?.pop())).await
     }
 
     /// Begins a write transaction, waiting for the one before to end and for a write another
@@ -122,6 +174,23 @@ fn positional(sql: &str) -> std::borrow::Cow<'_, str> {
     if sql.contains('$') { sql.replace('$', "?").into() } else { sql.into() }
 }
 
+/// Runs a query on `conn` (its statement prepared once and kept) and maps each row.
+fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+    what: &str,
+    mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut st = conn.prepare_cached(&positional(sql)).map_err(|e| sqlite(e, what))?;
+    let mut rows = st.query(args).map_err(|e| sqlite(e, what))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| sqlite(e, what))? {
+        out.push(f(row)?);
+    }
+    Ok(out)
+}
+
 impl DirectTx {
     pub fn commit(mut self) -> Result<(), StoreError> {
         self.open = false;
@@ -134,34 +203,15 @@ impl DirectTx {
         sql: &str,
         args: &[&dyn ToSql],
         what: &str,
-        mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+        f: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let mut st = self.conn.prepare_cached(&positional(sql)).map_err(|e| sqlite(e, what))?;
-        let mut rows = st.query(args).map_err(|e| sqlite(e, what))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| sqlite(e, what))? {
-            out.push(f(row)?);
-        }
-        Ok(out)
-    }
-
-    fn instance(row: &rusqlite::Row<'_>) -> Result<StoredInstance, StoreError> {
-        let get = |e| sqlite(e, "instance");
-        let state: String = row.get("state").map_err(get)?;
-        Ok(StoredInstance {
-            id: row.get("id").map_err(get)?,
-            process: row.get("process").map_err(get)?,
-            version: row.get("version").map_err(get)?,
-            seq: row.get("seq").map_err(get)?,
-            state: super::repo::decode(&state, "instance state")?,
-            started_by: row.get("started_by").map_err(get)?,
-        })
+        rows(&self.conn, sql, args, what, f)
     }
 
     /// An instance with its state (the transaction holds the write lock).
     pub fn lock_instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
         let sql = format!("SELECT {} FROM instances WHERE id = ?1", super::repo::INSTANCE_COLUMNS);
-        Ok(self.rows(&sql, &[&id], "instance", Self::instance)?.pop())
+        Ok(self.rows(&sql, &[&id], "instance", |r| instance_row(r))?.pop())
     }
 
     /// The instances of `ids` that exist.
@@ -174,7 +224,7 @@ impl DirectTx {
                 super::repo::list(Self::DIALECT, chunk.len())
             );
             let args: Vec<&dyn ToSql> = chunk.iter().map(|id| id as &dyn ToSql).collect();
-            out.extend(self.rows(&sql, &args, "instance", Self::instance)?);
+            out.extend(self.rows(&sql, &args, "instance", |r| instance_row(r))?);
         }
         Ok(out)
     }
@@ -185,7 +235,7 @@ impl DirectTx {
             "SELECT {} FROM instances WHERE started_by = ?1 AND process = ?2 AND start_key = ?3",
             super::repo::INSTANCE_COLUMNS
         );
-        Ok(self.rows(&sql, &[&user, &process, &key], "instance", Self::instance)?.pop())
+        Ok(self.rows(&sql, &[&user, &process, &key], "instance", |r| instance_row(r))?.pop())
     }
 
     /// The last folio number `process` gave in `scope` (0 before the first); the write lock

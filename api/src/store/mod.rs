@@ -182,7 +182,10 @@ impl Store {
 
     /// An instance with its state.
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
-        dispatch!(self, r => r.instance(id).await)
+        match self {
+            Store::Sqlite(_, direct) => direct.instance(id).await,
+            Store::Postgres(r) => r.instance(id).await,
+        }
     }
 
     /// The instance `user` started with an idempotency key for `process`.
@@ -207,7 +210,10 @@ impl Store {
 
     /// One task, open or done.
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
-        dispatch!(self, r => r.task(id).await)
+        match self {
+            Store::Sqlite(_, direct) => direct.task(id).await,
+            Store::Postgres(r) => r.task(id).await,
+        }
     }
 
     /// How many instances the store holds.

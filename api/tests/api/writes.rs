@@ -56,3 +56,32 @@ async fn an_in_memory_database_is_refused() {
     let e = Store::open("sqlite::memory:").await.unwrap_err();
     assert!(e.to_string().contains("in-memory SQLite database is not supported"), "{e}");
 }
+
+/// The reads on every request's path (its token, the task, the instance) run on read
+/// connections called in place: they see what was committed, by the writer or by another
+/// connection.
+#[tokio::test(flavor = "current_thread")]
+async fn request_reads_see_what_was_committed() {
+    use jiff::Timestamp;
+    use tramite::store::UserRow;
+
+    let url = database(&Db::Sqlite, &scratch("reads-commits")).unwrap();
+    let store = Store::open(&url).await.unwrap();
+    let now = Timestamp::now();
+    let user = UserRow { name: "ana".into(), email: None, roles: vec!["agente".into()], admin: false };
+    let expires = now.checked_add(jiff::SignedDuration::from_hours(24)).unwrap();
+    store.add_user(&user, "hash-ana", expires, None, now).await.unwrap();
+    let holder = store.token_holder("hash-ana").await.unwrap().expect("the token just committed is read");
+    assert_eq!((holder.account.user, holder.account.disabled), (user.clone(), false));
+    assert_eq!(holder.token.expires_at, Timestamp::from_microsecond(expires.as_microsecond()).unwrap());
+    assert!(store.token_holder("hash-other").await.unwrap().is_none());
+    assert!(store.task("i-1.1").await.unwrap().is_none());
+    assert!(store.instance("i-1").await.unwrap().is_none());
+
+    // A change another connection commits is read at once.
+    let mut other = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE users SET email = 'ana@example.org', disabled = TRUE").execute(&mut other).await.unwrap();
+    let holder = store.token_holder("hash-ana").await.unwrap().unwrap();
+    assert_eq!(holder.account.user.email.as_deref(), Some("ana@example.org"));
+    assert!(holder.account.disabled);
+}

@@ -15,18 +15,6 @@ pub(super) const LIST_COLUMNS: &str =
     "id, process, version, status, outcome, folio, started_at, ended_at, parent_id, parent_token, started_by";
 
 queries! {
-    fn instance_row(r: &DB::Row) -> Result<StoredInstance, StoreError> {
-        let state: String = r.try_get("state")?;
-        Ok(StoredInstance {
-            id: r.try_get("id")?,
-            process: r.try_get("process")?,
-            version: r.try_get("version")?,
-            seq: r.try_get("seq")?,
-            state: decode(&state, "instance state")?,
-            started_by: r.try_get("started_by")?,
-        })
-    }
-
     pub(super) fn list_row(r: &DB::Row) -> Result<InstanceRow, StoreError> {
         Ok(InstanceRow {
             id: r.try_get("id")?,
@@ -49,7 +37,7 @@ queries! {
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(Self::instance_row).transpose()
+        row.as_ref().map(super::instance_row).transpose()
     }
 
     /// The instance `user` started with an idempotency key for `process`, if any.
@@ -156,7 +144,7 @@ queries! {
             .bind(key.to_string())
             .fetch_optional(&mut **tx)
             .await?;
-        row.as_ref().map(Self::instance_row).transpose()
+        row.as_ref().map(super::instance_row).transpose()
     }
 
     /// Reads an instance and locks it for the transaction.
@@ -167,7 +155,7 @@ queries! {
     ) -> Result<Option<StoredInstance>, StoreError> {
         let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1{}", d.for_update);
         let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?;
-        row.as_ref().map(Self::instance_row).transpose()
+        row.as_ref().map(super::instance_row).transpose()
     }
 
     /// Reads some instances and locks them for the transaction, in one statement per few
@@ -190,7 +178,7 @@ queries! {
                 q = q.bind(id.to_string());
             }
             for row in q.fetch_all(&mut **tx).await? {
-                out.push(Self::instance_row(&row)?);
+                out.push(super::instance_row(&row)?);
             }
         }
         Ok(out)

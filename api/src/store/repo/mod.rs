@@ -104,6 +104,7 @@ macro_rules! queries {
             for<'r> Option<String>: sqlx::Decode<'r, DB>,
             for<'r> Option<i64>: sqlx::Decode<'r, DB>,
             for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
+            DB::Row: super::Cols,
             DB::QueryResult: super::RowsAffected,
         {
             $($body)*
@@ -128,6 +129,8 @@ mod users;
 pub(super) mod write;
 
 pub(super) use instances::INSTANCE_COLUMNS;
+pub(super) use tasks::{TASK_COLUMNS, task_row};
+pub(super) use tokens::{token_holder_row, token_holder_sql};
 pub(super) use users::USERS;
 
 /// JSON text of a value for a TEXT column; a value that does not serialise is an error naming
@@ -176,6 +179,63 @@ fn placeholders(d: Dialect, from: usize, n: usize) -> String {
 /// `$a, $b, …`: `n` placeholders from `$from`.
 pub(super) fn marks(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A value a row's column is read as, by every driver the store reads with.
+pub trait Col:
+    rusqlite::types::FromSql
+    + for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+{
+}
+
+impl<T> Col for T where
+    T: rusqlite::types::FromSql
+        + for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+{
+}
+
+/// A result row read by column name, whichever driver read it: sqlx's rows on both backends,
+/// or rusqlite's on SQLite's direct connections (`store/direct.rs`). What a row means is then
+/// written once, as a function over `impl Cols`.
+pub trait Cols {
+    fn col<T: Col>(&self, name: &str) -> Result<T, StoreError>;
+}
+
+impl Cols for sqlx::sqlite::SqliteRow {
+    fn col<T: Col>(&self, name: &str) -> Result<T, StoreError> {
+        Ok(sqlx::Row::try_get(self, name)?)
+    }
+}
+
+impl Cols for sqlx::postgres::PgRow {
+    fn col<T: Col>(&self, name: &str) -> Result<T, StoreError> {
+        Ok(sqlx::Row::try_get(self, name)?)
+    }
+}
+
+impl Cols for rusqlite::Row<'_> {
+    fn col<T: Col>(&self, name: &str) -> Result<T, StoreError> {
+        self.get(name).map_err(|e| StoreError::Sqlite(format!("column `{name}`: {e}")))
+    }
+}
+
+/// An instance with its state.
+pub(in crate::store) fn instance_row(r: &impl Cols) -> Result<super::StoredInstance, StoreError> {
+    let state: String = r.col("state")?;
+    Ok(super::StoredInstance {
+        id: r.col("id")?,
+        process: r.col("process")?,
+        version: r.col("version")?,
+        seq: r.col("seq")?,
+        state: decode(&state, "instance state")?,
+        started_by: r.col("started_by")?,
+    })
 }
 
 /// sqlx has no backend-neutral `rows_affected`; this is it.

@@ -1,11 +1,9 @@
 //! Task rows: one task, and the inbox (open tasks of some roles, soonest due first).
 
-use sqlx::Row;
-
-use super::{decode, instant, marks, maybe_instant, micros};
+use super::{Cols, decode, instant, marks, maybe_instant, micros};
 use crate::store::{Cursor, InboxQuery, ItemRef, Page, SlaFilter, StoreError, TaskRow};
 
-const TASK_COLUMNS: &str = "id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at";
+pub(in crate::store) const TASK_COLUMNS: &str = "id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at";
 
 /// The SQL condition for an SLA standing at `now` (bound as `$at`), over the columns holding
 /// the instants a clock turns warning and breached (`SlaClock::standing`): the engine's
@@ -20,41 +18,42 @@ pub(in crate::store) fn sla_condition(f: SlaFilter, warn: &str, breach: &str, at
     }
 }
 
-queries! {
-    fn task_row(r: &DB::Row) -> Result<TaskRow, StoreError> {
-        let index: Option<i64> = r.try_get("item_index")?;
-        let item = match (index, r.try_get::<Option<String>, _>("item")?) {
-            (Some(index), Some(text)) => Some(ItemRef { index, data: decode(&text, "task item")? }),
-            _ => None,
-        };
-        Ok(TaskRow {
-            id: r.try_get("id")?,
-            instance_id: r.try_get("instance_id")?,
-            token: r.try_get("token")?,
-            process: r.try_get("process")?,
-            step: r.try_get("step")?,
-            title: r.try_get("title")?,
-            role: r.try_get("role")?,
-            role_scope: r.try_get("role_scope")?,
-            assignee: r.try_get("assignee")?,
-            kind: r.try_get("kind")?,
-            folio: r.try_get("folio")?,
-            status: r.try_get("status")?,
-            due_at: maybe_instant(r.try_get("due_at")?, "tasks.due_at")?,
-            claimed_by: r.try_get("claimed_by")?,
-            item,
-            sla: r.try_get("sla")?,
-            sla_warn_at: maybe_instant(r.try_get("sla_warn_at")?, "tasks.sla_warn_at")?,
-            sla_due_at: maybe_instant(r.try_get("sla_due_at")?, "tasks.sla_due_at")?,
-            created_at: instant(r.try_get("created_at")?, "tasks.created_at")?,
-        })
-    }
+/// A task row.
+pub(in crate::store) fn task_row(r: &impl Cols) -> Result<TaskRow, StoreError> {
+    let index: Option<i64> = r.col("item_index")?;
+    let item = match (index, r.col::<Option<String>>("item")?) {
+        (Some(index), Some(text)) => Some(ItemRef { index, data: decode(&text, "task item")? }),
+        _ => None,
+    };
+    Ok(TaskRow {
+        id: r.col("id")?,
+        instance_id: r.col("instance_id")?,
+        token: r.col("token")?,
+        process: r.col("process")?,
+        step: r.col("step")?,
+        title: r.col("title")?,
+        role: r.col("role")?,
+        role_scope: r.col("role_scope")?,
+        assignee: r.col("assignee")?,
+        kind: r.col("kind")?,
+        folio: r.col("folio")?,
+        status: r.col("status")?,
+        due_at: maybe_instant(r.col("due_at")?, "tasks.due_at")?,
+        claimed_by: r.col("claimed_by")?,
+        item,
+        sla: r.col("sla")?,
+        sla_warn_at: maybe_instant(r.col("sla_warn_at")?, "tasks.sla_warn_at")?,
+        sla_due_at: maybe_instant(r.col("sla_due_at")?, "tasks.sla_due_at")?,
+        created_at: instant(r.col("created_at")?, "tasks.created_at")?,
+    })
+}
 
+queries! {
     /// One task, open or done.
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
         let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(self.pool()).await?;
-        row.as_ref().map(Self::task_row).transpose()
+        row.as_ref().map(task_row).transpose()
     }
 
     /// Open tasks for some roles, soonest due first (the earlier of the task's deadline and its
@@ -136,7 +135,7 @@ queries! {
             };
         }
         let rows = query.fetch_all(self.pool()).await?;
-        let mut rows = rows.iter().map(Self::task_row).collect::<Result<Vec<_>, _>>()?;
+        let mut rows = rows.iter().map(task_row).collect::<Result<Vec<_>, _>>()?;
         let next = if rows.len() as i64 > q.limit {
             rows.truncate(q.limit as usize);
             rows.last().map(|t| Cursor { key: super::write::urgent_key(t), id: t.id.clone() })

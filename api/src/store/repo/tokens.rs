@@ -3,23 +3,38 @@
 use jiff::Timestamp;
 use sqlx::Row;
 
-use super::{instant, maybe_instant, micros};
+use super::users::user_row;
+use super::{Cols, instant, maybe_instant, micros};
 use crate::store::{Account, StoreError, TokenHolder, TokenRow};
 
 const TOKEN_COLUMNS: &str = "t.id, t.user_name, t.created_at, t.expires_at, t.last_used_at, t.revoked_at";
 
-queries! {
-    fn token_row(r: &DB::Row) -> Result<TokenRow, StoreError> {
-        Ok(TokenRow {
-            id: r.try_get("id")?,
-            user: r.try_get("user_name")?,
-            created_at: instant(r.try_get("created_at")?, "api_tokens.created_at")?,
-            expires_at: instant(r.try_get("expires_at")?, "api_tokens.expires_at")?,
-            last_used_at: maybe_instant(r.try_get("last_used_at")?, "api_tokens.last_used_at")?,
-            revoked_at: maybe_instant(r.try_get("revoked_at")?, "api_tokens.revoked_at")?,
-        })
-    }
+/// A token as a row of `api_tokens` gives it.
+fn token_row(r: &impl Cols) -> Result<TokenRow, StoreError> {
+    Ok(TokenRow {
+        id: r.col("id")?,
+        user: r.col("user_name")?,
+        created_at: instant(r.col("created_at")?, "api_tokens.created_at")?,
+        expires_at: instant(r.col("expires_at")?, "api_tokens.expires_at")?,
+        last_used_at: maybe_instant(r.col("last_used_at")?, "api_tokens.last_used_at")?,
+        revoked_at: maybe_instant(r.col("revoked_at")?, "api_tokens.revoked_at")?,
+    })
+}
 
+/// A token and its user's account, from a row of [`token_holder_sql`].
+pub(in crate::store) fn token_holder_row(r: &impl Cols) -> Result<TokenHolder, StoreError> {
+    let account = Account { user: user_row(r)?, disabled: r.col("disabled")? };
+    Ok(TokenHolder { token: token_row(r)?, account })
+}
+
+/// The token with the SHA-256 `$1` and its user.
+pub(in crate::store) fn token_holder_sql() -> String {
+    format!(
+        "SELECT {TOKEN_COLUMNS}, u.name, u.email, u.roles, u.admin, u.disabled FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1"
+    )
+}
+
+queries! {
     /// Gives an existing user a new token; its id, or `None` when there is no such user.
     pub async fn add_token(
         &self,
@@ -43,15 +58,8 @@ queries! {
 
     /// The token with this SHA-256 and its user, whatever their standing.
     pub async fn token_holder(&self, token_hash: &str) -> Result<Option<TokenHolder>, StoreError> {
-        let sql = format!(
-            "SELECT {TOKEN_COLUMNS}, u.name, u.email, u.roles, u.admin, u.disabled FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1"
-        );
-        let row = sqlx::query::<DB>(&sql).bind(token_hash.to_string()).fetch_optional(self.pool()).await?;
-        row.map(|r| {
-            let account = Account { user: Self::user_row(&r)?, disabled: r.try_get("disabled")? };
-            Ok(TokenHolder { token: Self::token_row(&r)?, account })
-        })
-        .transpose()
+        let row = sqlx::query::<DB>(&token_holder_sql()).bind(token_hash.to_string()).fetch_optional(self.pool()).await?;
+        row.as_ref().map(token_holder_row).transpose()
     }
 
     /// Records that a token was used at `now`, unless that was already recorded since `since`.
@@ -82,7 +90,7 @@ queries! {
     pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t ORDER BY t.user_name, t.id");
         let rows = sqlx::query::<DB>(&sql).fetch_all(self.pool()).await?;
-        rows.iter().map(Self::token_row).collect()
+        rows.iter().map(token_row).collect()
     }
 
     /// Every user with their standing, by name.
@@ -90,7 +98,7 @@ queries! {
         let rows = sqlx::query::<DB>("SELECT name, email, roles, admin, disabled FROM users ORDER BY name")
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(|r| Ok(Account { user: Self::user_row(r)?, disabled: r.try_get("disabled")? })).collect()
+        rows.iter().map(|r| Ok(Account { user: user_row(r)?, disabled: r.try_get("disabled")? })).collect()
     }
 
     /// Disables or enables a user (disabling ends their sessions); false when there is no such

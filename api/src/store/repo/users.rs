@@ -3,10 +3,21 @@
 use jiff::Timestamp;
 use sqlx::{Row, Transaction};
 
-use super::{decode, encode, micros};
+use super::{Cols, decode, encode, micros};
 use crate::store::{SessionRow, StoreError, UserRow};
 
 pub(in crate::store) const USERS: &str = "SELECT name, email, roles, admin FROM users ORDER BY name";
+
+/// A user as a row of `users` gives them.
+pub(in crate::store) fn user_row(r: &impl Cols) -> Result<UserRow, StoreError> {
+    let roles: String = r.col("roles")?;
+    Ok(UserRow {
+        name: r.col("name")?,
+        email: r.col("email")?,
+        roles: decode(&roles, "user roles")?,
+        admin: r.col("admin")?,
+    })
+}
 
 queries! {
     /// Creates a user with a hashed API token expiring at `expires` (and optionally a hashed
@@ -42,29 +53,19 @@ queries! {
         Ok(())
     }
 
-    pub(super) fn user_row(r: &DB::Row) -> Result<UserRow, StoreError> {
-        let roles: String = r.try_get("roles")?;
-        Ok(UserRow {
-            name: r.try_get("name")?,
-            email: r.try_get("email")?,
-            roles: decode(&roles, "user roles")?,
-            admin: r.try_get("admin")?,
-        })
-    }
-
     /// A user who is not disabled, and their password hash (PHC string), for sign-in.
     pub async fn user_by_name(&self, name: &str) -> Result<Option<(UserRow, Option<String>)>, StoreError> {
         let row = sqlx::query::<DB>("SELECT name, email, roles, admin, password_hash FROM users WHERE name = $1 AND NOT disabled")
             .bind(name.to_string())
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| Ok((Self::user_row(&r)?, r.try_get("password_hash")?))).transpose()
+        row.map(|r| Ok((user_row(&r)?, r.try_get("password_hash")?))).transpose()
     }
 
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
         let rows = sqlx::query::<DB>(USERS).fetch_all(self.pool()).await?;
-        rows.iter().map(Self::user_row).collect()
+        rows.iter().map(user_row).collect()
     }
 
     /// Changes a user's address, roles and admin flag; false when there is no such user.
@@ -82,7 +83,7 @@ queries! {
     /// Every user, read inside a transaction.
     pub async fn users_tx(tx: &mut Transaction<'static, DB>) -> Result<Vec<UserRow>, StoreError> {
         let rows = sqlx::query::<DB>(USERS).fetch_all(&mut **tx).await?;
-        rows.iter().map(Self::user_row).collect()
+        rows.iter().map(user_row).collect()
     }
 
     /// Stores a new session (by the SHA-256 of its cookie token) and drops expired ones.
@@ -115,7 +116,7 @@ queries! {
         .bind(micros(now))
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| Ok(SessionRow { user: Self::user_row(&r)?, csrf: r.try_get("csrf")? })).transpose()
+        row.map(|r| Ok(SessionRow { user: user_row(&r)?, csrf: r.try_get("csrf")? })).transpose()
     }
 
     /// Ends a session.
