@@ -15,10 +15,11 @@
 //! lock; a write another connection holds (outbox bookkeeping, sessions) is waited out asleep,
 //! trying `BEGIN IMMEDIATE` again every millisecond for up to ten seconds.
 //!
-//! The reads on every request's path — its bearer token, the task it acts on, the instance —
-//! are point reads of a few microseconds, and through the pool each paid the same two thread
-//! wake-ups. They run on read connections of their own (one per core), called in place; WAL
-//! lets them read the last commit beside the writer. Every other read stays on the pool.
+//! The reads on every request's path — its bearer token, the task it acts on, the instance and
+//! the sub-processes its answer shows — are point reads of a few microseconds, and through the
+//! pool each paid the same two thread wake-ups. They run on read connections of their own (one
+//! per core), called in place; WAL lets them read the last commit beside the writer. Every
+//! other read stays on the pool.
 
 use std::future::Future;
 use std::path::Path;
@@ -32,8 +33,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use tramite_engine::machine::TimerKey;
 
 use super::repo::write::{Arg, Exec, run_len};
-use super::repo::{Backend, Dialect, instance_row, task_row, token_holder_row, token_holder_sql};
-use super::{StoreError, StoredInstance, TaskRow, TokenHolder, UserRow};
+use super::repo::{
+    Backend, Dialect, children_sql, instance_row, list_row, task_row, token_holder_row, token_holder_sql,
+};
+use super::{InstanceRow, StoreError, StoredInstance, TaskRow, TokenHolder, UserRow};
 
 /// Prepared statements kept on the write connection: a batch's statements for every row count
 /// of every table it writes.
@@ -91,6 +94,12 @@ impl Direct {
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
         let sql = format!("SELECT {} FROM instances WHERE id = ?1", super::repo::INSTANCE_COLUMNS);
         self.read(|c| Ok(rows(c, &sql, &[&id], "instance", |r| instance_row(r))?.pop())).await
+    }
+
+    /// The sub-processes an instance started, oldest first.
+    pub async fn children(&self, parent: &str) -> Result<Vec<InstanceRow>, StoreError> {
+        let sql = children_sql();
+        self.read(|c| rows(c, &sql, &[&parent], "instance", |r| list_row(r))).await
     }
 
     /// One task, open or done.

@@ -195,7 +195,10 @@ impl Store {
 
     /// The sub-processes an instance started.
     pub async fn children(&self, parent: &str) -> Result<Vec<InstanceRow>, StoreError> {
-        dispatch!(self, r => r.children(parent).await)
+        match self {
+            Store::Sqlite(_, direct) => direct.children(parent).await,
+            Store::Postgres(r) => r.children(parent).await,
+        }
     }
 
     /// An instance's events in order.

@@ -77,6 +77,7 @@ async fn request_reads_see_what_was_committed() {
     assert!(store.token_holder("hash-other").await.unwrap().is_none());
     assert!(store.task("i-1.1").await.unwrap().is_none());
     assert!(store.instance("i-1").await.unwrap().is_none());
+    assert!(store.children("i-1").await.unwrap().is_empty());
 
     // A change another connection commits is read at once.
     let mut other = SqliteConnection::connect(&url).await.unwrap();

@@ -95,7 +95,7 @@ queries! {
             };
         }
         let rows = query.fetch_all(self.pool()).await?;
-        rows.iter().map(Self::list_row).collect()
+        rows.iter().map(super::list_row).collect()
     }
 
     /// One page of the case list.

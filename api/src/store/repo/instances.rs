@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use sqlx::{Row, Transaction};
 use tramite_engine::machine::{Record, TimerKey};
 
-use super::{Dialect, decode, encode, instant, maybe_instant, micros};
+use super::{Cols, Dialect, decode, encode, instant, maybe_instant, micros};
 use crate::store::{IncidentRow, InstanceRow, StoreError, StoredInstance};
 
 pub(in crate::store) const INSTANCE_COLUMNS: &str = "id, process, version, seq, state, started_by";
@@ -14,30 +14,49 @@ const START_KEY_SQL: &str = "SELECT id FROM instances WHERE started_by = $1 AND 
 pub(super) const LIST_COLUMNS: &str =
     "id, process, version, status, outcome, folio, started_at, ended_at, parent_id, parent_token, started_by";
 
-queries! {
-    pub(super) fn list_row(r: &DB::Row) -> Result<InstanceRow, StoreError> {
-        Ok(InstanceRow {
-            id: r.try_get("id")?,
-            process: r.try_get("process")?,
-            version: r.try_get("version")?,
-            status: r.try_get("status")?,
-            outcome: r.try_get("outcome")?,
-            folio: r.try_get("folio")?,
-            started_at: instant(r.try_get("started_at")?, "instances.started_at")?,
-            ended_at: maybe_instant(r.try_get("ended_at")?, "instances.ended_at")?,
-            parent_id: r.try_get("parent_id")?,
-            parent_token: r.try_get("parent_token")?,
-            started_by: r.try_get("started_by")?,
-        })
-    }
+/// An instance with its state.
+pub(in crate::store) fn instance_row(r: &impl Cols) -> Result<StoredInstance, StoreError> {
+    let state: String = r.col("state")?;
+    Ok(StoredInstance {
+        id: r.col("id")?,
+        process: r.col("process")?,
+        version: r.col("version")?,
+        seq: r.col("seq")?,
+        state: decode(&state, "instance state")?,
+        started_by: r.col("started_by")?,
+    })
+}
 
+/// An instance as the lists show it.
+pub(in crate::store) fn list_row(r: &impl Cols) -> Result<InstanceRow, StoreError> {
+    Ok(InstanceRow {
+        id: r.col("id")?,
+        process: r.col("process")?,
+        version: r.col("version")?,
+        status: r.col("status")?,
+        outcome: r.col("outcome")?,
+        folio: r.col("folio")?,
+        started_at: instant(r.col("started_at")?, "instances.started_at")?,
+        ended_at: maybe_instant(r.col("ended_at")?, "instances.ended_at")?,
+        parent_id: r.col("parent_id")?,
+        parent_token: r.col("parent_token")?,
+        started_by: r.col("started_by")?,
+    })
+}
+
+/// The sub-processes of the instance `$1`, oldest first.
+pub(in crate::store) fn children_sql() -> String {
+    format!("SELECT {LIST_COLUMNS} FROM instances WHERE parent_id = $1 ORDER BY started_at, id")
+}
+
+queries! {
     /// An instance with its state.
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
         let row = sqlx::query::<DB>(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"))
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(super::instance_row).transpose()
+        row.as_ref().map(instance_row).transpose()
     }
 
     /// The instance `user` started with an idempotency key for `process`, if any.
@@ -53,9 +72,8 @@ queries! {
 
     /// The sub-processes an instance's call steps started, oldest first.
     pub async fn children(&self, parent: &str) -> Result<Vec<InstanceRow>, StoreError> {
-        let sql = format!("SELECT {LIST_COLUMNS} FROM instances WHERE parent_id = $1 ORDER BY started_at, id");
-        let rows = sqlx::query::<DB>(&sql).bind(parent.to_string()).fetch_all(self.pool()).await?;
-        rows.iter().map(Self::list_row).collect()
+        let rows = sqlx::query::<DB>(&children_sql()).bind(parent.to_string()).fetch_all(self.pool()).await?;
+        rows.iter().map(list_row).collect()
     }
 
     /// An instance's events in order.
@@ -144,7 +162,7 @@ queries! {
             .bind(key.to_string())
             .fetch_optional(&mut **tx)
             .await?;
-        row.as_ref().map(super::instance_row).transpose()
+        row.as_ref().map(instance_row).transpose()
     }
 
     /// Reads an instance and locks it for the transaction.
@@ -155,7 +173,7 @@ queries! {
     ) -> Result<Option<StoredInstance>, StoreError> {
         let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1{}", d.for_update);
         let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?;
-        row.as_ref().map(super::instance_row).transpose()
+        row.as_ref().map(instance_row).transpose()
     }
 
     /// Reads some instances and locks them for the transaction, in one statement per few
@@ -178,7 +196,7 @@ queries! {
                 q = q.bind(id.to_string());
             }
             for row in q.fetch_all(&mut **tx).await? {
-                out.push(super::instance_row(&row)?);
+                out.push(instance_row(&row)?);
             }
         }
         Ok(out)

@@ -128,7 +128,7 @@ mod uploads;
 mod users;
 pub(super) mod write;
 
-pub(super) use instances::INSTANCE_COLUMNS;
+pub(super) use instances::{INSTANCE_COLUMNS, children_sql, instance_row, list_row};
 pub(super) use tasks::{TASK_COLUMNS, task_row};
 pub(super) use tokens::{token_holder_row, token_holder_sql};
 pub(super) use users::USERS;
@@ -223,19 +223,6 @@ impl Cols for rusqlite::Row<'_> {
     fn col<T: Col>(&self, name: &str) -> Result<T, StoreError> {
         self.get(name).map_err(|e| StoreError::Sqlite(format!("column `{name}`: {e}")))
     }
-}
-
-/// An instance with its state.
-pub(in crate::store) fn instance_row(r: &impl Cols) -> Result<super::StoredInstance, StoreError> {
-    let state: String = r.col("state")?;
-    Ok(super::StoredInstance {
-        id: r.col("id")?,
-        process: r.col("process")?,
-        version: r.col("version")?,
-        seq: r.col("seq")?,
-        state: decode(&state, "instance state")?,
-        started_by: r.col("started_by")?,
-    })
 }
 
 /// sqlx has no backend-neutral `rows_affected`; this is it.
