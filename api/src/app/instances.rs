@@ -202,10 +202,9 @@ pub async fn start(
     {
         super::check_ahead(rt, &d, d.process.start.form.as_deref(), &data).await?;
     }
-    let (inst, created) = rt.start(process, data, actor, key).await?;
-    let stored = rt.instance(&inst.id).await?;
+    let (stored, created) = rt.start_stored(process, data, actor, key).await?;
     let d = rt.version_of(&stored)?;
-    Ok((view_of(rt, &d, &inst).await?, created))
+    Ok((view_of(rt, &d, &stored.state).await?, created))
 }
 
 /// Cancels an instance (the engine allows admins only) and its running sub-processes.

@@ -234,6 +234,19 @@ impl Runtime {
         actor: &Actor,
         key: Option<&str>,
     ) -> Result<(Instance, bool), RuntimeError> {
+        let (stored, created) = self.start_stored(process, data, actor, key).await?;
+        Ok((stored.state, created))
+    }
+
+    /// [`Runtime::start`], answering the instance as stored: its state with the version of
+    /// the process it runs on.
+    pub async fn start_stored(
+        &self,
+        process: &str,
+        data: Map<String, Value>,
+        actor: &Actor,
+        key: Option<&str>,
+    ) -> Result<(StoredInstance, bool), RuntimeError> {
         self.start_as(process, data, actor.clone(), key, false).await
     }
 
@@ -246,7 +259,7 @@ impl Runtime {
         actor: Actor,
         key: Option<&str>,
         outside: bool,
-    ) -> Result<(Instance, bool), RuntimeError> {
+    ) -> Result<(StoredInstance, bool), RuntimeError> {
         let user = actor.user.clone();
         let work = Work::Start { process: process.to_string(), data, actor, key: key.map(str::to_string), outside };
         match self.run(work).await {
@@ -255,7 +268,7 @@ impl Runtime {
             Err(RuntimeError::Busy) if key.is_some() => {
                 let id = self.store.instance_by_key(&user, process, key.unwrap_or_default()).await?;
                 let id = id.ok_or(RuntimeError::Busy)?;
-                Ok((self.instance(&id).await?.state, false))
+                Ok((self.instance(&id).await?, false))
             }
             Ok(_) => Err(RuntimeError::Internal("unexpected reply to a start".into())),
             Err(e) => Err(e),
@@ -285,7 +298,8 @@ impl Runtime {
         key: Option<&str>,
     ) -> Result<(Instance, bool), RuntimeError> {
         let actor = Actor { user: channel.to_string(), roles: Vec::new(), admin: false };
-        self.start_as(process, data, actor, key, true).await
+        let (stored, created) = self.start_as(process, data, actor, key, true).await?;
+        Ok((stored.state, created))
     }
 
     /// Runs a command as someone without an account (`by`: who holds a link), with no role

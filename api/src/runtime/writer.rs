@@ -114,7 +114,7 @@ pub enum Work {
 /// What a unit produced.
 #[derive(Debug, Clone)]
 pub enum Done {
-    Started(Instance, bool),
+    Started(StoredInstance, bool),
     Acted(Instance),
     /// Whether the timer fired (false: another node had it, or it was stale).
     Fired(bool),
@@ -368,11 +368,11 @@ impl Runtime {
                 let key = key.map(|k| StartKey { user: actor.user.clone(), process: process.clone(), key: k });
                 if let Some(k) = &key {
                     if let Some(id) = unit.overlay.keys.get(k).cloned() {
-                        let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
-                        return Ok(Done::Started(inst, false));
+                        let stored = self.read(unit, &id).await?.ok_or(RuntimeError::Busy)?;
+                        return Ok(Done::Started(stored, false));
                     }
                     if let Some(existing) = unit.tx.instance_by_key(&k.user, &k.process, &k.key).await? {
-                        return Ok(Done::Started(existing.state, false));
+                        return Ok(Done::Started(existing, false));
                     }
                 }
                 let d = self
@@ -397,8 +397,8 @@ impl Runtime {
                     }
                 }
                 self.answer(unit, &id, knocks).await?;
-                let inst = self.read(unit, &id).await?.map(|s| s.state).ok_or(RuntimeError::Busy)?;
-                Ok(Done::Started(inst, true))
+                let stored = self.read(unit, &id).await?.ok_or(RuntimeError::Busy)?;
+                Ok(Done::Started(stored, true))
             }
             Work::Act { id, actor, cmd, by } => {
                 let stored =
