@@ -57,9 +57,9 @@ async fn an_in_memory_database_is_refused() {
     assert!(e.to_string().contains("in-memory SQLite database is not supported"), "{e}");
 }
 
-/// The reads on every request's path (its token, the task, the instance) run on read
-/// connections called in place: they see what was committed, by the writer or by another
-/// connection.
+/// The reads on every request's path (its token, the task, the instance, its sub-processes)
+/// run on read connections called in place: they see what was committed, by the writer or by
+/// another connection.
 #[tokio::test(flavor = "current_thread")]
 async fn request_reads_see_what_was_committed() {
     use jiff::Timestamp;
