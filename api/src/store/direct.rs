@@ -50,20 +50,20 @@ const MAX_READERS: usize = 4;
 pub struct Direct {
     conn: Arc<Mutex<Connection>>,
     /// Connections for the point reads on every request's path (its token, the task it acts
-    /// on, an instance), each read called in place like the writer's statements; the pool's
-    /// connections, each on a thread of its own, serve the rest.
+    /// on, an instance and its sub-processes), each read called in place like the writer's
+    /// statements; the pool's connections, each on a thread of its own, serve the rest.
     readers: Arc<[Mutex<Connection>]>,
     /// How long a write transaction waits for a write another connection holds.
     busy: Duration,
 }
 
 impl Direct {
-    /// Opens the write connection to the database file `path` (already created and migrated),
-    /// with the settings the pool's connections have.
+    /// Opens the write connection and the read connections to the database file `path`
+    /// (already created and migrated), with the settings the pool's connections have.
     pub(super) fn open(path: &Path, pragmas: &[(&str, &str)], busy: Duration) -> Result<Direct, StoreError> {
         // The writer never waits inside SQLite (that would hold the thread): `begin` waits,
-        // asleep. A reader of a WAL database waits only while another connection recovers the
-        // WAL after a crash, at its first read: that wait is SQLite's.
+        // asleep. A reader of a WAL database is seldom kept waiting (while another connection
+        // recovers the WAL after a crash, say): that rare wait is SQLite's.
         let connect = |wait: Duration| -> Result<Connection, StoreError> {
             let conn = Connection::open(path).map_err(|e| sqlite(e, "database"))?;
             conn.busy_timeout(wait).map_err(|e| sqlite(e, "database"))?;
