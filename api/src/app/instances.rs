@@ -202,7 +202,7 @@ pub async fn start(
     {
         super::check_ahead(rt, &d, d.process.start.form.as_deref(), &data).await?;
     }
-    let (stored, created) = rt.start_stored(process, data, actor, key).await?;
+    let (stored, created) = rt.start(process, data, actor, key).await?;
     let d = rt.version_of(&stored)?;
     Ok((view_of(rt, &d, &stored.state).await?, created))
 }

@@ -250,7 +250,7 @@ async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
                 if i >= n {
                     return Ok::<_, String>(lat);
                 }
-                let (mut inst, _) = rt.start(PROCESS, start_data(i), &actor, None).await.map_err(|e| e.to_string())?;
+                let mut inst = rt.start(PROCESS, start_data(i), &actor, None).await.map_err(|e| e.to_string())?.0.state;
                 while let Some((token, step)) = first_task(&inst) {
                     let s = Instant::now();
                     inst = rt

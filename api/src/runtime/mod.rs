@@ -224,23 +224,11 @@ impl Runtime {
         })
     }
 
-    /// Starts an instance of the latest version; a key the same user already sent to the same
-    /// process returns that first instance instead (`created` false). Keys are scoped so: the
-    /// same key from another user, or to another process, starts an instance of its own.
+    /// Starts an instance of the latest version, answered as stored (its state with the version
+    /// it runs on); a key the same user already sent to the same process returns that first
+    /// instance instead (`created` false). Keys are scoped so: the same key from another user,
+    /// or to another process, starts an instance of its own.
     pub async fn start(
-        &self,
-        process: &str,
-        data: Map<String, Value>,
-        actor: &Actor,
-        key: Option<&str>,
-    ) -> Result<(Instance, bool), RuntimeError> {
-        let (stored, created) = self.start_stored(process, data, actor, key).await?;
-        Ok((stored.state, created))
-    }
-
-    /// [`Runtime::start`], answering the instance as stored: its state with the version of
-    /// the process it runs on.
-    pub async fn start_stored(
         &self,
         process: &str,
         data: Map<String, Value>,

@@ -34,7 +34,8 @@ use tramite_engine::machine::TimerKey;
 
 use super::repo::write::{Arg, Exec, run_len};
 use super::repo::{
-    Backend, Dialect, children_sql, instance_row, list_row, task_row, token_holder_row, token_holder_sql,
+    Backend, Dialect, children_sql, instance_row, instance_sql, list_row, task_row, task_sql, token_holder_row,
+    token_holder_sql,
 };
 use super::{InstanceRow, StoreError, StoredInstance, TaskRow, TokenHolder, UserRow};
 
@@ -92,7 +93,7 @@ impl Direct {
 
     /// An instance with its state, as last committed.
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
-        let sql = format!("SELECT {} FROM instances WHERE id = ?1", super::repo::INSTANCE_COLUMNS);
+        let sql = instance_sql();
         self.read(|c| Ok(rows(c, &sql, &[&id], "instance", |r| instance_row(r))?.pop())).await
     }
 
@@ -104,7 +105,7 @@ impl Direct {
 
     /// One task, open or done.
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
-        let sql = format!("SELECT {} FROM tasks WHERE id = ?1", super::repo::TASK_COLUMNS);
+        let sql = task_sql();
         self.read(|c| Ok(rows(c, &sql, &[&id], "task", |r| task_row(r))?.pop())).await
     }
 
@@ -206,21 +207,9 @@ impl DirectTx {
         self.conn.execute_batch("COMMIT").map_err(|e| sqlite(e, "commit"))
     }
 
-    /// Runs a query and maps each row.
-    fn rows<T>(
-        &self,
-        sql: &str,
-        args: &[&dyn ToSql],
-        what: &str,
-        f: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
-        rows(&self.conn, sql, args, what, f)
-    }
-
     /// An instance with its state (the transaction holds the write lock).
     pub fn lock_instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
-        let sql = format!("SELECT {} FROM instances WHERE id = ?1", super::repo::INSTANCE_COLUMNS);
-        Ok(self.rows(&sql, &[&id], "instance", |r| instance_row(r))?.pop())
+        Ok(rows(&self.conn, &instance_sql(), &[&id], "instance", |r| instance_row(r))?.pop())
     }
 
     /// The instances of `ids` that exist.
@@ -233,7 +222,7 @@ impl DirectTx {
                 super::repo::list(Self::DIALECT, chunk.len())
             );
             let args: Vec<&dyn ToSql> = chunk.iter().map(|id| id as &dyn ToSql).collect();
-            out.extend(self.rows(&sql, &args, "instance", |r| instance_row(r))?);
+            out.extend(rows(&self.conn, &sql, &args, "instance", |r| instance_row(r))?);
         }
         Ok(out)
     }
@@ -244,22 +233,24 @@ impl DirectTx {
             "SELECT {} FROM instances WHERE started_by = ?1 AND process = ?2 AND start_key = ?3",
             super::repo::INSTANCE_COLUMNS
         );
-        Ok(self.rows(&sql, &[&user, &process, &key], "instance", |r| instance_row(r))?.pop())
+        Ok(rows(&self.conn, &sql, &[&user, &process, &key], "instance", |r| instance_row(r))?.pop())
     }
 
     /// The last folio number `process` gave in `scope` (0 before the first); the write lock
     /// keeps it until commit.
     pub fn last_folio(&self, process: &str, scope: &str) -> Result<i64, StoreError> {
         let sql = "SELECT last FROM folio_counters WHERE process = ?1 AND scope = ?2";
-        let last =
-            self.rows(sql, &[&process, &scope], "folio counter", |r| r.get(0).map_err(|e| sqlite(e, "folio counter")))?;
+        let last = rows(&self.conn, sql, &[&process, &scope], "folio counter", |r| {
+            r.get(0).map_err(|e| sqlite(e, "folio counter"))
+        })?;
         Ok(last.first().copied().unwrap_or(0))
     }
 
     /// Whether the instance and its timer row are still there.
     pub fn claim_timer(&self, id: &str, timer: &TimerKey) -> Result<bool, StoreError> {
         let key = super::repo::encode(timer, "timer")?;
-        let found = self.rows(
+        let found = rows(
+            &self.conn,
             "SELECT 1 FROM timers t JOIN instances i ON i.id = t.instance_id WHERE t.instance_id = ?1 AND t.timer = ?2",
             &[&id, &key],
             "timer",
@@ -270,7 +261,7 @@ impl DirectTx {
 
     /// Every user.
     pub fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        self.rows(super::repo::USERS, &[], "user", |row| {
+        rows(&self.conn, super::repo::USERS, &[], "user", |row| {
             let get = |e| sqlite(e, "user");
             let roles: String = row.get("roles").map_err(get)?;
             Ok(UserRow {

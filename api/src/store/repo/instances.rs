@@ -44,6 +44,11 @@ pub(in crate::store) fn list_row(r: &impl Cols) -> Result<InstanceRow, StoreErro
     })
 }
 
+/// The instance `$1` with its state.
+pub(in crate::store) fn instance_sql() -> String {
+    format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1")
+}
+
 /// The sub-processes of the instance `$1`, oldest first.
 pub(in crate::store) fn children_sql() -> String {
     format!("SELECT {LIST_COLUMNS} FROM instances WHERE parent_id = $1 ORDER BY started_at, id")
@@ -52,7 +57,7 @@ pub(in crate::store) fn children_sql() -> String {
 queries! {
     /// An instance with its state.
     pub async fn instance(&self, id: &str) -> Result<Option<StoredInstance>, StoreError> {
-        let row = sqlx::query::<DB>(&format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1"))
+        let row = sqlx::query::<DB>(&instance_sql())
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?;
@@ -171,7 +176,7 @@ queries! {
         d: Dialect,
         id: &str,
     ) -> Result<Option<StoredInstance>, StoreError> {
-        let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1{}", d.for_update);
+        let sql = format!("{}{}", instance_sql(), d.for_update);
         let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(&mut **tx).await?;
         row.as_ref().map(instance_row).transpose()
     }

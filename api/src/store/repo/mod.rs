@@ -128,8 +128,8 @@ mod uploads;
 mod users;
 pub(super) mod write;
 
-pub(super) use instances::{INSTANCE_COLUMNS, children_sql, instance_row, list_row};
-pub(super) use tasks::{TASK_COLUMNS, task_row};
+pub(super) use instances::{INSTANCE_COLUMNS, children_sql, instance_row, instance_sql, list_row};
+pub(super) use tasks::{task_row, task_sql};
 pub(super) use tokens::{token_holder_row, token_holder_sql};
 pub(super) use users::USERS;
 

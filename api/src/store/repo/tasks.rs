@@ -3,7 +3,7 @@
 use super::{Cols, decode, instant, marks, maybe_instant, micros};
 use crate::store::{Cursor, InboxQuery, ItemRef, Page, SlaFilter, StoreError, TaskRow};
 
-pub(in crate::store) const TASK_COLUMNS: &str = "id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at";
+const TASK_COLUMNS: &str = "id, instance_id, token, process, step, title, role, role_scope, assignee, kind, folio, status, due_at, claimed_by, item_index, item, sla, sla_warn_at, sla_due_at, created_at";
 
 /// The SQL condition for an SLA standing at `now` (bound as `$at`), over the columns holding
 /// the instants a clock turns warning and breached (`SlaClock::standing`): the engine's
@@ -16,6 +16,11 @@ pub(in crate::store) fn sla_condition(f: SlaFilter, warn: &str, breach: &str, at
         }
         SlaFilter::Ok => format!(" AND ({breach} IS NULL OR {breach} > {at}) AND ({warn} IS NULL OR {warn} > {at})"),
     }
+}
+
+/// The task `$1`, open or done.
+pub(in crate::store) fn task_sql() -> String {
+    format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1")
 }
 
 /// A task row.
@@ -51,8 +56,7 @@ pub(in crate::store) fn task_row(r: &impl Cols) -> Result<TaskRow, StoreError> {
 queries! {
     /// One task, open or done.
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
-        let row = sqlx::query::<DB>(&sql).bind(id.to_string()).fetch_optional(self.pool()).await?;
+        let row = sqlx::query::<DB>(&task_sql()).bind(id.to_string()).fetch_optional(self.pool()).await?;
         row.as_ref().map(task_row).transpose()
     }
 
