@@ -101,7 +101,85 @@ fn machine_line() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    format!("{cores} cores, {cpu}")
+    format!("{cores} cores, {cpu}; {}", fsync_rate(&std::env::temp_dir()))
+}
+
+/// How many 4 KiB appends, each followed by an fsync, the disk under `dir` takes a second
+/// (about a third of a second of them). A durable commit waits for one such flush, so this
+/// bounds commits a second; the figures of machines with different disks compare through it.
+fn fsync_rate(dir: &std::path::Path) -> String {
+    use std::io::Write;
+    let path = dir.join(format!("tramite-bench-fsync-{}", std::process::id()));
+    let probe = || -> std::io::Result<f64> {
+        let mut f = std::fs::File::create(&path)?;
+        let block = [0u8; 4096];
+        let (t0, mut n) = (Instant::now(), 0u32);
+        while n < 5000 && t0.elapsed() < Duration::from_millis(300) {
+            f.write_all(&block)?;
+            f.sync_all()?;
+            n += 1;
+        }
+        Ok(f64::from(n) / t0.elapsed().as_secs_f64())
+    };
+    let rate = probe();
+    let _ = std::fs::remove_file(&path);
+    match rate {
+        Ok(r) => format!("disk of {}: {r:.0} fsyncs/s (4 KiB appends)", dir.display()),
+        Err(e) => format!("disk of {}: not measured ({e})", dir.display()),
+    }
+}
+
+/// The machine's CPU counters (`/proc/stat`) and this process's CPU time, read before and after
+/// a run, so each figure is printed with what else the machine was doing: the CPU this process
+/// used (the clients, the server and, for SQLite, the database), the cores left idle, and the
+/// time the hypervisor gave to other machines (steal), which slows a shared machine's runs.
+pub(super) struct Host {
+    at: Instant,
+    ticks: [u64; 3],
+    own: u64,
+}
+
+impl Host {
+    pub(super) fn now() -> Host {
+        Host { at: Instant::now(), ticks: Self::machine_ticks(), own: Self::own_ticks() }
+    }
+
+    /// Total, idle (with I/O wait) and stolen ticks of all cores.
+    fn machine_ticks() -> [u64; 3] {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let f: Vec<u64> =
+            stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+        let at = |i: usize| f.get(i).copied().unwrap_or(0);
+        // user nice system idle iowait irq softirq steal (guest time is counted in user).
+        [(0..8).map(at).sum(), at(3) + at(4), at(7)]
+    }
+
+    /// This process's user and system ticks (`/proc/self/stat`, fields 14 and 15).
+    fn own_ticks() -> u64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // The command name, in parentheses, may hold spaces: count fields after it.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        // After the name: state (not a number, skipped), then fields 4.. of which 14, 15 (some
+        // before them, e.g. the terminal's group, may be -1).
+        let f: Vec<i64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let at = |i: usize| u64::try_from(f.get(i).copied().unwrap_or(0)).unwrap_or(0);
+        at(10) + at(11)
+    }
+
+    /// One line: this process's CPU, and the machine's idle and stolen shares, since `self`.
+    pub(super) fn line(&self) -> String {
+        let (end, own) = (Self::machine_ticks(), Self::own_ticks());
+        let total = end[0].saturating_sub(self.ticks[0]).max(1) as f64;
+        let share = |i: usize| end[i].saturating_sub(self.ticks[i]) as f64 * 100.0 / total;
+        // Clock ticks are 1/100 s on Linux (USER_HZ).
+        let cpu = own.saturating_sub(self.own) as f64 / 100.0;
+        format!(
+            "CPU: this process {cpu:.2} s in {:.2} s; machine idle {:.0} %, stolen by the host {:.0} %",
+            self.at.elapsed().as_secs_f64(),
+            share(1),
+            share(2)
+        )
+    }
 }
 
 /// Resident memory of this process, in MiB.
@@ -238,6 +316,7 @@ async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
     }
     let actor = Actor::new("bench", &["operador"]);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let host = Host::now();
     let t0 = Instant::now();
     let mut workers = Vec::new();
     for client in 0..args.concurrency {
@@ -275,6 +354,7 @@ async fn bench_store(url: &str, args: &BenchArgs) -> Result<(), String> {
     for rt in &nodes {
         print_writes(&rt.writes.figures(), elapsed);
     }
+    println!("{:<28} {}", "", host.line());
     Ok(())
 }
 

@@ -120,6 +120,7 @@ pub async fn run(url: &str, processes: &Path, n: usize, clients: usize) -> Resul
     let jump = first_due.duration_since(rt.now()) - SignedDuration::from_secs(5);
     clock.offset_us.fetch_add(jump.as_micros() as i64, Ordering::Relaxed);
     rt.metrics.keep_lags();
+    let host = super::bench::Host::now();
     let scheduler = tokio::spawn(crate::scheduler::run(rt.clone()));
     let t1 = Instant::now();
     let mut rss_during: f64 = 0.0;
@@ -150,6 +151,7 @@ pub async fn run(url: &str, processes: &Path, n: usize, clients: usize) -> Resul
         rss_mib()
     );
     super::bench::print_writes(&w, t0.elapsed());
+    println!("{:<28} while firing: {}", "", host.line());
     if fired < n {
         return Err(format!("only {fired} of {n} breaches fired within {} s", deadline.as_secs()));
     }

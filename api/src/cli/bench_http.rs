@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::bench::{PROCESS, answer, print_writes, report, start_data};
+use super::bench::{Host, PROCESS, answer, print_writes, report, start_data};
 use crate::clock::{Clock, SystemClock};
 use crate::http::auth::{new_token, token_expiry, token_hash};
 use crate::mail::Templates;
@@ -38,6 +38,7 @@ pub async fn run(url: &str, processes: &Path, instances: usize, clients: usize) 
         reqwest_rustls::Client::builder().pool_max_idle_per_host(clients).build().map_err(|e| e.to_string())?;
 
     let next = Arc::new(AtomicUsize::new(0));
+    let host = Host::now();
     let t0 = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..clients {
@@ -86,6 +87,7 @@ pub async fn run(url: &str, processes: &Path, instances: usize, clients: usize) 
         elapsed.as_secs_f64(),
         requests as f64 / elapsed.as_secs_f64().max(1e-9)
     );
+    println!("{:<28} {}", "", host.line());
     Ok(())
 }
 
