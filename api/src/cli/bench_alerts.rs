@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Map;
 use tramite_engine::machine::Actor;
 
-use super::bench::{percentile, rss_mib};
+use super::bench::{Rss, percentile};
 use crate::clock::{Clock, SystemClock};
 use crate::mail::Templates;
 use crate::runtime::Runtime;
@@ -83,7 +83,7 @@ pub async fn run(url: &str, processes: &Path, n: usize, clients: usize) -> Resul
 
     // Start the cases (64 clients), evenly over a minute: their breaches fall due ten minutes
     // after each start, so within one minute too.
-    let rss_before = rss_mib();
+    let rss_before = Rss::now();
     let t0 = Instant::now();
     let pace = Duration::from_secs(60).as_secs_f64() / n.max(1) as f64;
     let first_start = rt.now();
@@ -120,14 +120,14 @@ pub async fn run(url: &str, processes: &Path, n: usize, clients: usize) -> Resul
     let jump = first_due.duration_since(rt.now()) - SignedDuration::from_secs(5);
     clock.offset_us.fetch_add(jump.as_micros() as i64, Ordering::Relaxed);
     rt.metrics.keep_lags();
-    let host = super::bench::Host::now();
+    let (host, rss_firing) = (super::bench::Host::now(), Rss::now());
     let scheduler = tokio::spawn(crate::scheduler::run(rt.clone()));
     let t1 = Instant::now();
-    let mut rss_during: f64 = 0.0;
+    let mut rss_during = Rss::default();
     let deadline = span + Duration::from_secs(120);
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        rss_during = rss_during.max(rss_mib());
+        rss_during = rss_during.max(Rss::now());
         if rt.metrics.kept_lags().len() >= n || t1.elapsed() > deadline {
             break;
         }
@@ -146,9 +146,9 @@ pub async fn run(url: &str, processes: &Path, n: usize, clients: usize) -> Resul
     );
     let w = rt.writes.figures();
     println!(
-        "{:<28} resident memory: {rss_before:.1} MiB before the starts, at most {rss_during:.1} MiB while firing, {:.1} MiB after",
+        "{:<28} resident memory: {rss_before} before the starts, {rss_firing} when the firing began, at most {rss_during} while firing, {} after",
         "",
-        rss_mib()
+        Rss::now()
     );
     super::bench::print_writes(&w, t0.elapsed());
     println!("{:<28} while firing: {}", "", host.line());

@@ -23,6 +23,7 @@ mod exports;
 mod files;
 mod front_office;
 mod inbound;
+mod inbox;
 mod indicator_pages;
 mod indicators;
 mod mail_tls;

@@ -86,12 +86,38 @@ queries! {
         if let Some(t) = q.due_before {
             filters.push_str(&format!(" AND due_at IS NOT NULL AND due_at < {}", bind(Value::Int(micros(t)))));
         }
+        let now = micros(q.now);
+        // `now`, bound only when a filter asks for it (PostgreSQL refuses a parameter it cannot
+        // give a type to).
+        let at = q.sla.map(|_| bind(Value::Int(now))).unwrap_or_default();
         if let Some(f) = q.sla {
-            filters.push_str(&sla_condition(f, "sla_warn_at", "sla_due_at", &bind(Value::Int(micros(q.now)))));
+            filters.push_str(&sla_condition(f, "sla_warn_at", "sla_due_at", &at));
         }
-        if let Some(c) = &q.after {
-            let (key, id) = (bind(Value::Int(c.key)), bind(Value::Text(c.id.clone())));
-            filters.push_str(&format!(" AND (urgent_at, id) > ({key}, {id})"));
+        let after = q.after.as_ref().map(|c| (c.key, bind(Value::Int(c.key)), bind(Value::Text(c.id.clone()))));
+        // Where each branch's rows are read. Most filters read the branch in the order of its
+        // index from the page's start. A task whose SLA is `ok` or `warning` at `now` is due
+        // (`urgent_at`) after `now`, unless its deadline came first and has passed: read from
+        // `now` on, such a filter skips every breached task (in a backlog, most of them), and
+        // the few tasks due by a deadline earlier than their breach come from their own index
+        // (`tasks_open_early_deadline`), in the order of that deadline, which is their
+        // `urgent_at`. The two parts are disjoint; their union is the filter's rows.
+        let past_now = matches!(q.sla, Some(SlaFilter::Ok | SlaFilter::Warning));
+        let mut parts = Vec::new();
+        match (&after, past_now) {
+            (Some((_, key, id)), false) => parts.push(format!(" AND (urgent_at, id) > ({key}, {id})")),
+            (None, false) => parts.push(String::new()),
+            // A page that starts after `now` has nothing left before it.
+            (Some((k, key, id)), true) if *k > now => parts.push(format!(" AND (urgent_at, id) > ({key}, {id})")),
+            (after, true) => {
+                parts.push(format!(" AND urgent_at > {at}"));
+                let from = match after {
+                    Some((_, key, id)) => format!(" AND (due_at, id) > ({key}, {id})"),
+                    None => String::new(),
+                };
+                parts.push(format!(
+                    " AND due_at IS NOT NULL AND (sla_due_at IS NULL OR due_at < sla_due_at) AND due_at <= {at}{from}"
+                ));
+            }
         }
         // A role held in every scope takes its tasks in any scope; `role@scope` takes that
         // scope's and the role's unscoped ones; a task for someone by name is theirs alone.
@@ -121,11 +147,14 @@ queries! {
         let limit = bind(Value::Int(q.limit + 1));
         let union = branches
             .iter()
+            .flat_map(|b| parts.iter().map(move |p| (b, p)))
             .enumerate()
-            .map(|(i, b)| {
+            .map(|(i, (b, p))| {
+                // The early-deadline part is read in the order of its deadline (its index).
+                let order = if p.contains("due_at <=") { "due_at, id" } else { "urgent_at, id" };
                 format!(
-                    "SELECT * FROM (SELECT {TASK_COLUMNS}, urgent_at FROM tasks WHERE status = 'open'{b}{filters} \
-                     ORDER BY urgent_at, id LIMIT {limit}) AS b{i}"
+                    "SELECT * FROM (SELECT {TASK_COLUMNS}, urgent_at FROM tasks WHERE status = 'open'{b}{filters}{p} \
+                     ORDER BY {order} LIMIT {limit}) AS b{i}"
                 )
             })
             .collect::<Vec<_>>()
