@@ -201,6 +201,7 @@ async fn load(
             rt.store.load_bench_tasks(&rows).await.map_err(|e| e.to_string())?;
         }
     }
+    rt.store.analyze_after_load().await.map_err(|e| e.to_string())?;
     println!("{:<28} {n} {what} loaded in {:.1} s", rt.store.backend(), t0.elapsed().as_secs_f64());
     Ok(())
 }

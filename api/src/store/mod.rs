@@ -234,6 +234,18 @@ impl Store {
         dispatch!(self, r => r.load_bench_tasks(tasks).await)
     }
 
+    /// After a bulk load: PostgreSQL's planner statistics gathered at once (`ANALYZE`), as
+    /// autovacuum would within a minute or so; SQLite keeps none (`tramite bench`).
+    pub async fn analyze_after_load(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(r) => {
+                sqlx::query("ANALYZE").execute(r.pool()).await?;
+                Ok(())
+            }
+            Store::Sqlite(..) => Ok(()),
+        }
+    }
+
     /// One page of the case list, newest first.
     pub async fn cases(&self, q: &CaseQuery) -> Result<Page<InstanceRow>, StoreError> {
         dispatch!(self, r => r.cases(q).await)

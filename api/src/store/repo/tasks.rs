@@ -102,20 +102,27 @@ queries! {
         // (`tasks_open_early_deadline`), in the order of that deadline, which is their
         // `urgent_at`. The two parts are disjoint; their union is the filter's rows.
         let past_now = matches!(q.sla, Some(SlaFilter::Ok | SlaFilter::Warning));
-        let mut parts = Vec::new();
+        // Each part: the index it must be read from (SQLite), its condition, and its order.
+        let mut parts: Vec<(&str, String, &str)> = Vec::new();
+        let urgency = "urgent_at, id";
         match (&after, past_now) {
-            (Some((_, key, id)), false) => parts.push(format!(" AND (urgent_at, id) > ({key}, {id})")),
-            (None, false) => parts.push(String::new()),
+            (Some((_, key, id)), false) => parts.push(("", format!(" AND (urgent_at, id) > ({key}, {id})"), urgency)),
+            (None, false) => parts.push(("", String::new(), urgency)),
             // A page that starts after `now` has nothing left before it.
-            (Some((k, key, id)), true) if *k > now => parts.push(format!(" AND (urgent_at, id) > ({key}, {id})")),
+            (Some((k, key, id)), true) if *k > now => {
+                parts.push(("", format!(" AND (urgent_at, id) > ({key}, {id})"), urgency))
+            }
             (after, true) => {
-                parts.push(format!(" AND urgent_at > {at}"));
+                parts.push(("", format!(" AND urgent_at > {at}"), urgency));
                 let from = match after {
                     Some((_, key, id)) => format!(" AND (due_at, id) > ({key}, {id})"),
                     None => String::new(),
                 };
-                parts.push(format!(
-                    " AND due_at IS NOT NULL AND (sla_due_at IS NULL OR due_at < sla_due_at) AND due_at <= {at}{from}"
+                let index = if DB::DIALECT.index_hints { " INDEXED BY tasks_open_early_deadline" } else { "" };
+                parts.push((
+                    index,
+                    format!(" AND due_at IS NOT NULL AND (sla_due_at IS NULL OR due_at < sla_due_at) AND due_at <= {at}{from}"),
+                    "due_at, id",
                 ));
             }
         }
@@ -149,11 +156,9 @@ queries! {
             .iter()
             .flat_map(|b| parts.iter().map(move |p| (b, p)))
             .enumerate()
-            .map(|(i, (b, p))| {
-                // The early-deadline part is read in the order of its deadline (its index).
-                let order = if p.contains("due_at <=") { "due_at, id" } else { "urgent_at, id" };
+            .map(|(i, (b, (index, p, order)))| {
                 format!(
-                    "SELECT * FROM (SELECT {TASK_COLUMNS}, urgent_at FROM tasks WHERE status = 'open'{b}{filters}{p} \
+                    "SELECT * FROM (SELECT {TASK_COLUMNS}, urgent_at FROM tasks{index} WHERE status = 'open'{b}{filters}{p} \
                      ORDER BY {order} LIMIT {limit}) AS b{i}"
                 )
             })
