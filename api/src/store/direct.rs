@@ -35,7 +35,7 @@ use tramite_engine::machine::TimerKey;
 use super::repo::write::{Arg, Exec, run_len};
 use super::repo::{
     Backend, Dialect, children_sql, instance_row, instance_sql, list_row, task_row, task_sql, token_holder_row,
-    token_holder_sql,
+    token_holder_sql, user_row,
 };
 use super::{InstanceRow, StoreError, StoredInstance, TaskRow, TokenHolder, UserRow};
 
@@ -261,16 +261,7 @@ impl DirectTx {
 
     /// Every user.
     pub fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        rows(&self.conn, super::repo::USERS, &[], "user", |row| {
-            let get = |e| sqlite(e, "user");
-            let roles: String = row.get("roles").map_err(get)?;
-            Ok(UserRow {
-                name: row.get("name").map_err(get)?,
-                email: row.get("email").map_err(get)?,
-                roles: super::repo::decode(&roles, "user roles")?,
-                admin: row.get("admin").map_err(get)?,
-            })
-        })
+        rows(&self.conn, super::repo::USERS, &[], "user", |r| user_row(r))
     }
 }
 

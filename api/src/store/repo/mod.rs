@@ -142,7 +142,7 @@ pub(super) mod write;
 pub(super) use instances::{INSTANCE_COLUMNS, children_sql, instance_row, instance_sql, list_row};
 pub(super) use tasks::{task_row, task_sql};
 pub(super) use tokens::{token_holder_row, token_holder_sql};
-pub(super) use users::USERS;
+pub(super) use users::{USERS, user_row};
 
 /// JSON text of a value for a TEXT column; a value that does not serialise is an error naming
 /// what it was, never `null`.
